@@ -1,0 +1,19 @@
+// Jest runs the TypeScript sources as native ES modules (Nest 12 is ESM-only),
+// so NODE_OPTIONS=--experimental-vm-modules is set by the npm scripts.
+const tsJest = ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: { warnOnly: false } }];
+const common = {
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: { '^.+\\.ts$': tsJest },
+  moduleNameMapper: {
+    '^nestjs-celery$': '<rootDir>/libs/nestjs-celery/src/index.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+  testEnvironment: 'node',
+};
+export default {
+  maxWorkers: 2,
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/libs/**/*.spec.ts'] },
+    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/**/*.spec.ts'] },
+  ],
+};
