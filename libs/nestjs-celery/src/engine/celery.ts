@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { CeleryLogger } from '../common/logger.js';
+import { consoleLogger } from '../common/logger.js';
+import { encodeBody } from '../protocol/serialization.js';
+import type { SignatureDict } from '../protocol/signature.js';
+import { createTaskMessage, type TimeLimit } from '../protocol/task-message.js';
+import type { Broker, PublishRoute, QueueDeclaration } from '../transport/broker.interface.js';
+import { createBroker, createResultBackend } from '../transport/factory.js';
+import type { ResultBackend } from '../transport/result-backend.interface.js';
+import { AsyncResult } from './async-result.js';
+import { DEFAULT_QUEUE, type CeleryOptions } from './celery.options.js';
+
+/** Options of one `sendTask`, named after Celery's `apply_async` options. */
+export interface SendTaskOptions {
+  taskId?: string;
+  /** seconds from now */
+  countdown?: number;
+  eta?: Date;
+  /** seconds from now, or an absolute time */
+  expires?: number | Date;
+  queue?: string;
+  exchange?: string;
+  routingKey?: string;
+  priority?: number;
+  /** hard time limit, seconds */
+  timeLimit?: number;
+  /** soft time limit, seconds */
+  softTimeLimit?: number;
+  /** don't store (and don't wait for) the result */
+  ignoreResult?: boolean;
+  shadow?: string;
+  retries?: number;
+  parentId?: string;
+  rootId?: string;
+  groupId?: string;
+  groupIndex?: number;
+  /** extra message headers */
+  headers?: Record<string, unknown>;
+  link?: SignatureDict[];
+  linkError?: SignatureDict[];
+  chain?: SignatureDict[];
+  chord?: SignatureDict;
+}
+
+/**
+ * The client engine, like Python's `Celery` app: owns a broker and a result backend, sends
+ * tasks and hands out AsyncResults. Usable without Nest.
+ */
+export class Celery {
+  readonly broker: Broker;
+  readonly backend: ResultBackend | null;
+  readonly defaultQueue: string;
+  /** reply_to of every message (Celery always sets it): the RPC queue or a per-app oid */
+  readonly oid: string;
+  private readonly logger: CeleryLogger;
+  private readonly declared = new Map<string, Promise<void>>();
+  private connecting?: Promise<void>;
+  private readonly origin = `gen${process.pid}@${hostname()}`;
+
+  constructor(readonly options: CeleryOptions = {}) {
+    this.logger = options.logger ?? consoleLogger('Celery');
+    const factoryOptions = { logger: this.logger, resultExpires: options.resultExpires };
+    this.broker =
+      typeof options.broker === 'object' && !Array.isArray(options.broker)
+        ? options.broker
+        : createBroker(options.broker ?? 'memory://', factoryOptions);
+    this.backend =
+      options.backend == null
+        ? null
+        : typeof options.backend === 'string'
+          ? createResultBackend(options.backend, this.broker, factoryOptions)
+          : options.backend;
+    this.defaultQueue = options.taskDefaultQueue ?? DEFAULT_QUEUE;
+    this.oid = this.backend?.oid ?? randomUUID();
+  }
+
+  /** Connect broker and backend (idempotent). */
+  connect(): Promise<void> {
+    this.connecting ??= (async () => {
+      await this.broker.connect();
+      await this.backend?.connect();
+    })();
+    return this.connecting;
+  }
+
+  async close(): Promise<void> {
+    await this.backend?.close();
+    await this.broker.close();
+    this.connecting = undefined;
+    this.declared.clear();
+  }
+
+  /** The queue as Celery declares it (durable direct exchange of the same name). */
+  queueDeclaration(name: string): QueueDeclaration {
+    const max = this.options.taskQueueMaxPriority;
+    return { name, exchange: name, exchangeType: 'direct', routingKey: name, durable: true, ...(max ? { arguments: { 'x-max-priority': max } } : {}) };
+  }
+
+  /** Declare a queue once per app (Celery declares before the first publish). */
+  declareQueue(name: string): Promise<void> {
+    let p = this.declared.get(name);
+    if (!p) {
+      p = this.broker.declareQueue(this.queueDeclaration(name));
+      p.catch(() => this.declared.delete(name));
+      this.declared.set(name, p);
+    }
+    return p;
+  }
+
+  /** Send a task by name, as Python's `app.send_task`. Resolves once the broker confirmed it. */
+  async sendTask<T = unknown>(
+    name: string,
+    args: unknown[] = [],
+    kwargs: Record<string, unknown> = {},
+    options: SendTaskOptions = {},
+  ): Promise<AsyncResult<T>> {
+    await this.connect();
+    const id = options.taskId ?? randomUUID();
+    const queue = options.queue ?? this.defaultQueue;
+    const route = this.route(queue, options);
+    const now = new Date();
+    const eta = options.eta ?? (options.countdown !== undefined ? new Date(now.getTime() + options.countdown * 1000) : null);
+    const expires =
+      options.expires === undefined ? null : options.expires instanceof Date ? options.expires : new Date(now.getTime() + options.expires * 1000);
+    const timeLimit: TimeLimit = [options.timeLimit ?? null, options.softTimeLimit ?? null];
+    const message = createTaskMessage({
+      id,
+      task: name,
+      args,
+      kwargs,
+      eta,
+      expires,
+      retries: options.retries,
+      timeLimit,
+      rootId: options.rootId,
+      parentId: options.parentId,
+      group: options.groupId,
+      groupIndex: options.groupIndex,
+      shadow: options.shadow,
+      ignoreResult: options.ignoreResult,
+      replyTo: this.oid,
+      priority: options.priority,
+      origin: this.origin,
+      callbacks: options.link ?? null,
+      errbacks: options.linkError ?? null,
+      chain: options.chain ?? null,
+      chord: options.chord ?? null,
+      headers: options.headers,
+      now,
+    });
+    const encoded = encodeBody(message.body, this.options.taskSerializer ?? 'json', this.options.taskCompression);
+    const headers = encoded.compression ? { ...message.headers, compression: encoded.compression } : message.headers;
+    const waitForResult = this.backend && !options.ignoreResult;
+    // Celery's on_task_call: subscribe before publishing so no result can be missed.
+    await Promise.all([this.declareQueue(queue), waitForResult ? this.backend!.onTaskCall(id) : undefined]);
+    await this.broker.publish(
+      { body: encoded.body, contentType: encoded.contentType, contentEncoding: encoded.contentEncoding, headers, properties: message.properties },
+      route,
+    );
+    return new AsyncResult<T>(id, this.backend);
+  }
+
+  /** An AsyncResult for a task id sent elsewhere. */
+  asyncResult<T = unknown>(id: string): AsyncResult<T> {
+    return new AsyncResult<T>(id, this.backend);
+  }
+
+  /** Celery publishes to the default exchange with the queue as routing key unless told otherwise. */
+  private route(queue: string, options: SendTaskOptions): PublishRoute {
+    if (options.exchange !== undefined) return { exchange: options.exchange, routingKey: options.routingKey ?? queue };
+    if (options.routingKey !== undefined) return { exchange: queue, routingKey: options.routingKey };
+    return { exchange: '', routingKey: queue };
+  }
+}

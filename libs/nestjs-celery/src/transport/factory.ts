@@ -1,0 +1,50 @@
+import type { CeleryLogger } from '../common/logger.js';
+import type { Broker } from './broker.interface.js';
+import { MemoryBackend } from './memory.backend.js';
+import { MemoryBroker } from './memory.broker.js';
+import type { ResultBackend } from './result-backend.interface.js';
+
+export interface TransportFactoryOptions {
+  logger?: CeleryLogger;
+  /** result_expires in seconds (null = never) */
+  resultExpires?: number | null;
+}
+
+/** Thrown for a URL no transport handles. */
+export class UnsupportedUrlError extends Error {
+  constructor(kind: 'broker' | 'result backend', url: string, supported: string) {
+    super(`unsupported ${kind} URL "${redact(url)}": use one of ${supported}`);
+    this.name = 'UnsupportedUrlError';
+  }
+}
+
+/** Hide credentials when a URL goes into an error or a log line. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):([^@/]*)@/, '//$1:***@');
+}
+
+function scheme(url: string): string {
+  return url.slice(0, url.indexOf(':')).toLowerCase();
+}
+
+/** A broker for a URL (or a failover list of URLs of one scheme). */
+export function createBroker(url: string | string[], options: TransportFactoryOptions = {}): Broker {
+  const urls = Array.isArray(url) ? url : url.split(/[;,]\s*/).filter(Boolean);
+  const s = scheme(urls[0] ?? 'memory://');
+  switch (s) {
+    case 'memory':
+      return new MemoryBroker(urls[0]);
+    default:
+      throw new UnsupportedUrlError('broker', urls[0], 'amqp://, amqps://, pyamqp://, redis://, rediss://, memory://');
+  }
+}
+
+/** A result backend for a URL; `rpc://` rides on the app's broker. */
+export function createResultBackend(url: string, broker: Broker, options: TransportFactoryOptions = {}): ResultBackend {
+  switch (scheme(url)) {
+    case 'memory':
+      return new MemoryBackend(url);
+    default:
+      throw new UnsupportedUrlError('result backend', url, 'redis://, rediss://, rpc://, memory://');
+  }
+}
