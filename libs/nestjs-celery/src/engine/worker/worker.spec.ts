@@ -62,7 +62,7 @@ describe('Worker (memory transport)', () => {
     });
     await worker.start();
     const result = await app.sendTask('tasks.fail');
-    const error = await result.get({ timeout: 2000 }).catch((e) => e);
+    const error = (await result.get({ timeout: 2000 }).catch((e: unknown) => e)) as CeleryTaskError;
     expect(error).toBeInstanceOf(CeleryTaskError);
     expect(error.excType).toBe('TypeError');
     expect(error.excMessage).toEqual(['bad input']);
@@ -157,9 +157,9 @@ describe('Worker (memory transport)', () => {
     const backend = app.backend as MemoryBackend;
     const realStore = backend.store.bind(backend);
     let failures = 2;
-    backend.store = async (meta, target) => {
+    backend.store = async (meta: ResultMeta) => {
       if (meta.status === 'SUCCESS' && failures-- > 0) throw new Error('backend down');
-      return realStore(meta, target);
+      return realStore(meta);
     };
     let runs = 0;
     worker.register('tasks.count', () => ++runs);

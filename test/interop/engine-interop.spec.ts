@@ -1,0 +1,113 @@
+/**
+ * The engine against real Python Celery 5.2, over {RabbitMQ, Redis} × {Redis, RPC}:
+ * Python client → our worker, our client → Python worker, protocol v1 from Python.
+ */
+import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
+import { Celery } from '../../libs/nestjs-celery/src/engine/celery.js';
+import { Worker } from '../../libs/nestjs-celery/src/engine/worker/worker.js';
+import { CeleryTaskError } from '../../libs/nestjs-celery/src/protocol/exceptions.js';
+import { ValueError } from '../../libs/nestjs-celery/src/protocol/python-errors.js';
+import { deleteQueues } from '../support/cleanup.js';
+import { pythonClient, startPythonWorker, type PythonEnv, type PythonWorker } from '../support/python.js';
+import { AMQP_URL, REDIS_URL, describeIfAvailable, uniqueName } from '../support/services.js';
+
+const describeInterop = await describeIfAvailable('engine interop with Python Celery', 'redis', 'rabbitmq', 'python-celery');
+
+const BROKERS = { rabbitmq: AMQP_URL, redis: REDIS_URL } as const;
+const BACKENDS = { redis: REDIS_URL, rpc: 'rpc://' } as const;
+const MATRIX = (Object.keys(BROKERS) as (keyof typeof BROKERS)[]).flatMap((b) =>
+  (Object.keys(BACKENDS) as (keyof typeof BACKENDS)[]).map((r) => [b, r] as const),
+);
+
+/** Values that must survive Python → Node → Python unchanged. */
+const VALUES: unknown[] = [
+  0,
+  -7,
+  2 ** 53 + 2, // beyond JS's safe integers: must come back exact (BigInt on our side)
+  3.25,
+  -0.1,
+  1e300,
+  'héllo ✓ 𝄞 "quoted" \\ \n',
+  '',
+  null,
+  true,
+  [1, [2, [3, []]], { a: null }],
+  { nested: { list: [1.5, 'x', false], empty: {} }, 'ключ': 'значение' },
+];
+
+describeInterop.each(MATRIX)('engine interop: %s broker, %s backend', (brokerName, backendName) => {
+  const brokerUrl = BROKERS[brokerName];
+  const backendUrl = BACKENDS[backendName];
+  const nodeQueue = uniqueName('interop.node');
+  const pyQueue = uniqueName('interop.py');
+  let app: Celery;
+  let worker: Worker;
+  let pyWorker: PythonWorker;
+  const toNode: PythonEnv = { broker: brokerUrl, backend: backendUrl, queue: nodeQueue };
+  const toPy: PythonEnv = { broker: brokerUrl, backend: backendUrl, queue: pyQueue };
+
+  beforeAll(async () => {
+    app = new Celery({ broker: brokerUrl, backend: backendUrl, logger: silentLogger });
+    worker = new Worker(app, { queues: [nodeQueue], logger: silentLogger, concurrency: 8 });
+    worker.register('node.add', ([x, y]) => (x as number) + (y as number));
+    worker.register('node.echo', (args, kwargs) => ({ args, kwargs }));
+    worker.register('node.fail', ([message]) => {
+      throw new ValueError(`from node: ${message}`);
+    });
+    await worker.start();
+    pyWorker = await startPythonWorker(toPy);
+  });
+
+  afterAll(async () => {
+    await pyWorker?.stop();
+    await worker?.stop();
+    await app?.close();
+    await deleteQueues(brokerUrl, [nodeQueue, pyQueue]);
+  });
+
+  test('Python send_task → our worker: values and kwargs arrive and return intact', async () => {
+    const out = await pythonClient(toNode, [
+      { task: 'node.add', args: [2, 3] },
+      { task: 'node.add', args: [0.5, 0.25] },
+      ...VALUES.map((v) => ({ task: 'node.echo', args: [v], kwargs: { value: v } })),
+    ]);
+    expect(out.map((o) => o.state)).toEqual(out.map(() => 'SUCCESS'));
+    expect(out[0].result).toBe(5);
+    expect(out[1].result).toBe(0.75);
+    VALUES.forEach((v, i) => expect(out[i + 2].result).toEqual({ args: [v], kwargs: { value: v } }));
+  });
+
+  test('Python get() raises our ValueError with our message, and .traceback has text', async () => {
+    const [o] = await pythonClient(toNode, [{ task: 'node.fail', args: ['bad input'] }]);
+    expect(o).toMatchObject({ state: 'FAILURE', exc_type: 'ValueError', exc_module: 'builtins', exc_args: ['from node: bad input'], exc_is_value_error: true });
+    expect(o.traceback).toEqual(expect.stringContaining('ValueError: from node: bad input'));
+  });
+
+  test('protocol v1 messages from Python are run', async () => {
+    const out = await pythonClient({ ...toNode, protocol: 1 }, [
+      { task: 'node.add', args: [40, 2] },
+      { task: 'node.echo', args: ['v1'], kwargs: { k: [1, 2] } },
+    ]);
+    expect(out.map((o) => o.result)).toEqual([42, { args: ['v1'], kwargs: { k: [1, 2] } }]);
+  });
+
+  test('our sendTask → Python worker: values and kwargs arrive and return intact', async () => {
+    const sum = await app.sendTask('py.add', [2, 3], {}, { queue: pyQueue });
+    await expect(sum.get({ timeout: 20_000 })).resolves.toBe(5);
+    const results = await Promise.all(VALUES.map((v) => app.sendTask('py.echo', [v], { value: v }, { queue: pyQueue })));
+    const values = await Promise.all(results.map((r) => r.get({ timeout: 20_000 })));
+    VALUES.forEach((v, i) => {
+      const expected = typeof v === 'number' && !Number.isSafeInteger(v) && Number.isInteger(v) ? BigInt(v) : v;
+      expect(values[i]).toEqual({ args: [expected], kwargs: { value: expected } });
+    });
+  });
+
+  test("a Python ValueError('custom') arrives typed, with its module, message and traceback", async () => {
+    const result = await app.sendTask('py.fail', ['custom'], {}, { queue: pyQueue });
+    const error = (await result.get({ timeout: 20_000 }).catch((e: unknown) => e)) as CeleryTaskError;
+    expect(error).toBeInstanceOf(CeleryTaskError);
+    expect(error).toMatchObject({ excType: 'ValueError', excModule: 'builtins', excMessage: ['custom'], state: 'FAILURE' });
+    expect(error.traceback).toEqual(expect.stringContaining('ValueError: custom'));
+    expect(error.traceback).toEqual(expect.stringContaining('Traceback (most recent call last)'));
+  });
+});

@@ -1,0 +1,46 @@
+"""A Python Celery 5.2 app used as the interop peer of the test suites.
+
+Configured from the environment so one file serves every broker/backend pair:
+  INTEROP_BROKER   broker URL (amqp://… or redis://…)
+  INTEROP_BACKEND  result backend URL (redis://… or rpc://)
+  INTEROP_QUEUE    the queue its worker consumes and its client sends to
+  INTEROP_PROTOCOL task message protocol the client sends (2 by default, 1 for the v1 tests)
+"""
+import os
+
+from celery import Celery
+
+app = Celery(
+    "interop",
+    broker=os.environ.get("INTEROP_BROKER", "redis://127.0.0.1:6379/0"),
+    backend=os.environ.get("INTEROP_BACKEND", "redis://127.0.0.1:6379/0"),
+)
+app.conf.update(
+    task_default_queue=os.environ.get("INTEROP_QUEUE", "celery"),
+    task_protocol=int(os.environ.get("INTEROP_PROTOCOL", "2")),
+    accept_content=["json"],
+    result_accept_content=["json"],
+    worker_hijack_root_logger=False,
+    broker_connection_retry_on_startup=True,
+    result_expires=3600,
+)
+
+
+@app.task(name="py.add")
+def add(x, y):
+    return x + y
+
+
+@app.task(name="py.echo")
+def echo(*args, **kwargs):
+    return {"args": list(args), "kwargs": kwargs}
+
+
+@app.task(name="py.fail")
+def fail(message="custom"):
+    raise ValueError(message)
+
+
+@app.task(name="py.key_error")
+def key_error(key):
+    return {}[key]

@@ -1,0 +1,118 @@
+/** Run real Python Celery 5.2 (Debian's, /usr/bin/python3) as the other side of interop tests. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PYTHON } from './services.js';
+
+export const PYTHON_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'interop', 'python');
+
+export interface PythonEnv {
+  broker: string;
+  backend: string;
+  queue: string;
+  protocol?: 1 | 2;
+}
+
+function envFor(e: PythonEnv): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PYTHONPATH: PYTHON_DIR,
+    PYTHONUNBUFFERED: '1',
+    INTEROP_BROKER: e.broker,
+    INTEROP_BACKEND: e.backend,
+    INTEROP_QUEUE: e.queue,
+    INTEROP_PROTOCOL: String(e.protocol ?? 2),
+  };
+}
+
+/** Run a Python script from test/interop/python with JSON on stdin; resolves its parsed JSON stdout. */
+export function runPython<T = unknown>(script: string, env: PythonEnv, input: unknown, args: string[] = [], timeoutMs = 60_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(PYTHON, [join(PYTHON_DIR, script), ...args], { env: envFor(env), cwd: PYTHON_DIR });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) return reject(new Error(`${script} exited with ${code}\n${err}`));
+      try {
+        resolve(JSON.parse(out) as T);
+      } catch {
+        reject(new Error(`${script} printed no JSON: ${out}\n${err}`));
+      }
+    });
+    child.stdin.end(JSON.stringify(input));
+  });
+}
+
+/** Outcome of one call made by test/interop/python/interop_client.py. */
+export interface PythonOutcome {
+  id: string;
+  state: string;
+  result?: unknown;
+  exc_type?: string;
+  exc_module?: string;
+  exc_args?: unknown[];
+  exc_is_value_error?: boolean;
+  traceback?: string | null;
+}
+
+export interface PythonCall {
+  task: string;
+  args?: unknown[];
+  kwargs?: Record<string, unknown>;
+  options?: Record<string, unknown>;
+}
+
+/** Send tasks with Python's `app.send_task` and wait for them with `AsyncResult.get()`. */
+export function pythonClient(env: PythonEnv, calls: PythonCall[], timeoutSeconds = 30): Promise<PythonOutcome[]> {
+  return runPython<PythonOutcome[]>('interop_client.py', env, calls, [String(timeoutSeconds)], (timeoutSeconds + 30) * 1000);
+}
+
+export interface PythonWorker {
+  readonly process: ChildProcess;
+  readonly output: () => string;
+  stop(): Promise<void>;
+}
+
+/** Start `celery worker -P solo` on the interop app; resolves once it reports ready. */
+export function startPythonWorker(env: PythonEnv, extraArgs: string[] = []): Promise<PythonWorker> {
+  const nodename = `py-${process.pid}-${Math.random().toString(36).slice(2, 8)}@%h`;
+  const child = spawn(
+    PYTHON,
+    ['-m', 'celery', '-A', 'interop_app', 'worker', '-P', 'solo', '-Q', env.queue, '-n', nodename, '--without-heartbeat', '--without-gossip', '--without-mingle', '-l', 'info', ...extraArgs],
+    { env: envFor(env), cwd: PYTHON_DIR },
+  );
+  let output = '';
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      child.once('exit', () => {
+        clearTimeout(kill);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void stop();
+      reject(new Error(`Python worker did not become ready in 30 s:\n${output}`));
+    }, 30_000);
+    const onData = (d: Buffer) => {
+      output += d;
+      if (/ready\./.test(output)) {
+        clearTimeout(timer);
+        resolve({ process: child, output: () => output, stop });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`Python worker exited early (${code}):\n${output}`));
+    });
+  });
+}
