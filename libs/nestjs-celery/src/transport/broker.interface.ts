@@ -64,6 +64,12 @@ export interface PublishRoute {
   /** '' = the default exchange (Celery publishes tasks there with routingKey = queue name) */
   exchange: string;
   routingKey: string;
+  /**
+   * AMQP `mandatory`: the broker hands back a message no queue is bound to receive, and
+   * publish() rejects (UnroutableMessageError) instead of resolving. Celery never sets it
+   * (events and broadcasts without listeners are normal); brokers without returns ignore it.
+   */
+  mandatory?: boolean;
 }
 
 export interface ConsumeOptions {

@@ -1,0 +1,233 @@
+/**
+ * One consumer = one channel consuming one or more queues with a shared prefetch window, so a
+ * worker never holds more messages than it can run. Deliveries are settled on the channel
+ * that delivered them; once that channel is gone, RabbitMQ has already put the message back,
+ * and settling is a no-op.
+ */
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import type { CeleryLogger } from '../common/logger.js';
+import type { ConsumeOptions, Consumer, Delivery, DeliveryHandler, DeliveryInfo } from './broker.interface.js';
+import type { TransportMessage } from '../protocol/transport-message.js';
+import { AmqpBrokerError } from './amqp-errors.js';
+import { fromAmqpMessage } from './amqp-message.js';
+
+/** What a consumer needs from its broker. */
+export interface AmqpConsumerHost {
+  readonly logger: CeleryLogger;
+  /** the channel closed while the connection stayed up (server closed it, or it cancelled us) */
+  consumerChannelLost(consumer: AmqpConsumer): void;
+  /** the consumer was cancelled by its owner */
+  consumerCancelled(consumer: AmqpConsumer): void;
+}
+
+/** One channel incarnation; deliveries keep the lease they arrived on. */
+interface Lease {
+  readonly model: ChannelModel;
+  readonly channel: Channel;
+  open: boolean;
+  /** consuming on every queue; a loss after this point is worth a restart */
+  started: boolean;
+  /** unsettled deliveries on this channel */
+  unsettled: number;
+  readonly consumerTags: string[];
+}
+
+const DONE: Promise<void> = Promise.resolve();
+
+class AmqpDelivery implements Delivery {
+  private settled: boolean;
+
+  constructor(
+    readonly message: TransportMessage,
+    readonly deliveryInfo: DeliveryInfo,
+    private readonly consumer: AmqpConsumer,
+    private readonly lease: Lease,
+    private readonly raw: ConsumeMessage,
+    noAck: boolean,
+  ) {
+    this.settled = noAck;
+  }
+
+  ack(): Promise<void> {
+    if (!this.settled) {
+      this.settled = true;
+      this.consumer.settle(this.lease, this.raw, true, false);
+    }
+    return DONE;
+  }
+
+  reject(requeue: boolean): Promise<void> {
+    if (!this.settled) {
+      this.settled = true;
+      this.consumer.settle(this.lease, this.raw, false, requeue);
+    }
+    return DONE;
+  }
+}
+
+export class AmqpConsumer implements Consumer {
+  private lease?: Lease;
+  private starting?: Promise<void>;
+  private cancelled = false;
+  private readonly noAck: boolean;
+
+  constructor(
+    private readonly host: AmqpConsumerHost,
+    readonly queues: readonly string[],
+    readonly options: ConsumeOptions,
+    private readonly handler: DeliveryHandler,
+  ) {
+    if (queues.length === 0) throw new AmqpBrokerError('consume() needs at least one queue name');
+    if (!Number.isInteger(options.prefetch) || options.prefetch < 0 || options.prefetch > 0xffff) {
+      throw new AmqpBrokerError(`prefetch must be an integer from 0 (unlimited) to 65535, got ${options.prefetch}`);
+    }
+    this.noAck = options.noAck === true;
+  }
+
+  get active(): boolean {
+    return !this.cancelled;
+  }
+
+  /** Consume on `model` unless already consuming there (idempotent, single-flight). */
+  start(model: ChannelModel): Promise<void> {
+    if (this.cancelled) return DONE;
+    if (this.lease?.open && this.lease.model === model) return DONE;
+    if (!this.starting) {
+      this.starting = this.open(model).finally(() => {
+        this.starting = undefined;
+      });
+    }
+    return this.starting;
+  }
+
+  /** The connection is gone: its channel and unsettled deliveries went with it. */
+  detach(): void {
+    if (this.lease) this.lease.open = false;
+    this.lease = undefined;
+  }
+
+  async cancel(): Promise<void> {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.host.consumerCancelled(this);
+    const lease = this.lease;
+    if (!lease?.open) return;
+    // stop new deliveries but keep the channel while handed-out deliveries are unsettled
+    try {
+      await Promise.all(lease.consumerTags.map((tag) => lease.channel.cancel(tag)));
+    } catch (err) {
+      this.host.logger.debug?.(`cancelling consumer of ${this.queues.join(', ')}: ${(err as Error).message}`);
+    }
+    if (lease.unsettled === 0 || this.noAck) await this.closeLease(lease);
+  }
+
+  /** Broker shutdown: close the channel now; RabbitMQ requeues whatever is unsettled. */
+  async shutdown(): Promise<void> {
+    this.cancelled = true;
+    const lease = this.lease;
+    this.lease = undefined;
+    if (lease?.open) await this.closeLease(lease);
+  }
+
+  /** @internal called by AmqpDelivery */
+  settle(lease: Lease, raw: ConsumeMessage, ack: boolean, requeue: boolean): void {
+    lease.unsettled--;
+    if (!lease.open) {
+      this.host.logger.debug?.(
+        `${ack ? 'ack' : 'reject'} of delivery ${raw.fields.deliveryTag} from '${raw.fields.routingKey}' skipped: ` +
+          'its channel is gone and RabbitMQ has requeued the message',
+      );
+      return;
+    }
+    try {
+      if (ack) lease.channel.ack(raw);
+      else lease.channel.reject(raw, requeue);
+    } catch (err) {
+      this.host.logger.debug?.(`settling delivery ${raw.fields.deliveryTag} failed: ${(err as Error).message}`);
+    }
+    if (this.cancelled && lease.unsettled === 0) void this.closeLease(lease);
+  }
+
+  private async open(model: ChannelModel): Promise<void> {
+    const channel = await model.createChannel();
+    const lease: Lease = { model, channel, open: true, started: false, unsettled: 0, consumerTags: [] };
+    channel.on('error', (err: Error) => this.host.logger.warn(`consumer channel for ${this.describe()} closed by RabbitMQ: ${err.message}`));
+    channel.on('close', () => this.onChannelClosed(lease));
+    try {
+      if (!this.noAck) {
+        // per consumer, and (RabbitMQ's global=true) per channel: one window over all queues
+        await channel.prefetch(this.options.prefetch, false);
+        if (this.queues.length > 1) await channel.prefetch(this.options.prefetch, true);
+      }
+      this.lease = lease;
+      for (const queue of this.queues) {
+        const ok = await channel.consume(queue, (msg) => this.onMessage(lease, queue, msg), { noAck: this.noAck });
+        lease.consumerTags.push(ok.consumerTag);
+      }
+      lease.started = true;
+    } catch (err) {
+      if (this.lease === lease) this.lease = undefined;
+      await this.closeLease(lease);
+      throw new AmqpBrokerError(
+        `cannot consume from ${this.describe()}: ${(err as Error).message}; declare the queue before consuming`,
+        { cause: err },
+      );
+    }
+    if (this.cancelled) await this.closeLease(lease);
+  }
+
+  private onMessage(lease: Lease, queue: string, msg: ConsumeMessage | null): void {
+    if (msg === null) {
+      // basic.cancel from the server: the queue was deleted (or failed over)
+      this.host.logger.warn(`RabbitMQ cancelled the consumer of queue '${queue}' (deleted?); restarting the consumer`);
+      void this.closeLease(lease);
+      return;
+    }
+    if (!this.noAck) lease.unsettled++;
+    const delivery = new AmqpDelivery(
+      fromAmqpMessage(msg),
+      {
+        exchange: msg.fields.exchange,
+        routingKey: msg.fields.routingKey,
+        queue,
+        redelivered: msg.fields.redelivered,
+        deliveryTag: msg.fields.deliveryTag,
+      },
+      this,
+      lease,
+      msg,
+      this.noAck,
+    );
+    if (this.cancelled) {
+      // in flight when we cancelled: give it back rather than start new work
+      void delivery.reject(true);
+      return;
+    }
+    try {
+      this.handler(delivery);
+    } catch (err) {
+      this.host.logger.error(
+        `delivery handler for ${this.describe()} threw (${(err as Error).message}); the message is rejected without requeue — ` +
+          'handlers must settle deliveries themselves',
+      );
+      void delivery.reject(false);
+    }
+  }
+
+  private onChannelClosed(lease: Lease): void {
+    lease.open = false;
+    if (this.lease !== lease) return;
+    this.lease = undefined;
+    if (lease.started && !this.cancelled) this.host.consumerChannelLost(this);
+  }
+
+  private async closeLease(lease: Lease): Promise<void> {
+    if (!lease.open) return;
+    lease.open = false;
+    await lease.channel.close().catch(() => undefined);
+  }
+
+  private describe(): string {
+    return this.queues.map((q) => `'${q}'`).join(', ');
+  }
+}

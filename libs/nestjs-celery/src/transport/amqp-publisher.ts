@@ -1,0 +1,127 @@
+/**
+ * Publishing on one confirm channel: every publish resolves on the broker's ack and rejects on
+ * a nack, a return (mandatory publishes), or the channel going away. Confirms are pipelined:
+ * nothing waits for the previous message.
+ */
+import type { ConfirmChannel, Message } from 'amqplib';
+import type { CeleryLogger } from '../common/logger.js';
+import type { PublishRoute } from './broker.interface.js';
+import type { TransportMessage } from '../protocol/transport-message.js';
+import { AmqpPublishError, UnroutableMessageError } from './amqp-errors.js';
+import { toPublishOptions } from './amqp-message.js';
+
+/** A mandatory publish awaiting its confirm; a basic.return for it arrives before the ack. */
+interface InFlightMandatory {
+  route: PublishRoute;
+  message: TransportMessage;
+  returned?: UnroutableMessageError;
+}
+
+export class AmqpPublisher {
+  private closed = false;
+  private closeReason?: Error;
+  private readonly mandatory: InFlightMandatory[] = [];
+
+  constructor(
+    private readonly channel: ConfirmChannel,
+    private readonly logger: CeleryLogger,
+  ) {
+    channel.on('error', (err: Error) => {
+      this.closeReason = err;
+      logger.warn(`publish channel closed by RabbitMQ: ${err.message}`);
+    });
+    channel.on('close', () => {
+      this.closed = true;
+    });
+    channel.on('return', (msg: Message) => this.onReturn(msg));
+  }
+
+  /** False once the channel is gone (server closed it, or the connection dropped). */
+  get usable(): boolean {
+    return !this.closed;
+  }
+
+  publish(message: TransportMessage, route: PublishRoute): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const options = toPublishOptions(message, route.mandatory === true);
+      let entry: InFlightMandatory | undefined;
+      if (route.mandatory) this.mandatory.push((entry = { route, message }));
+      try {
+        this.channel.publish(route.exchange, route.routingKey, message.body, options, (err: unknown) => {
+          if (entry) this.forget(entry);
+          if (err) reject(this.confirmError(err, route));
+          else if (entry?.returned) reject(entry.returned);
+          else resolve();
+        });
+      } catch (err) {
+        if (entry) this.forget(entry);
+        reject(this.confirmError(err, route));
+      }
+    });
+  }
+
+  /** Wait (bounded) for outstanding confirms, then close the channel. Never throws. */
+  async close(timeoutMs: number): Promise<void> {
+    if (this.closed) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.channel.waitForConfirms().catch(() => undefined),
+      new Promise((r) => (timer = setTimeout(r, timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    await this.channel.close().catch(() => undefined);
+  }
+
+  private forget(entry: InFlightMandatory): void {
+    const i = this.mandatory.indexOf(entry);
+    if (i >= 0) this.mandatory.splice(i, 1);
+  }
+
+  /**
+   * AMQP returns carry no publish sequence number, so match the oldest in-flight mandatory
+   * publish with the same route, ids and body.
+   */
+  private onReturn(msg: Message): void {
+    const { exchange, routingKey, replyCode, replyText } = msg.fields as Message['fields'] & {
+      replyCode: number;
+      replyText: string;
+    };
+    const entry = this.mandatory.find(
+      (e) =>
+        !e.returned &&
+        e.route.exchange === exchange &&
+        e.route.routingKey === routingKey &&
+        e.message.properties.correlationId === (msg.properties.correlationId ?? undefined) &&
+        e.message.properties.messageId === (msg.properties.messageId ?? undefined) &&
+        e.message.body.equals(msg.content),
+    );
+    if (entry) entry.returned = new UnroutableMessageError(exchange, routingKey, replyCode, replyText);
+    else this.logger.warn(`RabbitMQ returned a message we cannot match to a publish (exchange '${exchange}', routing key '${routingKey}')`);
+  }
+
+  private confirmError(err: unknown, route: PublishRoute): AmqpPublishError {
+    const where = `exchange '${route.exchange}' with routing key '${route.routingKey}'`;
+    const text = err instanceof Error ? err.message : String(err);
+    if (text === 'message nacked') {
+      return new AmqpPublishError(
+        `RabbitMQ nacked the message published to ${where}: it was not enqueued ` +
+          '(e.g. a queue limit with overflow=reject-publish, or a broker-side error); publish it again or check the queue',
+        { cause: err },
+      );
+    }
+    if (this.closeReason) {
+      return new AmqpPublishError(
+        `RabbitMQ closed the publish channel before confirming the message to ${where}: ${this.closeReason.message}`,
+        { cause: this.closeReason },
+      );
+    }
+    if (this.closed || /closed/i.test(text)) {
+      return new AmqpPublishError(
+        `the connection to RabbitMQ was lost before the broker confirmed the message to ${where}; ` +
+          'it may or may not have been enqueued: publish it again if a duplicate is acceptable',
+        { cause: err },
+      );
+    }
+    return new AmqpPublishError(`publishing to ${where} failed: ${text}`, { cause: err });
+  }
+}
