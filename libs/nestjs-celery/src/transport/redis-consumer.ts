@@ -1,0 +1,286 @@
+/**
+ * One consumer on kombu's Redis transport: list queues through an atomic pop-and-record script
+ * and BRPOP (kombu `_brpop_start`/`_brpop_read`), fanout queues through PSUBSCRIBE
+ * (kombu `_subscribe`/`_receive_one`), with kombu's client-side prefetch (`QoS.can_consume`).
+ */
+import type { Redis } from 'ioredis';
+import type { CeleryLogger } from '../common/logger.js';
+import { decodeEnvelope, type DecodedEnvelope } from '../protocol/kombu-envelope.js';
+import type { ConsumeOptions, Consumer, Delivery, DeliveryHandler } from './broker.interface.js';
+import { PRIORITY_STEPS, type KombuKeys } from './redis-keys.js';
+import type { KombuAckEmulation } from './redis-unacked.js';
+import { kombuScripts, type KombuScripts } from './redis-scripts.js';
+
+/** Most messages one atomic pop takes when prefetch allows many (or is unlimited). */
+const MAX_BATCH = 100;
+
+export interface ConsumerContext {
+  main: Redis;
+  keys: KombuKeys;
+  ackEmulation: KombuAckEmulation;
+  logger: CeleryLogger;
+  pollTimeoutSeconds: number;
+  /** new connection for this consumer (blocking pops, or pub/sub) */
+  connect(role: string): Promise<Redis>;
+}
+
+interface FanoutQueue {
+  queue: string;
+  exchange: string;
+  bindingKey: string;
+}
+
+/** A delivery this consumer handed out and that is still waiting for ack/reject. */
+interface Held {
+  tag: string;
+  settle(): boolean;
+}
+
+export class RedisConsumer implements Consumer {
+  /** kombu's round_robin_cycle: the queue just served moves to the end */
+  private readonly cycle: string[];
+  private readonly noAck: boolean;
+  private readonly held = new Map<Held, true>();
+  private unsettled = 0;
+  private cancelled = false;
+  private blocking?: Redis;
+  private blockingScripts?: KombuScripts;
+  private blockingId?: number;
+  private inBrpop = false;
+  private subscriber?: Redis;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+
+  constructor(
+    private readonly ctx: ConsumerContext,
+    listQueues: string[],
+    private readonly fanoutQueues: FanoutQueue[],
+    private readonly options: ConsumeOptions,
+    private readonly onDelivery: DeliveryHandler,
+  ) {
+    this.cycle = [...new Set(listQueues)];
+    this.noAck = !!options.noAck;
+  }
+
+  /** true when this consumer records its deliveries in kombu's unacked hash */
+  get acks(): boolean {
+    return !this.noAck && this.cycle.length > 0;
+  }
+
+  async start(): Promise<void> {
+    if (this.fanoutQueues.length) await this.subscribe();
+    if (this.cycle.length) {
+      this.blocking = await this.ctx.connect('consumer');
+      this.blocking.on('ready', () => (this.blockingId = undefined));
+      this.blockingScripts = kombuScripts(this.blocking);
+      this.loop = this.run();
+    }
+  }
+
+  async cancel(): Promise<void> {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.wake?.();
+    if (this.subscriber) this.subscriber.disconnect();
+    if (this.blocking) {
+      // CLIENT UNBLOCK makes a pending BRPOP return nil at once, atomically: nothing is lost
+      // (retried briefly: the BRPOP may not have reached the server yet; else it times out)
+      for (let i = 0; i < 20 && this.inBrpop && this.blockingId !== undefined; i++) {
+        const unblocked = await this.ctx.main.client('UNBLOCK', this.blockingId).catch(() => 0);
+        if (unblocked === 1) break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await this.loop;
+      this.blocking.disconnect();
+    }
+  }
+
+  /**
+   * The channel is closing (kombu `restore_unacked_once`): every delivery still held goes back
+   * to its queue; a later ack/reject of it is a no-op.
+   */
+  async restoreHeld(): Promise<number> {
+    let restored = 0;
+    for (const held of [...this.held.keys()]) {
+      if (!held.settle()) continue;
+      try {
+        if (await this.ctx.ackEmulation.restoreByTag(held.tag)) restored++;
+      } catch (err) {
+        this.ctx.logger.error(`could not restore unacknowledged message ${held.tag} at close: ${(err as Error).message}`);
+      }
+    }
+    return restored;
+  }
+
+  private freeSlots(): number {
+    if (this.noAck || !this.options.prefetch) return MAX_BATCH;
+    return this.options.prefetch - this.unsettled;
+  }
+
+  private async run(): Promise<void> {
+    let backoff = 0;
+    while (!this.cancelled) {
+      try {
+        const free = this.freeSlots();
+        if (free <= 0) {
+          await new Promise<void>((resolve) => (this.wake = resolve));
+          this.wake = undefined;
+          continue;
+        }
+        if ((await this.popBatch(Math.min(free, MAX_BATCH))) === 0 && !this.cancelled) await this.brpop();
+        backoff = 0;
+      } catch (err) {
+        if (this.cancelled) break;
+        backoff = Math.min(backoff ? backoff * 2 : 100, 5000);
+        this.ctx.logger.warn(`consuming from ${this.cycle.join(', ')} failed (${(err as Error).message}); retrying in ${backoff} ms`);
+        await new Promise((resolve) => setTimeout(resolve, backoff));
+      }
+    }
+  }
+
+  /** Take what is waiting, recording each message in the unacked hash in the same atomic step. */
+  private async popBatch(max: number): Promise<number> {
+    const snapshot = [...this.cycle];
+    const keys = [this.ctx.keys.unacked, this.ctx.keys.unackedIndex, ...this.ctx.keys.brpopKeys(snapshot)];
+    const out = await this.blockingScripts!.popAndRecord(keys, max, !this.noAck, snapshot.length, PRIORITY_STEPS.length);
+    for (let i = 0; i < out.length; i += 3) {
+      const queue = snapshot[Number(out[i]) - 1];
+      this.rotate(queue);
+      await this.handle(queue, out[i + 1], out[i + 2]);
+    }
+    return out.length / 3;
+  }
+
+  /**
+   * Nothing waiting: block like kombu (BRPOP over every key, priority-major, 1 s). The message
+   * that wakes an idle consumer is recorded right after the pop, exactly as kombu does.
+   */
+  private async brpop(): Promise<void> {
+    const blocking = this.blocking!;
+    if (this.blockingId === undefined) this.blockingId = Number(await blocking.client('ID'));
+    if (this.cancelled) return;
+    this.inBrpop = true;
+    let reply: [string, string] | null;
+    try {
+      reply = await blocking.brpop(...this.ctx.keys.brpopKeys(this.cycle), this.ctx.pollTimeoutSeconds);
+    } finally {
+      this.inBrpop = false;
+    }
+    if (!reply) return;
+    const queue = this.ctx.keys.queueOfKey(reply[0]);
+    this.rotate(queue);
+    await this.handle(queue, reply[1], '');
+  }
+
+  private rotate(queue: string): void {
+    const at = this.cycle.indexOf(queue);
+    if (at >= 0) this.cycle.push(...this.cycle.splice(at, 1));
+  }
+
+  private async handle(queue: string, raw: string, recordedTag: string): Promise<void> {
+    let decoded: DecodedEnvelope;
+    try {
+      decoded = decodeEnvelope(raw);
+    } catch (err) {
+      // kombu would raise in the event loop and lose it the same way; say so loudly
+      this.ctx.logger.error(
+        `dropped a message from queue "${queue}" that is not a kombu envelope: ${(err as Error).message}. ` +
+          `Only kombu-compatible producers should push to this list.`,
+      );
+      if (recordedTag) await this.ctx.ackEmulation.ack(recordedTag);
+      return;
+    }
+    let tag: string | undefined = recordedTag || undefined;
+    if (!this.noAck && !tag && decoded.deliveryTag !== undefined) {
+      const { exchange, routingKey } = decoded.deliveryInfo;
+      // restore routes by exchange/routing key; an envelope without them goes back to this queue
+      const rk = exchange || routingKey ? routingKey : queue;
+      await this.ctx.ackEmulation.record(decoded.deliveryTag, raw, exchange, rk);
+      tag = decoded.deliveryTag;
+    }
+    this.deliver(queue, raw, decoded, tag);
+  }
+
+  private deliver(queue: string, raw: string, decoded: DecodedEnvelope, tag: string | undefined): void {
+    let settled = this.noAck;
+    const settle = () => {
+      if (settled) return false;
+      settled = true;
+      this.unsettled--;
+      if (held) this.held.delete(held);
+      this.wake?.();
+      return true;
+    };
+    const held: Held | undefined = !this.noAck && tag !== undefined ? { tag, settle } : undefined;
+    if (!this.noAck) this.unsettled++;
+    if (held) this.held.set(held, true);
+    const emulation = this.ctx.ackEmulation;
+    const delivery: Delivery = {
+      message: decoded.message,
+      deliveryInfo: {
+        exchange: decoded.deliveryInfo.exchange,
+        routingKey: decoded.deliveryInfo.routingKey,
+        queue,
+        redelivered: decoded.deliveryInfo.redelivered,
+        deliveryTag: decoded.deliveryTag,
+      },
+      ack: async () => {
+        if (settle() && tag !== undefined) await emulation.ack(tag);
+      },
+      reject: async (requeue: boolean) => {
+        if (!settle()) return;
+        if (tag !== undefined) {
+          // kombu QoS.reject: restore to the far end (LPUSH), then ack
+          if (requeue) await emulation.restoreByTag(tag, true);
+          await emulation.ack(tag);
+        } else if (requeue) {
+          await this.ctx.main.lpush(this.ctx.keys.queue(queue), raw);
+        }
+      },
+    };
+    if (decoded.error) delivery.transportError = decoded.error;
+    try {
+      this.onDelivery(delivery);
+    } catch (err) {
+      this.ctx.logger.error(`delivery handler for queue "${queue}" threw: ${(err as Error).message}`);
+    }
+  }
+
+  private async subscribe(): Promise<void> {
+    const byExchange = new Map<string, string>();
+    for (const f of this.fanoutQueues) byExchange.set(f.exchange, f.queue);
+    const sub = (this.subscriber = await this.ctx.connect('fanout'));
+    sub.on('pmessage', (_pattern: string, channel: string, data: string) => {
+      const exchange = this.ctx.keys.exchangeOfChannel(channel);
+      const queue = byExchange.get(exchange);
+      if (queue === undefined || this.cancelled) return;
+      let decoded: DecodedEnvelope;
+      try {
+        decoded = decodeEnvelope(data);
+      } catch (err) {
+        this.ctx.logger.warn(`cannot process broadcast on channel "${channel}": ${(err as Error).message}`);
+        return;
+      }
+      // broadcasts are never stored, so they are settled on arrival (kombu consumes them no_ack)
+      const delivery: Delivery = {
+        message: decoded.message,
+        deliveryInfo: {
+          exchange: decoded.deliveryInfo.exchange,
+          routingKey: decoded.deliveryInfo.routingKey,
+          queue,
+          redelivered: decoded.deliveryInfo.redelivered,
+          deliveryTag: decoded.deliveryTag,
+        },
+        ack: async () => undefined,
+        reject: async () => undefined,
+      };
+      if (decoded.error) delivery.transportError = decoded.error;
+      try {
+        this.onDelivery(delivery);
+      } catch (err) {
+        this.ctx.logger.error(`delivery handler for queue "${queue}" threw: ${(err as Error).message}`);
+      }
+    });
+    await sub.psubscribe(...this.fanoutQueues.map((f) => this.ctx.keys.fanoutPattern(f.exchange, f.bindingKey)));
+  }
+}

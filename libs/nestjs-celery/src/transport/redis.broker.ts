@@ -1,0 +1,334 @@
+/**
+ * The Redis broker, wire-compatible with kombu 5.2's Redis transport so Python Celery clients
+ * and workers share queues, bindings, broadcasts and the unacked/visibility-timeout recovery
+ * with us (kombu/transport/redis.py, kombu/transport/virtual/base.py).
+ */
+import { randomUUID } from 'node:crypto';
+import { Redis, type RedisOptions } from 'ioredis';
+import { BehaviorSubject } from 'rxjs';
+import { consoleLogger, type CeleryLogger } from '../common/logger.js';
+import { encodeEnvelope } from '../protocol/kombu-envelope.js';
+import type {
+  Broker,
+  ConsumeOptions,
+  Consumer,
+  DeliveryHandler,
+  ExchangeDeclaration,
+  PublishRoute,
+  QueueDeclaration,
+  TransportMessage,
+} from './broker.interface.js';
+import type { ConnectionStatus } from './connection-status.js';
+import { RedisConsumer, type ConsumerContext } from './redis-consumer.js';
+import { bindingFor, bindingMember, KombuKeys, routeToQueues } from './redis-keys.js';
+import { KombuRouter } from './redis-router.js';
+import { kombuScripts } from './redis-scripts.js';
+import { KombuAckEmulation } from './redis-unacked.js';
+import { parseRedisUrls, type RedisEndpoint } from './redis-url.js';
+
+export interface RedisBrokerOptions {
+  logger?: CeleryLogger;
+  /** kombu `visibility_timeout`: unacked deliveries older than this are restored (default 3600 s) */
+  visibilityTimeoutSeconds?: number;
+  /**
+   * How often this process runs kombu's `restore_visible` while it consumes with acks (default
+   * 100 s: kombu ticks every 10 s and acts every 10th tick). 0 disables it.
+   */
+  restoreIntervalSeconds?: number;
+  /** restore into the message's priority list instead of the bare queue key (kombu: bare key) */
+  priorityRestore?: boolean;
+  /** kombu `global_keyprefix`: prefixes every key and pub/sub channel (kombu 5.2.4) */
+  globalKeyprefix?: string;
+  /** kombu's BRPOP timeout in seconds (default 1) */
+  pollTimeoutSeconds?: number;
+  /** extra ioredis options for every connection (TLS certificates, timeouts, …) */
+  redisOptions?: RedisOptions;
+}
+
+export class RedisBrokerError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RedisBrokerError';
+  }
+}
+
+/** State shared by everything that talks to Redis once connected. */
+interface Session {
+  client: Redis;
+  endpoint: RedisEndpoint;
+  keys: KombuKeys;
+  router: KombuRouter;
+  ackEmulation: KombuAckEmulation;
+}
+
+export class RedisBroker implements Broker {
+  readonly kind = 'redis';
+  private readonly status = new BehaviorSubject<ConnectionStatus>('disconnected');
+  readonly status$ = this.status.asObservable();
+  private readonly endpoints: RedisEndpoint[];
+  private readonly logger: CeleryLogger;
+  private readonly options: Required<Omit<RedisBrokerOptions, 'logger' | 'redisOptions'>> & { redisOptions: RedisOptions };
+  private session?: Session;
+  private connecting?: Promise<Session>;
+  private readonly consumers = new Set<RedisConsumer>();
+  /** exchange types declared before connect(); kombu keeps them in memory only */
+  private readonly pendingExchanges: ExchangeDeclaration[] = [];
+  /** auto-delete queues bound to fanout exchanges: kombu removes their bindings on close */
+  private readonly autoDeleteBindings: { exchange: string; member: string; queue: string }[] = [];
+  private restoreTimer?: NodeJS.Timeout;
+  private restoring = false;
+  private closing = false;
+
+  constructor(url: string | string[], options: RedisBrokerOptions = {}) {
+    this.endpoints = parseRedisUrls(url);
+    this.logger = options.logger ?? consoleLogger('RedisBroker');
+    this.options = {
+      visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 3600,
+      restoreIntervalSeconds: options.restoreIntervalSeconds ?? 100,
+      priorityRestore: options.priorityRestore ?? false,
+      globalKeyprefix: options.globalKeyprefix ?? '',
+      pollTimeoutSeconds: options.pollTimeoutSeconds ?? 1,
+      redisOptions: options.redisOptions ?? {},
+    };
+  }
+
+  /** Key and channel names in use (after connect(), when the db number is known). */
+  get keys(): KombuKeys {
+    return this.requireSession().keys;
+  }
+
+  async connect(): Promise<void> {
+    if (this.session) return;
+    this.closing = false;
+    this.connecting ??= this.open().finally(() => (this.connecting = undefined));
+    await this.connecting;
+  }
+
+  async close(): Promise<void> {
+    if (this.closing && !this.session) return;
+    this.closing = true;
+    this.stopRestoreTimer();
+    const session = this.session ?? (await this.connecting?.catch(() => undefined));
+    const consumers = [...this.consumers];
+    this.consumers.clear();
+    await Promise.all(consumers.map((c) => c.cancel()));
+    if (session) {
+      let restored = 0;
+      for (const c of consumers) restored += await c.restoreHeld();
+      if (restored) this.logger.log(`restored ${restored} unacknowledged message(s) to their queues on close`);
+      await this.removeAutoDeleteBindings(session);
+      await session.client.quit().catch(() => session.client.disconnect());
+    }
+    this.session = undefined;
+    this.status.next('closed');
+  }
+
+  async declareExchange(exchange: ExchangeDeclaration): Promise<void> {
+    if (this.session) this.session.router.declareExchange(exchange.name, exchange.type);
+    else this.pendingExchanges.push(exchange);
+  }
+
+  /** kombu `Queue.declare` on Redis: the exchange type in memory, the binding in `_kombu.binding.<exchange>`. */
+  async declareQueue(queue: QueueDeclaration): Promise<void> {
+    const { router } = this.requireSession();
+    const exchange = queue.exchange ?? queue.name;
+    if (exchange === '') return; // default exchange: Redis lists need no declaration
+    router.declareExchange(exchange, queue.exchangeType ?? 'direct');
+    const routingKey = queue.routingKey ?? queue.name;
+    await router.bind(exchange, routingKey, queue.name);
+    if (queue.autoDelete && router.typeOf(exchange) === 'fanout') {
+      const member = bindingMember(bindingFor('fanout', routingKey, queue.name));
+      if (!this.autoDeleteBindings.some((b) => b.exchange === exchange && b.member === member)) {
+        this.autoDeleteBindings.push({ exchange, member, queue: queue.name });
+      }
+    }
+  }
+
+  /**
+   * kombu `basic_publish`: '' → LPUSH to the routing key's list (priority-step key); a named
+   * direct/topic exchange → LPUSH to every queue its bindings match (none: dropped, as kombu
+   * does); fanout → PUBLISH. Resolves once Redis replied.
+   */
+  async publish(message: TransportMessage, route: PublishRoute): Promise<void> {
+    const { client, keys, router } = this.requireSession();
+    const envelope = encodeEnvelope(message, { exchange: route.exchange, routing_key: route.routingKey }, randomUUID());
+    const priority = message.properties.priority;
+    if (!route.exchange) {
+      if (!route.routingKey) {
+        throw new RedisBrokerError('cannot publish to the default exchange without a routing key: set it to the queue name');
+      }
+      await client.lpush(keys.queue(route.routingKey, priority), envelope);
+      return;
+    }
+    const type = router.typeOf(route.exchange);
+    if (type === 'fanout') {
+      await client.publish(keys.fanoutChannel(route.exchange, route.routingKey), envelope);
+      return;
+    }
+    const queues = routeToQueues(type, await router.bindings(route.exchange), route.routingKey);
+    if (queues.length === 0) {
+      this.logger.debug?.(
+        `message to exchange "${route.exchange}" with routing key "${route.routingKey}" matched no queue and was dropped (kombu does the same)`,
+      );
+      return;
+    }
+    if (queues.length === 1) {
+      await client.lpush(keys.queue(queues[0], priority), envelope);
+      return;
+    }
+    const pipeline = client.pipeline();
+    for (const q of queues) pipeline.lpush(keys.queue(q, priority), envelope);
+    for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
+  }
+
+  async consume(queues: string[], options: ConsumeOptions, onDelivery: DeliveryHandler): Promise<Consumer> {
+    const session = this.requireSession();
+    const lists: string[] = [];
+    const fanout: { queue: string; exchange: string; bindingKey: string }[] = [];
+    for (const queue of queues) {
+      const binding = session.router.fanoutBinding(queue);
+      if (binding) fanout.push({ queue, ...binding });
+      else lists.push(queue);
+    }
+    const ctx: ConsumerContext = {
+      main: session.client,
+      keys: session.keys,
+      ackEmulation: session.ackEmulation,
+      logger: this.logger,
+      pollTimeoutSeconds: this.options.pollTimeoutSeconds,
+      connect: (role) => this.connection(session.endpoint, role),
+    };
+    const consumer = new RedisConsumer(ctx, lists, fanout, options, onDelivery);
+    try {
+      await consumer.start();
+    } catch (err) {
+      await consumer.cancel();
+      throw err;
+    }
+    this.consumers.add(consumer);
+    if (consumer.acks) this.startRestoreTimer();
+    return {
+      cancel: async () => {
+        this.consumers.delete(consumer);
+        if (![...this.consumers].some((c) => c.acks)) this.stopRestoreTimer();
+        await consumer.cancel();
+      },
+    };
+  }
+
+  /**
+   * kombu `QoS.restore_visible`: put back every delivery (ours or any kombu process's) that has
+   * been unacknowledged longer than the visibility timeout. Returns how many were restored.
+   */
+  async restoreVisible(): Promise<number> {
+    return this.requireSession().ackEmulation.restoreVisible();
+  }
+
+  private requireSession(): Session {
+    if (!this.session) throw new RedisBrokerError('the Redis broker is not connected: call connect() first');
+    return this.session;
+  }
+
+  private async open(): Promise<Session> {
+    this.status.next('connecting');
+    const failures: string[] = [];
+    for (const endpoint of this.endpoints) {
+      try {
+        const client = await this.connection(endpoint, 'broker', true);
+        const keys = new KombuKeys(this.options.globalKeyprefix, endpoint.db);
+        const router = new KombuRouter(client, keys);
+        for (const e of this.pendingExchanges.splice(0)) router.declareExchange(e.name, e.type);
+        const ackEmulation = new KombuAckEmulation(
+          client,
+          keys,
+          kombuScripts(client),
+          router,
+          { visibilityTimeoutSeconds: this.options.visibilityTimeoutSeconds, priorityRestore: this.options.priorityRestore },
+          this.logger,
+        );
+        this.session = { client, endpoint, keys, router, ackEmulation };
+        this.status.next('connected');
+        return this.session;
+      } catch (err) {
+        failures.push(`${endpoint.display}: ${(err as Error).message}`);
+      }
+    }
+    this.status.next('disconnected');
+    throw new RedisBrokerError(
+      `could not connect to the Redis broker (${failures.join('; ')}); check that Redis is running and the broker URL is right`,
+    );
+  }
+
+  /** A new connection; the main one (`reportStatus`) drives status$. Errors are logged, never thrown as events. */
+  private async connection(endpoint: RedisEndpoint, role: string, reportStatus = false): Promise<Redis> {
+    const client = new Redis({
+      ...endpoint.options,
+      ...this.options.redisOptions,
+      lazyConnect: true,
+      // CLIENT LIST shows which process and role a connection serves
+      connectionName: `${this.options.redisOptions.connectionName ?? 'nestjs-celery'}-${role}`,
+    });
+    let lastError = '';
+    client.on('error', (err: Error) => {
+      // ioredis repeats the error on every reconnect attempt: log each distinct one once
+      if (err.message === lastError) return;
+      lastError = err.message;
+      this.logger.warn(`Redis ${role} connection to ${endpoint.display}: ${err.message}`);
+    });
+    client.on('ready', () => {
+      if (lastError) this.logger.log(`Redis ${role} connection to ${endpoint.display} is back`);
+      lastError = '';
+      if (reportStatus && this.session?.client === client) this.status.next('connected');
+    });
+    if (reportStatus) {
+      client.on('reconnecting', () => this.session?.client === client && this.status.next('reconnecting'));
+      client.on('close', () => {
+        if (this.session?.client === client && !this.closing) this.status.next('disconnected');
+      });
+    }
+    try {
+      await client.connect();
+    } catch (err) {
+      client.disconnect();
+      throw err;
+    }
+    return client;
+  }
+
+  private startRestoreTimer(): void {
+    const interval = this.options.restoreIntervalSeconds;
+    if (this.restoreTimer || interval <= 0) return;
+    // kombu restores once when the consumer starts polling, then on every 10th 10 s tick
+    void this.runRestore();
+    this.restoreTimer = setInterval(() => void this.runRestore(), interval * 1000);
+    this.restoreTimer.unref();
+  }
+
+  private stopRestoreTimer(): void {
+    if (this.restoreTimer) clearInterval(this.restoreTimer);
+    this.restoreTimer = undefined;
+  }
+
+  private async runRestore(): Promise<void> {
+    if (this.restoring || !this.session || this.closing) return;
+    this.restoring = true;
+    try {
+      await this.session.ackEmulation.restoreVisible();
+    } catch (err) {
+      this.logger.warn(`restoring unacknowledged messages failed (${(err as Error).message}); will retry on the next round`);
+    } finally {
+      this.restoring = false;
+    }
+  }
+
+  /** kombu `Channel.close`: auto-delete queues bound to fanout exchanges lose their binding and lists. */
+  private async removeAutoDeleteBindings(session: Session): Promise<void> {
+    if (!this.autoDeleteBindings.length) return;
+    const pipeline = session.client.pipeline();
+    for (const b of this.autoDeleteBindings.splice(0)) {
+      pipeline.srem(session.keys.bindings(b.exchange), b.member);
+      for (const key of session.keys.brpopKeys([b.queue])) pipeline.del(key);
+    }
+    await pipeline.exec().catch((err: Error) => this.logger.warn(`removing auto-delete bindings failed: ${err.message}`));
+  }
+}
