@@ -1,7 +1,10 @@
 import type { CeleryLogger } from '../common/logger.js';
+import { AmqpBroker } from './amqp.broker.js';
 import type { Broker } from './broker.interface.js';
 import { MemoryBackend } from './memory.backend.js';
 import { MemoryBroker } from './memory.broker.js';
+import { RedisBackend } from './redis.backend.js';
+import { RedisBroker } from './redis.broker.js';
 import type { ResultBackend } from './result-backend.interface.js';
 
 export interface TransportFactoryOptions {
@@ -34,6 +37,13 @@ export function createBroker(url: string | string[], options: TransportFactoryOp
   switch (s) {
     case 'memory':
       return new MemoryBroker(urls[0]);
+    case 'amqp':
+    case 'amqps':
+    case 'pyamqp':
+      return new AmqpBroker(urls, { logger: options.logger });
+    case 'redis':
+    case 'rediss':
+      return new RedisBroker(urls, { logger: options.logger });
     default:
       throw new UnsupportedUrlError('broker', urls[0], 'amqp://, amqps://, pyamqp://, redis://, rediss://, memory://');
   }
@@ -44,6 +54,9 @@ export function createResultBackend(url: string, broker: Broker, options: Transp
   switch (scheme(url)) {
     case 'memory':
       return new MemoryBackend(url);
+    case 'redis':
+    case 'rediss':
+      return new RedisBackend(url, { logger: options.logger, resultExpiresSeconds: options.resultExpires });
     default:
       throw new UnsupportedUrlError('result backend', url, 'redis://, rediss://, rpc://, memory://');
   }

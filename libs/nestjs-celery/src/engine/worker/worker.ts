@@ -65,7 +65,7 @@ export class Worker {
   private readonly storeAttempts: number;
   private consumer?: Consumer;
   private readonly active = new Set<Promise<void>>();
-  private readonly scheduled = new Map<NodeJS.Timeout, Delivery>();
+  private readonly scheduled = new Map<NodeJS.Timeout, { delivery: Delivery; release: () => void }>();
   private processed = 0;
 
   constructor(
@@ -109,9 +109,10 @@ export class Worker {
   async stop(): Promise<void> {
     await this.consumer?.cancel();
     this.consumer = undefined;
-    for (const [timer, delivery] of this.scheduled) {
+    for (const [timer, { delivery, release }] of this.scheduled) {
       clearTimeout(timer);
       await delivery.reject(true);
+      release();
     }
     this.scheduled.clear();
     while (this.active.size) await Promise.allSettled([...this.active]);
@@ -164,7 +165,7 @@ export class Worker {
         this.scheduled.delete(timer);
         this.run(delivery, request, task).then(resolve, resolve);
       }, Math.min(delay, 2 ** 31 - 1));
-      this.scheduled.set(timer, delivery);
+      this.scheduled.set(timer, { delivery, release: resolve });
     });
   }
 
