@@ -19,11 +19,13 @@ const MATRIX = (Object.keys(BROKERS) as (keyof typeof BROKERS)[]).flatMap((b) =>
   (Object.keys(BACKENDS) as (keyof typeof BACKENDS)[]).map((r) => [b, r] as const),
 );
 
+/** Beyond JS's safe integers: must come back exact (a BigInt on our side). */
+const BIG = 2 ** 53 + 2;
 /** Values that must survive Python → Node → Python unchanged. */
 const VALUES: unknown[] = [
   0,
   -7,
-  2 ** 53 + 2, // beyond JS's safe integers: must come back exact (BigInt on our side)
+  BIG,
   3.25,
   -0.1,
   1e300,
@@ -97,7 +99,7 @@ describeInterop.each(MATRIX)('engine interop: %s broker, %s backend', (brokerNam
     const results = await Promise.all(VALUES.map((v) => app.sendTask('py.echo', [v], { value: v }, { queue: pyQueue })));
     const values = await Promise.all(results.map((r) => r.get({ timeout: 20_000 })));
     VALUES.forEach((v, i) => {
-      const expected = typeof v === 'number' && !Number.isSafeInteger(v) && Number.isInteger(v) ? BigInt(v) : v;
+      const expected = v === BIG ? BigInt(BIG) : v;
       expect(values[i]).toEqual({ args: [expected], kwargs: { value: expected } });
     });
   });
