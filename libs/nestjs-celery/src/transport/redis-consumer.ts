@@ -215,15 +215,7 @@ export class RedisConsumer implements Consumer {
     if (!this.noAck) this.unsettled++;
     if (held) this.held.set(held, true);
     const emulation = this.ctx.ackEmulation;
-    const delivery: Delivery = {
-      message: decoded.message,
-      deliveryInfo: {
-        exchange: decoded.deliveryInfo.exchange,
-        routingKey: decoded.deliveryInfo.routingKey,
-        queue,
-        redelivered: decoded.deliveryInfo.redelivered,
-        deliveryTag: decoded.deliveryTag,
-      },
+    this.dispatch(queue, decoded, {
       ack: async () => {
         if (settle() && tag !== undefined) await emulation.ack(tag);
       },
@@ -237,6 +229,20 @@ export class RedisConsumer implements Consumer {
           await this.ctx.main.lpush(this.ctx.keys.queue(queue), raw);
         }
       },
+    });
+  }
+
+  private dispatch(queue: string, decoded: DecodedEnvelope, settlement: Pick<Delivery, 'ack' | 'reject'>): void {
+    const delivery: Delivery = {
+      message: decoded.message,
+      deliveryInfo: {
+        exchange: decoded.deliveryInfo.exchange,
+        routingKey: decoded.deliveryInfo.routingKey,
+        queue,
+        redelivered: decoded.deliveryInfo.redelivered,
+        deliveryTag: decoded.deliveryTag,
+      },
+      ...settlement,
     };
     if (decoded.error) delivery.transportError = decoded.error;
     try {
@@ -262,24 +268,7 @@ export class RedisConsumer implements Consumer {
         return;
       }
       // broadcasts are never stored, so they are settled on arrival (kombu consumes them no_ack)
-      const delivery: Delivery = {
-        message: decoded.message,
-        deliveryInfo: {
-          exchange: decoded.deliveryInfo.exchange,
-          routingKey: decoded.deliveryInfo.routingKey,
-          queue,
-          redelivered: decoded.deliveryInfo.redelivered,
-          deliveryTag: decoded.deliveryTag,
-        },
-        ack: async () => undefined,
-        reject: async () => undefined,
-      };
-      if (decoded.error) delivery.transportError = decoded.error;
-      try {
-        this.onDelivery(delivery);
-      } catch (err) {
-        this.ctx.logger.error(`delivery handler for queue "${queue}" threw: ${(err as Error).message}`);
-      }
+      this.dispatch(queue, decoded, { ack: async () => undefined, reject: async () => undefined });
     });
     await sub.psubscribe(...this.fanoutQueues.map((f) => this.ctx.keys.fanoutPattern(f.exchange, f.bindingKey)));
   }
