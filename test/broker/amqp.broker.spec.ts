@@ -81,22 +81,23 @@ describeAmqp('AmqpBroker (RabbitMQ)', () => {
       binary: Buffer.from([0, 1, 254, 255]),
     };
     const body = Buffer.from(JSON.stringify([[1, 2], { k: 'v' }, {}]));
+    const properties = {
+      correlationId: headers.id,
+      replyTo: 'reply.queue',
+      deliveryMode: 2 as const,
+      priority: 4,
+      expiration: '60000',
+      messageId: 'mid-1',
+      timestamp: 1714567890,
+      type: 'task',
+      userId: 'guest', // RabbitMQ checks it against the connection's user
+      appId: 'nestjs-celery-test',
+    };
     await broker.publish(
       message({
         body,
         headers,
-        properties: {
-          correlationId: headers.id,
-          replyTo: 'reply.queue',
-          deliveryMode: 2,
-          priority: 4,
-          expiration: '60000',
-          messageId: 'mid-1',
-          timestamp: 1714567890,
-          type: 'task',
-          userId: 'guest',
-          appId: 'nestjs-celery-test',
-        },
+        properties: { ...properties },
       }),
       { exchange: '', routingKey: name },
     );
@@ -106,18 +107,7 @@ describeAmqp('AmqpBroker (RabbitMQ)', () => {
     expect(d.message.contentType).toBe('application/json');
     expect(d.message.contentEncoding).toBe('utf-8');
     expect(d.message.headers).toEqual(headers);
-    expect(d.message.properties).toEqual({
-      correlationId: headers.id,
-      replyTo: 'reply.queue',
-      deliveryMode: 2,
-      priority: 4,
-      expiration: '60000',
-      messageId: 'mid-1',
-      timestamp: 1714567890,
-      type: 'task',
-      userId: 'guest',
-      appId: 'nestjs-celery-test',
-    });
+    expect(d.message.properties).toEqual(properties);
     expect(d.deliveryInfo).toEqual({ exchange: '', routingKey: name, queue: name, redelivered: false, deliveryTag: expect.any(Number) });
     await d.ack();
   });
@@ -288,6 +278,42 @@ describeAmqp('AmqpBroker (RabbitMQ)', () => {
     await sleep(200);
     expect(inbox.received).toHaveLength(1);
     expect(await admin.messageCount(name)).toBe(1);
+  });
+
+  it('restarts a consumer the server cancelled because its queue was deleted, redeclaring the queue', async () => {
+    const own = newBroker(AMQP_URL, { reconnect: { initialDelayMs: 50, maxDelayMs: 200 } });
+    await own.connect();
+    const name = q();
+    await own.declareQueue({ name });
+    const inbox = new Inbox();
+    await own.consume([name], { prefetch: 1 }, (d) => {
+      inbox.push(d);
+      void d.ack();
+    });
+    await admin.deleteQueues(name);
+    for (let i = 0; i < 50 && !(await admin.queueExists(name)); i++) await sleep(20);
+    expect(await admin.queueExists(name)).toBe(true);
+    await own.publish(message({ headers: { after: true } }), { exchange: '', routingKey: name });
+    const [d] = await inbox.count(1);
+    expect(d.message.headers).toEqual({ after: true });
+  });
+
+  it('rejects (drops) a delivery whose handler throws, and keeps consuming', async () => {
+    const name = q();
+    await broker.declareQueue({ name });
+    const inbox = new Inbox();
+    await broker.consume([name], { prefetch: 1 }, (d) => {
+      inbox.push(d);
+      if (d.message.headers.boom) throw new Error('handler bug');
+      void d.ack();
+    });
+    await broker.publish(message({ headers: { boom: true } }), { exchange: '', routingKey: name });
+    await broker.publish(message({ headers: { boom: false } }), { exchange: '', routingKey: name });
+    const got = await inbox.count(2);
+    expect(got.map((d) => d.message.headers.boom)).toEqual([true, false]);
+    await sleep(100);
+    expect(inbox.received).toHaveLength(2);
+    expect(await admin.messageCount(name)).toBe(0);
   });
 
   it('fails over to the next URL, and reports unreachable brokers clearly', async () => {

@@ -168,10 +168,8 @@ export class AmqpConsumer implements Consumer {
     } catch (err) {
       if (this.lease === lease) this.lease = undefined;
       await this.closeLease(lease);
-      throw new AmqpBrokerError(
-        `cannot consume from ${this.describe()}: ${(err as Error).message}; declare the queue before consuming`,
-        { cause: err },
-      );
+      const hint = (err as { code?: number }).code === 404 ? '; declare the queue before consuming' : '';
+      throw new AmqpBrokerError(`cannot consume from ${this.describe()}: ${(err as Error).message}${hint}`, { cause: err });
     }
     if (this.cancelled) await this.closeLease(lease);
   }

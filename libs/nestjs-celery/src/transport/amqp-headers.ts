@@ -6,11 +6,11 @@
  * - amqplib writes small ints as `b` (signed) and py-amqp reads `b` as unsigned: -1 → 255;
  * - amqplib writes 16-bit ints as `s`, which py-amqp reads as a short *string*;
  * - amqplib throws on `undefined` inside arrays and on `bigint`, NaN and ±Infinity.
- * So every integer is written as py-amqp writes it itself: `I` (signed 32) within ±(2^31-1),
- * otherwise `l`, which py-amqp reads as unsigned 64 — right for positive values. Negative
- * integers below -(2^31-1) have no tag both sides read as a signed 64-bit integer (py-amqp's own
- * `L` is unknown to amqplib's encoder), so they travel as doubles: Python sees the same number
- * as a float.
+ * So every integer that fits is written as `I` (signed 32), which both sides read alike,
+ * larger ones as `l`, which py-amqp reads as unsigned 64 — right for positive values. Integers
+ * below -2^31 have no tag both sides read as a signed 64-bit integer (py-amqp's own `L` is
+ * unknown to amqplib's encoder), so they travel as doubles: Python sees the same number as a
+ * float.
  */
 import { AmqpHeaderError } from './amqp-errors.js';
 
@@ -21,19 +21,20 @@ interface TypedValue {
 }
 
 const INT32_MAX = 0x7fffffff;
+const INT32_MIN = -0x80000000;
 const INT64_MAX = 2n ** 63n - 1n;
 
 const typed = (type: string, value: unknown): TypedValue => ({ '!': type, value });
 
 function encodeInteger(n: number): TypedValue {
-  if (n <= INT32_MAX && n >= -INT32_MAX) return typed('int', n);
+  if (n <= INT32_MAX && n >= INT32_MIN) return typed('int', n);
   // 2^63 and above is not an int64 at all; large negatives: see the file comment.
   if (n > 0 && n < 2 ** 63) return typed('long', n);
   return typed('double', n);
 }
 
 function encodeBigInt(n: bigint): TypedValue {
-  if (n <= BigInt(INT32_MAX) && n >= -BigInt(INT32_MAX)) return typed('int', Number(n));
+  if (n <= BigInt(INT32_MAX) && n >= BigInt(INT32_MIN)) return typed('int', Number(n));
   if (n > 0n && n <= INT64_MAX) return typed('long', n);
   return typed('double', Number(n));
 }
@@ -78,13 +79,16 @@ function encodeTableAt(table: Record<string, unknown>, path: string): Record<str
     if (value === undefined) continue;
     if (key === '!') {
       throw new AmqpHeaderError(
-        `header ${path} has a key '!', which amqplib reserves for typed values and cannot write; rename the key`,
+        `${path ? `header ${path}` : 'the headers table'} has a key '!', which amqplib reserves for typed values and cannot write; rename the key`,
       );
     }
     if (Buffer.byteLength(key) > 255) {
       throw new AmqpHeaderError(`header key ${path}.${key.slice(0, 32)}… is longer than the 255 bytes AMQP allows`);
     }
-    out[key] = encodeValue(value, path ? `${path}.${key}` : key);
+    const encoded = encodeValue(value, path ? `${path}.${key}` : key);
+    // a header literally named __proto__ must stay a key, not become the prototype
+    if (key === '__proto__') Object.defineProperty(out, key, { value: encoded, enumerable: true, writable: true, configurable: true });
+    else out[key] = encoded;
   }
   return out;
 }

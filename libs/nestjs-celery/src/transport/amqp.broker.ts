@@ -54,9 +54,9 @@ interface Waiter {
 
 const CONFIRM_DRAIN_MS = 2000;
 
-export class AmqpBroker implements Broker, AmqpConsumerHost {
+export class AmqpBroker implements Broker {
   readonly kind = 'amqp';
-  readonly logger: CeleryLogger;
+  private readonly logger: CeleryLogger;
   private readonly status = new BehaviorSubject<ConnectionStatus>('disconnected');
   readonly status$ = this.status.asObservable();
 
@@ -79,6 +79,7 @@ export class AmqpBroker implements Broker, AmqpConsumerHost {
   private readonly queues = new Map<string, QueueDeclaration>();
   private readonly consumers = new Set<AmqpConsumer>();
   private readonly restartAttempts = new Map<AmqpConsumer, number>();
+  private readonly consumerHost: AmqpConsumerHost;
 
   constructor(
     url: string | string[],
@@ -88,6 +89,14 @@ export class AmqpBroker implements Broker, AmqpConsumerHost {
     this.urls = parseAmqpUrls(url, { heartbeatSeconds: options.heartbeatSeconds });
     this.backoff = { initialDelayMs: 200, maxDelayMs: 30_000, ...options.reconnect };
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.consumerHost = {
+      logger: this.logger,
+      consumerCancelled: (consumer) => {
+        this.consumers.delete(consumer);
+        this.restartAttempts.delete(consumer);
+      },
+      consumerChannelLost: (consumer) => this.scheduleConsumerRestart(consumer),
+    };
   }
 
   /** The current connection status (also the latest value of status$). */
@@ -144,7 +153,7 @@ export class AmqpBroker implements Broker, AmqpConsumerHost {
   }
 
   async consume(queues: string[], options: ConsumeOptions, onDelivery: DeliveryHandler): Promise<Consumer> {
-    const consumer = new AmqpConsumer(this, [...queues], options, onDelivery);
+    const consumer = new AmqpConsumer(this.consumerHost, [...queues], options, onDelivery);
     const live = await this.whenLive();
     this.consumers.add(consumer);
     try {
@@ -159,14 +168,9 @@ export class AmqpBroker implements Broker, AmqpConsumerHost {
     return consumer;
   }
 
-  // ---- AmqpConsumerHost
+  // ---- consumer recovery while the connection stays up
 
-  consumerCancelled(consumer: AmqpConsumer): void {
-    this.consumers.delete(consumer);
-    this.restartAttempts.delete(consumer);
-  }
-
-  consumerChannelLost(consumer: AmqpConsumer): void {
+  private scheduleConsumerRestart(consumer: AmqpConsumer): void {
     // the channel's 'close' fires before the connection's: let a connection loss show first
     const attempt = (this.restartAttempts.get(consumer) ?? 0) + 1;
     this.restartAttempts.set(consumer, attempt);
@@ -231,7 +235,7 @@ export class AmqpBroker implements Broker, AmqpConsumerHost {
         (err: Error) => {
           if (this.live !== live) throw err;
           this.logger.error(err.message);
-          this.consumerChannelLost(consumer);
+          this.scheduleConsumerRestart(consumer);
         },
       );
     }
@@ -303,7 +307,7 @@ export class AmqpBroker implements Broker, AmqpConsumerHost {
     } catch (err) {
       if (this.live !== live) return;
       this.logger.error(`restarting the consumer failed: ${(err as Error).message}`);
-      this.consumerChannelLost(consumer);
+      this.scheduleConsumerRestart(consumer);
     }
   }
 
