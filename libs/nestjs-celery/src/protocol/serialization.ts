@@ -1,6 +1,15 @@
-/** kombu serializers (json, msgpack, yaml; pickle refused) and accept_content. STUB: signatures fixed. */
+/**
+ * kombu serializers (json, msgpack, yaml; pickle refused) and accept_content
+ * (kombu/serialization.py).
+ *
+ * Pickle is never executed, whatever the accept list says: unpickling runs arbitrary code.
+ */
+import { isUtf8 } from 'node:buffer';
 import { dumps, loads } from './json.js';
-import { ContentDisallowedError } from './errors.js';
+import { packMsgpack, unpackMsgpack } from './msgpack.js';
+import { dumpYaml, loadYaml } from './yaml.js';
+import { compress, decompress } from './compression.js';
+import { ContentDisallowedError, DecodeError, ProtocolError } from './errors.js';
 
 export type SerializerName = 'json' | 'msgpack' | 'yaml' | 'pickle';
 export type CompressionName = 'zlib' | 'gzip' | 'brotli' | (string & {});
@@ -13,25 +22,167 @@ export interface EncodedBody {
   compression?: string;
 }
 
+export const CONTENT_TYPES = {
+  json: 'application/json',
+  msgpack: 'application/x-msgpack',
+  yaml: 'application/x-yaml',
+  pickle: 'application/x-python-serialize',
+} as const satisfies Record<SerializerName, string>;
+
+const CONTENT_ENCODINGS: Readonly<Record<SerializerName, string>> = {
+  json: 'utf-8',
+  msgpack: 'binary',
+  yaml: 'utf-8',
+  pickle: 'binary',
+};
+
+/** kombu reads these without a serializer and never refuses them (TRUSTED_CONTENT). */
+const TRUSTED_CONTENT: ReadonlySet<string> = new Set(['application/data', 'application/text']);
+/** content encodings kombu leaves as bytes (SKIP_DECODE) */
+const RAW_ENCODINGS: ReadonlySet<string> = new Set(['binary', 'ascii-8bit']);
+const PICKLE = CONTENT_TYPES.pickle;
+
+/** The body could not be encoded with the requested serializer. */
+export class EncodeError extends ProtocolError {}
+
+function contentTypeOf(nameOrType: string): string {
+  if (nameOrType.includes('/')) return nameOrType;
+  const type = (CONTENT_TYPES as Record<string, string>)[nameOrType];
+  if (!type) {
+    throw new TypeError(
+      `unknown serializer ${JSON.stringify(nameOrType)} in accept_content: use json, msgpack, yaml or a content type`,
+    );
+  }
+  return type;
+}
+
 /** kombu's accept_content: a list of serializer names or content types; default ['json']. */
 export class AcceptContent {
-  constructor(readonly accepted: readonly string[] = ['json']) {}
+  private readonly types: ReadonlySet<string>;
+
+  constructor(readonly accepted: readonly string[] = ['json']) {
+    this.types = new Set(accepted.map(contentTypeOf));
+  }
+
   allows(contentType: string): boolean {
-    return this.accepted.includes(contentType) || (contentType === 'application/json' && this.accepted.includes('json'));
+    const type = contentType || 'application/data';
+    return TRUSTED_CONTENT.has(type) || this.types.has(type);
   }
 }
 
 export function encodeBody(value: unknown, serializer: SerializerName = 'json', compression?: CompressionName): EncodedBody {
-  void serializer;
-  void compression;
-  return { body: Buffer.from(dumps(value), 'utf8'), contentType: 'application/json', contentEncoding: 'utf-8' };
+  let body: Buffer;
+  try {
+    switch (serializer) {
+      case 'json':
+        body = Buffer.from(dumps(value), 'utf8');
+        break;
+      case 'msgpack':
+        body = packMsgpack(value);
+        break;
+      case 'yaml':
+        body = Buffer.from(dumpYaml(value), 'utf8');
+        break;
+      case 'pickle':
+        throw new ContentDisallowedError('pickle is not supported: use json (the default), msgpack or yaml');
+      default:
+        throw new TypeError(`unknown serializer ${JSON.stringify(serializer)}: use json, msgpack or yaml`);
+    }
+  } catch (err) {
+    if (err instanceof ProtocolError || err instanceof TypeError) throw err;
+    throw new EncodeError(`cannot serialize the body as ${serializer}: ${(err as Error).message}`);
+  }
+  const encoded: EncodedBody = {
+    body,
+    contentType: CONTENT_TYPES[serializer],
+    contentEncoding: CONTENT_ENCODINGS[serializer],
+  };
+  if (compression) {
+    const compressed = compress(body, compression);
+    encoded.body = compressed.body;
+    encoded.compression = compressed.contentType;
+  }
+  return encoded;
+}
+
+export interface DecodeLimits {
+  /** refuse bodies that decompress to more than this many bytes (MessageTooLargeError) */
+  maxDecompressedBytes?: number;
+}
+
+function utf8Text(body: Buffer, contentType: string): string {
+  if (!isUtf8(body)) throw new DecodeError(`${contentType} body is not valid UTF-8`);
+  return body.toString('utf8');
+}
+
+function decodeText(body: Buffer, encoding: string, contentType: string): string {
+  if (encoding === 'utf-8' || encoding === 'utf8') return utf8Text(body, contentType);
+  try {
+    return new TextDecoder(encoding, { fatal: true }).decode(body);
+  } catch (err) {
+    throw new DecodeError(`cannot decode ${contentType} body with content encoding ${encoding}: ${(err as Error).message}`);
+  }
+}
+
+/** The task id from v2 headers, so a decode failure can still be stored as a FAILURE. */
+function taskIdOf(headers: Record<string, unknown> | undefined): string | undefined {
+  return typeof headers?.id === 'string' ? headers.id : undefined;
 }
 
 /** Decompress (per the `compression` header), check accept_content, deserialize. Throws ContentDisallowedError / DecodeError. */
 export function decodeBody(
   message: { body: Buffer; contentType: string; contentEncoding: string; headers?: Record<string, unknown> },
   accept: AcceptContent = new AcceptContent(),
+  limits: DecodeLimits = {},
 ): unknown {
-  if (!accept.allows(message.contentType)) throw new ContentDisallowedError(`content type ${message.contentType} not accepted`);
-  return loads(message.body.toString('utf8'));
+  try {
+    return decodeUnchecked(message, accept, limits);
+  } catch (err) {
+    const taskId = taskIdOf(message.headers);
+    if (err instanceof ProtocolError) {
+      if (err.taskId !== undefined || taskId === undefined) throw err;
+      const Ctor = err.constructor as new (message: string, taskId?: string) => ProtocolError;
+      throw new Ctor(err.message, taskId);
+    }
+    throw new DecodeError(`cannot decode ${message.contentType} body: ${(err as Error).message}`, taskId);
+  }
+}
+
+function decodeUnchecked(
+  message: { body: Buffer; contentType: string; contentEncoding: string; headers?: Record<string, unknown> },
+  accept: AcceptContent,
+  limits: DecodeLimits,
+): unknown {
+  const contentType = message.contentType || 'application/data';
+  if (contentType === PICKLE) {
+    throw new ContentDisallowedError(
+      'refusing to deserialize pickle (application/x-python-serialize): unpickling runs arbitrary code; ' +
+        'configure the sender with task_serializer="json"',
+    );
+  }
+  if (!accept.allows(contentType)) {
+    throw new ContentDisallowedError(
+      `refusing to deserialize untrusted content of type ${contentType}: ` +
+        `add it to accept_content (accepted: ${accept.accepted.join(', ')}) if it is expected`,
+    );
+  }
+  let body = message.body;
+  const compression = message.headers?.compression;
+  if (compression !== undefined && compression !== null && compression !== '') {
+    body = decompress(body, String(compression), limits.maxDecompressedBytes);
+  }
+  const encoding = (message.contentEncoding || 'utf-8').toLowerCase();
+  // kombu hands an empty body back as it is
+  if (body.length === 0) return RAW_ENCODINGS.has(encoding) ? body : '';
+  switch (contentType) {
+    case CONTENT_TYPES.json:
+      // kombu's json decoder always reads UTF-8 (kombu/utils/json.py)
+      return loads(utf8Text(body, contentType));
+    case CONTENT_TYPES.msgpack:
+      return unpackMsgpack(body);
+    case CONTENT_TYPES.yaml:
+      return loadYaml(utf8Text(body, contentType));
+    default:
+      return RAW_ENCODINGS.has(encoding) ? body : decodeText(body, encoding, contentType);
+  }
 }
