@@ -310,6 +310,28 @@ describeRedis('RedisBroker (kombu 5.2 wire format)', () => {
     expect(await sandbox.redis.exists(sandbox.key(`_kombu.binding.${exchange}`))).toBe(0);
   });
 
+  it('remembers exchange types declared before connect() and across close()/connect()', async () => {
+    const broker = new RedisBroker(REDIS_URL, { logger: recordingLogger(), globalKeyprefix: sandbox.prefix });
+    const exchange = uniqueName('memo');
+    await broker.declareExchange({ name: exchange, type: 'fanout' });
+    const spy = new Redis(REDIS_URL);
+    const seen: string[] = [];
+    spy.on('pmessage', (_p: string, channel: string) => seen.push(channel));
+    await spy.psubscribe(`${sandbox.prefix}/0.${exchange}*`);
+    try {
+      await broker.connect();
+      await broker.publish(taskMessage('one'), { exchange, routingKey: 'k' });
+      await broker.close();
+      await broker.connect();
+      await broker.publish(taskMessage('two'), { exchange, routingKey: 'k' });
+      await eventually(() => seen.length === 2, 2000, 'both broadcasts');
+      expect(seen).toEqual([`${sandbox.prefix}/0.${exchange}/k`, `${sandbox.prefix}/0.${exchange}/k`]);
+    } finally {
+      spy.disconnect();
+      await broker.close();
+    }
+  });
+
   it('hands over a readable but broken envelope with transportError, drops non-JSON with a log line, keeps going', async () => {
     const logger = recordingLogger();
     const broker = await sandbox.broker({ logger });

@@ -14,15 +14,11 @@ import {
   type KombuKeys,
 } from './redis-keys.js';
 
-export class KombuRouter {
+/** What a process remembers of its declarations; it outlives a connection, like kombu's BrokerState. */
+export class KombuDeclarations {
   private readonly exchangeTypes = new Map<string, ExchangeType>();
   /** queue → the fanout exchange and binding key it listens to (kombu `_fanout_queues`) */
-  private readonly fanoutQueues = new Map<string, { exchange: string; bindingKey: string }>();
-
-  constructor(
-    private readonly client: Redis,
-    private readonly keys: KombuKeys,
-  ) {}
+  readonly fanoutQueues = new Map<string, { exchange: string; bindingKey: string }>();
 
   /** kombu `exchange_declare`: the first declaration of a name wins, nothing goes to Redis. */
   declareExchange(name: string, type: ExchangeType): void {
@@ -33,16 +29,28 @@ export class KombuRouter {
   typeOf(exchange: string): ExchangeType {
     return this.exchangeTypes.get(exchange) ?? 'direct';
   }
+}
+
+export class KombuRouter {
+  constructor(
+    private readonly client: Redis,
+    private readonly keys: KombuKeys,
+    readonly declarations = new KombuDeclarations(),
+  ) {}
+
+  typeOf(exchange: string): ExchangeType {
+    return this.declarations.typeOf(exchange);
+  }
 
   /** kombu `queue_bind`: SADD the binding member; remember fanout bindings for PSUBSCRIBE. */
   async bind(exchange: string, routingKey: string, queue: string): Promise<void> {
     const type = this.typeOf(exchange);
-    if (type === 'fanout') this.fanoutQueues.set(queue, { exchange, bindingKey: routingKey });
+    if (type === 'fanout') this.declarations.fanoutQueues.set(queue, { exchange, bindingKey: routingKey });
     await this.client.sadd(this.keys.bindings(exchange), bindingMember(bindingFor(type, routingKey, queue)));
   }
 
   fanoutBinding(queue: string): { exchange: string; bindingKey: string } | undefined {
-    return this.fanoutQueues.get(queue);
+    return this.declarations.fanoutQueues.get(queue);
   }
 
   /** The bindings of an exchange as every kombu process sees them. */

@@ -21,7 +21,7 @@ import type {
 import type { ConnectionStatus } from './connection-status.js';
 import { RedisConsumer, type ConsumerContext } from './redis-consumer.js';
 import { bindingFor, bindingMember, KombuKeys, routeToQueues } from './redis-keys.js';
-import { KombuRouter } from './redis-router.js';
+import { KombuDeclarations, KombuRouter } from './redis-router.js';
 import { kombuScripts } from './redis-scripts.js';
 import { KombuAckEmulation } from './redis-unacked.js';
 import { parseRedisUrls, type RedisEndpoint } from './redis-url.js';
@@ -71,8 +71,8 @@ export class RedisBroker implements Broker {
   private session?: Session;
   private connecting?: Promise<Session>;
   private readonly consumers = new Set<RedisConsumer>();
-  /** exchange types declared before connect(); kombu keeps them in memory only */
-  private readonly pendingExchanges: ExchangeDeclaration[] = [];
+  /** exchange types and fanout bindings: kombu keeps them in process memory only */
+  private readonly declarations = new KombuDeclarations();
   /** auto-delete queues bound to fanout exchanges: kombu removes their bindings on close */
   private readonly autoDeleteBindings: { exchange: string; member: string; queue: string }[] = [];
   private restoreTimer?: NodeJS.Timeout;
@@ -124,8 +124,7 @@ export class RedisBroker implements Broker {
   }
 
   async declareExchange(exchange: ExchangeDeclaration): Promise<void> {
-    if (this.session) this.session.router.declareExchange(exchange.name, exchange.type);
-    else this.pendingExchanges.push(exchange);
+    this.declarations.declareExchange(exchange.name, exchange.type);
   }
 
   /** kombu `Queue.declare` on Redis: the exchange type in memory, the binding in `_kombu.binding.<exchange>`. */
@@ -133,7 +132,7 @@ export class RedisBroker implements Broker {
     const { router } = this.requireSession();
     const exchange = queue.exchange ?? queue.name;
     if (exchange === '') return; // default exchange: Redis lists need no declaration
-    router.declareExchange(exchange, queue.exchangeType ?? 'direct');
+    this.declarations.declareExchange(exchange, queue.exchangeType ?? 'direct');
     const routingKey = queue.routingKey ?? queue.name;
     await router.bind(exchange, routingKey, queue.name);
     if (queue.autoDelete && router.typeOf(exchange) === 'fanout') {
@@ -236,8 +235,7 @@ export class RedisBroker implements Broker {
       try {
         const client = await this.connection(endpoint, 'broker', true);
         const keys = new KombuKeys(this.options.globalKeyprefix, endpoint.db);
-        const router = new KombuRouter(client, keys);
-        for (const e of this.pendingExchanges.splice(0)) router.declareExchange(e.name, e.type);
+        const router = new KombuRouter(client, keys, this.declarations);
         const ackEmulation = new KombuAckEmulation(
           client,
           keys,
