@@ -1,0 +1,14 @@
+import { Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { CELERY_TASK_METADATA } from './celery.constants.js';
+import type { CeleryTaskMetadata } from './celery-task.decorator.js';
+
+/** Reads what `@CeleryTask` wrote (one place that knows the metadata key). */
+@Injectable()
+export class CeleryMetadataAccessor {
+  constructor(private readonly reflector: Reflector) {}
+
+  getTaskMetadata(method: Function): CeleryTaskMetadata | undefined {
+    return this.reflector.get<CeleryTaskMetadata | undefined>(CELERY_TASK_METADATA, method);
+  }
+}

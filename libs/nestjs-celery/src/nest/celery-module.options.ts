@@ -1,0 +1,62 @@
+import type { CeleryOptions } from '../engine/celery.options.js';
+import type { WorkerOptions } from '../engine/worker/worker.js';
+import type { CeleryErrorMapping } from './python-error.registry.js';
+
+/**
+ * What the worker consumes and how. `acks` is a placeholder for Celery's acks_early/acks_late
+ * choice: only 'late' exists today (a message is acked once its outcome is stored).
+ */
+export interface CeleryWorkerOptions extends Omit<WorkerOptions, 'logger'> {
+  acks?: 'late';
+}
+
+/** One more client, injectable with `@InjectCeleryClient(name)`. */
+export interface CeleryNamedClientOptions extends CeleryOptions {
+  name: string;
+}
+
+/**
+ * `CeleryModule.forRoot()` options: the default client's connection (Celery's settings:
+ * broker URL or failover list, backend, task_default_queue, serializer, accept_content,
+ * result_expires, task_queue_max_priority), plus:
+ */
+export interface CeleryModuleOptions extends CeleryOptions {
+  /**
+   * Run a worker for the `@CeleryTask` handlers in this app (on application bootstrap, on the
+   * default client's connection). Leave unset when a CeleryServer runs them (the server takes
+   * every `@CeleryTask` handler of the app it is connected to).
+   */
+  worker?: boolean | CeleryWorkerOptions;
+  /** More clients, each with its own connection. */
+  clients?: CeleryNamedClientOptions[];
+  /** Your error classes → Python exception names, e.g. `[[InsufficientFunds, 'billing.errors.InsufficientFunds']]`. */
+  errors?: CeleryErrorMapping[];
+}
+
+/** `new CeleryServer(options)`: one connection plus what its worker consumes. */
+export interface CeleryServerOptions extends CeleryOptions {
+  worker?: CeleryWorkerOptions;
+  errors?: CeleryErrorMapping[];
+}
+
+/**
+ * The embedded default: with no broker configured, an in-process `memory://` broker and
+ * `memory://` backend, so an app runs (and can be tested) without any service. A configured
+ * broker without a backend means no results, as in Celery.
+ */
+export function withEmbeddedDefaults<T extends CeleryOptions>(options: T): T {
+  if (options.broker !== undefined) return options;
+  return { ...options, broker: 'memory://', backend: options.backend === undefined ? 'memory://' : options.backend };
+}
+
+/** The CeleryOptions part of a module/server/named-client options object. */
+export function connectionOptions(options: CeleryModuleOptions | CeleryServerOptions | CeleryNamedClientOptions): CeleryOptions {
+  const { worker: _worker, clients: _clients, errors: _errors, name: _name, ...connection } = options as CeleryModuleOptions & { name?: string };
+  return withEmbeddedDefaults(connection);
+}
+
+/** Worker options from the module's `worker` field (true = defaults). */
+export function workerOptions(worker: CeleryModuleOptions['worker']): CeleryWorkerOptions | undefined {
+  if (!worker) return undefined;
+  return worker === true ? {} : worker;
+}

@@ -1,0 +1,38 @@
+import { SetMetadata } from '@nestjs/common';
+import type { TaskOptions } from '../engine/worker/task-context.js';
+import { CELERY_TASK_METADATA } from './celery.constants.js';
+import { isTaskContract, type TaskContract, type TaskMethod } from './task-contract.js';
+
+/** Per-task options: Celery's ignore_result and task_track_started. */
+export type CeleryTaskOptions = TaskOptions;
+
+/** What `@CeleryTask` stores on the method. */
+export interface CeleryTaskMetadata {
+  name: string;
+  options: CeleryTaskOptions;
+}
+
+/** A method decorator that checks the method against a contract's types. */
+export type TypedTaskDecorator<A extends unknown[], R, K extends object> = <M extends TaskMethod<A, R, K>>(
+  target: object,
+  propertyKey: string | symbol,
+  descriptor: TypedPropertyDescriptor<M>,
+) => void;
+
+/**
+ * Marks a provider or controller method as the Celery task `name`. Discovered by CeleryModule,
+ * run by the module's worker or a CeleryServer through Nest's guards, interceptors, pipes and
+ * exception filters (ExecutionContext type 'rpc').
+ *
+ * With a contract (`@CeleryTask(addTask)`) the method's positional signature and result type
+ * are checked at compile time; that check describes the default argument mapping, so a method
+ * using `@Args()`/`@Kwargs()` parameters takes the name instead: `@CeleryTask(addTask.name)`.
+ */
+export function CeleryTask<A extends unknown[], R, K extends object>(task: TaskContract<A, R, K>, options?: CeleryTaskOptions): TypedTaskDecorator<A, R, K>;
+export function CeleryTask(name: string, options?: CeleryTaskOptions): MethodDecorator;
+export function CeleryTask(task: string | TaskContract, options: CeleryTaskOptions = {}): MethodDecorator {
+  const name = isTaskContract(task) ? task.name : task;
+  if (typeof name !== 'string' || name === '') throw new TypeError('@CeleryTask(name): the task name must be a non-empty string, e.g. "tasks.add"');
+  const metadata: CeleryTaskMetadata = { name, options };
+  return SetMetadata(CELERY_TASK_METADATA, metadata);
+}

@@ -1,0 +1,128 @@
+import { randomUUID } from 'node:crypto';
+import { Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { ClientProxy, type MsPattern, type ReadPacket, type WritePacket } from '@nestjs/microservices';
+import { defer, map, switchMap, type Observable, type Subscription } from 'rxjs';
+import type { AsyncResult } from '../engine/async-result.js';
+import { Celery, type SendTaskOptions } from '../engine/celery.js';
+import type { CeleryOptions } from '../engine/celery.options.js';
+import { NoResultBackendError } from '../engine/errors.js';
+import { exceptionFromResult } from '../protocol/exceptions.js';
+import { PROPAGATE_STATES, States, isReady } from '../protocol/states.js';
+import { withEmbeddedDefaults } from './celery-module.options.js';
+import { readPayload } from './celery-payload.js';
+import { celeryStatus, type CeleryStatus } from './celery.status.js';
+import { isTaskContract, type TaskKwargs, type TaskContract } from './task-contract.js';
+
+/** One state of a task seen by `sendWithStates`: intermediate ones (STARTED, PROGRESS …), then the result. */
+export type CeleryTaskUpdate<T = unknown> =
+  | { taskId: string; ready: false; state: string; meta: unknown }
+  | { taskId: string; ready: true; state: 'SUCCESS'; result: T };
+
+/**
+ * A Nest ClientProxy that sends Celery tasks (to Python or Nest workers alike).
+ *
+ * Nest style: `send(name, payload)` is a cold Observable of the result, `emit(name, payload)`
+ * sends without a result (ignore_result). The payload is an array (args), `{ args, kwargs,
+ * options }`, or any other plain object (kwargs); see readPayload.
+ * Celery style: `sendTask(name, args, kwargs, options)` → AsyncResult; typed with a contract:
+ * `call(addTask, [1, 2])`. Failures are CeleryTaskError (excType, excModule, excMessage, traceback).
+ */
+export class CeleryClient extends ClientProxy<Record<never, Function>, CeleryStatus> implements OnApplicationShutdown {
+  private readonly app: Celery;
+  private readonly statusSubscription: Subscription;
+
+  constructor(options: CeleryOptions = {}) {
+    super();
+    this.app = new Celery(withEmbeddedDefaults({ ...options, logger: options.logger ?? new Logger('CeleryClient') }));
+    this.statusSubscription = celeryStatus(this.app.broker.status$).subscribe((status) => this._status$.next(status));
+  }
+
+  connect(): Promise<void> {
+    return this.app.connect();
+  }
+
+  async close(): Promise<void> {
+    await this.app.close();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.close();
+    this.statusSubscription.unsubscribe();
+  }
+
+  /** The engine's Celery app (broker, backend, sendTask), usable without Nest. */
+  unwrap<T = Celery>(): T {
+    return this.app as T;
+  }
+
+  /** Send a task, Celery's `send_task`/`apply_async`: resolves once the broker took the message. */
+  sendTask<A extends unknown[], R, K extends object>(task: TaskContract<A, R, K>, args: A, kwargs?: K, options?: SendTaskOptions): Promise<AsyncResult<R>>;
+  sendTask<R = unknown>(name: string, args?: unknown[], kwargs?: TaskKwargs, options?: SendTaskOptions): Promise<AsyncResult<R>>;
+  sendTask(task: string | TaskContract, args: unknown[] = [], kwargs: object = {}, options: SendTaskOptions = {}): Promise<AsyncResult<unknown>> {
+    return this.sendResolved(task, args, kwargs as TaskKwargs, options);
+  }
+
+  /** A typed call through a contract: a cold Observable of the result (like `send`). */
+  call<A extends unknown[], R, K extends object>(task: TaskContract<A, R, K>, args: A, kwargs?: K, options?: SendTaskOptions): Observable<R> {
+    return this.send<R>(task, { args, kwargs: kwargs ?? {}, options: options ?? {} });
+  }
+
+  /**
+   * Like `send`, but emits every stored state first (STARTED with task_track_started, custom
+   * states such as PROGRESS from `updateState`), then the SUCCESS result, and completes; a
+   * FAILURE/REVOKED errors with CeleryTaskError. Backends keep only the latest state, so a
+   * quick task may skip intermediate ones.
+   */
+  sendWithStates<T = unknown>(pattern: string | TaskContract, payload: unknown): Observable<CeleryTaskUpdate<T>> {
+    return defer(() => this.sendAwaited<T>(pattern, payload)).pipe(
+      switchMap((result) => result.state$),
+      map((meta): CeleryTaskUpdate<T> => {
+        if (meta.status === States.SUCCESS) return { taskId: meta.task_id, ready: true, state: States.SUCCESS, result: meta.result as T };
+        if (PROPAGATE_STATES.has(meta.status) || isReady(meta.status)) throw exceptionFromResult(meta.result, meta.traceback, meta.task_id, meta.status);
+        return { taskId: meta.task_id, ready: false, state: meta.status, meta: meta.result };
+      }),
+    );
+  }
+
+  /** An AsyncResult for a task id (sent by anyone). */
+  asyncResult<T = unknown>(taskId: string): AsyncResult<T> {
+    return this.app.asyncResult<T>(taskId);
+  }
+
+  protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
+    const subscription = defer(() => this.sendAwaited(packet.pattern, packet.data))
+      .pipe(switchMap((result) => result.result$))
+      .subscribe({
+        next: (response) => callback({ response, isDisposed: true }),
+        error: (err) => callback({ err }),
+      });
+    return () => subscription.unsubscribe();
+  }
+
+  protected async dispatchEvent<T = unknown>(packet: ReadPacket): Promise<T> {
+    const { args, kwargs, options } = readPayload(packet.data);
+    await this.sendResolved(packet.pattern, args, kwargs, { ...options, ignoreResult: true });
+    return undefined as T;
+  }
+
+  /** Send a task whose result will be awaited: refuses before sending when there is no backend. */
+  private async sendAwaited<T>(pattern: unknown, payload: unknown): Promise<AsyncResult<T>> {
+    const { args, kwargs, options } = readPayload(payload);
+    const taskId = options.taskId ?? randomUUID();
+    if (!this.app.backend) throw new NoResultBackendError(taskId);
+    return this.sendResolved<T>(pattern, args, kwargs, { ...options, taskId, ignoreResult: false });
+  }
+
+  /** The pattern's task name, and a contract's default options under the given ones. */
+  private sendResolved<T>(pattern: unknown, args: unknown[], kwargs: TaskKwargs, options: SendTaskOptions): Promise<AsyncResult<T>> {
+    const { name, defaults } = this.resolveTask(pattern);
+    return this.app.sendTask<T>(name, args, kwargs, { ...defaults, ...options });
+  }
+
+  private resolveTask(pattern: unknown): { name: string; defaults: SendTaskOptions } {
+    if (typeof pattern === 'string') return { name: pattern, defaults: {} };
+    if (isTaskContract(pattern)) return { name: pattern.name, defaults: pattern.options ?? {} };
+    // a Nest object pattern ({ cmd: 'sum' }) names the task by its normalized form, as servers route it
+    return { name: this.normalizePattern(pattern as MsPattern), defaults: {} };
+  }
+}

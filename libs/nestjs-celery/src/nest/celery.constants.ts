@@ -1,0 +1,15 @@
+/** Transport id of CeleryServer: bind a handler to it with `@MessagePattern('tasks.add', CELERY_TRANSPORT)`. */
+export const CELERY_TRANSPORT = Symbol('CELERY_TRANSPORT');
+
+/** Method metadata written by `@CeleryTask`. */
+export const CELERY_TASK_METADATA = 'nestjs-celery:task';
+
+/**
+ * The ExecutionContext type of every Celery handler. 'rpc' (not a custom type) so that
+ * `host.switchToRpc()`, RpcException and RPC-aware guards/filters work unchanged:
+ * `getData()` is the CeleryPayload `{ args, kwargs }`, `getContext()` the CeleryContext.
+ */
+export const CELERY_CONTEXT_TYPE = 'rpc';
+
+/** Nest logger contexts. */
+export const CELERY_LOGGER_CONTEXT = 'Celery';

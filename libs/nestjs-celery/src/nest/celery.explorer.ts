@@ -1,0 +1,129 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
+import { DiscoveryService, ExternalContextCreator, MetadataScanner, ModulesContainer } from '@nestjs/core';
+import type { InstanceWrapper } from '@nestjs/core/internal';
+import { defaultIfEmpty, isObservable, type Subscription } from 'rxjs';
+import { CELERY_CONTEXT_TYPE, CELERY_LOGGER_CONTEXT } from './celery.constants.js';
+import { MODULE_OPTIONS_TOKEN } from './celery.module-definition.js';
+import { CeleryServer } from './celery.server.js';
+import { CeleryMetadataAccessor } from './celery-metadata.accessor.js';
+import type { CeleryModuleOptions } from './celery-module.options.js';
+import { CeleryParamsFactory } from './celery-params.factory.js';
+import type { CeleryPayload } from './celery-payload.js';
+import type { CeleryInvoker, CeleryTaskBinding } from './celery-task.runner.js';
+import { PythonErrorRegistry } from './python-error.registry.js';
+
+/** What a CeleryServer takes from the CeleryModule of the app it is connected to. */
+export interface CeleryTaskSource {
+  readonly options: CeleryModuleOptions;
+  readonly errors: PythonErrorRegistry;
+  /** every `@CeleryTask` handler of the app (discovered once) */
+  tasks(): CeleryTaskBinding[];
+}
+
+type Method = (...args: unknown[]) => unknown;
+
+/**
+ * Finds `@CeleryTask` methods on providers and controllers (DiscoveryService + MetadataScanner,
+ * as @nestjs/bullmq finds processors) and wraps each in Nest's ExternalContextCreator, so
+ * guards, interceptors, pipes and exception filters apply (context type 'rpc').
+ *
+ * Discovery is lazy: a CeleryServer may start (hybrid `startAllMicroservices()` before
+ * `init()`) before this module's init hooks ran; instances exist from creation on.
+ */
+@Injectable()
+export class CeleryExplorer implements CeleryTaskSource, OnModuleDestroy {
+  readonly errors: PythonErrorRegistry;
+  private readonly logger = new Logger(CELERY_LOGGER_CONTEXT);
+  private readonly paramsFactory = new CeleryParamsFactory();
+  private readonly servers: Subscription;
+  private bindings?: CeleryTaskBinding[];
+
+  constructor(
+    @Inject(MODULE_OPTIONS_TOKEN) readonly options: CeleryModuleOptions,
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly accessor: CeleryMetadataAccessor,
+    private readonly contextCreator: ExternalContextCreator,
+    modules: ModulesContainer,
+  ) {
+    this.errors = new PythonErrorRegistry(options.errors);
+    // Nest announces each microservice server of this app here (createMicroservice and every
+    // connectMicroservice); a replaying stream, so the order of creation does not matter.
+    this.servers = modules.getRpcTargetRegistry<unknown>().subscribe((target) => {
+      if (target instanceof CeleryServer) target.addTaskSource(this);
+    });
+  }
+
+  tasks(): CeleryTaskBinding[] {
+    return (this.bindings ??= this.explore());
+  }
+
+  onModuleDestroy(): void {
+    this.servers.unsubscribe();
+  }
+
+  private explore(): CeleryTaskBinding[] {
+    const bindings: CeleryTaskBinding[] = [];
+    const seen = new Set<object>();
+    for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) {
+      const instance = wrapper.instance as Record<string, unknown> | undefined;
+      if (!instance || typeof instance !== 'object' || wrapper.isAlias || seen.has(instance)) continue;
+      seen.add(instance);
+      for (const methodName of this.scanner.getAllMethodNames(Object.getPrototypeOf(instance))) {
+        const method = instance[methodName];
+        if (typeof method !== 'function') continue;
+        const metadata = this.accessor.getTaskMetadata(method);
+        if (!metadata) continue;
+        const source = `${instance.constructor.name}.${methodName}`;
+        if (!this.isStatic(wrapper, source)) continue;
+        bindings.push({ name: metadata.name, options: metadata.options, source, invoke: this.createInvoker(instance, methodName, method as Method) });
+      }
+    }
+    return bindings;
+  }
+
+  private isStatic(wrapper: InstanceWrapper, source: string): boolean {
+    if (wrapper.isDependencyTreeStatic()) return true;
+    this.logger.warn(`@CeleryTask ${source} is skipped: its provider is request-scoped (or depends on one); make it a singleton`);
+    return false;
+  }
+
+  private createInvoker(instance: object, methodName: string, method: Method): CeleryInvoker {
+    const decorated = Object.keys(Reflect.getMetadata(ROUTE_ARGS_METADATA, instance.constructor, methodName) ?? {}).length > 0;
+    const callback = decorated ? passThrough(method) : positional(method);
+    copyMetadata(method, callback);
+    return this.contextCreator.create(instance, callback, methodName, ROUTE_ARGS_METADATA, this.paramsFactory, undefined, undefined, undefined, CELERY_CONTEXT_TYPE);
+  }
+}
+
+/** An Observable that completes empty stores null, as the engine does (Nest would throw EmptyError). */
+const emptyAsNull = (value: unknown) => (isObservable(value) ? value.pipe(defaultIfEmpty(null)) : value);
+
+/** Methods with parameter decorators get what the decorators resolve. */
+function passThrough(method: Method): Method {
+  return function (this: unknown, ...params: unknown[]) {
+    return emptyAsNull(method.apply(this, params));
+  };
+}
+
+/**
+ * The default mapping, for methods without parameter decorators: Celery's positional args
+ * spread, then the kwargs object as one more argument only when it has keys
+ * (`add.delay(2, 3)` → `add(2, 3)`; `greet.delay('Ada', greeting='hi')` → `greet('Ada', { greeting: 'hi' })`).
+ */
+function positional(method: Method): Method {
+  return function (this: unknown, payload: unknown) {
+    const { args, kwargs } = payload as CeleryPayload;
+    return emptyAsNull(method.apply(this, Object.keys(kwargs).length > 0 ? [...args, kwargs] : args));
+  };
+}
+
+/**
+ * Guards, interceptors, pipes, filters and `Reflector` lookups read metadata from the handler
+ * Nest is given; the adapter carries the method's own, under the method's name.
+ */
+function copyMetadata(from: Method, to: Method): void {
+  for (const key of Reflect.getOwnMetadataKeys(from)) Reflect.defineMetadata(key, Reflect.getOwnMetadata(key, from), to);
+  Object.defineProperty(to, 'name', { value: from.name });
+}

@@ -1,0 +1,16 @@
+/** nest/: the NestJS face of the engine (module, decorators, server, client). */
+export { CELERY_TRANSPORT, CELERY_TASK_METADATA, CELERY_CONTEXT_TYPE } from './celery.constants.js';
+export { CeleryModule } from './celery.module.js';
+export { MODULE_OPTIONS_TOKEN as CELERY_MODULE_OPTIONS, type CeleryModuleExtras } from './celery.module-definition.js';
+export type { CeleryModuleOptions, CeleryNamedClientOptions, CeleryServerOptions, CeleryWorkerOptions } from './celery-module.options.js';
+export { CeleryTask, type CeleryTaskOptions, type CeleryTaskMetadata, type TypedTaskDecorator } from './celery-task.decorator.js';
+export { Args, Kwargs, TaskContext } from './celery-params.decorator.js';
+export { CeleryContext } from './celery.context.js';
+export type { CeleryPayload } from './celery-payload.js';
+export { CeleryServer, type CeleryServerEvents } from './celery.server.js';
+export { CeleryClient, type CeleryTaskUpdate } from './celery.client.js';
+export { getCeleryClientToken, InjectCeleryClient } from './celery-client.token.js';
+export type { CeleryStatus } from './celery.status.js';
+export { defineTask, type TaskContract, type ArgsOf, type ResultOf, type KwargsOf, type TaskReturn, type TaskMethod, type TaskKwargs } from './task-contract.js';
+export { PythonErrorRegistry, type CeleryErrorMapping, type ErrorClass } from './python-error.registry.js';
+export { CeleryExplorer, type CeleryTaskSource } from './celery.explorer.js';

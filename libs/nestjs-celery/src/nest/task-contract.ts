@@ -1,0 +1,44 @@
+import type { Observable } from 'rxjs';
+import type { SendTaskOptions } from '../engine/celery.js';
+
+/** Type-only brand carrying a contract's argument, result and kwargs types. */
+declare const CONTRACT_TYPES: unique symbol;
+
+/** Runtime mark of defineTask results (so a Nest object pattern is never mistaken for one). */
+const CONTRACT = Symbol.for('nestjs-celery.TaskContract');
+
+/** Keyword arguments of a task (Celery's kwargs dict). */
+export type TaskKwargs = Record<string, unknown>;
+
+/**
+ * A task's name and types, shared by the client and the worker:
+ * `export const addTask = defineTask<[x: number, y: number], number>('tasks.add')`.
+ * The client's `call`/`sendTask` then check args and result types, and `@CeleryTask(addTask)`
+ * checks the handler method's signature.
+ */
+export interface TaskContract<A extends unknown[] = unknown[], R = unknown, K extends object = TaskKwargs> {
+  readonly name: string;
+  /** defaults for every send of this task (queue, priority, time limits …) */
+  readonly options?: SendTaskOptions;
+  readonly [CONTRACT_TYPES]?: { args: A; result: R; kwargs: K };
+}
+
+/** Declare a task contract. Type parameters: positional args tuple, result, kwargs (optional). */
+export function defineTask<A extends unknown[] = [], R = unknown, K extends object = TaskKwargs>(name: string, options?: SendTaskOptions): TaskContract<A, R, K> {
+  if (typeof name !== 'string' || name === '') throw new TypeError('defineTask(name): the task name must be a non-empty string, e.g. "tasks.add"');
+  return Object.freeze({ name, ...(options ? { options } : {}), [CONTRACT]: true });
+}
+
+export type ArgsOf<T> = T extends TaskContract<infer A, unknown, object> ? A : never;
+export type ResultOf<T> = T extends TaskContract<unknown[], infer R, object> ? R : never;
+export type KwargsOf<T> = T extends TaskContract<unknown[], unknown, infer K> ? K : never;
+
+/** What a task method may return for a result of type R. */
+export type TaskReturn<R> = R | Promise<R> | Observable<R>;
+
+/** The method shape `@CeleryTask(contract)` accepts: positional args, then kwargs when sent. */
+export type TaskMethod<A extends unknown[], R, K extends object> = (...args: [...A, K?]) => TaskReturn<R>;
+
+export function isTaskContract(value: unknown): value is TaskContract {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[CONTRACT] === true;
+}
