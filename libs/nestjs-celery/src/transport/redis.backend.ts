@@ -1,0 +1,167 @@
+import type { Redis } from 'ioredis';
+import { BehaviorSubject, distinctUntilChanged, type Observable } from 'rxjs';
+import { consoleLogger, type CeleryLogger } from '../common/logger.js';
+import { dumps, loads } from '../protocol/json.js';
+import type { ResultMeta } from '../protocol/result-meta.js';
+import type { ConnectionStatus } from './connection-status.js';
+import { combineStatus, TrackedRedisConnection } from './redis-backend.connection.js';
+import { RedisResultSubscriber } from './redis-backend.subscriber.js';
+import { BackendClosedError, BackendStoreError } from './result-backend.errors.js';
+import type { ResultBackend, StoreTarget } from './result-backend.interface.js';
+import { getProcessOid } from './result-backend.oid.js';
+
+export interface RedisBackendOptions {
+  logger?: CeleryLogger;
+  /** Celery's result_expires in seconds (default 86400); null or 0 = keep forever (plain SET) */
+  resultExpiresSeconds?: number | null;
+  /** default 'celery-task-meta-' (celery/backends/base.py task_keyprefix) */
+  keyPrefix?: string;
+  /** CLIENT SETNAME prefix of the two connections (`<name>:results`, `<name>:results-subscriber`); default 'nestjs-celery' */
+  connectionName?: string;
+}
+
+/** Redis refuses string values over 512 MB (celery/backends/redis.py _MAX_STR_VALUE_SIZE). */
+const MAX_VALUE_BYTES = 536_870_912;
+
+/**
+ * Celery's `_store_result` (celery/backends/base.py) reads the stored state and leaves a SUCCESS
+ * alone, then `_set` (celery/backends/redis.py) runs SETEX (SET without expiry) + PUBLISH in one
+ * MULTI. The script does the same in one round trip and without the read/write race.
+ * The cjson decode only runs when "SUCCESS" appears at all; the plain-text match is for
+ * documents cjson cannot read.
+ */
+const STORE_RESULT_LUA = `
+local current = redis.call('GET', KEYS[1])
+if current and string.find(current, 'SUCCESS', 1, true) then
+  local ok, doc = pcall(cjson.decode, current)
+  if ok then
+    if type(doc) == 'table' and doc['status'] == 'SUCCESS' then return 0 end
+  elseif string.find(current, '"status": "SUCCESS"', 1, true) then
+    return 0
+  end
+end
+local ttl = tonumber(ARGV[2])
+if ttl and ttl > 0 then
+  redis.call('SETEX', KEYS[1], ttl, ARGV[1])
+else
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+redis.call('PUBLISH', KEYS[1], ARGV[1])
+return 1
+`;
+
+type ScriptedRedis = Redis & { celeryStoreResult(key: string, value: string, ttl: string): Promise<number> };
+
+/**
+ * Celery's Redis result backend (`redis://`): results at `celery-task-meta-<id>` written with
+ * SETEX + PUBLISH; clients wait on one shared pub/sub connection.
+ */
+export class RedisBackend implements ResultBackend {
+  readonly kind = 'redis';
+  readonly oid = getProcessOid();
+  private readonly logger: CeleryLogger;
+  private readonly expires: number | null;
+  private readonly keyPrefix: string;
+  private readonly commands: TrackedRedisConnection;
+  private readonly subscriber: RedisResultSubscriber;
+  private readonly connections: TrackedRedisConnection[] = [];
+  private readonly status = new BehaviorSubject<ConnectionStatus>('connecting');
+  readonly status$: Observable<ConnectionStatus> = this.status.pipe(distinctUntilChanged());
+  private closed = false;
+
+  constructor(
+    private readonly url: string,
+    options: RedisBackendOptions = {},
+  ) {
+    this.logger = options.logger ?? consoleLogger('RedisBackend');
+    const expires = options.resultExpiresSeconds === undefined ? 86_400 : options.resultExpiresSeconds;
+    // Celery prepares expires with int() and only uses SETEX when it is truthy
+    this.expires = expires ? Math.trunc(expires) : null;
+    this.keyPrefix = options.keyPrefix ?? 'celery-task-meta-';
+    const name = options.connectionName ?? 'nestjs-celery';
+    this.commands = this.track(new TrackedRedisConnection(url, `${name}:results`, this.logger, { lazyConnect: true }));
+    this.commands.client.defineCommand('celeryStoreResult', { numberOfKeys: 1, lua: STORE_RESULT_LUA });
+    this.subscriber = new RedisResultSubscriber({
+      url,
+      connectionName: `${name}:results-subscriber`,
+      logger: this.logger,
+      commands: this.commands.client,
+      keyFor: (id) => this.keyFor(id),
+      decode: (raw, id) => this.decode(raw, id),
+      onConnection: (c) => this.track(c),
+    });
+  }
+
+  /** The key Celery stores a task's result under. */
+  keyFor(taskId: string): string {
+    return this.keyPrefix + taskId;
+  }
+
+  async connect(): Promise<void> {
+    if (this.closed) throw new BackendClosedError('redis result backend was closed; create a new RedisBackend');
+    if (this.commands.client.status === 'wait') await this.commands.client.connect();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.subscriber.close();
+    await this.commands.close();
+    this.status.next('closed');
+    this.status.complete();
+  }
+
+  async store(meta: ResultMeta, target?: StoreTarget): Promise<void> {
+    const taskId = target?.taskId ?? meta.task_id;
+    const value = dumps(meta);
+    const size = value.length * 3 > MAX_VALUE_BYTES ? Buffer.byteLength(value) : value.length;
+    if (size > MAX_VALUE_BYTES) {
+      throw new BackendStoreError(`result of task ${taskId} is ${size} bytes, over Redis' 512 MB value limit; return a smaller value`, taskId);
+    }
+    const written = await (this.commands.client as ScriptedRedis).celeryStoreResult(this.keyFor(taskId), value, String(this.expires ?? 0));
+    if (written === 0) this.logger.debug?.(`task ${taskId} already has SUCCESS stored; ${meta.status} not written (SUCCESS is final)`);
+  }
+
+  onTaskCall(taskId: string): Promise<void> {
+    if (this.closed) return Promise.reject(new BackendClosedError(`redis result backend is closed; cannot subscribe to task ${taskId}`, taskId));
+    return this.subscriber.subscribe(taskId);
+  }
+
+  watch(taskId: string): Observable<ResultMeta> {
+    return this.subscriber.watch(taskId);
+  }
+
+  async get(taskId: string): Promise<ResultMeta | undefined> {
+    const raw = await this.commands.client.get(this.keyFor(taskId));
+    return raw === null ? undefined : this.decode(raw, taskId);
+  }
+
+  async forget(taskId: string): Promise<void> {
+    this.subscriber.forget(taskId);
+    await this.commands.client.del(this.keyFor(taskId));
+  }
+
+  /** Result keys this backend is subscribed to right now. */
+  get subscriptionCount(): number {
+    return this.subscriber.subscriptionCount;
+  }
+
+  private decode(raw: string, taskId: string): ResultMeta | undefined {
+    try {
+      const meta = loads(raw) as ResultMeta;
+      if (meta && typeof meta === 'object' && typeof meta.status === 'string') return meta;
+      this.logger.warn(`result of task ${taskId} in redis is not a Celery result document (no status); ignored`);
+    } catch (err) {
+      this.logger.warn(`result of task ${taskId} in redis is not valid JSON (${(err as Error).message}); ignored`);
+    }
+    return undefined;
+  }
+
+  private track(connection: TrackedRedisConnection): TrackedRedisConnection {
+    this.connections.push(connection);
+    connection.status.subscribe(() => {
+      if (!this.closed) this.status.next(combineStatus(this.connections.map((c) => c.status.value)));
+    });
+    return connection;
+  }
+}
