@@ -139,6 +139,26 @@ describeInterop('RedisBroker ↔ Python kombu 5.2.4', () => {
     expect(await sandbox.redis.hlen(sandbox.key('unacked'))).toBe(0); // Python acked it
   });
 
+  it('writes envelopes byte for byte as kombu does for the same message', async () => {
+    const broker = await sandbox.broker();
+    const queue = uniqueName('bytes');
+    const base = celeryLike('same-bytes');
+    const headers: Record<string, unknown> = { ...base.headers, argsrepr: "('ünï', 1.5)", eta: '2024-05-01T10:00:05.123456+00:00' };
+    const spec = { ...base, headers, expiration_s: 12.5 };
+    const msg: TransportMessage = {
+      body: Buffer.from(spec.body_b64, 'base64'),
+      contentType: spec.content_type,
+      contentEncoding: spec.content_encoding,
+      headers: spec.headers,
+      properties: { correlationId: 'same-bytes', replyTo: 'python-oid', priority: 6, expiration: '12500' },
+    };
+    await broker.publish(msg, { exchange: '', routingKey: queue });
+    const [ours] = await sandbox.redis.lrange(sandbox.key(`${queue}\x06\x166`), 0, -1);
+    const tag = JSON.parse(ours).properties.delivery_tag as string;
+    const { text } = await peer<{ text: string }>(['envelope', REDIS_URL, queue, tag, JSON.stringify(spec)]);
+    expect(ours).toBe(text);
+  });
+
   it('routes through a topic binding Python declared (kombu regex patterns)', async () => {
     const broker = await sandbox.broker();
     const [exchange, queue] = [uniqueName('pytopic'), uniqueName('pytopic-q')];

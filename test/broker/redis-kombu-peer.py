@@ -15,6 +15,8 @@ Run with Debian's interpreter (/usr/bin/python3). Every command prints one JSON 
                                               publish through a declared exchange
   listen-fanout URL PREFIX EXCHANGE QUEUE KEY COUNT
                                               consume a fanout-bound queue, print COUNT messages
+  envelope URL QUEUE TAG MESSAGE_JSON         the exact text kombu would LPUSH for the message
+                                              (MESSAGE_JSON may hold expiration_s), tag forced
 """
 import base64
 import json
@@ -23,6 +25,7 @@ import socket
 import sys
 
 from kombu import Connection, Consumer, Exchange, Producer, Queue
+from kombu.utils.json import dumps as kombu_dumps
 
 
 def connection(url, prefix, **options):
@@ -137,6 +140,18 @@ def listen_fanout(url, prefix, exchange, queue, key, count):
     print(json.dumps(got))
 
 
+def envelope(url, queue, tag, spec):
+    spec = json.loads(spec)
+    expiration = spec.pop('expiration_s', None)
+    with connection(url, '') as conn:
+        channel = conn.default_channel
+        pushed = []
+        channel._next_delivery_tag = lambda: tag
+        channel._put = lambda q, message, **kw: pushed.append(kombu_dumps(message))
+        Producer(channel).publish(exchange='', routing_key=queue, expiration=expiration, **publish_kwargs(spec))
+    print(json.dumps({'text': pushed[0]}))
+
+
 COMMANDS = {
     'publish': publish,
     'consume': consume,
@@ -145,6 +160,7 @@ COMMANDS = {
     'declare': declare,
     'publish-exchange': publish_exchange,
     'listen-fanout': listen_fanout,
+    'envelope': envelope,
 }
 
 if __name__ == '__main__':

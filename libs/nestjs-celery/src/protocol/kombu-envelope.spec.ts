@@ -54,10 +54,10 @@ describe('kombu envelope', () => {
     expect(decoded.deliveryTag).toBe('2c2b2e62-2739-45e6-9164-d13bb0130ca4');
   });
 
-  it('re-encodes a Python envelope to the same JSON, key for key and in kombu order', () => {
+  it('re-encodes a Python envelope to the same text, byte for byte', () => {
     const decoded = decodeEnvelope(PYTHON_ENVELOPE);
     const again = encodeEnvelope(decoded.message, { exchange: '', routing_key: 'capq1' }, decoded.deliveryTag!);
-    expect(again).toBe(dumps(loads(PYTHON_ENVELOPE)));
+    expect(again).toBe(PYTHON_ENVELOPE);
     const props = (loads(again) as { properties: object }).properties;
     expect(Object.keys(props)).toEqual([
       'correlation_id',
