@@ -56,14 +56,14 @@ export class CeleryClient extends ClientProxy<Record<never, Function>, CelerySta
   }
 
   /** Send a task, Celery's `send_task`/`apply_async`: resolves once the broker took the message. */
-  sendTask<A extends unknown[], R, K extends object>(task: TaskContract<A, R, K>, args: A, kwargs?: K, options?: SendTaskOptions): Promise<AsyncResult<R>>;
+  sendTask<A extends unknown[], R, K extends object>(task: TaskContract<A, R, K>, args: NoInfer<A>, kwargs?: NoInfer<K>, options?: SendTaskOptions): Promise<AsyncResult<R>>;
   sendTask<R = unknown>(name: string, args?: unknown[], kwargs?: TaskKwargs, options?: SendTaskOptions): Promise<AsyncResult<R>>;
   sendTask(task: string | TaskContract, args: unknown[] = [], kwargs: object = {}, options: SendTaskOptions = {}): Promise<AsyncResult<unknown>> {
     return this.sendResolved(task, args, kwargs as TaskKwargs, options);
   }
 
   /** A typed call through a contract: a cold Observable of the result (like `send`). */
-  call<A extends unknown[], R, K extends object>(task: TaskContract<A, R, K>, args: A, kwargs?: K, options?: SendTaskOptions): Observable<R> {
+  call<A extends unknown[], R, K extends object>(task: TaskContract<A, R, K>, args: NoInfer<A>, kwargs?: NoInfer<K>, options?: SendTaskOptions): Observable<R> {
     return this.send<R>(task, { args, kwargs: kwargs ?? {}, options: options ?? {} });
   }
 

@@ -1,0 +1,38 @@
+/**
+ * nestjs-celery: a NestJS microservice transport speaking the Celery protocol.
+ * Public API, layer by layer (nest → engine → transport → protocol).
+ */
+
+// nest: module, decorators, server, client, typed contracts
+export * from './nest/index.js';
+
+// engine: the Celery app and worker, usable without Nest
+export { Celery, type SendTaskOptions } from './engine/celery.js';
+export { DEFAULT_QUEUE, type CeleryOptions } from './engine/celery.options.js';
+export { AsyncResult, type GetOptions } from './engine/async-result.js';
+export { CeleryError, CeleryTimeoutError, NoResultBackendError } from './engine/errors.js';
+export { Worker, type WorkerOptions } from './engine/worker/worker.js';
+// the TaskContext type is exported by nest/ beside the @TaskContext() decorator of the same name
+export type { TaskHandler, TaskOptions } from './engine/worker/task-context.js';
+
+// protocol: failures as clients see them, Python exceptions handlers can throw, states
+export { CeleryTaskError, JS_EXCEPTION_MODULE, type ExceptionInfo } from './protocol/exceptions.js';
+export * from './protocol/python-errors.js';
+export { ProtocolError, InvalidTaskError, DecodeError, ContentDisallowedError, MessageTooLargeError } from './protocol/errors.js';
+export { States, READY_STATES, UNREADY_STATES, EXCEPTION_STATES, PROPAGATE_STATES, isReady, type TaskState } from './protocol/states.js';
+export type { ResultMeta } from './protocol/result-meta.js';
+export type { SignatureDict } from './protocol/signature.js';
+export type { SerializerName, CompressionName } from './protocol/serialization.js';
+
+// transport: the swappable broker and result backend layer
+export type { Broker, Delivery, DeliveryInfo, ConsumeOptions, Consumer, PublishRoute, QueueDeclaration, ExchangeDeclaration, ExchangeType } from './transport/broker.interface.js';
+export type { ResultBackend, StoreTarget } from './transport/result-backend.interface.js';
+export type { ConnectionStatus } from './transport/connection-status.js';
+export { createBroker, createResultBackend, UnsupportedUrlError, type TransportFactoryOptions } from './transport/factory.js';
+export { MemoryBroker, MemoryVhost } from './transport/memory.broker.js';
+export { MemoryBackend } from './transport/memory.backend.js';
+export { AmqpBroker, type AmqpBrokerOptions } from './transport/amqp.broker.js';
+export { AmqpBrokerError, AmqpConfigError, AmqpConnectionError, AmqpBrokerClosedError, AmqpDeclarationError, AmqpPublishError, UnroutableMessageError, AmqpHeaderError } from './transport/amqp-errors.js';
+export { RedisBroker, RedisBrokerError, type RedisBrokerOptions } from './transport/redis.broker.js';
+export { RedisBackend, type RedisBackendOptions } from './transport/redis.backend.js';
+export { ResultBackendError, BackendStoreError, BackendClosedError, ResultSubscribeError } from './transport/result-backend.errors.js';
