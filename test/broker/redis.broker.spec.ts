@@ -394,9 +394,10 @@ describeRedis('RedisBroker (kombu 5.2 wire format)', () => {
     expect(statuses).toEqual(['connected']);
     const queue = uniqueName('reconnect');
     const inbox = new Inbox();
+    const ackErrors: unknown[] = [];
     await broker.consume([queue], { prefetch: 1 }, (d) => {
       inbox.handler(d);
-      void d.ack();
+      d.ack().catch((e) => ackErrors.push(e));
     });
     await sleep(100);
     const clients = (await sandbox.redis.client('LIST')) as string;
@@ -410,7 +411,9 @@ describeRedis('RedisBroker (kombu 5.2 wire format)', () => {
     await broker.publish(taskMessage('after-reconnect'), { exchange: '', routingKey: queue });
     const [d] = await inbox.next(1, 5000);
     expect(d.message.headers.id).toBe('after-reconnect');
-    await broker.close();
+    await broker.close(); // right after the ack was called: close() lets it reach Redis first
+    expect(ackErrors).toEqual([]);
+    expect(await sandbox.redis.hlen(sandbox.key('unacked'))).toBe(0);
     expect(statuses.at(-1)).toBe('closed');
   });
 });

@@ -41,6 +41,7 @@ export class RedisConsumer implements Consumer {
   private readonly cycle: string[];
   private readonly noAck: boolean;
   private readonly held = new Map<Held, true>();
+  private readonly inFlight = new Set<Promise<void>>();
   private unsettled = 0;
   private cancelled = false;
   private blocking?: Redis;
@@ -146,7 +147,7 @@ export class RedisConsumer implements Consumer {
     for (let i = 0; i < out.length; i += 3) {
       const queue = snapshot[Number(out[i]) - 1];
       this.rotate(queue);
-      await this.handle(queue, out[i + 1], out[i + 2]);
+      this.handle(queue, out[i + 1], out[i + 2]);
     }
     return out.length / 3;
   }
@@ -169,7 +170,7 @@ export class RedisConsumer implements Consumer {
     if (!reply) return;
     const queue = this.ctx.keys.queueOfKey(reply[0]);
     this.rotate(queue);
-    await this.handle(queue, reply[1], '');
+    this.handle(queue, reply[1], '');
   }
 
   private rotate(queue: string): void {
@@ -177,7 +178,7 @@ export class RedisConsumer implements Consumer {
     if (at >= 0) this.cycle.push(...this.cycle.splice(at, 1));
   }
 
-  private async handle(queue: string, raw: string, recordedTag: string): Promise<void> {
+  private handle(queue: string, raw: string, recordedTag: string): void {
     let decoded: DecodedEnvelope;
     try {
       decoded = decodeEnvelope(raw);
@@ -187,21 +188,35 @@ export class RedisConsumer implements Consumer {
         `dropped a message from queue "${queue}" that is not a kombu envelope: ${(err as Error).message}. ` +
           `Only kombu-compatible producers should push to this list.`,
       );
-      if (recordedTag) await this.ctx.ackEmulation.ack(recordedTag);
+      if (recordedTag) void this.ctx.ackEmulation.ack(recordedTag).catch(() => undefined);
       return;
     }
     let tag: string | undefined = recordedTag || undefined;
+    let recording: Promise<void> | undefined;
     if (!this.noAck && !tag && decoded.deliveryTag !== undefined) {
       const { exchange, routingKey } = decoded.deliveryInfo;
       // restore routes by exchange/routing key; an envelope without them goes back to this queue
       const rk = exchange || routingKey ? routingKey : queue;
-      await this.ctx.ackEmulation.record(decoded.deliveryTag, raw, exchange, rk);
       tag = decoded.deliveryTag;
+      // kombu records before the callback; we pipeline it on the main connection instead, so the
+      // delivery is not held up by a round trip, and settle only after it (same order either way)
+      recording = this.ctx.ackEmulation.record(tag, raw, exchange, rk).catch((err: Error) => {
+        this.ctx.logger.error(
+          `could not record delivery ${decoded.deliveryTag} in kombu's unacked hash (${err.message}); ` +
+            `it is lost if this process dies before settling it`,
+        );
+      });
     }
-    this.deliver(queue, raw, decoded, tag);
+    this.deliver(queue, raw, decoded, tag, recording);
   }
 
-  private deliver(queue: string, raw: string, decoded: DecodedEnvelope, tag: string | undefined): void {
+  private deliver(
+    queue: string,
+    raw: string,
+    decoded: DecodedEnvelope,
+    tag: string | undefined,
+    recording?: Promise<void>,
+  ): void {
     let settled = this.noAck;
     const settle = () => {
       if (settled) return false;
@@ -216,20 +231,39 @@ export class RedisConsumer implements Consumer {
     if (held) this.held.set(held, true);
     const emulation = this.ctx.ackEmulation;
     this.dispatch(queue, decoded, {
-      ack: async () => {
-        if (settle() && tag !== undefined) await emulation.ack(tag);
-      },
-      reject: async (requeue: boolean) => {
-        if (!settle()) return;
-        if (tag !== undefined) {
-          // kombu QoS.reject: restore to the far end (LPUSH), then ack
-          if (requeue) await emulation.restoreByTag(tag, true);
+      ack: () =>
+        this.settling(async () => {
+          if (!settle() || tag === undefined) return;
+          await recording;
           await emulation.ack(tag);
-        } else if (requeue) {
-          await this.ctx.main.lpush(this.ctx.keys.queue(queue), raw);
-        }
-      },
+        }),
+      reject: (requeue: boolean) =>
+        this.settling(async () => {
+          if (!settle()) return;
+          await recording;
+          if (tag !== undefined) {
+            // kombu QoS.reject: restore to the far end (LPUSH), then ack
+            if (requeue) await emulation.restoreByTag(tag, true);
+            await emulation.ack(tag);
+          } else if (requeue) {
+            await this.ctx.main.lpush(this.ctx.keys.queue(queue), raw);
+          }
+        }),
     });
+  }
+
+  /** Track an ack/reject in flight so close() lets it reach Redis before quitting. */
+  private settling(op: () => Promise<void>): Promise<void> {
+    const done = op();
+    this.inFlight.add(done);
+    const forget = () => this.inFlight.delete(done);
+    done.then(forget, forget);
+    return done;
+  }
+
+  /** Wait for every ack/reject already called to reach Redis. */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
   }
 
   private dispatch(queue: string, decoded: DecodedEnvelope, settlement: Pick<Delivery, 'ack' | 'reject'>): void {

@@ -112,6 +112,7 @@ export class RedisBroker implements Broker {
     const consumers = [...this.consumers];
     this.consumers.clear();
     await Promise.all(consumers.map((c) => c.cancel()));
+    await Promise.all(consumers.map((c) => c.drain()));
     if (session) {
       let restored = 0;
       for (const c of consumers) restored += await c.restoreHeld();
