@@ -7,8 +7,8 @@ import { Test, type TestingModule } from '@nestjs/testing';
 import { lastValueFrom, toArray } from 'rxjs';
 import { CeleryClient, CeleryModule, CeleryServer, type CeleryTaskUpdate } from 'nestjs-celery';
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
+import { deleteQueues } from '../support/cleanup.js';
 import { AMQP_URL, REDIS_URL, describeIfAvailable, uniqueName, type ServiceName } from '../support/services.js';
-import { deleteAmqpQueues, deleteRedisKeys } from './support/broker-cleanup.js';
 import { addTask, greetTask } from './support/contracts.js';
 import { HttpMathController, PatternModule } from './support/server.fixture.js';
 import { InsufficientFunds, MathTasks, ProgressTasks, RecordTasks, recorded } from './support/tasks.fixture.js';
@@ -19,18 +19,11 @@ interface RealTransport {
   services: ServiceName[];
   broker: string;
   backend: string;
-  cleanup(tag: string, queues: string[]): Promise<void>;
 }
 
 const transports: RealTransport[] = [
-  { label: 'Redis broker, Redis backend', services: ['redis'], broker: REDIS_URL, backend: REDIS_URL, cleanup: (tag) => deleteRedisKeys(tag) },
-  {
-    label: 'RabbitMQ broker, Redis backend',
-    services: ['rabbitmq', 'redis'],
-    broker: AMQP_URL,
-    backend: REDIS_URL,
-    cleanup: (_tag, queues) => deleteAmqpQueues(...queues),
-  },
+  { label: 'Redis broker, Redis backend', services: ['redis'], broker: REDIS_URL, backend: REDIS_URL },
+  { label: 'RabbitMQ broker, Redis backend', services: ['rabbitmq', 'redis'], broker: AMQP_URL, backend: REDIS_URL },
 ];
 
 for (const transport of transports) {
@@ -63,7 +56,7 @@ for (const transport of transports) {
     afterAll(async () => {
       await callerRef?.close();
       await microservice?.close();
-      await transport.cleanup(tag, [workerQueue, hybridQueue]);
+      await deleteQueues(transport.broker, [workerQueue, hybridQueue]);
     }, 30_000);
 
     test('a typed call runs on the other app and its result comes back', async () => {
