@@ -26,15 +26,6 @@ export class TickBatcher<K, R> {
     });
   }
 
-  /** Drop a queued key that was not sent yet (its waiters are never settled; use for fire-and-forget keys only). */
-  discard(key: K): boolean {
-    return this.pending.delete(key);
-  }
-
-  has(key: K): boolean {
-    return this.pending.has(key);
-  }
-
   /** Reject everything still queued. */
   rejectAll(error: unknown): void {
     const pending = this.pending;

@@ -1,0 +1,31 @@
+import { TickBatcher } from './result-backend.batcher.js';
+
+describe('TickBatcher', () => {
+  it('runs calls made in the same tick as one batch, duplicates sharing a slot', async () => {
+    const runs: string[][] = [];
+    const b = new TickBatcher<string, string>(async (keys) => (runs.push(keys), keys.map((k) => k.toUpperCase())));
+    const results = await Promise.all([b.add('a'), b.add('b'), b.add('a')]);
+    expect(results).toEqual(['A', 'B', 'A']);
+    expect(runs).toEqual([['a', 'b']]);
+    expect(await b.add('c')).toBe('C');
+    expect(runs).toEqual([['a', 'b'], ['c']]);
+  });
+
+  it('splits a burst into batches of at most maxBatch', async () => {
+    const sizes: number[] = [];
+    const b = new TickBatcher<number, number>(async (keys) => (sizes.push(keys.length), keys.map((k) => k * 2)), 4);
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => b.add(i)));
+    expect(results).toEqual(Array.from({ length: 10 }, (_, i) => i * 2));
+    expect(sizes).toEqual([4, 4, 2]);
+  });
+
+  it('rejects every waiter of a failed batch, and rejectAll() the queued ones', async () => {
+    const b = new TickBatcher<string, void>(async () => {
+      throw new Error('boom');
+    });
+    await expect(Promise.all([b.add('x'), b.add('y')])).rejects.toThrow('boom');
+    const queued = b.add('z');
+    b.rejectAll(new Error('closed'));
+    await expect(queued).rejects.toThrow('closed');
+  });
+});
