@@ -1,29 +1,127 @@
 /**
- * YAML as kombu uses it (kombu/serialization.py: PyYAML `safe_dump` / `safe_load`, YAML 1.1).
- * Loading uses js-yaml's YAML 1.1 schema so plain scalars mean what they mean to PyYAML
- * (`yes` is true, timestamps are dates); dumping uses the maximum-compatibility schema, which
- * quotes every string another YAML dialect could misread. Integers beyond 2^53 are BigInt both
- * ways, like the JSON path.
+ * YAML as kombu uses it (kombu/serialization.py: PyYAML `safe_dump` / `safe_load`).
+ *
+ * Loading resolves plain scalars with PyYAML's own implicit resolvers (yaml/resolver.py), not
+ * with a generic YAML 1.1 schema: PyYAML writes `y`, `n` or `1e5` unquoted because to PyYAML
+ * they are strings, while YAML 1.1 proper (and js-yaml's YAML11 schema) would read `y` as
+ * true and `1e5` as a number. Dumping uses js-yaml's maximum-compatibility schema, which
+ * quotes every string any YAML dialect could misread, so PyYAML reads back what we meant.
+ * Integers beyond 2^53 are BigInt both ways, like the JSON path.
  */
-import { DUMP_SCHEMA, YAML11_SCHEMA, defineScalarTag, dump, intYaml11Tag, load, NOT_RESOLVED } from 'js-yaml';
+import {
+  binaryTag,
+  defineScalarTag,
+  dump,
+  DUMP_SCHEMA,
+  FAILSAFE_SCHEMA,
+  intYaml11Tag,
+  load,
+  mergeTag,
+  NOT_RESOLVED,
+  omapTag,
+  pairsTag,
+  setTag,
+  timestampTag,
+} from 'js-yaml';
 
-const DECIMAL_INT = /^[-+]?(?:0|[1-9][0-9_]*)$/;
+// PyYAML's implicit resolvers (yaml/resolver.py), verbatim in meaning
+const PY_NULL = /^(?:~|null|Null|NULL|)$/;
+const PY_BOOL = /^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$/;
+const PY_TRUE = /^(?:yes|Yes|YES|true|True|TRUE|on|On|ON)$/;
+const PY_INT = /^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$/;
+const PY_FLOAT =
+  /^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
 
-const bigIntTag = defineScalarTag<number | bigint>('tag:yaml.org,2002:int', {
+const loadOnly = () => false;
+
+const pyNullTag = defineScalarTag<null>('tag:yaml.org,2002:null', {
+  implicit: true,
+  implicitFirstChars: null,
+  resolve: (source) => (PY_NULL.test(source) ? null : NOT_RESOLVED),
+  identify: loadOnly,
+});
+
+const pyBoolTag = defineScalarTag<boolean>('tag:yaml.org,2002:bool', {
+  implicit: true,
+  implicitFirstChars: [...'yYnNtTfFoO'],
+  resolve: (source) => (PY_BOOL.test(source) ? PY_TRUE.test(source) : NOT_RESOLVED),
+  identify: loadOnly,
+});
+
+function sexagesimal(parts: string[]): bigint {
+  return parts.reduce((acc, part) => acc * 60n + BigInt(part), 0n);
+}
+
+/** PyYAML construct_yaml_int: binary, octal (leading 0), hex, base 60, decimal. */
+function pyInt(source: string): number | bigint {
+  let text = source.replace(/_/g, '');
+  let sign = 1n;
+  if (text[0] === '-' || text[0] === '+') {
+    if (text[0] === '-') sign = -1n;
+    text = text.slice(1);
+  }
+  let value: bigint;
+  if (text === '0') value = 0n;
+  else if (text.startsWith('0b')) value = BigInt(text);
+  else if (text.startsWith('0x')) value = BigInt(text);
+  else if (text[0] === '0') value = BigInt('0o' + text.slice(1));
+  else if (text.includes(':')) value = sexagesimal(text.split(':'));
+  else value = BigInt(text);
+  value *= sign;
+  const n = Number(value);
+  return Number.isSafeInteger(n) ? n : value;
+}
+
+/** PyYAML construct_yaml_float: .inf/.nan, base 60, decimal. */
+function pyFloat(source: string): number {
+  let text = source.replace(/_/g, '').toLowerCase();
+  let sign = 1;
+  if (text[0] === '-' || text[0] === '+') {
+    if (text[0] === '-') sign = -1;
+    text = text.slice(1);
+  }
+  if (text === '.inf') return sign * Infinity;
+  if (text === '.nan') return NaN;
+  if (text.includes(':')) return sign * text.split(':').reduce((acc, part) => acc * 60 + Number(part), 0);
+  return sign * Number(text);
+}
+
+const pyIntTag = defineScalarTag<number | bigint>('tag:yaml.org,2002:int', {
   implicit: true,
   implicitFirstChars: ['-', '+', ...'0123456789'],
-  resolve(source, isExplicit, tagName) {
-    const value = intYaml11Tag.resolve(source, isExplicit, tagName);
-    if (value === NOT_RESOLVED || Number.isSafeInteger(value) || !DECIMAL_INT.test(source)) return value;
-    return BigInt(source.replace(/_/g, ''));
-  },
+  resolve: (source) => (PY_INT.test(source) ? pyInt(source) : NOT_RESOLVED),
+  identify: loadOnly,
+});
+
+const pyFloatTag = defineScalarTag<number>('tag:yaml.org,2002:float', {
+  implicit: true,
+  implicitFirstChars: ['-', '+', '.', ...'0123456789'],
+  resolve: (source) => (PY_FLOAT.test(source) ? pyFloat(source) : NOT_RESOLVED),
+  identify: loadOnly,
+});
+
+/** Integers for dumping: BigInt too, and the exact value of integral doubles beyond 2^53. */
+const writeIntTag = defineScalarTag<number | bigint>('tag:yaml.org,2002:int', {
+  implicit: true,
+  implicitFirstChars: ['-', '+', ...'0123456789'],
+  resolve: (source, isExplicit, tagName) => intYaml11Tag.resolve(source, isExplicit, tagName),
   identify: (data) => typeof data === 'bigint' || intYaml11Tag.identify(data),
-  // beyond 2^53 a number's toString pads the shortest digits with zeros: write its exact value
   represent: (data) => (typeof data === 'number' && !Number.isSafeInteger(data) ? BigInt(data).toString() : data.toString(10)),
 });
 
-const LOAD_SCHEMA = YAML11_SCHEMA.withTags(bigIntTag);
-const WRITE_SCHEMA = DUMP_SCHEMA.withTags(bigIntTag);
+const LOAD_SCHEMA = FAILSAFE_SCHEMA.withTags(
+  pyNullTag,
+  pyBoolTag,
+  pyIntTag,
+  pyFloatTag,
+  timestampTag,
+  mergeTag,
+  binaryTag,
+  setTag,
+  omapTag,
+  pairsTag,
+);
+const WRITE_SCHEMA = DUMP_SCHEMA.withTags(writeIntTag);
 
 export function dumpYaml(value: unknown): string {
   return dump(value, { schema: WRITE_SCHEMA });
