@@ -5,6 +5,7 @@ import { MemoryBackend } from './memory.backend.js';
 import { MemoryBroker } from './memory.broker.js';
 import { RedisBackend } from './redis.backend.js';
 import { RedisBroker } from './redis.broker.js';
+import { RpcBackend } from './rpc.backend.js';
 import type { ResultBackend } from './result-backend.interface.js';
 
 export interface TransportFactoryOptions {
@@ -57,6 +58,8 @@ export function createResultBackend(url: string, broker: Broker, options: Transp
     case 'redis':
     case 'rediss':
       return new RedisBackend(url, { logger: options.logger, resultExpiresSeconds: options.resultExpires });
+    case 'rpc':
+      return new RpcBackend(broker, { logger: options.logger, resultExpiresSeconds: options.resultExpires });
     default:
       throw new UnsupportedUrlError('result backend', url, 'redis://, rediss://, rpc://, memory://');
   }
