@@ -2,14 +2,15 @@
  * CeleryServer as a Nest transport (memory transport): standalone microservice, hybrid HTTP app,
  * @MessagePattern/@EventPattern handlers, the module's @CeleryTask handlers, status, events.
  */
-import { Controller, type INestApplication, type INestMicroservice } from '@nestjs/common';
+import { Controller, type INestMicroservice } from '@nestjs/common';
 import { MessagePattern } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import { firstValueFrom, lastValueFrom, type Observable } from 'rxjs';
 import { CeleryClient, CeleryModule, CeleryServer, CeleryTask, CeleryTaskError, Worker, type CeleryStatus, type TaskContext } from 'nestjs-celery';
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
 import { memoryUrls } from './support/memory-urls.js';
-import { HttpMathController, PatternModule, events } from './support/server.fixture.js';
+import { startHybridApp } from './support/hybrid-app.js';
+import { PatternModule, events } from './support/server.fixture.js';
 import { MathTasks } from './support/tasks.fixture.js';
 import { waitFor } from './support/wait-for.js';
 
@@ -136,17 +137,9 @@ describe('CeleryServer: explicit options, no CeleryModule', () => {
 
 describe('CeleryServer: hybrid HTTP app', () => {
   test('an HTTP route sends a task the connected CeleryServer runs', async () => {
-    const moduleRef = await Test.createTestingModule({
-      imports: [CeleryModule.forRoot({ ...memoryUrls('hybrid'), logger: silentLogger })],
-      providers: [MathTasks],
-      controllers: [HttpMathController],
-    }).compile();
-    const app: INestApplication = moduleRef.createNestApplication({ logger: false });
-    app.connectMicroservice({ strategy: new CeleryServer() });
-    await app.startAllMicroservices();
-    await app.listen(0, '127.0.0.1');
+    const { app, url } = await startHybridApp({ ...memoryUrls('hybrid'), logger: silentLogger });
     try {
-      const response = await fetch(`${await app.getUrl()}/math/add/20/22`);
+      const response = await fetch(`${url}/math/add/20/22`);
       expect(response.status).toBe(200);
       await expect(response.text()).resolves.toBe('42');
       const status = await firstValueFrom(app.getMicroservices()[0].status);

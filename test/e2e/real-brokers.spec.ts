@@ -2,7 +2,7 @@
  * The Nest face over real brokers: a standalone CeleryServer microservice and a hybrid HTTP app,
  * on Redis and on RabbitMQ (results in Redis). Each transport needs its services running.
  */
-import type { INestApplication, INestMicroservice } from '@nestjs/common';
+import type { INestMicroservice } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { lastValueFrom, toArray } from 'rxjs';
 import { CeleryClient, CeleryModule, CeleryServer, type CeleryTaskUpdate } from 'nestjs-celery';
@@ -10,7 +10,8 @@ import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
 import { deleteQueues } from '../support/cleanup.js';
 import { AMQP_URL, REDIS_URL, describeIfAvailable, uniqueName, type ServiceName } from '../support/services.js';
 import { addTask, greetTask } from './support/contracts.js';
-import { HttpMathController, PatternModule } from './support/server.fixture.js';
+import { startHybridApp } from './support/hybrid-app.js';
+import { PatternModule } from './support/server.fixture.js';
 import { InsufficientFunds, MathTasks, ProgressTasks, RecordTasks, recorded } from './support/tasks.fixture.js';
 import { waitFor } from './support/wait-for.js';
 
@@ -90,17 +91,9 @@ for (const transport of transports) {
     });
 
     test('hybrid HTTP app: a route sends a task to its own CeleryServer', async () => {
-      const moduleRef = await Test.createTestingModule({
-        imports: [CeleryModule.forRoot(connection(hybridQueue))],
-        providers: [MathTasks],
-        controllers: [HttpMathController],
-      }).compile();
-      const app: INestApplication = moduleRef.createNestApplication({ logger: false });
-      app.connectMicroservice({ strategy: new CeleryServer() });
-      await app.startAllMicroservices();
-      await app.listen(0, '127.0.0.1');
+      const { app, url } = await startHybridApp(connection(hybridQueue));
       try {
-        const response = await fetch(`${await app.getUrl()}/math/add/2/40`);
+        const response = await fetch(`${url}/math/add/2/40`);
         await expect(response.text()).resolves.toBe('42');
       } finally {
         await app.close();
