@@ -40,7 +40,7 @@ export class RedisConsumer implements Consumer {
   /** kombu's round_robin_cycle: the queue just served moves to the end */
   private readonly cycle: string[];
   private readonly noAck: boolean;
-  private readonly held = new Map<Held, true>();
+  private readonly held = new Set<Held>();
   private readonly inFlight = new Set<Promise<void>>();
   private unsettled = 0;
   private cancelled = false;
@@ -102,7 +102,7 @@ export class RedisConsumer implements Consumer {
    */
   async restoreHeld(): Promise<number> {
     let restored = 0;
-    for (const held of [...this.held.keys()]) {
+    for (const held of [...this.held]) {
       if (!held.settle()) continue;
       try {
         if (await this.ctx.ackEmulation.restoreByTag(held.tag)) restored++;
@@ -228,7 +228,7 @@ export class RedisConsumer implements Consumer {
     };
     const held: Held | undefined = !this.noAck && tag !== undefined ? { tag, settle } : undefined;
     if (!this.noAck) this.unsettled++;
-    if (held) this.held.set(held, true);
+    if (held) this.held.add(held);
     const emulation = this.ctx.ackEmulation;
     this.dispatch(queue, decoded, {
       ack: () =>

@@ -4,7 +4,7 @@
  * with us (kombu/transport/redis.py, kombu/transport/virtual/base.py).
  */
 import { randomUUID } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { BehaviorSubject } from 'rxjs';
 import { consoleLogger, type CeleryLogger } from '../common/logger.js';
 import { encodeEnvelope } from '../protocol/kombu-envelope.js';
@@ -19,6 +19,7 @@ import type {
   TransportMessage,
 } from './broker.interface.js';
 import type { ConnectionStatus } from './connection-status.js';
+import { openRedisConnection } from './redis-connection.js';
 import { RedisConsumer, type ConsumerContext } from './redis-consumer.js';
 import { bindingFor, bindingMember, KombuKeys, routeToQueues } from './redis-keys.js';
 import { KombuDeclarations, KombuRouter } from './redis-router.js';
@@ -258,40 +259,18 @@ export class RedisBroker implements Broker {
     );
   }
 
-  /** A new connection; the main one (`reportStatus`) drives status$. Errors are logged, never thrown as events. */
-  private async connection(endpoint: RedisEndpoint, role: string, reportStatus = false): Promise<Redis> {
-    const client = new Redis({
-      ...endpoint.options,
-      ...this.options.redisOptions,
-      lazyConnect: true,
-      // CLIENT LIST shows which process and role a connection serves
-      connectionName: `${this.options.redisOptions.connectionName ?? 'nestjs-celery'}-${role}`,
+  /** A new connection for `role`; only the main one drives status$. */
+  private connection(endpoint: RedisEndpoint, role: string, main = false): Promise<Redis> {
+    return openRedisConnection(endpoint, {
+      role,
+      logger: this.logger,
+      redisOptions: this.options.redisOptions,
+      onStatus: main
+        ? (status) => {
+            if (this.session?.endpoint === endpoint && !this.closing) this.status.next(status);
+          }
+        : undefined,
     });
-    let lastError = '';
-    client.on('error', (err: Error) => {
-      // ioredis repeats the error on every reconnect attempt: log each distinct one once
-      if (err.message === lastError) return;
-      lastError = err.message;
-      this.logger.warn(`Redis ${role} connection to ${endpoint.display}: ${err.message}`);
-    });
-    client.on('ready', () => {
-      if (lastError) this.logger.log(`Redis ${role} connection to ${endpoint.display} is back`);
-      lastError = '';
-      if (reportStatus && this.session?.client === client) this.status.next('connected');
-    });
-    if (reportStatus) {
-      client.on('reconnecting', () => this.session?.client === client && this.status.next('reconnecting'));
-      client.on('close', () => {
-        if (this.session?.client === client && !this.closing) this.status.next('disconnected');
-      });
-    }
-    try {
-      await client.connect();
-    } catch (err) {
-      client.disconnect();
-      throw err;
-    }
-    return client;
   }
 
   private startRestoreTimer(): void {
