@@ -164,8 +164,11 @@ describe('CeleryModule worker option: lifecycle', () => {
     }).compile();
     await moduleRef.init();
     const audit = moduleRef.get<CeleryClient>('CeleryClient:audit');
+    const auditStatus = collect(audit.status);
     await expect(lastValueFrom(audit.send('e2e.add', [2, 2]))).resolves.toBe(4);
     await moduleRef.close();
+    // clients close with the app
+    expect(auditStatus.values).toEqual(['connected', 'disconnected']);
     // the worker is gone: a new message stays queued
     const late = new CeleryClient({ ...urls, logger: silentLogger });
     await late.sendTask('e2e.add', [1, 1]);
