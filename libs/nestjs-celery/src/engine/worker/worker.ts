@@ -12,6 +12,7 @@ import { decodeTaskMessage, type TaskRequest } from '../../protocol/task-message
 import type { Consumer, Delivery } from '../../transport/broker.interface.js';
 import type { Celery } from '../celery.js';
 import type { TaskContext, TaskHandler, TaskOptions } from './task-context.js';
+import { noContinuation, type TaskContinuation } from './task-continuation.js';
 import { TaskRegistry, type RegisteredTask } from './task-registry.js';
 
 export interface WorkerOptions {
@@ -67,6 +68,8 @@ export class Worker {
   private readonly active = new Set<Promise<void>>();
   private readonly scheduled = new Map<NodeJS.Timeout, { delivery: Delivery; release: () => void }>();
   private processed = 0;
+  /** canvas continuation (chain, callbacks, errbacks, chords); set by the canvas module */
+  continuation: TaskContinuation = noContinuation;
 
   constructor(
     readonly app: Celery,
@@ -151,7 +154,9 @@ export class Worker {
     if (!task) return this.onUnknownTask(delivery, request);
     if (request.expires && request.expires.getTime() <= Date.now()) {
       this.logger.warn(`task ${request.task}[${request.id}] expired at ${request.expires.toISOString()}: not run, stored REVOKED`);
-      await this.storeOutcome(request, States.REVOKED, pyException('TaskRevokedError', 'celery.exceptions', 'expired'), null);
+      const revoked = pyException('TaskRevokedError', 'celery.exceptions', 'expired');
+      await this.storeOutcome(request, States.REVOKED, revoked, null);
+      await this.continuation.afterFailureStored(request, States.REVOKED, revoked, null);
       return delivery.ack();
     }
     const delay = request.eta ? request.eta.getTime() - Date.now() : 0;
@@ -188,11 +193,13 @@ export class Worker {
     let state: TaskState = States.SUCCESS;
     let result: unknown;
     let traceback: string | null = null;
+    let children: unknown[] = [];
     try {
       let value = task.handler(request.args, request.kwargs, context);
       if (isThenable(value)) value = await value;
       else if (isObservable(value)) value = await lastValueFrom(value, { defaultValue: null });
       result = value === undefined ? null : value;
+      children = await this.continuation.onSuccess(request, result);
     } catch (error) {
       state = States.FAILURE;
       result = serializeException(error);
@@ -201,13 +208,15 @@ export class Worker {
     }
     const ignore = request.ignoreResult || task.options.ignoreResult;
     if (!ignore || state === States.FAILURE) {
-      const stored = await this.storeOutcome(request, state, result, traceback);
+      const stored = await this.storeOutcome(request, state, result, traceback, children);
       if (!stored) {
         // Never ack an outcome we could not store: the message goes back to the queue.
         this.logger.error(`task ${request.name}[${request.id}]: result backend unreachable, message requeued`);
         return delivery.reject(true);
       }
     }
+    if (state === States.SUCCESS) await this.continuation.afterSuccessStored(request, result);
+    else await this.continuation.afterFailureStored(request, state, result as ExceptionInfo, traceback);
     this.processed++;
     await delivery.ack();
   }
@@ -235,10 +244,11 @@ export class Worker {
     await delivery.reject(false);
   }
 
-  private buildMeta(request: TaskRequest, state: TaskState, result: unknown, traceback: string | null): ResultMeta {
+  private buildMeta(request: TaskRequest, state: TaskState, result: unknown, traceback: string | null, children: unknown[] = []): ResultMeta {
     const ready = state === States.SUCCESS || state === States.FAILURE || state === States.REVOKED;
     return createResultMeta(request.id, state, result, {
       traceback,
+      children,
       dateDone: ready ? nowNaiveUtcIso() : null,
       request: { groupId: request.groupId, parentId: request.parentId },
     });
@@ -249,9 +259,9 @@ export class Worker {
   }
 
   /** Store an outcome, retrying with backoff; false when the backend could not take it. */
-  private storeOutcome(request: TaskRequest, state: TaskState, result: unknown, traceback: string | null): Promise<boolean> {
+  private storeOutcome(request: TaskRequest, state: TaskState, result: unknown, traceback: string | null, children: unknown[] = []): Promise<boolean> {
     if (!this.app.backend) return Promise.resolve(true);
-    return this.store(this.buildMeta(request, state, result, traceback), this.target(request));
+    return this.store(this.buildMeta(request, state, result, traceback, children), this.target(request));
   }
 
   /** An intermediate state (STARTED, update_state): one attempt, errors reach the caller. */
