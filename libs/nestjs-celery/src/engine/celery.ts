@@ -80,7 +80,11 @@ export class Celery {
     this.connecting ??= (async () => {
       await this.broker.connect();
       await this.backend?.connect();
-    })();
+    })().catch((error: unknown) => {
+      // a failed attempt is not cached: the next send tries again
+      this.connecting = undefined;
+      throw error;
+    });
     return this.connecting;
   }
 
