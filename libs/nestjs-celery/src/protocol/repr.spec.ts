@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { isPyTuple, pyArgsRepr, pyFloatRepr, pyRepr, pyStr, pythonRepr, pyTuple } from './repr.js';
+import { isPyTuple, pyArgsRepr, pyFloatRepr, pyRepr, pyStr, pythonRepr, pyTuple, saferepr } from './repr.js';
 
 // Expected strings are what celery.utils.saferepr.saferepr (Celery 5.2.6) prints for the same
 // Python values; test/protocol/python-crosscheck.spec.ts checks many more against the real thing.
@@ -66,6 +66,31 @@ describe('pyRepr (celery saferepr)', () => {
     expect(pyArgsRepr(['x'])).toBe("('x',)");
     expect(isPyTuple(args)).toBe(false);
     expect(pyRepr(args)).toBe('[2, 2]');
+  });
+
+  test('property: the untruncated fast route prints exactly what the streaming algorithm prints', () => {
+    const value = fc.letrec((tie) => ({
+      v: fc.oneof(
+        { depthSize: 'small' },
+        fc.jsonValue({ maxDepth: 1 }),
+        fc.constantFrom("it's", '😀 x', 'a b c d e'),
+        fc.array(tie('v'), { maxLength: 4 }),
+        fc.array(tie('v'), { maxLength: 3 }).map((items) => pyTuple(items)),
+        fc.dictionary(fc.string({ maxLength: 5 }), tie('v'), { maxKeys: 3 }),
+      ),
+    })).v;
+    fc.assert(
+      fc.property(value, fc.oneof(fc.integer({ min: 1, max: 80 }), fc.constant(1024)), (v, max) => {
+        expect(pyRepr(v, max)).toBe(saferepr(v, max, 3));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  test('saferepr without a limit never truncates but still cuts levels', () => {
+    expect(saferepr('x'.repeat(5000))).toHaveLength(5002);
+    expect(saferepr([[[[1]]]])).toBe('[[[[...]]]]');
+    expect(saferepr([[[[1]]]], null, 0)).toBe('[[[[1]]]]');
   });
 
   test('property: never much longer than maxLength, and never throws', () => {
