@@ -1,0 +1,24 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { CeleryModule } from 'nestjs-celery';
+import { celeryOptionsFromEnv, isEmbedded, workerOptionsFromEnv } from '../../shared/celery-env.js';
+import { TasksModule } from '../../worker/src/worker.module.js';
+import { TasksController } from './tasks.controller.js';
+
+@Module({})
+export class ApiModule {
+  /**
+   * With a broker configured the api only sends tasks (run apps/worker beside it). With none,
+   * it embeds the worker's tasks and runs them in-process on the memory transport: the demo.
+   */
+  static register(env: NodeJS.ProcessEnv = process.env): DynamicModule {
+    const embedded = isEmbedded(env);
+    return {
+      module: ApiModule,
+      imports: [
+        CeleryModule.forRoot({ ...celeryOptionsFromEnv(env), ...(embedded ? { worker: workerOptionsFromEnv(env) } : {}) }),
+        ...(embedded ? [TasksModule] : []),
+      ],
+      controllers: [TasksController],
+    };
+  }
+}

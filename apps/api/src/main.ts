@@ -1,0 +1,23 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { isEmbedded } from '../../shared/celery-env.js';
+import { ApiModule } from './api.module.js';
+
+/** An HTTP app sending Celery tasks through CeleryClient. */
+async function bootstrap() {
+  const app = await NestFactory.create(ApiModule.register());
+  app.enableShutdownHooks();
+  const port = Number(process.env.PORT ?? 3000);
+  await app.listen(port, '127.0.0.1');
+  const logger = new Logger('api');
+  logger.log(
+    isEmbedded()
+      ? 'worker and api running in one process on the memory transport (set CELERY_BROKER_URL to use RabbitMQ or Redis)'
+      : `sending tasks to ${process.env.CELERY_BROKER_URL}; run the worker beside it with npm run start:worker`,
+  );
+  logger.log(`try:  curl -s -X POST localhost:${port}/tasks/tasks.add -H 'content-type: application/json' -d '{"args": [2, 3]}'`);
+  logger.log(`then: curl -s localhost:${port}/tasks/<id from the answer>     (or: curl -s -X POST localhost:${port}/tasks/add/2/3)`);
+}
+
+void bootstrap();

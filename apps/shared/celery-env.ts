@@ -1,0 +1,28 @@
+import type { CeleryModuleOptions } from 'nestjs-celery';
+
+/**
+ * Celery settings from the environment, under the names Celery users already know:
+ *   CELERY_BROKER_URL      amqp://… | redis://… | memory:// (default: embedded memory://)
+ *   CELERY_RESULT_BACKEND  redis://… | rpc:// | memory:// (default: memory:// with the memory broker)
+ *   CELERY_QUEUES          queues the worker consumes, comma-separated (default: celery)
+ *   CELERY_CONCURRENCY     tasks run at once = prefetch (default 16)
+ */
+export function celeryOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): CeleryModuleOptions {
+  const queues = (env.CELERY_QUEUES ?? '').split(',').map((q) => q.trim()).filter(Boolean);
+  return {
+    ...(env.CELERY_BROKER_URL ? { broker: env.CELERY_BROKER_URL } : {}),
+    ...(env.CELERY_RESULT_BACKEND ? { backend: env.CELERY_RESULT_BACKEND } : {}),
+    ...(queues.length ? { taskDefaultQueue: queues[0] } : {}),
+  };
+}
+
+export function workerOptionsFromEnv(env: NodeJS.ProcessEnv = process.env) {
+  const queues = (env.CELERY_QUEUES ?? '').split(',').map((q) => q.trim()).filter(Boolean);
+  return {
+    ...(queues.length ? { queues } : {}),
+    concurrency: Number(env.CELERY_CONCURRENCY ?? 16),
+  };
+}
+
+/** True when no broker is configured: worker and api share one process on memory://. */
+export const isEmbedded = (env: NodeJS.ProcessEnv = process.env) => !env.CELERY_BROKER_URL || env.CELERY_BROKER_URL.startsWith('memory:');

@@ -1,0 +1,107 @@
+/**
+ * The example apps: the api on the embedded memory transport (the `npm start` demo), and the
+ * worker + api as separate Nest apps over real RabbitMQ with Redis results.
+ */
+import 'reflect-metadata';
+import type { INestApplication, INestMicroservice } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { CeleryServer } from 'nestjs-celery';
+import { ApiModule } from '../../apps/api/src/api.module.js';
+import { celeryOptionsFromEnv, workerOptionsFromEnv } from '../../apps/shared/celery-env.js';
+import { WorkerModule } from '../../apps/worker/src/worker.module.js';
+import { deleteQueues } from '../support/cleanup.js';
+import { AMQP_URL, REDIS_URL, describeIfAvailable, uniqueName } from '../support/services.js';
+
+async function startApi(env: NodeJS.ProcessEnv): Promise<{ app: INestApplication; base: string }> {
+  const app = await NestFactory.create(ApiModule.register(env), { logger: false });
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+  return { app, base: `http://127.0.0.1:${address.port}` };
+}
+
+async function post(url: string, body?: unknown) {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as Record<string, any> };
+}
+
+/** GET /tasks/:id until the task is ready. */
+async function awaitTask(base: string, id: string, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const body = (await (await fetch(`${base}/tasks/${id}`)).json()) as Record<string, any>;
+    if (['SUCCESS', 'FAILURE', 'REVOKED'].includes(body.state) || Date.now() > deadline) return body;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function exercise(base: string) {
+  const sent = await post(`${base}/tasks/tasks.add`, { args: [2, 3] });
+  expect(sent.status).toBe(202);
+  expect(await awaitTask(base, sent.body.id)).toMatchObject({ state: 'SUCCESS', result: 5 });
+
+  const xsum = await post(`${base}/tasks/tasks.xsum`, { args: [[1, 2, 3.5]] });
+  expect(await awaitTask(base, xsum.body.id)).toMatchObject({ state: 'SUCCESS', result: 6.5 });
+
+  const echo = await post(`${base}/tasks/tasks.echo`, { args: [1, 'a'], kwargs: { k: true } });
+  expect(await awaitTask(base, echo.body.id)).toMatchObject({ state: 'SUCCESS', result: { args: [1, 'a'], kwargs: { k: true } } });
+
+  const fail = await post(`${base}/tasks/tasks.fail`, { args: ['nope'] });
+  const failed = await awaitTask(base, fail.body.id);
+  expect(failed).toMatchObject({ state: 'FAILURE', error: { type: 'ValueError', module: 'builtins', message: ['nope'] } });
+  expect(failed.traceback).toContain('ValueError: nope');
+
+  expect((await post(`${base}/tasks/add/20/22`)).body).toEqual({ result: 42 });
+  expect((await post(`${base}/tasks/tasks.add`, { args: 'nope' })).status).toBe(400);
+}
+
+describe('example apps, embedded (npm start)', () => {
+  test('api + worker in one process on memory://: POST a task, GET its result', async () => {
+    const { app, base } = await startApi({});
+    try {
+      await exercise(base);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+const describeReal = await describeIfAvailable('example apps over RabbitMQ + Redis', 'rabbitmq', 'redis');
+describeReal('example apps over RabbitMQ + Redis', () => {
+  const queue = uniqueName('apps');
+  const env = { CELERY_BROKER_URL: AMQP_URL, CELERY_RESULT_BACKEND: REDIS_URL, CELERY_QUEUES: queue };
+  let worker: INestMicroservice;
+  let api: { app: INestApplication; base: string };
+
+  beforeAll(async () => {
+    worker = await NestFactory.createMicroservice(WorkerModule.register(env), {
+      strategy: new CeleryServer({ ...celeryOptionsFromEnv(env), worker: workerOptionsFromEnv(env) }),
+      logger: false,
+    });
+    await worker.listen();
+    api = await startApi(env);
+  });
+  afterAll(async () => {
+    await api?.app.close();
+    await worker?.close();
+    await deleteQueues(AMQP_URL, [queue]);
+  });
+
+  test('the api sends, the separate worker app runs, results come back through Redis', async () => {
+    await exercise(api.base);
+  });
+
+  test('PROGRESS states from the worker reach the api through the result backend', async () => {
+    const sent = await post(`${api.base}/tasks/tasks.progress`, { args: [3] });
+    const seen = new Set<string>();
+    const deadline = Date.now() + 10_000;
+    let last: Record<string, any> = {};
+    while (Date.now() < deadline) {
+      last = (await (await fetch(`${api.base}/tasks/${sent.body.id}`)).json()) as Record<string, any>;
+      seen.add(last.state);
+      if (last.state === 'SUCCESS') break;
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    expect(last).toMatchObject({ state: 'SUCCESS', result: '3 steps done' });
+    expect(seen.has('PROGRESS')).toBe(true);
+  });
+});
