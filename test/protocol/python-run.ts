@@ -1,6 +1,9 @@
 /**
  * Run one Python script under Debian's interpreter (where Celery 5.2 lives) with a JSON batch on
  * stdin and read its JSON answer from stdout: one spawn per suite, however many cases.
+ * Unlike test/support/python.ts (interop harness, JSON.parse/stringify) both directions go
+ * through protocol/json.ts, so NaN, Infinity and integers beyond 2^53 cross intact — these
+ * suites are about exactly those values.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
