@@ -8,7 +8,9 @@ import fc from 'fast-check';
 import { describeIfAvailable } from '../support/services.js';
 import { runPythonScript } from './python-run.js';
 import { dumps, loads } from '../../libs/nestjs-celery/src/protocol/json.js';
-import { isPyTuple, pyFloatRepr, pyRepr, pythonRepr, pyTuple } from '../../libs/nestjs-celery/src/protocol/repr.js';
+import { isPyTuple, pyFloatRepr, pyTuple } from '../../libs/nestjs-celery/src/protocol/py-values.js';
+import { pyRepr } from '../../libs/nestjs-celery/src/protocol/repr.js';
+import { pythonRepr } from '../../libs/nestjs-celery/src/protocol/python-repr.js';
 import { nowNaiveUtcIso, toIsoString, toJsonIsoString } from '../../libs/nestjs-celery/src/protocol/dates.js';
 
 const describePython = await describeIfAvailable('protocol cross-check with Python', 'python-celery');

@@ -191,7 +191,7 @@ export function formatTraceback(error: unknown): string {
 
 // ------------------------------------------------------------------ reading results
 
-function describe(result: unknown): string {
+function describeValue(result: unknown): string {
   try {
     return dumps(result);
   } catch {
@@ -219,6 +219,6 @@ export function exceptionFromResult(result: unknown, traceback: string | null, t
       ? `task ${taskId ?? '(unknown id)'} ended in ${state} without exception information`
       : typeof result === 'string'
         ? result
-        : `task ${taskId ?? '(unknown id)'} ended in ${state} with a result that is not an exception: ${describe(result)}`;
+        : `task ${taskId ?? '(unknown id)'} ended in ${state} with a result that is not an exception: ${describeValue(result)}`;
   return new CeleryTaskError('Exception', null, [what], traceback, taskId, state);
 }

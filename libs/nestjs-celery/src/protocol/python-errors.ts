@@ -11,7 +11,8 @@
  * has that module loaded it gets the real class; otherwise Celery builds a subclass of
  * Exception with that name.
  */
-import { pyStr, pythonRepr, pyTuple } from './repr.js';
+import { pyTuple } from './py-values.js';
+import { pyStr, pythonRepr } from './python-repr.js';
 
 /** Names of the exception classes in Python 3's `builtins` module. */
 export const PYTHON_BUILTIN_EXCEPTIONS: ReadonlySet<string> = new Set([

@@ -1,5 +1,7 @@
 import fc from 'fast-check';
-import { isPyTuple, pyArgsRepr, pyFloatRepr, pyRepr, pyStr, pythonRepr, pyTuple, saferepr } from './repr.js';
+import { isPyTuple, pyFloatRepr, pyTuple } from './py-values.js';
+import { pyArgsRepr, pyRepr, saferepr } from './repr.js';
+import { pyStr, pythonRepr } from './python-repr.js';
 
 // Expected strings are what celery.utils.saferepr.saferepr (Celery 5.2.6) prints for the same
 // Python values; test/protocol/python-crosscheck.spec.ts checks many more against the real thing.
