@@ -4,6 +4,7 @@ import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
 import { loads } from '../../libs/nestjs-celery/src/protocol/json.js';
 import type { ResultMeta } from '../../libs/nestjs-celery/src/protocol/result-meta.js';
 import { RedisBackend } from '../../libs/nestjs-celery/src/transport/redis.backend.js';
+import { ResultBackendError } from '../../libs/nestjs-celery/src/transport/result-backend.errors.js';
 import { describeIfAvailable, REDIS_URL, uniqueName } from '../support/services.js';
 import { runPeer, type PeerOutcome } from './backend-peer.js';
 import { resultMeta, valueError } from './result-metas.js';
@@ -167,6 +168,14 @@ describeRedis('RedisBackend', () => {
     await backend.forget(id);
     expect(await redis.exists(KEY(id))).toBe(0);
     expect(await backend.get(id)).toBeUndefined();
+  });
+
+  it('connect() to an unreachable Redis rejects with a ResultBackendError that names the URL (password hidden)', async () => {
+    const down = own(new RedisBackend('redis://user:secret@127.0.0.1:1/0', { logger: silentLogger }));
+    const error = await down.connect().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ResultBackendError);
+    expect((error as Error).message).toMatch(/redis:\/\/user:\*\*\*@127\.0\.0\.1:1\/0 .*ECONNREFUSED.*check the URL/);
+    expect((error as Error).message).not.toContain('secret');
   });
 
   it('1,000 concurrent watches ride one subscriber connection, batched, and all complete', async () => {

@@ -2,15 +2,18 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { BehaviorSubject } from 'rxjs';
 import type { CeleryLogger } from '../common/logger.js';
 import type { ConnectionStatus } from './connection-status.js';
+import type { RedisEndpoint } from './redis-url.js';
 
 /** One ioredis connection of the Redis result backend, with its status as a ConnectionStatus. */
 export class TrackedRedisConnection {
   readonly client: Redis;
   readonly status = new BehaviorSubject<ConnectionStatus>('connecting');
+  /** the last connection error, to say why connect() failed */
+  lastError?: Error;
   private reportedError = false;
 
-  constructor(url: string, name: string, logger: CeleryLogger, options: RedisOptions = {}) {
-    this.client = new Redis(url, { connectionName: name, ...options });
+  constructor(endpoint: RedisEndpoint, name: string, logger: CeleryLogger, options: RedisOptions = {}) {
+    this.client = new Redis({ ...endpoint.options, connectionName: name, ...options });
     const c = this.client;
     c.on('ready', () => {
       this.reportedError = false;
@@ -23,9 +26,10 @@ export class TrackedRedisConnection {
     c.on('end', () => this.status.next('closed'));
     // an 'error' without a listener would crash the process; one line per outage is enough
     c.on('error', (err: Error) => {
+      this.lastError = err;
       if (this.reportedError) return;
       this.reportedError = true;
-      logger.warn(`redis result backend connection ${name}: error: ${err.message}; reconnecting`);
+      logger.warn(`redis result backend connection ${name} to ${endpoint.display}: ${err.message}; reconnecting`);
     });
   }
 

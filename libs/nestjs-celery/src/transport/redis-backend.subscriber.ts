@@ -4,6 +4,7 @@ import type { CeleryLogger } from '../common/logger.js';
 import type { ResultMeta } from '../protocol/result-meta.js';
 import { isReady } from '../protocol/states.js';
 import { TrackedRedisConnection } from './redis-backend.connection.js';
+import type { RedisEndpoint } from './redis-url.js';
 import { TickBatcher } from './result-backend.batcher.js';
 import { BackendClosedError, ResultSubscribeError } from './result-backend.errors.js';
 
@@ -31,7 +32,7 @@ interface Entry {
 }
 
 export interface RedisResultSubscriberOptions {
-  url: string;
+  endpoint: RedisEndpoint;
   connectionName: string;
   logger: CeleryLogger;
   keyFor(taskId: string): string;
@@ -122,7 +123,7 @@ export class RedisResultSubscriber {
   private get sub(): Redis {
     if (!this.connection) {
       // our own re-subscribe (below) awaits confirmation before the MGET; ioredis' would not tell us
-      const c = new TrackedRedisConnection(this.options.url, this.options.connectionName, this.options.logger, { autoResubscribe: false });
+      const c = new TrackedRedisConnection(this.options.endpoint, this.options.connectionName, this.options.logger, { autoResubscribe: false });
       c.client.on('message', (channel: string, raw: string) => this.onMessage(channel, raw));
       c.client.on('ready', () => this.onReady());
       this.connection = c;

@@ -6,7 +6,8 @@ import type { ResultMeta } from '../protocol/result-meta.js';
 import type { ConnectionStatus } from './connection-status.js';
 import { combineStatus, TrackedRedisConnection } from './redis-backend.connection.js';
 import { RedisResultSubscriber } from './redis-backend.subscriber.js';
-import { BackendClosedError, BackendStoreError } from './result-backend.errors.js';
+import { parseRedisUrl, type RedisEndpoint } from './redis-url.js';
+import { BackendClosedError, BackendStoreError, ResultBackendError } from './result-backend.errors.js';
 import type { ResultBackend, StoreTarget } from './result-backend.interface.js';
 import { getProcessOid } from './result-backend.oid.js';
 
@@ -62,6 +63,7 @@ export class RedisBackend implements ResultBackend {
   private readonly logger: CeleryLogger;
   private readonly expires: number | null;
   private readonly keyPrefix: string;
+  private readonly endpoint: RedisEndpoint;
   private readonly commands: TrackedRedisConnection;
   private readonly subscriber: RedisResultSubscriber;
   private readonly connections: TrackedRedisConnection[] = [];
@@ -69,20 +71,19 @@ export class RedisBackend implements ResultBackend {
   readonly status$: Observable<ConnectionStatus> = this.status.pipe(distinctUntilChanged());
   private closed = false;
 
-  constructor(
-    private readonly url: string,
-    options: RedisBackendOptions = {},
-  ) {
+  /** @param url redis://[user:password@]host[:port][/db] or rediss:// (throws RedisUrlError when malformed) */
+  constructor(url: string, options: RedisBackendOptions = {}) {
+    this.endpoint = parseRedisUrl(url);
     this.logger = options.logger ?? consoleLogger('RedisBackend');
     const expires = options.resultExpiresSeconds === undefined ? 86_400 : options.resultExpiresSeconds;
     // Celery prepares expires with int() and only uses SETEX when it is truthy
     this.expires = expires ? Math.trunc(expires) : null;
     this.keyPrefix = options.keyPrefix ?? 'celery-task-meta-';
     const name = options.connectionName ?? 'nestjs-celery';
-    this.commands = this.track(new TrackedRedisConnection(url, `${name}:results`, this.logger, { lazyConnect: true }));
+    this.commands = this.track(new TrackedRedisConnection(this.endpoint, `${name}:results`, this.logger, { lazyConnect: true }));
     this.commands.client.defineCommand('celeryStoreResult', { numberOfKeys: 1, lua: STORE_RESULT_LUA });
     this.subscriber = new RedisResultSubscriber({
-      url,
+      endpoint: this.endpoint,
       connectionName: `${name}:results-subscriber`,
       logger: this.logger,
       commands: this.commands.client,
@@ -99,7 +100,13 @@ export class RedisBackend implements ResultBackend {
 
   async connect(): Promise<void> {
     if (this.closed) throw new BackendClosedError('redis result backend was closed; create a new RedisBackend');
-    if (this.commands.client.status === 'wait') await this.commands.client.connect();
+    if (this.commands.client.status !== 'wait') return;
+    try {
+      await this.commands.client.connect();
+    } catch (err) {
+      const why = this.commands.lastError?.message ?? (err as Error).message;
+      throw new ResultBackendError(`could not connect to the Redis result backend at ${this.endpoint.display} (${why}); check the URL and that Redis is running`);
+    }
   }
 
   async close(): Promise<void> {
