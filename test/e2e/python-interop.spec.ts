@@ -1,5 +1,5 @@
 /**
- * The Nest face against real Python Celery 5.2 (Redis broker and backend): a Python client
+ * The Nest face against real Python Celery 5.2 (RabbitMQ and Redis brokers, Redis results): a Python client
  * calls @CeleryTask handlers of a Nest CeleryServer and catches their failures as Python
  * exceptions; a Nest CeleryClient calls a Python worker.
  */
@@ -10,15 +10,18 @@ import { CeleryClient, CeleryModule, CeleryServer, CeleryTaskError, defineTask }
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
 import { deleteQueues } from '../support/cleanup.js';
 import { pythonClient, startPythonWorker, type PythonWorker } from '../support/python.js';
-import { REDIS_URL, describeIfAvailable, uniqueName } from '../support/services.js';
+import { AMQP_URL, REDIS_URL, describeIfAvailable, uniqueName } from '../support/services.js';
 import { InsufficientFunds, MathTasks } from './support/tasks.fixture.js';
 
-const describeInterop = await describeIfAvailable('Nest face interop with Python Celery', 'redis', 'python-celery');
+const describeInterop = await describeIfAvailable('Nest face interop with Python Celery', 'redis', 'rabbitmq', 'python-celery');
 
 /** The Python peer's task, typed on the Nest side. */
 const pyAdd = defineTask<[x: number, y: number], number>('py.add');
 
-describeInterop('Nest face interop with Python Celery (Redis)', () => {
+describeInterop.each([
+  ['RabbitMQ', AMQP_URL],
+  ['Redis', REDIS_URL],
+])('Nest face interop with Python Celery (%s broker)', (_name, BROKER) => {
   const nestQueue = uniqueName('e2e.py-to-nest');
   const pyQueue = uniqueName('e2e.nest-to-py');
   let microservice: INestMicroservice;
@@ -28,7 +31,7 @@ describeInterop('Nest face interop with Python Celery (Redis)', () => {
     const moduleRef = await Test.createTestingModule({
       imports: [
         CeleryModule.forRoot({
-          broker: REDIS_URL,
+          broker: BROKER,
           backend: REDIS_URL,
           taskDefaultQueue: nestQueue,
           resultExpires: 300,
@@ -45,11 +48,11 @@ describeInterop('Nest face interop with Python Celery (Redis)', () => {
   afterAll(async () => {
     await pyWorker?.stop();
     await microservice?.close();
-    await deleteQueues(REDIS_URL, [nestQueue, pyQueue]);
+    await deleteQueues(BROKER, [nestQueue, pyQueue]);
   }, 30_000);
 
   test('a Python client gets results and Python exceptions from @CeleryTask handlers', async () => {
-    const [sum, greeting, valueError, mapped, forbidden] = await pythonClient({ broker: REDIS_URL, backend: REDIS_URL, queue: nestQueue }, [
+    const [sum, greeting, valueError, mapped, forbidden] = await pythonClient({ broker: BROKER, backend: REDIS_URL, queue: nestQueue }, [
       { task: 'e2e.add', args: [2, 3] },
       { task: 'e2e.greet', args: ['Guido'], kwargs: { greeting: 'hallo' } },
       { task: 'e2e.value-error', args: ['py'] },
@@ -66,8 +69,8 @@ describeInterop('Nest face interop with Python Celery (Redis)', () => {
   }, 60_000);
 
   test('a Nest CeleryClient calls a Python worker', async () => {
-    pyWorker = await startPythonWorker({ broker: REDIS_URL, backend: REDIS_URL, queue: pyQueue });
-    const client = new CeleryClient({ broker: REDIS_URL, backend: REDIS_URL, taskDefaultQueue: pyQueue, logger: silentLogger });
+    pyWorker = await startPythonWorker({ broker: BROKER, backend: REDIS_URL, queue: pyQueue });
+    const client = new CeleryClient({ broker: BROKER, backend: REDIS_URL, taskDefaultQueue: pyQueue, logger: silentLogger });
     try {
       await expect(lastValueFrom(client.call(pyAdd, [20, 22]))).resolves.toBe(42);
       await expect(lastValueFrom(client.send('py.echo', { args: [1], kwargs: { k: 'v' } }))).resolves.toEqual({ args: [1], kwargs: { k: 'v' } });
