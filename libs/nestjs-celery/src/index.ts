@@ -10,7 +10,7 @@ export * from './nest/index.js';
 export { Celery, type SendTaskOptions } from './engine/celery.js';
 export { DEFAULT_QUEUE, type CeleryOptions } from './engine/celery.options.js';
 export { AsyncResult, type GetOptions } from './engine/async-result.js';
-export { CeleryError, CeleryTimeoutError, NoResultBackendError } from './engine/errors.js';
+export { CeleryError, CeleryTimeoutError, NoResultBackendError, BrokerUnavailableError, PublishTimeoutError } from './engine/errors.js';
 export { Worker, type WorkerOptions } from './engine/worker/worker.js';
 // the TaskContext type is exported by nest/ beside the @TaskContext() decorator of the same name
 export type { TaskHandler, TaskOptions } from './engine/worker/task-context.js';

@@ -22,6 +22,16 @@ export interface CeleryOptions {
   /** result_expires in seconds, default 86400; null = never */
   resultExpires?: number | null;
   logger?: CeleryLogger;
+  /**
+   * Publishing while the broker connection is down: 'buffer' (default) holds publishes until
+   * it is back, at most `publishBufferLimit` of them; 'fail' rejects at once with
+   * BrokerUnavailableError.
+   */
+  publishWhileDisconnected?: 'buffer' | 'fail';
+  /** publishes held during an outage before new ones fail with BrokerUnavailableError (default 1000) */
+  publishBufferLimit?: number;
+  /** a publish not confirmed by the broker within this fails with PublishTimeoutError (default 30 s) */
+  publishTimeoutMs?: number;
 }
 
 export const DEFAULT_QUEUE = 'celery';

@@ -5,11 +5,13 @@ import { consoleLogger } from '../common/logger.js';
 import { encodeBody } from '../protocol/serialization.js';
 import type { SignatureDict } from '../protocol/signature.js';
 import { createTaskMessage, type TimeLimit } from '../protocol/task-message.js';
-import type { Broker, PublishRoute, QueueDeclaration } from '../transport/broker.interface.js';
+import type { Broker, PublishRoute, QueueDeclaration, TransportMessage } from '../transport/broker.interface.js';
 import { createBroker, createResultBackend } from '../transport/factory.js';
 import type { ResultBackend } from '../transport/result-backend.interface.js';
 import { AsyncResult } from './async-result.js';
 import { DEFAULT_QUEUE, type CeleryOptions } from './celery.options.js';
+import type { ConnectionStatus } from '../transport/connection-status.js';
+import { BrokerUnavailableError, PublishTimeoutError } from './errors.js';
 
 /** Options of one `sendTask`, named after Celery's `apply_async` options. */
 export interface SendTaskOptions {
@@ -41,6 +43,13 @@ export interface SendTaskOptions {
   linkError?: SignatureDict[];
   chain?: SignatureDict[];
   chord?: SignatureDict;
+  /** the reply_to property; default this app's oid (a frozen signature carries its client's) */
+  replyTo?: string;
+  /**
+   * Celery's on_task_call before publishing (default true): subscribe so the result cannot be
+   * missed. A worker forwarding canvas steps does not wait for them and passes false.
+   */
+  awaitResult?: boolean;
 }
 
 /**
@@ -57,6 +66,9 @@ export class Celery {
   private readonly declared = new Map<string, Promise<void>>();
   private connecting?: Promise<void>;
   private readonly origin = `gen${process.pid}@${hostname()}`;
+  private brokerStatus: ConnectionStatus = 'connecting';
+  /** publishes waiting for the broker to come back */
+  private held = 0;
 
   constructor(readonly options: CeleryOptions = {}) {
     this.logger = options.logger ?? consoleLogger('Celery');
@@ -73,6 +85,7 @@ export class Celery {
           : options.backend;
     this.defaultQueue = options.taskDefaultQueue ?? DEFAULT_QUEUE;
     this.oid = this.backend?.oid ?? randomUUID();
+    this.broker.status$.subscribe((status) => (this.brokerStatus = status));
   }
 
   /** Connect broker and backend (idempotent). */
@@ -143,7 +156,7 @@ export class Celery {
       groupIndex: options.groupIndex,
       shadow: options.shadow,
       ignoreResult: options.ignoreResult,
-      replyTo: this.oid,
+      replyTo: options.replyTo ?? this.oid,
       priority: options.priority,
       origin: this.origin,
       callbacks: options.link ?? null,
@@ -155,14 +168,38 @@ export class Celery {
     });
     const encoded = encodeBody(message.body, this.options.taskSerializer ?? 'json', this.options.taskCompression);
     const headers = encoded.compression ? { ...message.headers, compression: encoded.compression } : message.headers;
-    const waitForResult = this.backend && !options.ignoreResult;
+    const waitForResult = this.backend && !options.ignoreResult && options.awaitResult !== false;
     // Celery's on_task_call: subscribe before publishing so no result can be missed.
     await Promise.all([this.declareQueue(queue), waitForResult ? this.backend!.onTaskCall(id) : undefined]);
-    await this.broker.publish(
+    await this.publish(
+      name,
+      id,
       { body: encoded.body, contentType: encoded.contentType, contentEncoding: encoded.contentEncoding, headers, properties: message.properties },
       route,
     );
     return new AsyncResult<T>(id, this.backend);
+  }
+
+  /** Publish with the outage policy: fail fast, or hold a bounded number until the broker is back. */
+  private async publish(name: string, id: string, message: TransportMessage, route: PublishRoute): Promise<void> {
+    const timeoutMs = this.options.publishTimeoutMs ?? 30_000;
+    const outage = this.brokerStatus !== 'connected';
+    if (outage) {
+      if (this.options.publishWhileDisconnected === 'fail') throw new BrokerUnavailableError(name, `the broker is ${this.brokerStatus} (publishWhileDisconnected: 'fail')`);
+      const limit = this.options.publishBufferLimit ?? 1000;
+      if (this.held >= limit) throw new BrokerUnavailableError(name, `the broker is ${this.brokerStatus} and ${limit} publishes are already waiting for it (publishBufferLimit)`);
+      this.held++;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.broker.publish(message, route),
+        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new PublishTimeoutError(id, timeoutMs)), timeoutMs))),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      if (outage) this.held--;
+    }
   }
 
   /** An AsyncResult for a task id sent elsewhere. */

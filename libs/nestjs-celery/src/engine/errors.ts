@@ -19,3 +19,17 @@ export class NoResultBackendError extends CeleryError {
     super(`cannot wait for task ${taskId}: no result backend is configured (set backend: 'redis://…', 'rpc://' or 'memory://')`);
   }
 }
+
+/** The broker is disconnected and publishing was set to fail fast, or the outage buffer is full. */
+export class BrokerUnavailableError extends CeleryError {
+  constructor(taskName: string, reason: string) {
+    super(`cannot send task ${taskName}: ${reason}`);
+  }
+}
+
+/** The broker did not confirm a publish in time; the task may or may not have been queued. */
+export class PublishTimeoutError extends CeleryError {
+  constructor(readonly taskId: string, timeoutMs: number) {
+    super(`task ${taskId} was not confirmed by the broker within ${timeoutMs} ms (broker down?); it may or may not have been queued`);
+  }
+}

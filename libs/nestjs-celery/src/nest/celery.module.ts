@@ -2,6 +2,7 @@ import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { DiscoveryModule, MetadataScanner } from '@nestjs/core';
 import { CeleryClient } from './celery.client.js';
 import { CeleryExplorer } from './celery.explorer.js';
+import { CeleryHealthIndicator } from './celery.health.js';
 import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE } from './celery.module-definition.js';
 import { getCeleryClientToken } from './celery-client.token.js';
 import { CeleryMetadataAccessor } from './celery-metadata.accessor.js';
@@ -35,8 +36,8 @@ function withClients(definition: DynamicModule, names: readonly string[] = []): 
   const clients = unique.map(namedClient);
   return {
     ...definition,
-    providers: [...(definition.providers ?? []), defaultClient, ...clients],
-    exports: [...(definition.exports ?? []), CeleryClient, ...unique.map((n) => getCeleryClientToken(n))],
+    providers: [...(definition.providers ?? []), defaultClient, ...clients, CeleryHealthIndicator],
+    exports: [...(definition.exports ?? []), CeleryClient, ...unique.map((n) => getCeleryClientToken(n)), CeleryHealthIndicator],
   };
 }
 

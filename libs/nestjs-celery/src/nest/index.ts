@@ -14,3 +14,4 @@ export type { CeleryStatus } from './celery.status.js';
 export { defineTask, type TaskContract, type ArgsOf, type ResultOf, type KwargsOf, type TaskReturn, type TaskMethod, type TaskKwargs } from './task-contract.js';
 export { PythonErrorRegistry, type CeleryErrorMapping, type ErrorClass } from './python-error.registry.js';
 export { CeleryExplorer, type CeleryTaskSource } from './celery.explorer.js';
+export { CeleryHealthIndicator, type CeleryHealthResult } from './celery.health.js';

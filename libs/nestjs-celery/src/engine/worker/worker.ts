@@ -28,7 +28,14 @@ export interface WorkerOptions {
   maxMessageBytes?: number;
   /** store STARTED before running every task (task_track_started) */
   trackStarted?: boolean;
-  /** attempts to store an outcome before the message is requeued, default 5 (backoff 100 ms × 2ⁿ) */
+  /**
+   * How long to keep retrying to store an outcome while the result backend is unreachable
+   * (backoff 100 ms doubling up to 5 s), holding the message unacked; past it the message is
+   * requeued. Default 5 minutes, so results computed during a backend outage are stored once
+   * it returns.
+   */
+  storeTimeoutMs?: number;
+  /** cap on store attempts within storeTimeoutMs (default: unlimited) */
   storeAttempts?: number;
   logger?: CeleryLogger;
 }
@@ -64,6 +71,7 @@ export class Worker {
   private readonly concurrency: number;
   private readonly maxMessageBytes: number;
   private readonly storeAttempts: number;
+  private readonly storeTimeoutMs: number;
   private consumer?: Consumer;
   private readonly active = new Set<Promise<void>>();
   private readonly scheduled = new Map<NodeJS.Timeout, { delivery: Delivery; release: () => void }>();
@@ -80,7 +88,8 @@ export class Worker {
     this.accept = new AcceptContent(options.acceptContent ?? app.options.acceptContent ?? ['json']);
     this.concurrency = Math.max(1, options.concurrency ?? 16);
     this.maxMessageBytes = options.maxMessageBytes ?? 16 * 1024 * 1024;
-    this.storeAttempts = Math.max(1, options.storeAttempts ?? 5);
+    this.storeAttempts = Math.max(1, options.storeAttempts ?? Number.POSITIVE_INFINITY);
+    this.storeTimeoutMs = options.storeTimeoutMs ?? 5 * 60_000;
   }
 
   get queues(): string[] {
@@ -270,15 +279,23 @@ export class Worker {
   }
 
   private async store(meta: ResultMeta, target: { taskId: string; replyTo?: string | null; correlationId?: string | null }): Promise<boolean> {
-    for (let attempt = 0; attempt < this.storeAttempts; attempt++) {
+    const deadline = Date.now() + this.storeTimeoutMs;
+    for (let attempt = 1; ; attempt++) {
       try {
         await this.app.backend!.store(meta, target);
+        if (attempt > 1) this.logger.log(`stored ${meta.status} of task ${meta.task_id} after ${attempt} attempts`);
         return true;
       } catch (error) {
-        this.logger.warn(`storing ${meta.status} of task ${meta.task_id} failed (attempt ${attempt + 1}/${this.storeAttempts}): ${(error as Error)?.message ?? error}`);
-        if (attempt + 1 < this.storeAttempts) await sleep(100 * 2 ** attempt);
+        const delay = Math.min(100 * 2 ** (attempt - 1), 5000);
+        const giveUp = attempt >= this.storeAttempts || Date.now() + delay > deadline;
+        // one line per doubling, not one per attempt, while the backend is down
+        if (giveUp || (attempt & (attempt - 1)) === 0) {
+          this.logger.warn(`storing ${meta.status} of task ${meta.task_id} failed (attempt ${attempt}): ${(error as Error)?.message ?? error}${giveUp ? '; giving up' : '; retrying'}`);
+        }
+        if (giveUp) return false;
+        await sleep(delay);
       }
     }
-    return false;
   }
+
 }
