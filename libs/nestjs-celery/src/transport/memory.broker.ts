@@ -135,7 +135,8 @@ class MemoryConsumer implements Consumer {
     if (!this.options.noAck) this.unsettled.set(item.tag, { queue, item });
     let settled = !!this.options.noAck;
     const settle = (requeue: boolean) => {
-      if (settled) return Promise.resolve();
+      // settled already, or given back when the connection closed (the queue owns it again)
+      if (settled || !this.unsettled.has(item.tag)) return Promise.resolve();
       settled = true;
       this.unsettled.delete(item.tag);
       if (requeue) this.vhost.enqueue(queue, { ...item, redelivered: true }, true);

@@ -228,3 +228,44 @@ describe('Worker (memory transport)', () => {
     await app.close();
   });
 });
+
+describe('Worker graceful shutdown (memory transport)', () => {
+  test('stop() waits for running tasks: their outcome is stored and acked', async () => {
+    const { app, worker, broker } = setup();
+    worker.register('tasks.slow', async () => {
+      await new Promise((r) => setTimeout(r, 150));
+      return 'finished';
+    });
+    await worker.start();
+    const result = await app.sendTask('tasks.slow');
+    await new Promise((r) => setTimeout(r, 20));
+    await worker.stop(5000);
+    expect(await result.state()).toBe('SUCCESS');
+    await app.close();
+    expect(broker.vhost.depth('celery')).toBe(0);
+  });
+
+  test('past the grace period running tasks are aborted and their messages go back to the queue, unstored', async () => {
+    const { app, worker, broker, lines } = setup();
+    let sawAbort = false;
+    worker.register('tasks.stuck', (_a, _k, ctx) =>
+      new Promise((_resolve, reject) => {
+        ctx.signal.addEventListener('abort', () => {
+          sawAbort = true;
+          reject(ctx.signal.reason);
+        });
+      }),
+    );
+    await worker.start();
+    const result = await app.sendTask('tasks.stuck');
+    await new Promise((r) => setTimeout(r, 20));
+    await worker.stop(50);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(sawAbort).toBe(true);
+    expect(await result.state()).toBe('PENDING');
+    expect(broker.vhost.depth('celery')).toBe(1);
+    expect(lines.some((l) => l.includes('still running after 50 ms'))).toBe(true);
+    await app.close();
+    expect(broker.vhost.depth('celery')).toBe(1);
+  });
+});

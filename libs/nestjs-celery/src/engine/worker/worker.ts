@@ -26,6 +26,8 @@ export interface WorkerOptions {
   acceptContent?: string[];
   /** larger message bodies are refused (FAILURE stored when the id is readable), default 16 MiB */
   maxMessageBytes?: number;
+  /** how long stop() waits for running tasks before aborting them (default 30 s) */
+  shutdownTimeoutMs?: number;
   /** store STARTED before running every task (task_track_started) */
   trackStarted?: boolean;
   /**
@@ -56,6 +58,14 @@ function refusalException(error: Error): ExceptionInfo {
   return pyException(error.name, 'nestjs_celery.exceptions', error.message);
 }
 
+/** The abort reason of tasks still running when the shutdown grace period ends. */
+export class WorkerShutdownAbort extends Error {
+  constructor() {
+    super('worker shutdown: the task was aborted and its message goes back to the queue');
+    this.name = 'WorkerShutdown';
+  }
+}
+
 const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as PromiseLike<unknown> | null)?.then === 'function';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -76,6 +86,8 @@ export class Worker {
   private readonly active = new Set<Promise<void>>();
   private readonly scheduled = new Map<NodeJS.Timeout, { delivery: Delivery; release: () => void }>();
   private processed = 0;
+  /** the AbortController of each running task, by task id (abort = shutdown, revoke --terminate, time limit) */
+  readonly running = new Map<string, AbortController>();
   /** canvas continuation (chain, callbacks, errbacks, chords); set by the canvas module */
   continuation: TaskContinuation = noContinuation;
 
@@ -117,8 +129,13 @@ export class Worker {
     this.logger.log(`${this.hostname} consuming ${this.queues.join(', ')} (concurrency ${this.concurrency}; tasks: ${this.registry.names().join(', ') || 'none'})`);
   }
 
-  /** Stop consuming, give scheduled (ETA) messages back, wait for running tasks to be stored and acked. */
-  async stop(): Promise<void> {
+  /**
+   * Graceful shutdown: stop consuming, give scheduled (ETA) messages back, and wait for running
+   * tasks to be stored and acked — at most `graceMs` (default `shutdownTimeoutMs`, 30 s). Tasks
+   * still running then get their AbortSignal aborted and are not waited for: their messages are
+   * unacked, so the broker gives them to another worker when this connection closes.
+   */
+  async stop(graceMs = this.options.shutdownTimeoutMs ?? 30_000): Promise<void> {
     await this.consumer?.cancel();
     this.consumer = undefined;
     for (const [timer, { delivery, release }] of this.scheduled) {
@@ -127,7 +144,16 @@ export class Worker {
       release();
     }
     this.scheduled.clear();
-    while (this.active.size) await Promise.allSettled([...this.active]);
+    const deadline = Date.now() + graceMs;
+    while (this.active.size && Date.now() < deadline) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...this.active]), new Promise((r) => (timer = setTimeout(r, deadline - Date.now())))]);
+      clearTimeout(timer);
+    }
+    if (this.active.size) {
+      this.logger.warn(`shutdown: ${this.running.size} task(s) still running after ${graceMs} ms: aborted, their messages go back to the queue`);
+      for (const controller of this.running.values()) controller.abort(new WorkerShutdownAbort());
+    }
   }
 
   private track(p: Promise<void>): void {
@@ -185,6 +211,15 @@ export class Worker {
 
   private async run(delivery: Delivery, request: TaskRequest, task: RegisteredTask): Promise<void> {
     const controller = new AbortController();
+    this.running.set(request.id, controller);
+    try {
+      await this.execute(delivery, request, task, controller);
+    } finally {
+      if (this.running.get(request.id) === controller) this.running.delete(request.id);
+    }
+  }
+
+  private async execute(delivery: Delivery, request: TaskRequest, task: RegisteredTask, controller: AbortController): Promise<void> {
     const context: TaskContext = {
       id: request.id,
       task: request.task,
@@ -214,6 +249,10 @@ export class Worker {
       result = serializeException(error);
       traceback = formatTraceback(error);
       this.logger.error(`task ${request.name}[${request.id}] raised ${(result as ExceptionInfo).exc_type}: ${(error as Error)?.message ?? error}`);
+    }
+    if (controller.signal.reason instanceof WorkerShutdownAbort) {
+      // abandoned at shutdown: not an outcome; the message is redelivered to another worker
+      return delivery.reject(true);
     }
     const ignore = request.ignoreResult || task.options.ignoreResult;
     if (!ignore || state === States.FAILURE) {
