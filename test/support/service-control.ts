@@ -20,12 +20,20 @@ async function waitFor(check: () => boolean, what: string, timeoutMs = 60_000): 
 
 const redisUp = () => spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', '6379', 'ping'], { encoding: 'utf8' }).stdout?.trim() === 'PONG';
 
-/** Take RabbitMQ down for `downMs`, then back up; resolves once it accepts connections again. */
-export async function restartRabbitMq(downMs = 1000): Promise<void> {
+export function stopRabbitMq(): void {
   execFileSync('rabbitmqctl', ['-q', 'stop_app'], { stdio: 'ignore' });
-  await sleep(downMs);
+}
+
+export function startRabbitMq(): void {
   execFileSync('rabbitmqctl', ['-q', 'start_app'], { stdio: 'ignore' });
   execFileSync('rabbitmqctl', ['-q', 'await_startup', '--timeout', '60'], { stdio: 'ignore' });
+}
+
+/** Take RabbitMQ down for `downMs`, then back up; resolves once it accepts connections again. */
+export async function restartRabbitMq(downMs = 1000): Promise<void> {
+  stopRabbitMq();
+  await sleep(downMs);
+  startRabbitMq();
 }
 
 /** Take Redis down (saving its data) for `downMs`, then start it again with CI's command. */

@@ -12,6 +12,12 @@ import type { CeleryServer } from './celery.server.js';
 /** The shape @nestjs/terminus expects from an indicator: `{ [key]: { status: 'up' | 'down', … } }`. */
 export type CeleryHealthResult<K extends string = string> = Record<K, { status: 'up' | 'down'; [detail: string]: unknown }>;
 
+async function connectWithin(app: Celery, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([app.connect().catch(() => undefined), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
+
 /** Latest status of each connection of one Celery app. */
 class ConnectionWatch {
   broker: ConnectionStatus = 'connecting';
@@ -45,6 +51,8 @@ class ConnectionWatch {
 @Injectable()
 export class CeleryHealthIndicator implements OnModuleDestroy {
   private readonly watches = new Map<Celery, ConnectionWatch>();
+  /** how long a check waits for a not-yet-connected client to connect */
+  timeoutMs = 2000;
 
   constructor(
     private readonly client: CeleryClient,
@@ -87,6 +95,8 @@ export class CeleryHealthIndicator implements OnModuleDestroy {
         continue;
       }
       const w = this.watch(app);
+      // clients connect lazily: a health check is a reason to connect (bounded by timeoutMs)
+      if (!w.healthy) await connectWithin(app, this.timeoutMs);
       details[name] = { broker: w.broker, backend: w.backend };
       up &&= w.healthy;
     }
