@@ -17,6 +17,11 @@ import { PythonErrorRegistry } from './python-error.registry.js';
 export type CeleryServerEvents = {
   'task-succeeded': (task: TaskContext, result: unknown) => void;
   'task-failed': (task: TaskContext, error: unknown) => void;
+  /** a connection is up (again): which one */
+  connected: (connection: 'broker' | 'backend') => void;
+  /** a connection was lost; the transport reconnects with backoff */
+  disconnected: (connection: 'broker' | 'backend') => void;
+  reconnecting: (connection: 'broker' | 'backend') => void;
 };
 
 /**
@@ -95,8 +100,27 @@ export class CeleryServer extends Server<CeleryServerEvents, CeleryStatus> imple
       for (const binding of source.tasks()) bound.push({ binding, handler: toTaskHandler(binding, source.errors, around) });
     }
     registerBindings(worker, bound);
-    this.statusSubscription = celeryStatus(app.broker.status$).subscribe((status) => this._status$.next(status));
+    this.statusSubscription = celeryStatus(app.broker.status$).subscribe((status) => {
+      this._status$.next(status);
+      this.reportStatus('broker', status);
+    });
+    if (app.backend) this.statusSubscription.add(celeryStatus(app.backend.status$).subscribe((status) => this.reportStatus('backend', status)));
     await worker.start();
+  }
+
+  private readonly lastStatus = new Map<'broker' | 'backend', CeleryStatus>();
+
+  /** Status changes become events (`on('disconnected', …)`) and one log line each. */
+  private reportStatus(connection: 'broker' | 'backend', status: CeleryStatus): void {
+    const previous = this.lastStatus.get(connection);
+    if (previous === status) return;
+    this.lastStatus.set(connection, status);
+    this.events.emit(status, connection);
+    if (status === 'connected') {
+      if (previous) this.logger.log(`${connection} connection restored`);
+    } else if (this.app) {
+      this.logger.warn(`${connection} connection ${status === 'disconnected' ? 'lost' : status}: recovering with backoff`);
+    }
   }
 
   /** Nest's @MessagePattern/@EventPattern handlers, named by their normalized pattern. */

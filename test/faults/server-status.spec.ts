@@ -1,0 +1,63 @@
+/**
+ * Fault: a Nest CeleryServer through a RabbitMQ restart and a Redis restart: the outages are
+ * reported (status stream, `on('disconnected')`), recovered (`on('connected')`), and tasks run
+ * again afterwards without a restart of the app.
+ */
+import { Injectable, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { CeleryClient, CeleryModule, CeleryServer, CeleryTask } from 'nestjs-celery';
+import { lastValueFrom } from 'rxjs';
+import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
+import { deleteQueues } from '../support/cleanup.js';
+import { ensureBrokersUp, restartRabbitMq, restartRedis } from '../support/service-control.js';
+import { AMQP_URL, REDIS_URL, describeIfAvailable, uniqueName } from '../support/services.js';
+
+const describeFaults = await describeIfAvailable('fault: CeleryServer status through restarts', 'rabbitmq', 'redis');
+
+@Injectable()
+class Tasks {
+  @CeleryTask('status.add')
+  add(x: number, y: number) {
+    return x + y;
+  }
+}
+
+describeFaults('fault: CeleryServer status through broker and backend restarts', () => {
+  const queue = uniqueName('faults.status');
+
+  afterAll(async () => {
+    await ensureBrokersUp();
+    await deleteQueues(AMQP_URL, [queue]);
+  }, 120_000);
+
+  test('outages are reported and recovered, and tasks run again afterwards', async () => {
+    @Module({ imports: [CeleryModule.forRoot({ broker: AMQP_URL, backend: REDIS_URL, taskDefaultQueue: queue, logger: silentLogger })], providers: [Tasks] })
+    class AppModule {}
+    const server = new CeleryServer();
+    const events: string[] = [];
+    const statuses: string[] = [];
+    server.on('disconnected', (c) => events.push(`${c} disconnected`));
+    server.on('connected', (c) => events.push(`${c} connected`));
+    server.status.subscribe((s) => statuses.push(s));
+    const app = await NestFactory.createMicroservice(AppModule, { strategy: server, logger: false });
+    await app.listen();
+    const client = app.get(CeleryClient);
+    const add = () => lastValueFrom(client.send<number>('status.add', [2, 3]));
+    try {
+      await expect(add()).resolves.toBe(5);
+
+      await restartRabbitMq(500);
+      await expect(add()).resolves.toBe(5);
+      expect(events).toEqual(expect.arrayContaining(['broker disconnected', 'broker connected']));
+      expect(statuses).toEqual(expect.arrayContaining(['connected', 'disconnected']));
+      expect(statuses.at(-1)).toBe('connected');
+
+      await restartRedis(500);
+      await expect(add()).resolves.toBe(5);
+      expect(events).toEqual(expect.arrayContaining(['backend disconnected']));
+      expect(events.filter((e) => e === 'backend connected').length).toBeGreaterThanOrEqual(2);
+    } finally {
+      await app.close();
+    }
+  }, 180_000);
+});
