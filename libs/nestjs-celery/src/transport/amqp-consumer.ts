@@ -70,6 +70,8 @@ export class AmqpConsumer implements Consumer {
   private starting?: Promise<void>;
   private cancelled = false;
   private readonly noAck: boolean;
+  /** the current window; setPrefetch() changes it (Celery's qos.increment_eventually) */
+  private window: number;
 
   constructor(
     private readonly host: AmqpConsumerHost,
@@ -82,6 +84,24 @@ export class AmqpConsumer implements Consumer {
       throw new AmqpBrokerError(`prefetch must be an integer from 0 (unlimited) to 65535, got ${options.prefetch}`);
     }
     this.noAck = options.noAck === true;
+    this.window = options.prefetch;
+  }
+
+  /**
+   * Change the window on the live channel (RabbitMQ applies a per-channel basic.qos at once;
+   * a per-consumer one only to later consumers, hence adjustablePrefetch).
+   */
+  setPrefetch(count: number): void {
+    if (!this.options.adjustablePrefetch) {
+      throw new AmqpBrokerError('setPrefetch() needs a consumer started with adjustablePrefetch: true');
+    }
+    const window = Math.min(Math.max(1, Math.trunc(count)), 0xffff);
+    if (window === this.window) return;
+    this.window = window;
+    const lease = this.lease;
+    if (lease?.open && !this.noAck) {
+      lease.channel.prefetch(window, true).catch((err: Error) => this.host.logger.debug?.(`basic.qos ${window} failed: ${err.message}`));
+    }
   }
 
   get active(): boolean {
@@ -155,9 +175,14 @@ export class AmqpConsumer implements Consumer {
     channel.on('close', () => this.onChannelClosed(lease));
     try {
       if (!this.noAck) {
-        // per consumer, and (RabbitMQ's global=true) per channel: one window over all queues
-        await channel.prefetch(this.options.prefetch, false);
-        if (this.queues.length > 1) await channel.prefetch(this.options.prefetch, true);
+        if (this.options.adjustablePrefetch) {
+          // only the per-channel window (global=true) can change while consuming (as Celery 5.2 on RabbitMQ)
+          await channel.prefetch(this.window, true);
+        } else {
+          // per consumer, and (RabbitMQ's global=true) per channel: one window over all queues
+          await channel.prefetch(this.options.prefetch, false);
+          if (this.queues.length > 1) await channel.prefetch(this.options.prefetch, true);
+        }
       }
       this.lease = lease;
       for (const queue of this.queues) {

@@ -77,11 +77,23 @@ export interface ConsumeOptions {
   prefetch: number;
   /** deliveries are settled by the broker on delivery (RPC reply queues, pidbox) */
   noAck?: boolean;
+  /**
+   * The consumer will change its window with `setPrefetch()` while it runs (a worker holding
+   * ETA tasks). On AMQP this takes RabbitMQ's per-channel prefetch (basic.qos global), which
+   * can change on the fly but which quorum queues refuse, as in Celery 5.2.
+   */
+  adjustablePrefetch?: boolean;
 }
 
 export interface Consumer {
   /** stop receiving; deliveries already handed out stay valid until settled */
   cancel(): Promise<void>;
+  /**
+   * Celery's `qos.set(n)` (`increment_eventually` / `decrement_eventually`): change the window of
+   * unsettled deliveries (≥ 1) while consuming, e.g. so ETA tasks held unacked in memory do not
+   * use up the slots of runnable ones. Applies to consumers started with `adjustablePrefetch`.
+   */
+  setPrefetch?(count: number): void;
 }
 
 export type DeliveryHandler = (delivery: Delivery) => void;

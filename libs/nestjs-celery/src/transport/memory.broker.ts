@@ -119,16 +119,24 @@ function topicMatches(pattern: string, key: string): boolean {
 class MemoryConsumer implements Consumer {
   private readonly unsettled = new Map<number, { queue: MemoryQueue; item: QueuedMessage }>();
   private cancelled = false;
+  private prefetch: number;
 
   constructor(
     private readonly vhost: MemoryVhost,
     private readonly queues: MemoryQueue[],
     private readonly options: ConsumeOptions,
     private readonly onDelivery: DeliveryHandler,
-  ) {}
+  ) {
+    this.prefetch = options.prefetch;
+  }
 
   hasCapacity(): boolean {
-    return !this.cancelled && (this.options.noAck || this.unsettled.size < this.options.prefetch);
+    return !this.cancelled && (this.options.noAck || this.unsettled.size < this.prefetch);
+  }
+
+  setPrefetch(count: number): void {
+    this.prefetch = Math.max(1, count);
+    for (const q of this.queues) this.vhost.dispatch(q);
   }
 
   deliver(queue: MemoryQueue, item: QueuedMessage): void {
@@ -244,6 +252,7 @@ export class MemoryBroker implements Broker {
         this.consumers.delete(consumer);
         await consumer.cancel();
       },
+      setPrefetch: (count) => consumer.setPrefetch(count),
     };
   }
 }

@@ -20,6 +20,12 @@ export interface ConsumerContext {
   ackEmulation: KombuAckEmulation;
   logger: CeleryLogger;
   pollTimeoutSeconds: number;
+  /**
+   * How often the unacked_index score of every delivery this consumer still holds is brought
+   * to now (0: never), so that neither we nor a Python worker restore a message a live consumer
+   * holds on purpose (an ETA task waiting for its time) once the visibility timeout passes.
+   */
+  heldRefreshMs?: number;
   /** new connection for this consumer (blocking pops, or pub/sub) */
   connect(role: string): Promise<Redis>;
 }
@@ -43,6 +49,8 @@ export class RedisConsumer implements Consumer {
   private readonly held = new Set<Held>();
   private readonly inFlight = new Set<Promise<void>>();
   private unsettled = 0;
+  private prefetch: number;
+  private refreshTimer?: NodeJS.Timeout;
   private cancelled = false;
   private blocking?: Redis;
   private blockingScripts?: KombuScripts;
@@ -61,6 +69,13 @@ export class RedisConsumer implements Consumer {
   ) {
     this.cycle = [...new Set(listQueues)];
     this.noAck = !!options.noAck;
+    this.prefetch = options.prefetch;
+  }
+
+  /** kombu's client-side QoS window, changed while consuming (Celery's qos.increment_eventually). */
+  setPrefetch(count: number): void {
+    this.prefetch = Math.max(1, count);
+    this.wake?.();
   }
 
   /** true when this consumer records its deliveries in kombu's unacked hash */
@@ -75,12 +90,31 @@ export class RedisConsumer implements Consumer {
       this.blocking.on('ready', () => (this.blockingId = undefined));
       this.blockingScripts = kombuScripts(this.blocking);
       this.loop = this.run();
+      if (this.acks && this.ctx.heldRefreshMs) {
+        this.refreshTimer = setInterval(() => void this.refreshHeld(), this.ctx.heldRefreshMs);
+        this.refreshTimer.unref();
+      }
+    }
+  }
+
+  /**
+   * Keep what we hold from being restored by a visibility-timeout sweep while we are alive:
+   * kombu would redeliver an ETA task held longer than the timeout, and the task would run twice.
+   * A consumer that dies stops refreshing, so its deliveries are restored as before.
+   */
+  private async refreshHeld(): Promise<void> {
+    if (this.cancelled || this.held.size === 0) return;
+    try {
+      await this.ctx.ackEmulation.touch([...this.held].map((h) => h.tag));
+    } catch (err) {
+      this.ctx.logger.warn(`could not refresh the unacked_index of held deliveries: ${(err as Error).message}`);
     }
   }
 
   async cancel(): Promise<void> {
     if (this.cancelled) return;
     this.cancelled = true;
+    clearInterval(this.refreshTimer);
     this.wake?.();
     if (this.subscriber) this.subscriber.disconnect();
     if (this.blocking) {
@@ -114,8 +148,8 @@ export class RedisConsumer implements Consumer {
   }
 
   private freeSlots(): number {
-    if (this.noAck || !this.options.prefetch) return MAX_BATCH;
-    return this.options.prefetch - this.unsettled;
+    if (this.noAck || !this.prefetch) return MAX_BATCH;
+    return this.prefetch - this.unsettled;
   }
 
   private async run(): Promise<void> {

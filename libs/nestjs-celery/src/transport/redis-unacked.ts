@@ -54,6 +54,13 @@ export class KombuAckEmulation {
       .then(throwPipelineError);
   }
 
+  /** Bring the unacked_index score of deliveries still held to now (ZADD XX: acked ones stay gone). */
+  async touch(tags: string[]): Promise<void> {
+    if (tags.length === 0) return;
+    const now = Date.now() / 1000;
+    await this.client.zadd(this.keys.unackedIndex, 'XX', ...tags.flatMap((tag) => [now, tag]));
+  }
+
   /**
    * kombu `restore_by_tag`: put the message back where it was routed, marked redelivered, and
    * drop its unacked entry, atomically. `leftmost` (reject with requeue) LPUSHes to the far end.

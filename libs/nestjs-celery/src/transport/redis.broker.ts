@@ -197,6 +197,8 @@ export class RedisBroker implements Broker {
       ackEmulation: session.ackEmulation,
       logger: this.logger,
       pollTimeoutSeconds: this.options.pollTimeoutSeconds,
+      // well inside the visibility timeout, and within Python's default (3600 s) when ours is longer
+      heldRefreshMs: Math.min(Math.max((this.options.visibilityTimeoutSeconds * 1000) / 4, 100), 300_000),
       connect: (role) => this.connection(session.endpoint, role),
     };
     const consumer = new RedisConsumer(ctx, lists, fanout, options, onDelivery);
@@ -214,6 +216,7 @@ export class RedisBroker implements Broker {
         if (![...this.consumers].some((c) => c.acks)) this.stopRestoreTimer();
         await consumer.cancel();
       },
+      setPrefetch: (count) => consumer.setPrefetch(count),
     };
   }
 

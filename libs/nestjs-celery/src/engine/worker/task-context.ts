@@ -1,5 +1,6 @@
 import type { TaskRequest } from '../../protocol/task-message.js';
 import type { DeliveryInfo } from '../../transport/broker.interface.js';
+import type { AutoretryMatcher, RetryOptions } from './retry.js';
 
 /** What a task handler knows about the message it runs (Celery's `self.request` + helpers). */
 export interface TaskContext {
@@ -16,6 +17,14 @@ export interface TaskContext {
   signal: AbortSignal;
   /** Celery's `update_state`: store an intermediate state, e.g. `('PROGRESS', { done: 3, total: 10 })`. */
   updateState(state: string, meta?: unknown): Promise<void>;
+  /**
+   * Celery's `self.retry()`: publishes the next attempt (same id, retries + 1, after `countdown`
+   * seconds — default the task's defaultRetryDelay, 180 s — or at `eta`), then rejects with
+   * `Retry`, which the worker stores as RETRY. Past maxRetries it rejects with `exc` if given,
+   * else MaxRetriesExceededError (catchable). Use as `return ctx.retry({ exc })` or
+   * `throw await ctx.retry(...)`; it never resolves.
+   */
+  retry(options?: RetryOptions): Promise<never>;
 }
 
 /** A task implementation: Celery's positional args and kwargs, plus the context. */
@@ -26,4 +35,36 @@ export interface TaskOptions {
   ignoreResult?: boolean;
   /** store STARTED before running (task_track_started) */
   trackStarted?: boolean;
+
+  // ---- retries (celery/app/task.py, celery/app/autoretry.py)
+  /** Celery's max_retries: attempts after the first, default 3; null = retry forever */
+  maxRetries?: number | null;
+  /** Celery's default_retry_delay in seconds, default 180 */
+  defaultRetryDelay?: number;
+  /** Celery's autoretry_for: error classes (or predicates) that retry the task automatically */
+  autoretryFor?: AutoretryMatcher[];
+  /** Celery's retry_backoff: exponential backoff factor in seconds for autoretries (true = 1) */
+  retryBackoff?: boolean | number;
+  /** Celery's retry_backoff_max in seconds, default 600 */
+  retryBackoffMax?: number;
+  /** Celery's retry_jitter (full jitter on the backoff), default true */
+  retryJitter?: boolean;
+
+  // ---- time limits (the message's `timelimit` header wins, as in Celery)
+  /** hard time limit in seconds: FAILURE TimeLimitExceeded and the slot is freed */
+  timeLimit?: number;
+  /** soft time limit in seconds: the task's AbortSignal aborts with SoftTimeLimitExceeded */
+  softTimeLimit?: number;
+
+  // ---- acknowledgement (celery/worker/request.py)
+  /** Celery's acks_late; default from the worker's ackMode ('late') */
+  acksLate?: boolean;
+  /** with late ack: ack a failed or timed-out task (default true); false rejects it (dead-letters on AMQP when configured) */
+  acksOnFailureOrTimeout?: boolean;
+  /**
+   * with late ack: a task abandoned because its worker went away (shutdown past the grace
+   * period) is requeued (default true in Node); false stores FAILURE WorkerLostError, as Celery
+   * does for a lost pool process.
+   */
+  rejectOnWorkerLost?: boolean;
 }

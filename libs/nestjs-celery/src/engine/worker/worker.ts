@@ -1,10 +1,9 @@
 import { hostname as osHostname } from 'node:os';
-import { isObservable, lastValueFrom } from 'rxjs';
 import type { CeleryLogger } from '../../common/logger.js';
 import { consoleLogger } from '../../common/logger.js';
 import { nowNaiveUtcIso } from '../../protocol/dates.js';
 import { ContentDisallowedError, DecodeError, InvalidTaskError, MessageTooLargeError, ProtocolError } from '../../protocol/errors.js';
-import { formatTraceback, serializeException, type ExceptionInfo } from '../../protocol/exceptions.js';
+import { serializeException, type ExceptionInfo } from '../../protocol/exceptions.js';
 import { createResultMeta, type ResultMeta } from '../../protocol/result-meta.js';
 import { AcceptContent, decodeBody } from '../../protocol/serialization.js';
 import { States, type TaskState } from '../../protocol/states.js';
@@ -14,12 +13,24 @@ import type { Celery } from '../celery.js';
 import type { TaskContext, TaskHandler, TaskOptions } from './task-context.js';
 import { noContinuation, type TaskContinuation } from './task-continuation.js';
 import { TaskRegistry, type RegisteredTask } from './task-registry.js';
+import { WorkerLostError } from '../../protocol/python-errors.js';
+import { TaskAck, ackSettings, type AckDefaults } from './ack-policy.js';
+import { EtaScheduler } from './eta-scheduler.js';
+import { PrefetchWindow } from './prefetch-window.js';
+import { retryTask, withAutoretry } from './retry.js';
+import { describeOutcome, failureOutcome, runOutcome } from './run-outcome.js';
+import { effectiveTimeLimits, runWithTimeLimits, settleHandlerValue } from './time-limits.js';
+import { UnknownTaskPolicy, type UnknownTaskOptions } from './unknown-task.policy.js';
 
-export interface WorkerOptions {
+export interface WorkerOptions extends AckDefaults, UnknownTaskOptions {
   /** queues to consume, default: the app's default queue */
   queues?: string[];
   /** tasks run at once = prefetch (the broker never hands this worker more), default 16 */
   concurrency?: number;
+  /** default hard time limit of every task in seconds (Celery's task_time_limit) */
+  timeLimit?: number;
+  /** default soft time limit of every task in seconds (Celery's task_soft_time_limit) */
+  softTimeLimit?: number;
   /** the worker's nodename, default `nestjs@<hostname>` */
   hostname?: string;
   /** accept_content, default the app's (['json']) */
@@ -66,7 +77,6 @@ export class WorkerShutdownAbort extends Error {
   }
 }
 
-const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as PromiseLike<unknown> | null)?.then === 'function';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -84,7 +94,9 @@ export class Worker {
   private readonly storeTimeoutMs: number;
   private consumer?: Consumer;
   private readonly active = new Set<Promise<void>>();
-  private readonly scheduled = new Map<NodeJS.Timeout, { delivery: Delivery; release: () => void }>();
+  private readonly window: PrefetchWindow;
+  private readonly eta: EtaScheduler;
+  private readonly unknownTasks: UnknownTaskPolicy;
   private processed = 0;
   /** the AbortController of each running task, by task id (abort = shutdown, revoke --terminate, time limit) */
   readonly running = new Map<string, AbortController>();
@@ -102,6 +114,16 @@ export class Worker {
     this.maxMessageBytes = options.maxMessageBytes ?? 16 * 1024 * 1024;
     this.storeAttempts = Math.max(1, options.storeAttempts ?? Number.POSITIVE_INFINITY);
     this.storeTimeoutMs = options.storeTimeoutMs ?? 5 * 60_000;
+    this.window = new PrefetchWindow(this.concurrency);
+    this.eta = new EtaScheduler(this.window);
+    this.unknownTasks = new UnknownTaskPolicy(
+      app,
+      this.window,
+      this.logger,
+      options,
+      (request) => this.storeOutcome(request, States.FAILURE, pyException('NotRegistered', 'celery.exceptions', request.task), null),
+      () => `registered tasks: ${this.registry.names().join(', ') || 'none'}`,
+    );
   }
 
   get queues(): string[] {
@@ -125,7 +147,8 @@ export class Worker {
   async start(): Promise<void> {
     await this.app.connect();
     for (const q of this.queues) await this.app.declareQueue(q);
-    this.consumer = await this.app.broker.consume(this.queues, { prefetch: this.concurrency }, (d) => this.track(this.onDelivery(d)));
+    this.consumer = await this.app.broker.consume(this.queues, { prefetch: this.concurrency, adjustablePrefetch: true }, (d) => this.track(this.onDelivery(d)));
+    this.window.attach(this.consumer);
     this.logger.log(`${this.hostname} consuming ${this.queues.join(', ')} (concurrency ${this.concurrency}; tasks: ${this.registry.names().join(', ') || 'none'})`);
   }
 
@@ -138,12 +161,9 @@ export class Worker {
   async stop(graceMs = this.options.shutdownTimeoutMs ?? 30_000): Promise<void> {
     await this.consumer?.cancel();
     this.consumer = undefined;
-    for (const [timer, { delivery, release }] of this.scheduled) {
-      clearTimeout(timer);
-      await delivery.reject(true);
-      release();
-    }
-    this.scheduled.clear();
+    this.window.attach(undefined);
+    await this.eta.releaseAll();
+    await this.unknownTasks.releaseAll();
     const deadline = Date.now() + graceMs;
     while (this.active.size && Date.now() < deadline) {
       let timer: NodeJS.Timeout | undefined;
@@ -186,40 +206,42 @@ export class Worker {
       return this.refuse(delivery, err, (error as ProtocolError).taskId ?? headerId);
     }
     const task = this.registry.get(request.task);
-    if (!task) return this.onUnknownTask(delivery, request);
-    if (request.expires && request.expires.getTime() <= Date.now()) {
-      this.logger.warn(`task ${request.task}[${request.id}] expired at ${request.expires.toISOString()}: not run, stored REVOKED`);
-      const revoked = pyException('TaskRevokedError', 'celery.exceptions', 'expired');
-      await this.storeOutcome(request, States.REVOKED, revoked, null);
-      await this.continuation.afterFailureStored(request, States.REVOKED, revoked, null);
-      return delivery.ack();
-    }
-    const delay = request.eta ? request.eta.getTime() - Date.now() : 0;
-    if (delay > 0) return this.schedule(delivery, request, task, delay);
+    if (!task) return this.unknownTasks.handle(delivery, request);
+    // Celery checks expiry on receipt and again right before running
+    if (await this.revokeIfExpired(delivery, request)) return;
+    if (request.eta && request.eta.getTime() > Date.now()) return this.eta.hold(delivery, request.eta, () => this.run(delivery, request, task));
     await this.run(delivery, request, task);
   }
 
-  private schedule(delivery: Delivery, request: TaskRequest, task: RegisteredTask, delay: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.scheduled.delete(timer);
-        this.run(delivery, request, task).then(resolve, resolve);
-      }, Math.min(delay, 2 ** 31 - 1));
-      this.scheduled.set(timer, { delivery, release: resolve });
-    });
+  /** Celery's Request.revoked() for `expires`: store REVOKED TaskRevokedError('expired') and ack. */
+  private async revokeIfExpired(delivery: Delivery, request: TaskRequest): Promise<boolean> {
+    if (!request.expires || request.expires.getTime() > Date.now()) return false;
+    this.logger.warn(`task ${request.task}[${request.id}] expired at ${request.expires.toISOString()}: not run, stored REVOKED`);
+    const revoked = pyException('TaskRevokedError', 'celery.exceptions', 'expired');
+    await this.storeOutcome(request, States.REVOKED, revoked, null);
+    await this.continuation.afterFailureStored(request, States.REVOKED, revoked, null);
+    await delivery.ack();
+    return true;
   }
 
   private async run(delivery: Delivery, request: TaskRequest, task: RegisteredTask): Promise<void> {
-    const controller = new AbortController();
-    this.running.set(request.id, controller);
+    const releaseSlot = await this.window.acquire();
     try {
-      await this.execute(delivery, request, task, controller);
+      if (await this.revokeIfExpired(delivery, request)) return;
+      const controller = new AbortController();
+      this.running.set(request.id, controller);
+      try {
+        await this.execute(delivery, request, task, controller);
+      } finally {
+        if (this.running.get(request.id) === controller) this.running.delete(request.id);
+      }
     } finally {
-      if (this.running.get(request.id) === controller) this.running.delete(request.id);
+      releaseSlot();
     }
   }
 
   private async execute(delivery: Delivery, request: TaskRequest, task: RegisteredTask, controller: AbortController): Promise<void> {
+    const ack = new TaskAck(delivery, ackSettings(task.options, this.options), this.window);
     const context: TaskContext = {
       id: request.id,
       task: request.task,
@@ -230,52 +252,72 @@ export class Worker {
       hostname: this.hostname,
       signal: controller.signal,
       updateState: (state, meta) => this.storeState(request, state, meta ?? null),
+      retry: (options) =>
+        retryTask({ app: this.app, request, deliveryInfo: delivery.deliveryInfo, priority: delivery.message.properties?.priority, task: task.options }, options),
     };
+    await ack.accepted();
     if (task.options.trackStarted ?? this.options.trackStarted) {
       await this.storeState(request, States.STARTED, { pid: process.pid, hostname: this.hostname });
     }
-    let state: TaskState = States.SUCCESS;
-    let result: unknown;
-    let traceback: string | null = null;
-    let children: unknown[] = [];
-    try {
-      let value = task.handler(request.args, request.kwargs, context);
-      if (isThenable(value)) value = await value;
-      else if (isObservable(value)) value = await lastValueFrom(value, { defaultValue: null });
-      result = value === undefined ? null : value;
-      children = await this.continuation.onSuccess(request, result);
-    } catch (error) {
-      state = States.FAILURE;
-      result = serializeException(error);
-      traceback = formatTraceback(error);
-      this.logger.error(`task ${request.name}[${request.id}] raised ${(result as ExceptionInfo).exc_type}: ${(error as Error)?.message ?? error}`);
+    const limits = effectiveTimeLimits(request.timeLimit, task.options, this.options);
+    const invoke = withAutoretry(async () => settleHandlerValue(task.handler(request.args, request.kwargs, context)), task.options, context);
+    const limited = await runWithTimeLimits(invoke, limits, controller);
+    let outcome = runOutcome(limited);
+    if (limited.kind === 'timeout') {
+      void limited.late.then(() => this.logger.warn(`task ${request.name}[${request.id}] finished after its hard time limit: its result is discarded`));
     }
-    if (controller.signal.reason instanceof WorkerShutdownAbort) {
-      // abandoned at shutdown: not an outcome; the message is redelivered to another worker
-      return delivery.reject(true);
+    if (controller.signal.reason instanceof WorkerShutdownAbort) return this.workerLost(ack, request);
+    let children: unknown[] = [];
+    if (outcome.kind === 'state' && outcome.state === States.SUCCESS) {
+      try {
+        children = await this.continuation.onSuccess(request, outcome.result);
+      } catch (error) {
+        outcome = failureOutcome(error);
+      }
+    }
+    if (outcome.kind === 'reject') {
+      this.logger.warn(`task ${request.name}[${request.id}] rejected its message (${outcome.requeue ? 'requeued' : 'not requeued'}): ${outcome.error.message}`);
+      return ack.reject(outcome.requeue);
+    }
+    if (outcome.kind === 'ignore') return ack.ended('ignored');
+    const { state, result, traceback } = outcome;
+    if (state !== States.SUCCESS) {
+      const line = `task ${request.name}[${request.id}] ${describeOutcome(outcome, limits.hard ?? undefined)}`;
+      if (state === States.RETRY) this.logger.log(line);
+      else this.logger.error(line);
     }
     const ignore = request.ignoreResult || task.options.ignoreResult;
-    if (!ignore || state === States.FAILURE) {
+    if (!ignore || state !== States.SUCCESS) {
       const stored = await this.storeOutcome(request, state, result, traceback, children);
-      if (!stored) {
-        // Never ack an outcome we could not store: the message goes back to the queue.
-        this.logger.error(`task ${request.name}[${request.id}]: result backend unreachable, message requeued`);
-        return delivery.reject(true);
+      // RETRY is informative: the next attempt is already published, so the message is acked regardless
+      if (!stored && state !== States.RETRY) {
+        if (ack.ackedEarly) {
+          this.logger.error(`task ${request.name}[${request.id}]: result backend unreachable, ${state} not stored (message acked early)`);
+        } else {
+          // Never ack an outcome we could not store: the message goes back to the queue.
+          this.logger.error(`task ${request.name}[${request.id}]: result backend unreachable, message requeued`);
+          return ack.reject(true);
+        }
       }
     }
     if (state === States.SUCCESS) await this.continuation.afterSuccessStored(request, result);
-    else await this.continuation.afterFailureStored(request, state, result as ExceptionInfo, traceback);
+    else if (state !== States.RETRY) await this.continuation.afterFailureStored(request, state, result as ExceptionInfo, traceback);
     this.processed++;
-    await delivery.ack();
+    await ack.ended(outcome.end);
   }
 
-  private async onUnknownTask(delivery: Delivery, request: TaskRequest): Promise<void> {
-    // Celery's default: FAILURE NotRegistered and the message rejected without requeue.
-    this.logger.error(
-      `received unregistered task "${request.task}" (id ${request.id}) on queue "${delivery.deliveryInfo.queue}": stored FAILURE NotRegistered and rejected; registered tasks: ${this.registry.names().join(', ') || 'none'}`,
-    );
-    await this.storeOutcome(request, States.FAILURE, pyException('NotRegistered', 'celery.exceptions', request.task), null);
-    await delivery.reject(false);
+  /**
+   * A task abandoned at shutdown (its worker is going away): requeued for another worker, or —
+   * rejectOnWorkerLost false, or acked early — FAILURE WorkerLostError, as Celery does for a lost
+   * pool process (celery/worker/request.py on_failure).
+   */
+  private async workerLost(ack: TaskAck, request: TaskRequest): Promise<void> {
+    if (ack.settings.acksLate && ack.settings.rejectOnWorkerLost) return ack.reject(true);
+    const lost = serializeException(new WorkerLostError('Worker exited prematurely: aborted at shutdown after the grace period.'));
+    this.logger.error(`task ${request.name}[${request.id}]: worker lost, stored FAILURE WorkerLostError`);
+    await this.storeOutcome(request, States.FAILURE, lost, null);
+    await this.continuation.afterFailureStored(request, States.FAILURE, lost, null);
+    await ack.ended('failure');
   }
 
   /** One clear log line, FAILURE stored when the id is known, message rejected (not requeued). */

@@ -1,0 +1,84 @@
+/**
+ * How many tasks a worker runs at once, and how many messages it lets the broker hand it.
+ *
+ * The window is Celery's worker prefetch with a multiplier of 1: `concurrency` unsettled
+ * messages, so a worker never holds a message it is not running and idle workers get the rest.
+ * Two things move it, the way Celery's `qos.increment_eventually` / `decrement_eventually` do:
+ * - a message held unacked but not running (an ETA task waiting for its time, an unknown task
+ *   waiting to be requeued) is set aside: the window grows by one while it waits;
+ * - a running task whose message was already acked (early ack) no longer counts at the broker:
+ *   the window shrinks by one until it finishes (never below 1, as AMQP's 0 means unlimited).
+ * The slots themselves are a local semaphore, so an ETA task that comes due while every slot is
+ * busy waits for one.
+ */
+import type { Consumer } from '../../transport/broker.interface.js';
+
+export class PrefetchWindow {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  private aside = 0;
+  private acked = 0;
+  private consumer?: Consumer;
+
+  constructor(readonly concurrency: number) {}
+
+  /** The window the broker should apply now. */
+  get size(): number {
+    return Math.max(1, this.concurrency + this.aside - this.acked);
+  }
+
+  get busy(): number {
+    return this.running;
+  }
+
+  /** Follow this consumer (undefined: stop following); applies the current window. */
+  attach(consumer: Consumer | undefined): void {
+    this.consumer = consumer;
+    if (this.size !== this.concurrency) this.update();
+  }
+
+  /** Wait for a free slot; resolves with its release (idempotent). */
+  async acquire(): Promise<() => void> {
+    if (this.running >= this.concurrency) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.running++;
+    return once(() => {
+      const next = this.waiting.shift();
+      // hand the slot straight to the next waiter
+      if (next) next();
+      else this.running--;
+    });
+  }
+
+  /** A held message stops counting; the returned function counts it again (idempotent). */
+  setAside(): () => void {
+    this.aside++;
+    this.update();
+    return once(() => {
+      this.aside--;
+      this.update();
+    });
+  }
+
+  /** Call right before an early ack; the returned function when the task is done (idempotent). */
+  ackedEarly(): () => void {
+    this.acked++;
+    this.update();
+    return once(() => {
+      this.acked--;
+      this.update();
+    });
+  }
+
+  private update(): void {
+    this.consumer?.setPrefetch?.(this.size);
+  }
+}
+
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * Task retries as Celery does them inside the worker (celery/app/task.py `Task.retry`,
+ * `signature_from_request`; celery/app/autoretry.py; celery/utils/time.py
+ * `get_exponential_backoff_interval`).
+ *
+ * Order matters and is Celery's: the next attempt is published first (same task id,
+ * retries + 1), then the handler fails with `Retry`, then the worker stores RETRY, then the
+ * original message is acked. A crash between any two steps loses nothing: before the publish the
+ * original is still unacked (redelivered, runs again); after it, at worst both the new message
+ * and the redelivered original exist (the task runs once more than asked, which at-least-once
+ * delivery allows anyway); the RETRY state is informative only.
+ */
+import { pyArgsRepr, pyRepr } from '../../protocol/repr.js';
+import { MaxRetriesExceededError } from '../../protocol/python-errors.js';
+import { Retry } from '../../protocol/task-predicates.js';
+import type { TaskRequest } from '../../protocol/task-message.js';
+import type { DeliveryInfo } from '../../transport/broker.interface.js';
+import type { Celery, SendTaskOptions } from '../celery.js';
+import type { TaskContext, TaskOptions } from './task-context.js';
+
+/** Celery's Task.default_retry_delay: 3 minutes. */
+export const DEFAULT_RETRY_DELAY_SECONDS = 180;
+/** Celery's Task.max_retries. */
+export const DEFAULT_MAX_RETRIES = 3;
+/** Celery's retry_backoff_max: 10 minutes. */
+export const DEFAULT_RETRY_BACKOFF_MAX_SECONDS = 600;
+
+/** What `ctx.retry()` takes (Celery's `self.retry(...)` keywords). */
+export interface RetryOptions {
+  /** seconds until the next attempt; default the task's defaultRetryDelay (180 s) unless `eta` */
+  countdown?: number;
+  /** absolute time of the next attempt */
+  eta?: Date;
+  /** the error behind the retry: stored with RETRY, and raised as is once retries run out */
+  exc?: unknown;
+  /** override the task's maxRetries for this call (null: retry forever) */
+  maxRetries?: number | null;
+  /** positional arguments of the next attempt (default: the same) */
+  args?: unknown[];
+  /** keyword arguments of the next attempt (default: the same) */
+  kwargs?: Record<string, unknown>;
+}
+
+/**
+ * Celery's get_exponential_backoff_interval: `min(maximum, factor × 2^retries)` whole seconds,
+ * then with full jitter a uniform pick from 0 to that value (random.randrange(countdown + 1)).
+ */
+export function exponentialBackoff(factor: number, retries: number, maximum: number, fullJitter: boolean, random: () => number = Math.random): number {
+  let countdown = Math.min(maximum, factor * 2 ** retries);
+  if (fullJitter) countdown = Math.floor(random() * (Math.floor(countdown) + 1));
+  return Math.max(0, countdown);
+}
+
+/** Where the next attempt is published: the queue it came from (signature_from_request). */
+function routeOf(info: DeliveryInfo): Pick<SendTaskOptions, 'queue' | 'exchange' | 'routingKey'> {
+  // sent to the anonymous exchange: back to the queue named by the routing key
+  if (info.exchange === '' && info.routingKey) return { queue: info.routingKey };
+  return { queue: info.queue, exchange: info.exchange, routingKey: info.routingKey };
+}
+
+export interface RetryScope {
+  app: Celery;
+  request: TaskRequest;
+  deliveryInfo: DeliveryInfo;
+  /** the priority the message was delivered with (kept for the next attempt) */
+  priority?: number;
+  task: Pick<TaskOptions, 'maxRetries' | 'defaultRetryDelay'>;
+}
+
+/**
+ * `ctx.retry()`: publish the next attempt and reject with `Retry` (or, past maxRetries, with
+ * `exc` or MaxRetriesExceededError, which the handler may catch). Never resolves.
+ */
+export async function retryTask(scope: RetryScope, options: RetryOptions = {}): Promise<never> {
+  const { app, request, task } = scope;
+  const retries = request.retries + 1;
+  const maxRetries = options.maxRetries !== undefined ? options.maxRetries : task.maxRetries !== undefined ? task.maxRetries : DEFAULT_MAX_RETRIES;
+  const args = options.args ?? request.args;
+  const kwargs = options.kwargs ?? request.kwargs;
+  if (maxRetries !== null && retries > maxRetries) {
+    if (options.exc !== undefined && options.exc !== null) throw options.exc;
+    throw new MaxRetriesExceededError(`Can't retry ${request.name}[${request.id}] args:${pyArgsRepr(args)} kwargs:${pyRepr(kwargs)}`);
+  }
+  const countdown = options.eta || options.countdown !== undefined ? options.countdown : (task.defaultRetryDelay ?? DEFAULT_RETRY_DELAY_SECONDS);
+  const eta = options.eta ?? new Date(Date.now() + (countdown ?? 0) * 1000);
+  const [hard, soft] = request.timeLimit;
+  const { embed } = request;
+  await app.sendTask(request.task, args, kwargs, {
+    ...routeOf(scope.deliveryInfo),
+    taskId: request.id,
+    eta,
+    expires: request.expires ?? undefined,
+    retries,
+    timeLimit: hard ?? undefined,
+    softTimeLimit: soft ?? undefined,
+    rootId: request.rootId,
+    // apply_async from inside the task: a top-level task becomes its own retry's parent (send_task)
+    parentId: request.parentId ?? request.id,
+    groupId: request.groupId ?? undefined,
+    groupIndex: request.groupIndex ?? undefined,
+    shadow: request.headers.shadow ?? undefined,
+    ignoreResult: request.ignoreResult,
+    priority: scope.priority,
+    replyTo: request.replyTo ?? undefined,
+    link: embed.callbacks ?? undefined,
+    linkError: embed.errbacks ?? undefined,
+    chain: embed.chain ?? undefined,
+    chord: embed.chord ?? undefined,
+    awaitResult: false,
+  });
+  throw new Retry(options.exc ?? null, options.eta ?? countdown ?? 0);
+}
+
+/** An error class (instanceof), or a predicate given as an arrow function. */
+export type AutoretryMatcher = (abstract new (...args: never[]) => unknown) | ((error: unknown) => boolean);
+
+function matches(error: unknown, matchers: readonly AutoretryMatcher[]): boolean {
+  // classes (and function declarations) have a prototype; arrow functions don't
+  return matchers.some((m) => (m.prototype !== undefined ? error instanceof (m as abstract new () => unknown) : (m as (e: unknown) => boolean)(error) === true));
+}
+
+/**
+ * Celery's autoretry_for around one run of a handler: errors that match become
+ * `ctx.retry({ exc })`, with exponential backoff and full jitter when retryBackoff is set
+ * (otherwise the task's defaultRetryDelay). Retry itself is never caught.
+ */
+export function withAutoretry(run: () => Promise<unknown>, options: TaskOptions, ctx: Pick<TaskContext, 'retries' | 'retry'>): () => Promise<unknown> {
+  const matchers = options.autoretryFor ?? [];
+  if (matchers.length === 0) return run;
+  // Celery: int(retry_backoff), so True is a factor of 1
+  const factor = options.retryBackoff === true ? 1 : options.retryBackoff || 0;
+  const maximum = options.retryBackoffMax ?? DEFAULT_RETRY_BACKOFF_MAX_SECONDS;
+  const jitter = options.retryJitter ?? true;
+  return async () => {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof Retry || !matches(error, matchers)) throw error;
+      const countdown = factor ? exponentialBackoff(factor, ctx.retries, maximum, jitter) : undefined;
+      return ctx.retry({ exc: error, countdown });
+    }
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * Soft and hard time limits (celery/worker/request.py `execute_using_pool`, `on_timeout`;
+ * billiard's pool timers). Node cannot kill a running Promise, so:
+ * - soft: the task's AbortSignal is aborted with SoftTimeLimitExceeded — a handler that passes
+ *   the signal on (fetch, timers/promises, `signal.throwIfAborted()`) fails with it, one that
+ *   ignores it keeps running until the hard limit;
+ * - hard: the worker stops waiting, stores FAILURE TimeLimitExceeded and frees the slot; the
+ *   signal is aborted too, and whatever the handler still produces is discarded.
+ */
+import { isObservable, lastValueFrom } from 'rxjs';
+import { SoftTimeLimitExceeded, TimeLimitExceeded } from '../../protocol/python-errors.js';
+import type { TimeLimit } from '../../protocol/task-message.js';
+
+/** Seconds; null = no limit. */
+export interface TimeLimits {
+  hard: number | null;
+  soft: number | null;
+}
+
+/** Celery: `time_limit or task.time_limit` — the message's header wins, 0/null fall through. */
+export function effectiveTimeLimits(header: TimeLimit, ...defaults: { timeLimit?: number; softTimeLimit?: number }[]): TimeLimits {
+  const pick = (first: number | null, key: 'timeLimit' | 'softTimeLimit') => first || defaults.map((d) => d[key]).find((v) => !!v) || null;
+  return { hard: pick(header[0], 'timeLimit'), soft: pick(header[1], 'softTimeLimit') };
+}
+
+export type LimitedOutcome =
+  | { kind: 'returned'; value: unknown }
+  | { kind: 'raised'; error: unknown }
+  | { kind: 'timeout'; seconds: number; late: Promise<unknown> };
+
+const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as PromiseLike<unknown> | null)?.then === 'function';
+
+/** A handler's return value, awaited: Promises, Observables (last value, null when empty), plain values. */
+export async function settleHandlerValue(value: unknown): Promise<unknown> {
+  if (isThenable(value)) return value;
+  if (isObservable(value)) return lastValueFrom(value, { defaultValue: null });
+  return value;
+}
+
+/**
+ * Run `run` under the limits. Resolves with what it returned or raised, or with `timeout` at
+ * the hard limit (`late` settles when the abandoned run finally does).
+ */
+export function runWithTimeLimits(run: () => Promise<unknown>, limits: TimeLimits, controller: AbortController): Promise<LimitedOutcome> {
+  const timers: NodeJS.Timeout[] = [];
+  const running = run();
+  return new Promise<LimitedOutcome>((resolve) => {
+    let done = false;
+    const finish = (outcome: LimitedOutcome) => {
+      if (done) return;
+      done = true;
+      for (const t of timers) clearTimeout(t);
+      resolve(outcome);
+    };
+    running.then(
+      (value) => finish({ kind: 'returned', value }),
+      (error: unknown) => finish({ kind: 'raised', error }),
+    );
+    if (limits.soft) {
+      timers.push(setTimeout(() => !controller.signal.aborted && controller.abort(new SoftTimeLimitExceeded()), limits.soft * 1000));
+    }
+    if (limits.hard) {
+      const seconds = limits.hard;
+      timers.push(
+        setTimeout(() => {
+          if (!controller.signal.aborted) controller.abort(new TimeLimitExceeded(seconds));
+          finish({ kind: 'timeout', seconds, late: running.catch((e: unknown) => e) });
+        }, seconds * 1000),
+      );
+    }
+  });
+}
