@@ -1,0 +1,8 @@
+/** Our Celery app for the bench children, from broker and backend URLs (transport/factory.ts picks the transports). */
+import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
+import { Celery } from '../../libs/nestjs-celery/src/engine/celery.js';
+
+export function createApp(broker: string, backend: string | null): Celery {
+  // silent: a log line per task must not reach the figures (the engine logs none anyway)
+  return new Celery({ broker, backend, logger: silentLogger, resultExpires: 3600 });
+}

@@ -1,0 +1,69 @@
+/** What `npm run bench` runs against, from the environment (defaults fit a 2-core machine in a few minutes). */
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type BrokerKind = 'amqp' | 'redis';
+
+function int(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name}=${raw} is not a positive integer: unset it or give e.g. ${name}=${fallback}`);
+  return n;
+}
+
+/** the repository root, whether we run from bench/ (source) or dist/bench/ (compiled) */
+const here = dirname(fileURLToPath(import.meta.url));
+export const ROOT = resolve(here, here.includes(`${join('dist', 'bench')}`) ? '../..' : '..');
+
+export const config = {
+  brokers: {
+    amqp: process.env.BENCH_AMQP_URL ?? process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672//',
+    redis: process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0',
+  } as Record<BrokerKind, string>,
+  /** the result backend of every scenario */
+  backend: process.env.BENCH_BACKEND_URL ?? process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0',
+  /** which brokers to run (BENCH_BROKERS=amqp,redis) */
+  brokerKinds: (process.env.BENCH_BROKERS ?? 'amqp,redis').split(',').map((s) => s.trim()).filter(Boolean) as BrokerKind[],
+  /** which parts to run (BENCH_ONLY=drain,publish,rtt,rss) */
+  parts: new Set((process.env.BENCH_ONLY ?? 'drain,publish,rtt,rss').split(',').map((s) => s.trim())),
+  /** which workers the drain part runs (BENCH_WORKERS=ours,python,celery-node) */
+  workers: (process.env.BENCH_WORKERS ?? 'ours,python,celery-node').split(',').map((s) => s.trim()),
+  /** tasks per drain and per publish-rate run */
+  n: int('BENCH_N', 20_000),
+  /** who preloads the drain queues: our client (default) or Python's send_task */
+  preloader: (process.env.BENCH_PRELOADER ?? 'ours') as 'ours' | 'python',
+  /** sends in flight in our publish-rate and preload runs */
+  inflight: int('BENCH_INFLIGHT', 1_000),
+  /** our worker's concurrency (= prefetch) */
+  concurrency: int('BENCH_CONCURRENCY', 100),
+  /** measured round trips (after 20 warm-up ones) */
+  rttN: int('BENCH_RTT_N', 1_000),
+  /** tasks of the RSS run, sampled every rssEvery */
+  rssTasks: int('BENCH_RSS_TASKS', 100_000),
+  rssEvery: int('BENCH_RSS_EVERY', 10_000),
+  rssBroker: (process.env.BENCH_RSS_BROKER ?? 'redis') as BrokerKind,
+  /** a drain stalls when no result arrives for this long */
+  stallMs: int('BENCH_STALL_MS', 30_000),
+  /** BENCH_PROFILE=1: our worker and client children run with --cpu-prof into .bench/profiles */
+  profile: process.env.BENCH_PROFILE === '1' || process.env.BENCH_PROFILE === 'true',
+  /** extra arguments of `celery worker` (BENCH_PYTHON_WORKER_ARGS, space-separated) */
+  pythonWorkerArgs: (process.env.BENCH_PYTHON_WORKER_ARGS ?? '').split(' ').filter(Boolean),
+  python: process.env.BENCH_PYTHON ?? process.env.TEST_PYTHON ?? '/usr/bin/python3',
+  pythonDir: join(ROOT, 'bench', 'python'),
+  outDir: join(ROOT, '.bench'),
+  /** the task every worker runs: add(x, y) = x + y */
+  task: 'bench.add',
+};
+
+export function outPath(...parts: string[]): string {
+  const p = join(config.outDir, ...parts);
+  mkdirSync(dirname(p), { recursive: true });
+  return p;
+}
+
+/** A unique queue name per scenario, so no other consumer can be on it. */
+export function benchQueue(label: string): string {
+  return `bench.${label}.${process.pid}.${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 6)}`;
+}

@@ -1,0 +1,61 @@
+/** Round trip of one task at a time (send → result), client and worker of the same kind. */
+import { config, benchQueue, type BrokerKind } from './config.js';
+import type { BenchContext } from './context.js';
+import { NodeChild, PythonWorker, runPythonScript } from './processes.js';
+import { errorText, percentile } from './stats.js';
+
+const WARMUP = 20;
+
+export interface RttFigure {
+  broker: BrokerKind;
+  pair: 'ours' | 'python';
+  n: number;
+  p50Ms?: number;
+  p99Ms?: number;
+  meanMs?: number;
+  error?: string;
+}
+
+export async function roundTrip(ctx: BenchContext, kind: BrokerKind, pair: 'ours' | 'python'): Promise<RttFigure> {
+  const n = config.rttN;
+  const figure: RttFigure = { broker: kind, pair, n };
+  const queue = benchQueue(`rtt-${pair}-${kind}`);
+  const broker = config.brokers[kind];
+  let ids: string[] = [];
+  let worker: NodeChild | PythonWorker | undefined;
+  try {
+    ctx.progress(`round trip ${pair} on ${kind}: ${n} tasks one at a time on ${queue}`);
+    let latencies: number[];
+    if (pair === 'python') {
+      worker = new PythonWorker(`python worker (rtt, ${kind})`, { broker, backend: config.backend, queue });
+      const out = await Promise.race([
+        runPythonScript<{ latenciesMs: number[]; ids: string[] }>('bench_rtt.py', { broker, backend: config.backend, queue }, [String(n), String(WARMUP)]),
+        worker.died,
+      ]);
+      ({ latenciesMs: latencies, ids } = out);
+    } else {
+      const w = new NodeChild(`our worker (rtt, ${kind})`, 'our-worker.js', { broker, backend: config.backend, queue, task: config.task, concurrency: config.concurrency }, { profileName: `worker-rtt-${kind}` });
+      worker = w;
+      await w.next('ready');
+      const client = new NodeChild(`our client (rtt, ${kind})`, 'our-client.js', { mode: 'rtt', broker, backend: config.backend, queue, task: config.task, n, inflight: 1, warmup: WARMUP }, { profileName: `client-rtt-${kind}` });
+      try {
+        const out = await Promise.race([client.next('result', 600_000), w.died]);
+        latencies = out.latenciesMs as number[];
+        ids = out.ids as string[];
+      } finally {
+        await client.stop();
+      }
+    }
+    figure.p50Ms = percentile(latencies, 50);
+    figure.p99Ms = percentile(latencies, 99);
+    figure.meanMs = latencies.reduce((a, b) => a + b, 0) / latencies.length;
+  } catch (error) {
+    figure.error = errorText(error);
+    ctx.progress(`round trip ${pair} on ${kind} failed: ${figure.error}`);
+  } finally {
+    await worker?.stop().catch(() => undefined);
+    await ctx.admin.deleteQueue(kind, queue).catch(() => undefined);
+    await ctx.admin.deleteResults(ids).catch(() => undefined);
+  }
+  return figure;
+}

@@ -1,0 +1,88 @@
+/**
+ * `npm run bench`: worker drain rates (ours, Python Celery, celery-node), client publish rates,
+ * round-trip latency and our worker's memory, on RabbitMQ and Redis with the Redis result
+ * backend. Prints a table and writes .bench/results.json. See bench/README.md.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { BrokerAdmin } from './broker-admin.js';
+import { config, ROOT } from './config.js';
+import type { BenchContext } from './context.js';
+import { drain, type WorkerName } from './drain.scenario.js';
+import { publish } from './publish.scenario.js';
+import { computeRatios, render, writeJson, type BenchResults } from './report.js';
+import { ResultObserver } from './result-observer.js';
+import { rssOverTime } from './rss.scenario.js';
+import { roundTrip } from './rtt.scenario.js';
+
+function pythonCeleryVersion(): string {
+  const r = spawnSync(config.python, ['-c', 'import celery; print(celery.__version__)'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : `unavailable (${config.python}: ${r.stderr.trim().split('\n').at(-1)})`;
+}
+
+function celeryNodeVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(ROOT, 'node_modules', 'celery-node', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'not installed (npm install)';
+  }
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const kinds = [...new Set([...config.brokerKinds, ...(config.parts.has('rss') ? [config.rssBroker] : [])])];
+  const admin = new BrokerAdmin(config.brokers, config.backend);
+  const observer = new ResultObserver(config.backend);
+  await admin.connect(kinds);
+  await observer.connect();
+  const ctx: BenchContext = { admin, observer, progress: (line) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${line}\n`) };
+  const versions = await admin.versions();
+  const results: BenchResults = {
+    meta: {
+      date: new Date().toISOString(),
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      node: process.version,
+      pythonCelery: pythonCeleryVersion(),
+      celeryNode: celeryNodeVersion(),
+      rabbitmq: versions.rabbitmq ?? '?',
+      redis: versions.redis ?? '?',
+      n: config.n,
+      concurrency: config.concurrency,
+      inflight: config.inflight,
+      rttN: config.rttN,
+      brokers: config.brokers,
+      backend: config.backend,
+      drainDefinition: '(N - 1) / (last - first result stored), stored = backend PUBLISH seen by a PSUBSCRIBE in the bench process',
+    },
+    drain: [],
+    publish: [],
+    rtt: [],
+    ratios: {},
+  };
+  try {
+    for (const kind of config.brokerKinds) {
+      if (config.parts.has('drain')) for (const w of config.workers) results.drain.push(await drain(ctx, kind, w as WorkerName));
+      if (config.parts.has('publish')) for (const c of ['ours', 'python'] as const) results.publish.push(await publish(ctx, kind, c));
+      if (config.parts.has('rtt')) for (const p of ['ours', 'python'] as const) results.rtt.push(await roundTrip(ctx, kind, p));
+    }
+    if (config.parts.has('rss')) results.rss = await rssOverTime(ctx);
+    if (config.workers.includes('celery-node') && config.brokerKinds.includes('amqp')) await admin.deleteExchangeIfUnused('default');
+  } finally {
+    await observer.close();
+    await admin.close();
+  }
+  results.ratios = computeRatios(results);
+  results.meta.seconds = Math.round((Date.now() - started) / 1000);
+  const path = writeJson(results);
+  process.stdout.write(`\n${render(results)}\n\nwritten to ${path} (${results.meta.seconds} s)${config.profile ? `; CPU profiles in ${join(config.outDir, 'profiles')}` : ''}\n`);
+  const failed = [...results.drain, ...results.publish, ...results.rtt, ...(results.rss ? [results.rss] : [])].filter((f) => f.error);
+  if (failed.length) process.exitCode = 1;
+}
+
+main().catch((error) => {
+  process.stderr.write(`bench failed: ${(error as Error)?.stack ?? error}\n`);
+  process.exit(1);
+});
