@@ -12,13 +12,36 @@ export interface GetOptions {
   propagate?: boolean;
 }
 
+/**
+ * Celery's result tuple (`AsyncResult.as_tuple`): `[[id, parent tuple | null], null]` for a task,
+ * `[[group id, parent | null], [member tuples]]` for a group; the shape of a result's `children`.
+ */
+export type ResultTuple = [[string, ResultTuple | null], ResultTuple[] | null];
+
+/** What can be a result's parent: a task's AsyncResult or a GroupResult (a chord body's parent). */
+export interface ResultNode {
+  readonly id: string;
+  parent: ResultNode | null;
+  asTuple(): ResultTuple;
+}
+
 /** A task's result, like Celery's AsyncResult, with Observables instead of polling. */
-export class AsyncResult<T = unknown> {
+export class AsyncResult<T = unknown> implements ResultNode {
+  /** the previous step of a chain (set when the canvas is frozen), like Celery's `result.parent` */
+  parent: ResultNode | null;
+
   constructor(
     readonly id: string,
     private readonly backend?: ResultBackend | null,
-    readonly parent?: AsyncResult | null,
-  ) {}
+    parent?: ResultNode | null,
+  ) {
+    this.parent = parent ?? null;
+  }
+
+  /** Celery's `as_tuple()`: `[[id, parent tuple | null], null]`. */
+  asTuple(): ResultTuple {
+    return [[this.id, this.parent ? this.parent.asTuple() : null], null];
+  }
 
   /** Every stored state of the task from now on (current first), completing at a ready state. */
   get state$(): Observable<ResultMeta> {

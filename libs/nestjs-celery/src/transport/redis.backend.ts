@@ -6,6 +6,7 @@ import type { ResultMeta } from '../protocol/result-meta.js';
 import type { ConnectionStatus } from './connection-status.js';
 import { combineStatus, TrackedRedisConnection } from './redis-backend.connection.js';
 import { RedisResultSubscriber } from './redis-backend.subscriber.js';
+import { RedisChordSupport } from './redis-chord.js';
 import { parseRedisUrl, type RedisEndpoint } from './redis-url.js';
 import { BackendClosedError, BackendStoreError, ResultBackendError } from './result-backend.errors.js';
 import type { ResultBackend, StoreTarget } from './result-backend.interface.js';
@@ -69,6 +70,8 @@ export class RedisBackend implements ResultBackend {
   private readonly connections: TrackedRedisConnection[] = [];
   private readonly status = new BehaviorSubject<ConnectionStatus>('connecting');
   readonly status$: Observable<ConnectionStatus> = this.status.pipe(distinctUntilChanged());
+  /** Celery's native Redis chords (`celery-taskset-meta-<gid>.j/.s/.t`) */
+  readonly chord: RedisChordSupport;
   private closed = false;
 
   /** @param url redis://[user:password@]host[:port][/db] or rediss:// (throws RedisUrlError when malformed) */
@@ -82,6 +85,7 @@ export class RedisBackend implements ResultBackend {
     const name = options.connectionName ?? 'nestjs-celery';
     this.commands = this.track(new TrackedRedisConnection(this.endpoint, `${name}:results`, this.logger, { lazyConnect: true }));
     this.commands.client.defineCommand('celeryStoreResult', { numberOfKeys: 1, lua: STORE_RESULT_LUA });
+    this.chord = new RedisChordSupport(this.commands.client, { expiresSeconds: this.expires });
     this.subscriber = new RedisResultSubscriber({
       endpoint: this.endpoint,
       connectionName: `${name}:results-subscriber`,

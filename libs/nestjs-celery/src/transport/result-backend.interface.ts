@@ -11,6 +11,30 @@ export interface StoreTarget {
   correlationId?: string | null;
 }
 
+/** One finished chord header task, as native chord bookkeeping records it. */
+export interface ChordPart {
+  taskId: string;
+  state: string;
+  /** the stored form: the return value, or the `{exc_type, exc_message, exc_module}` dict */
+  result: unknown;
+}
+
+/**
+ * Native chord bookkeeping (Celery's Redis backend: `set_chord_size`, `on_chord_part_return`).
+ * A backend without it has chords joined by the `celery.chord_unlock` task instead.
+ */
+export interface NativeChordSupport {
+  /** How many header tasks the chord waits for; set before any header task is sent. */
+  setSize(groupId: string, size: number): Promise<void>;
+  /**
+   * Record one finished header task. Resolves every recorded part ordered by group index when
+   * this part completed the chord (exactly one caller sees that), otherwise null.
+   */
+  onPartReturn(groupId: string, groupIndex: number | null, part: ChordPart): Promise<ChordPart[] | null>;
+  /** Drop the chord's bookkeeping once its body was sent. */
+  forget(groupId: string): Promise<void>;
+}
+
 /**
  * A Celery result backend. Implementations: redis (SETEX+PUBLISH, one shared subscriber),
  * rpc (reply_to queue on the broker), memory.
@@ -49,4 +73,7 @@ export interface ResultBackend {
 
   /** Delete a stored result (AsyncResult.forget). */
   forget(taskId: string): Promise<void>;
+
+  /** Native chords (Redis); absent: chords are joined by `celery.chord_unlock`. */
+  readonly chord?: NativeChordSupport;
 }

@@ -21,6 +21,7 @@ import { retryTask, withAutoretry } from './retry.js';
 import { describeOutcome, failureOutcome, runOutcome } from './run-outcome.js';
 import { effectiveTimeLimits, runWithTimeLimits, settleHandlerValue } from './time-limits.js';
 import { UnknownTaskPolicy, type UnknownTaskOptions } from './unknown-task.policy.js';
+import { installCanvas } from '../canvas/install.js';
 
 export interface WorkerOptions extends AckDefaults, UnknownTaskOptions {
   /** queues to consume, default: the app's default queue */
@@ -50,6 +51,11 @@ export interface WorkerOptions extends AckDefaults, UnknownTaskOptions {
   storeTimeoutMs?: number;
   /** cap on store attempts within storeTimeoutMs (default: unlimited) */
   storeAttempts?: number;
+  /**
+   * Celery's canvas on this worker (default true): chains, link callbacks and errbacks, chords,
+   * and the builtin tasks celery.map, celery.starmap, celery.chunks and celery.chord_unlock.
+   */
+  canvas?: boolean;
   logger?: CeleryLogger;
 }
 
@@ -108,6 +114,7 @@ export class Worker {
     readonly options: WorkerOptions = {},
   ) {
     this.logger = options.logger ?? consoleLogger('Worker');
+    if (options.canvas !== false) this.continuation = installCanvas(this, this.logger);
     this.hostname = options.hostname ?? `nestjs@${osHostname()}`;
     this.accept = new AcceptContent(options.acceptContent ?? app.options.acceptContent ?? ['json']);
     this.concurrency = Math.max(1, options.concurrency ?? 16);

@@ -1,0 +1,148 @@
+/**
+ * The worker side of canvas (celery/app/trace.py after a task returns; celery/backends/base.py
+ * `mark_as_done` / `mark_as_failure`; celery/backends/redis.py `on_chord_part_return`):
+ *
+ * - success: link callbacks are applied with the result prepended, then the next chain step
+ *   (popped from the end of embed.chain, the rest passed on), before SUCCESS is stored so the
+ *   stored `children` list them; then chord part accounting;
+ * - failure: chord part accounting, FAILURE stored for every remaining chain step, errbacks sent
+ *   as a group with the failed task's id as first argument.
+ */
+import type { CeleryLogger } from '../../common/logger.js';
+import { nowNaiveUtcIso } from '../../protocol/dates.js';
+import type { ExceptionInfo } from '../../protocol/exceptions.js';
+import { createResultMeta } from '../../protocol/result-meta.js';
+import type { SignatureDict } from '../../protocol/signature.js';
+import { PROPAGATE_STATES, States } from '../../protocol/states.js';
+import type { TaskRequest } from '../../protocol/task-message.js';
+import type { ResultNode } from '../async-result.js';
+import type { Celery } from '../celery.js';
+import type { TaskContinuation } from '../worker/task-continuation.js';
+import type { ApplyContext } from './apply-context.js';
+import { signatureFromDict } from './canvas.js';
+import { completeChord } from './chord-completion.js';
+import { Group } from './group.js';
+
+/** A chord header member: the task itself, or a chain step standing in for one. */
+interface ChordMember {
+  id: string;
+  groupId: string | null;
+  groupIndex: number | null;
+  chord: SignatureDict;
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+
+export class CanvasContinuation implements TaskContinuation {
+  /** what each running task applied (Celery's request.children), until its outcome is stored */
+  private readonly trails = new Map<string, ResultNode[]>();
+
+  constructor(
+    private readonly app: Celery,
+    private readonly logger: CeleryLogger,
+  ) {}
+
+  /**
+   * How a running task applies canvas: what it sends has it as parent (and its root), is not
+   * subscribed to, and becomes its result's `children`.
+   */
+  contextOf(request: TaskRequest): ApplyContext {
+    let trail = this.trails.get(request.id);
+    if (!trail) this.trails.set(request.id, (trail = []));
+    return { app: this.app, trail, current: { id: request.id, rootId: request.rootId || request.id } };
+  }
+
+  async onSuccess(request: TaskRequest, result: unknown): Promise<unknown[]> {
+    const ctx = this.contextOf(request);
+    try {
+      const lineage = { parent_id: request.id, root_id: request.rootId || request.id };
+      const callbacks = (request.embed.callbacks ?? []).map(signatureFromDict);
+      if (callbacks.length === 1) {
+        await callbacks[0].applyIn(ctx, [result], {}, lineage);
+      } else if (callbacks.length > 1) {
+        // several callbacks go out as one new group; group callbacks each as their own group
+        for (const g of callbacks.filter((c) => c instanceof Group)) await g.applyIn(ctx, [result], {}, lineage);
+        const tasks = callbacks.filter((c) => !(c instanceof Group));
+        if (tasks.length) await new Group(tasks).applyIn(ctx, [result], {}, lineage);
+      }
+      const chain = request.embed.chain ? [...request.embed.chain] : null;
+      if (chain?.length) {
+        const next = signatureFromDict(chain.pop()!);
+        await next.applyIn(ctx, [result], {}, { ...lineage, chain });
+      }
+      return ctx.trail!.map((r) => r.asTuple());
+    } finally {
+      this.trails.delete(request.id);
+    }
+  }
+
+  async afterSuccessStored(request: TaskRequest, result: unknown): Promise<void> {
+    if (!request.embed.chord) return;
+    await this.guard(request, 'chord part', () => this.chordPartReturn(request, this.memberOf(request), States.SUCCESS, result));
+  }
+
+  async afterFailureStored(request: TaskRequest, state: string, exception: ExceptionInfo, traceback: string | null): Promise<void> {
+    this.trails.delete(request.id);
+    if (request.embed.chord) await this.guard(request, 'chord part', () => this.chordPartReturn(request, this.memberOf(request), state, exception));
+    // Celery's mark_as_revoked stops at the chord part; only failures propagate and call errbacks
+    if (state === States.REVOKED) return;
+    for (const step of request.embed.chain ?? []) {
+      await this.guard(request, 'chain failure', () => this.failChainStep(request, step, state, exception, traceback));
+    }
+    const errbacks = (request.embed.errbacks ?? []).map(signatureFromDict);
+    if (errbacks.length) {
+      await this.guard(request, 'errbacks', () =>
+        new Group(errbacks).applyIn({ app: this.app, current: this.currentOf(request) }, [request.id], {}, { parent_id: request.id, root_id: request.rootId || request.id }),
+      );
+    }
+  }
+
+  /** The remaining steps of a failed chain are FAILURE too, with the same exception (Celery 5.2). */
+  private async failChainStep(request: TaskRequest, step: SignatureDict, state: string, exception: ExceptionInfo, traceback: string | null): Promise<void> {
+    const opts = step.options ?? {};
+    const id = str(opts.task_id);
+    if (id && PROPAGATE_STATES.has(state) && this.app.backend) {
+      const meta = createResultMeta(id, state, exception, {
+        traceback,
+        children: [],
+        dateDone: nowNaiveUtcIso(),
+        request: { groupId: str(opts.group_id), parentId: str(opts.parent_id) },
+      });
+      await this.app.backend.store(meta, { taskId: id, replyTo: str(opts.reply_to), correlationId: id });
+    }
+    // a chain that is a chord header member would otherwise leave the chord waiting forever
+    if (id && opts.chord) {
+      const member: ChordMember = { id, groupId: str(opts.group_id), groupIndex: typeof opts.group_index === 'number' ? opts.group_index : null, chord: opts.chord as SignatureDict };
+      await this.chordPartReturn(request, member, state, exception);
+    }
+  }
+
+  /** Native chord accounting (Redis); without it, celery.chord_unlock joins the header. */
+  private async chordPartReturn(request: TaskRequest, member: ChordMember, state: string, result: unknown): Promise<void> {
+    const native = this.app.backend?.chord;
+    if (!native || !member.groupId) return;
+    const parts = await native.onPartReturn(member.groupId, member.groupIndex, { taskId: member.id, state, result });
+    if (!parts) return;
+    const failed = parts.some((p) => PROPAGATE_STATES.has(p.state));
+    await completeChord({ app: this.app, current: this.currentOf(request) }, member.chord, parts, this.logger);
+    // Celery keeps the keys of a failed chord until they expire; a fired one is cleaned up
+    if (!failed) await native.forget(member.groupId);
+  }
+
+  private memberOf(request: TaskRequest): ChordMember {
+    return { id: request.id, groupId: request.groupId, groupIndex: request.groupIndex, chord: request.embed.chord! };
+  }
+
+  private currentOf(request: TaskRequest) {
+    return { id: request.id, rootId: request.rootId || request.id };
+  }
+
+  /** Canvas work after a stored outcome must not requeue the task: failures are logged. */
+  private async guard(request: TaskRequest, what: string, work: () => Promise<unknown>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      this.logger.error(`task ${request.name}[${request.id}]: ${what} failed: ${(error as Error)?.stack ?? error}`);
+    }
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * Signature options: what users write (camelCase, like SendTaskOptions) and what travels inside a
+ * signature dict (`options`, Celery's apply_async keyword names, snake_case), because a Python
+ * worker applies those dicts with `apply_async(**options)`.
+ */
+import { parseIsoDate, toIsoString } from '../../protocol/dates.js';
+import type { SignatureDict } from '../../protocol/signature.js';
+import type { SendTaskOptions } from '../celery.js';
+import { isCanvas, type Canvas } from './canvas.js';
+
+/** A signature's options exactly as they go on the wire (Celery's apply_async keywords). */
+export type WireOptions = Record<string, unknown>;
+
+/** Options of a signature, named like `SendTaskOptions` (Celery's apply_async options). */
+export interface SignatureOptions {
+  taskId?: string;
+  /** seconds from when the task is sent */
+  countdown?: number;
+  eta?: Date | string;
+  /**
+   * seconds from when the task is sent, or an absolute time. Prefer seconds for signatures a
+   * Python worker applies: Celery 5.2's send_task cannot compare a serialized date.
+   */
+  expires?: number | Date | string;
+  queue?: string;
+  exchange?: string;
+  routingKey?: string;
+  priority?: number;
+  /** hard time limit, seconds */
+  timeLimit?: number;
+  /** soft time limit, seconds */
+  softTimeLimit?: number;
+  ignoreResult?: boolean;
+  shadow?: string;
+  retries?: number;
+  /** applied with this task's result when it succeeds (Celery's link) */
+  link?: Canvas | Canvas[];
+  /** applied with this task's id when it fails (Celery's link_error) */
+  linkError?: Canvas | Canvas[];
+  /** the reply_to property (a frozen signature carries its client's) */
+  replyTo?: string;
+  parentId?: string;
+  rootId?: string;
+  groupId?: string;
+  groupIndex?: number;
+}
+
+const WIRE_NAMES: Readonly<Record<string, string>> = {
+  taskId: 'task_id',
+  routingKey: 'routing_key',
+  timeLimit: 'time_limit',
+  softTimeLimit: 'soft_time_limit',
+  ignoreResult: 'ignore_result',
+  linkError: 'link_error',
+  replyTo: 'reply_to',
+  parentId: 'parent_id',
+  rootId: 'root_id',
+  groupId: 'group_id',
+  groupIndex: 'group_index',
+};
+
+/** camelCase options → the wire names; undefined values are left out. */
+export function toWireOptions(options: SignatureOptions = {}): WireOptions {
+  const wire: WireOptions = {};
+  for (const [key, value] of Object.entries(options)) {
+    if (value === undefined) continue;
+    const name = WIRE_NAMES[key] ?? key;
+    if (name === 'link' || name === 'link_error') wire[name] = Array.isArray(value) ? [...value] : [value];
+    else wire[name] = value instanceof Date ? toIsoString(value) : value;
+  }
+  return wire;
+}
+
+/** A signature (object or dict) as the dict that goes on the wire. */
+export function toSignatureDict(sig: Canvas | SignatureDict): SignatureDict {
+  return isCanvas(sig) ? sig.toDict() : sig;
+}
+
+/** Celery's maybe_list: a single value or a list, as a list (null/undefined → undefined). */
+export function maybeList<T>(value: T | T[] | null | undefined): T[] | undefined {
+  if (value === null || value === undefined) return undefined;
+  return Array.isArray(value) ? value : [value];
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'bigint' ? Number(v) : undefined);
+const date = (v: unknown): Date | undefined => (v instanceof Date ? v : typeof v === 'string' && v !== '' ? parseIsoDate(v) : undefined);
+
+/**
+ * Wire options → the client engine's send options (Celery's `send_task` keywords). Options
+ * Celery uses only in Python (producer, serializer, add_to_parent …) are not sent.
+ */
+export function sendOptionsFromWire(o: WireOptions): SendTaskOptions {
+  const expires = num(o.expires) ?? date(o.expires);
+  const links = maybeList(o.link as Canvas | SignatureDict | undefined);
+  const errbacks = maybeList(o.link_error as Canvas | SignatureDict | undefined);
+  const chain = o.chain as (Canvas | SignatureDict)[] | null | undefined;
+  const options: SendTaskOptions = {
+    taskId: str(o.task_id),
+    countdown: num(o.countdown),
+    eta: date(o.eta),
+    expires,
+    queue: str(o.queue),
+    exchange: typeof o.exchange === 'string' ? o.exchange : undefined,
+    routingKey: str(o.routing_key),
+    priority: num(o.priority),
+    timeLimit: num(o.time_limit),
+    softTimeLimit: num(o.soft_time_limit),
+    ignoreResult: typeof o.ignore_result === 'boolean' ? o.ignore_result : undefined,
+    shadow: str(o.shadow),
+    retries: num(o.retries),
+    parentId: str(o.parent_id),
+    rootId: str(o.root_id),
+    groupId: str(o.group_id),
+    groupIndex: num(o.group_index),
+    link: links?.map(toSignatureDict),
+    linkError: errbacks?.map(toSignatureDict),
+    // an empty list stays a list: Celery's worker passes the popped chain on as is (`"chain": []`)
+    chain: Array.isArray(chain) ? chain.map(toSignatureDict) : undefined,
+    chord: o.chord ? toSignatureDict(o.chord as Canvas | SignatureDict) : undefined,
+    replyTo: str(o.reply_to),
+    headers: o.headers && typeof o.headers === 'object' ? (o.headers as Record<string, unknown>) : undefined,
+  };
+  for (const key of Object.keys(options) as (keyof SendTaskOptions)[]) if (options[key] === undefined) delete options[key];
+  return options;
+}
