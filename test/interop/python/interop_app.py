@@ -44,3 +44,5 @@ def fail(message="custom"):
 @app.task(name="py.key_error")
 def key_error(key):
     return {}[key]
+
+import ops_tasks  # noqa: E402,F401  (worker-ops suites: retrying tasks)

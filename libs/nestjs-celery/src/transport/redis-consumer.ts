@@ -276,9 +276,11 @@ export class RedisConsumer implements Consumer {
           if (!settle()) return;
           await recording;
           if (tag !== undefined) {
-            // kombu QoS.reject: restore to the far end (LPUSH), then ack
+            // kombu QoS.reject: restore to the far end (LPUSH), then ack. The restore already drops
+            // the unacked entry atomically; acking after it could delete the entry of the same tag
+            // recorded again by whoever popped the restored message meanwhile (it would be lost).
             if (requeue) await emulation.restoreByTag(tag, true);
-            await emulation.ack(tag);
+            else await emulation.ack(tag);
           } else if (requeue) {
             await this.ctx.main.lpush(this.ctx.keys.queue(queue), raw);
           }
