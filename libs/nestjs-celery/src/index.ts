@@ -14,10 +14,14 @@ export { CeleryError, CeleryTimeoutError, NoResultBackendError, BrokerUnavailabl
 export { Worker, type WorkerOptions } from './engine/worker/worker.js';
 // the TaskContext type is exported by nest/ beside the @TaskContext() decorator of the same name
 export type { TaskHandler, TaskOptions } from './engine/worker/task-context.js';
+export { exponentialBackoff, type RetryOptions, type AutoretryMatcher } from './engine/worker/retry.js';
+export type { AckMode } from './engine/worker/ack-policy.js';
+export type { UnknownTaskPolicyName } from './engine/worker/unknown-task.policy.js';
 
 // protocol: failures as clients see them, Python exceptions handlers can throw, states
 export { CeleryTaskError, JS_EXCEPTION_MODULE, type ExceptionInfo } from './protocol/exceptions.js';
 export * from './protocol/python-errors.js';
+export { Retry, Reject, Ignore } from './protocol/task-predicates.js';
 export { ProtocolError, InvalidTaskError, DecodeError, ContentDisallowedError, MessageTooLargeError } from './protocol/errors.js';
 export { States, READY_STATES, UNREADY_STATES, EXCEPTION_STATES, PROPAGATE_STATES, isReady, type TaskState } from './protocol/states.js';
 export type { ResultMeta } from './protocol/result-meta.js';

@@ -3,7 +3,7 @@ import type { TaskOptions } from '../engine/worker/task-context.js';
 import { CELERY_TASK_METADATA } from './celery.constants.js';
 import { isTaskContract, type TaskContract, type TaskMethod } from './task-contract.js';
 
-/** Per-task options: Celery's ignore_result and task_track_started. */
+/** Per-task options (the engine's TaskOptions): ignore_result, track_started, retries, time limits, acks. */
 export type CeleryTaskOptions = TaskOptions;
 
 /** What `@CeleryTask` stores on the method. */

@@ -16,5 +16,6 @@ export * from './yaml.js';
 export * from './serialization.js';
 export * from './task-message.js';
 export * from './python-errors.js';
+export * from './task-predicates.js';
 export * from './exceptions.js';
 export * from './kombu-envelope.js';

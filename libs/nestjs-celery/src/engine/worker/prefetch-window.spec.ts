@@ -6,6 +6,7 @@ import { Celery } from '../celery.js';
 import { TaskAck, ackSettings } from './ack-policy.js';
 import { EtaScheduler } from './eta-scheduler.js';
 import { PrefetchWindow } from './prefetch-window.js';
+import { Ignore, Reject } from '../../protocol/task-predicates.js';
 import { Worker, type WorkerOptions } from './worker.js';
 
 /** A Consumer that records the windows it is given. */
@@ -142,6 +143,26 @@ describe('ack modes and ETA in the worker (memory transport)', () => {
     await broker.close(); // the process "dies": unsettled deliveries return to the queue
     expect(broker.vhost.depth('celery')).toBe(back);
     await worker.stop(200);
+  });
+
+  test('Reject and Ignore settle the message without storing a state', async () => {
+    const { app, worker, broker } = setup({ concurrency: 1 });
+    let attempts = 0;
+    worker.register('t.reject', () => {
+      throw new Reject('not now', ++attempts < 2);
+    });
+    worker.register('t.ignore', () => {
+      throw new Ignore();
+    });
+    await worker.start();
+    const rejected = await app.sendTask('t.reject');
+    const ignored = await app.sendTask('t.ignore');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(attempts).toBe(2); // requeued once, then dropped
+    expect([await rejected.state(), await ignored.state()]).toEqual(['PENDING', 'PENDING']);
+    expect(broker.vhost.depth('celery')).toBe(0);
+    await worker.stop();
+    await app.close();
   });
 
   test('concurrency 1: a countdown task does not stop immediate tasks from running', async () => {
