@@ -117,7 +117,8 @@ describeInterop.each(BROKERS)('worker ops × Python Celery: %s broker, Redis res
     const seen = firstValueFrom(app.asyncResult(id).state$.pipe(takeWhile((m) => m.status !== 'RETRY', true), toArray()));
     await app.sendTask('node.flaky', [], {}, { taskId: id, queue: nodeQueue });
     const retry = (await seen).at(-1)!;
-    expect(retry).toMatchObject({ status: 'RETRY', result: { exc_type: 'ValueError', exc_module: 'builtins', exc_message: ['flaky 0'] }, date_done: null });
+    // as Python's worker stores it (checked against py.retry_twice): the next attempt is a child
+    expect(retry).toMatchObject({ status: 'RETRY', result: { exc_type: 'ValueError', exc_module: 'builtins', exc_message: ['flaky 0'] }, date_done: null, children: [[[id, null], null]] });
     expect(retry.traceback).toMatch(/celery\.exceptions\.Retry: Retry in 0\.4s: ValueError\('flaky 0'\)\n$/);
     await app.asyncResult(id).get({ timeout: 10_000 });
   });
@@ -152,7 +153,7 @@ describeInterop.each(BROKERS)('worker ops × Python Celery: %s broker, Redis res
     const names = states.map((m) => m.status).filter((s, i, all) => s !== 'PENDING' && s !== all[i - 1]);
     expect(names).toEqual(['RETRY', 'SUCCESS']);
     const retry = states.find((m) => m.status === 'RETRY')!;
-    expect(retry.result).toMatchObject({ exc_type: 'ValueError', exc_module: 'builtins' });
+    expect(retry).toMatchObject({ result: { exc_type: 'ValueError', exc_module: 'builtins' }, children: [[[result.id, null], null]], date_done: null });
     expect(retry.traceback).toContain('celery.exceptions.Retry: Retry in 0.4s');
     await expect(result.get({ timeout: 10_000 })).resolves.toEqual({ attempts: 3 });
   });

@@ -288,6 +288,8 @@ export class Worker {
     }
     if (outcome.kind === 'ignore') return ack.ended('ignored');
     const { state, result, traceback } = outcome;
+    // Celery: the next attempt's result joins the task's own children (send_task's add_to_parent)
+    if (state === States.RETRY) children = [[[request.id, null], null]];
     if (state !== States.SUCCESS) {
       const line = `task ${request.name}[${request.id}] ${describeOutcome(outcome, limits.hard ?? undefined)}`;
       if (state === States.RETRY) this.logger.log(line);
