@@ -1,0 +1,30 @@
+/**
+ * The `broker` section of `inspect stats` (kombu `Connection.info()`), read from the app's
+ * broker URL: what Flower shows on a worker's page. The password never leaves.
+ */
+
+const DEFAULT_PORTS: Record<string, number> = { amqp: 5672, amqps: 5671, pyamqp: 5672, redis: 6379, rediss: 6379 };
+
+export function brokerInfo(broker: unknown, kind: string): Record<string, unknown> {
+  const first = Array.isArray(broker) ? broker[0] : broker;
+  const base = { transport: kind === 'amqp' ? 'amqp' : kind, transport_options: {}, uri_prefix: null, failover_strategy: 'round-robin', alternates: [] as string[] };
+  if (typeof first !== 'string') return base;
+  let url: URL;
+  try {
+    url = new URL(first);
+  } catch {
+    return base;
+  }
+  const scheme = url.protocol.replace(/:$/, '');
+  const path = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  return {
+    hostname: url.hostname || 'localhost',
+    userid: url.username ? decodeURIComponent(url.username) : null,
+    virtual_host: kind === 'redis' ? path || '0' : path || '/',
+    port: url.port ? Number(url.port) : (DEFAULT_PORTS[scheme] ?? null),
+    insist: false,
+    ssl: scheme === 'amqps' || scheme === 'rediss',
+    ...base,
+    alternates: Array.isArray(broker) ? broker.slice(1).map((u) => String(u).replace(/\/\/([^:@/]*):([^@/]*)@/, '//$1:**@')) : [],
+  };
+}

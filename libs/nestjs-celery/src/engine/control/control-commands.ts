@@ -1,0 +1,208 @@
+/**
+ * The remote-control commands a worker answers, with the reply shapes of Celery's
+ * (celery/worker/control.py `Panel`), so `celery inspect …`, `celery status`,
+ * `celery control revoke` and Flower read Nest workers like Python ones.
+ */
+import { resourceUsage } from 'node:process';
+import type { QueueDeclaration } from '../../transport/broker.interface.js';
+import type { EventDispatcher } from '../events/event-dispatcher.js';
+import type { Heart } from '../events/heart.js';
+import type { LamportClock } from '../events/lamport-clock.js';
+import type { WorkerState } from '../worker/worker-state.js';
+import type { ControlHandler } from './pidbox-node.js';
+import { signum } from './signals.js';
+
+/** What the commands read and act on. */
+export interface CommandContext {
+  readonly hostname: string;
+  readonly state: WorkerState;
+  readonly clock: LamportClock;
+  readonly dispatcher: EventDispatcher;
+  readonly heart?: Heart;
+  /** registered task names and their options */
+  taskNames(): string[];
+  taskOption(name: string, option: string): unknown;
+  /** the task queues consumed, as declared */
+  queues(): QueueDeclaration[];
+  readonly concurrency: number;
+  /** `stats.broker`: transport, hostname, port, userid, virtual_host, ssl … */
+  brokerInfo(): Record<string, unknown>;
+  /** settings for `conf` */
+  conf(): Record<string, unknown>;
+  /** revoke: flag the ids; with terminate abort the running ones; returns the ids found */
+  revoke(ids: string[], terminate: boolean, signum: number): string[];
+}
+
+const ok = (value: unknown) => ({ ok: value });
+
+/** Celery's `maybe_list`: one id or a list of ids. */
+function idList(value: unknown): string[] {
+  if (value === null || value === undefined) return [];
+  return (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string');
+}
+
+const truthy = (value: unknown): boolean => value === true || value === 1 || (typeof value === 'string' && ['1', 'true', 'yes', 'on'].includes(value.toLowerCase()));
+
+/** kombu `Queue.as_dict(recurse=True)` for a queue we consume. */
+export function queueAsDict(q: QueueDeclaration): Record<string, unknown> {
+  const exchange = q.exchange ?? q.name;
+  const args = q.arguments ?? null;
+  return {
+    name: q.name,
+    exchange: {
+      name: exchange,
+      type: q.exchangeType ?? 'direct',
+      arguments: null,
+      durable: q.exchangeDurable ?? true,
+      passive: false,
+      auto_delete: false,
+      delivery_mode: null,
+      no_declare: false,
+    },
+    routing_key: q.routingKey ?? q.name,
+    queue_arguments: args,
+    binding_arguments: null,
+    consumer_arguments: null,
+    durable: q.durable ?? true,
+    exclusive: q.exclusive ?? false,
+    auto_delete: q.autoDelete ?? false,
+    no_ack: false,
+    alias: null,
+    bindings: [],
+    no_declare: null,
+    expires: typeof args?.['x-expires'] === 'number' ? args['x-expires'] / 1000 : null,
+    message_ttl: typeof args?.['x-message-ttl'] === 'number' ? args['x-message-ttl'] / 1000 : null,
+    max_length: null,
+    max_length_bytes: null,
+    max_priority: typeof args?.['x-max-priority'] === 'number' ? args['x-max-priority'] : null,
+  };
+}
+
+function rusage(): Record<string, number> {
+  const u = resourceUsage();
+  return {
+    utime: u.userCPUTime / 1e6,
+    stime: u.systemCPUTime / 1e6,
+    maxrss: u.maxRSS,
+    ixrss: u.sharedMemorySize,
+    idrss: u.unsharedDataSize,
+    isrss: u.unsharedStackSize,
+    minflt: u.minorPageFault,
+    majflt: u.majorPageFault,
+    nswap: u.swappedOut,
+    inblock: u.fsRead,
+    oublock: u.fsWrite,
+    msgsnd: u.ipcSent,
+    msgrcv: u.ipcReceived,
+    nsignals: u.signalsCount,
+    nvcsw: u.voluntaryContextSwitches,
+    nivcsw: u.involuntaryContextSwitches,
+  };
+}
+
+/** The default attributes `registered` shows (celery DEFAULT_TASK_INFO_ITEMS); ours are all unset. */
+const DEFAULT_TASK_INFO_ITEMS = ['exchange', 'routing_key', 'rate_limit'];
+
+/** Build the command table for one worker. */
+export function controlCommands(ctx: CommandContext): Map<string, ControlHandler> {
+  const commands = new Map<string, ControlHandler>();
+  const add = (name: string, handler: ControlHandler, ...aliases: string[]) => {
+    commands.set(name, handler);
+    for (const alias of aliases) commands.set(alias, handler);
+  };
+
+  add('ping', () => ok('pong'));
+  add('clock', () => ({ clock: ctx.clock.value }));
+  add('report', () => ok(`software -> nestjs-celery ${ctx.hostname} node:${process.version} platform:${process.platform} arch:${process.arch}`));
+
+  add('heartbeat', async () => {
+    if (ctx.heart) await ctx.heart.requested();
+    return null;
+  });
+
+  add('enable_events', () => {
+    const groups = ctx.dispatcher.groups;
+    if (groups.size && !groups.has('task')) {
+      groups.add('task');
+      return ok('task events enabled');
+    }
+    return ok('task events already enabled');
+  });
+  add('disable_events', () => {
+    if (ctx.dispatcher.groups.has('task')) {
+      ctx.dispatcher.groups.delete('task');
+      return ok('task events disabled');
+    }
+    return ok('task events already disabled');
+  });
+
+  add('revoke', (args) => {
+    const ids = [...new Set(idList(args.task_id))];
+    if (truthy(args.terminate)) {
+      const terminated = ctx.revoke(ids, true, signum(args.signal));
+      return ok(terminated.length ? `terminate: ${terminated.join(', ')}` : 'terminate: tasks unknown');
+    }
+    ctx.revoke(ids, false, 0);
+    return ok(`tasks ${ids.join(', ')} flagged as revoked`);
+  });
+  add('terminate', (args) => commands.get('revoke')!({ task_id: args.task_id, terminate: true, signal: args.signal }));
+
+  add('hello', (args) => {
+    // mingle: a neighbour (Python or Nest) shares its revoked ids and asks for ours and our clock
+    if (args.from_node === ctx.hostname) return null;
+    if (args.revoked) ctx.state.revoked.update(args.revoked);
+    return { revoked: ctx.state.revoked.toWire(), clock: ctx.clock.forward() };
+  });
+
+  add('stats', () => ({
+    total: Object.fromEntries(ctx.state.totals),
+    pid: process.pid,
+    clock: String(ctx.clock.value),
+    uptime: Math.round((Date.now() - ctx.state.startedAt) / 1000),
+    pool: {
+      'max-concurrency': ctx.concurrency,
+      processes: [process.pid],
+      'max-tasks-per-child': null,
+      'put-guarded-by-semaphore': false,
+      timeouts: [],
+    },
+    broker: ctx.brokerInfo(),
+    prefetch_count: ctx.concurrency,
+    rusage: rusage(),
+  }), 'dump_stats');
+
+  add('registered', (args) => {
+    const items = Array.isArray(args.taskinfoitems) && args.taskinfoitems.length ? (args.taskinfoitems as unknown[]).map(String) : DEFAULT_TASK_INFO_ITEMS;
+    const builtins = truthy(args.builtins);
+    return ctx
+      .taskNames()
+      .filter((name) => builtins || !name.startsWith('celery.'))
+      .sort()
+      .map((name) => {
+        const fields = items.flatMap((item) => {
+          const value = item === 'name' ? name : ctx.taskOption(name, item);
+          return value === undefined || value === null ? [] : [`${item}=${typeof value === 'boolean' ? (value ? 'True' : 'False') : String(value)}`];
+        });
+        return fields.length ? `${name} [${fields.join(' ')}]` : name;
+      });
+  }, 'dump_tasks');
+
+  add('active', (args) => ctx.state.activeInfo(truthy(args.safe)), 'dump_active');
+  add('reserved', () => ctx.state.reservedInfo(), 'dump_reserved');
+  add('scheduled', () => ctx.state.scheduledInfo(), 'dump_schedule');
+  add('revoked', () => ctx.state.revoked.ids(), 'dump_revoked');
+  add('active_queues', () => ctx.queues().map(queueAsDict));
+
+  add('query_task', (args) => {
+    const out: Record<string, [string, unknown]> = {};
+    for (const id of idList(args.ids)) {
+      const entry = ctx.state.find(id);
+      if (entry) out[id] = [ctx.state.stateOf(id), ctx.state.info(entry)];
+    }
+    return out;
+  });
+
+  add('conf', () => ctx.conf(), 'dump_conf');
+
+  return commands;
+}

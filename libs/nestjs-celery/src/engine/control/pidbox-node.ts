@@ -1,0 +1,161 @@
+/**
+ * A worker's end of the remote-control mailbox (kombu/pidbox.py `Node`, celery/worker/pidbox.py):
+ * consumes `<nodename>.celery.pidbox` without acks, acts on requests addressed to this node
+ * (destination list, glob/pcre pattern, or everyone), and publishes `{nodename: reply}` to the
+ * asker's reply queue with the request's ticket.
+ */
+import type { CeleryLogger } from '../../common/logger.js';
+import { serializeException } from '../../protocol/exceptions.js';
+import { KeyError } from '../../protocol/python-errors.js';
+import { AcceptContent, decodeBody, encodeBody, type SerializerName } from '../../protocol/serialization.js';
+import type { Broker, Consumer, Delivery } from '../../transport/broker.interface.js';
+import type { LamportClock } from '../events/lamport-clock.js';
+import { exceptionRepr } from '../events/task-events.js';
+import { DEFAULT_CONTROL_NAMESPACE, mailboxExchange, nodeQueue, readControlRequest, type ControlRequest } from './mailbox.js';
+import { matches } from './matcher.js';
+import { withTimeout } from './timeout.js';
+
+/** A reply that cannot reach the broker within this is dropped (the asker has given up by then). */
+const REPLY_TIMEOUT_MS = 5000;
+
+/** One remote-control command: Celery calls `handler(state, **arguments)`. */
+export type ControlHandler = (args: Record<string, unknown>) => unknown;
+
+export interface PidboxHost {
+  readonly broker: Broker;
+  readonly clock: LamportClock;
+}
+
+export interface PidboxNodeOptions {
+  hostname: string;
+  /** Celery's `control_exchange` (default 'celery') */
+  namespace?: string;
+  /** accept_content for requests (default ['json']) */
+  acceptContent?: readonly string[];
+  /** serializer of replies (Celery: task_serializer, default json) */
+  serializer?: SerializerName;
+  logger: CeleryLogger;
+}
+
+/** Python's `repr(exc)` of whatever a handler threw, for `{"error": …}` replies. */
+export function errorRepr(error: unknown): string {
+  return exceptionRepr(serializeException(error));
+}
+
+export class PidboxNode {
+  readonly hostname: string;
+  private readonly namespace: string;
+  private readonly accept: AcceptContent;
+  private consumer?: Consumer;
+  private readonly declaredReplyExchanges = new Map<string, Promise<void>>();
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly app: PidboxHost,
+    private readonly handlers: ReadonlyMap<string, ControlHandler>,
+    private readonly options: PidboxNodeOptions,
+  ) {
+    this.hostname = options.hostname;
+    this.namespace = options.namespace ?? DEFAULT_CONTROL_NAMESPACE;
+    this.accept = new AcceptContent(options.acceptContent ?? ['json']);
+  }
+
+  get queueName(): string {
+    return nodeQueue(this.hostname, this.namespace).name;
+  }
+
+  async start(): Promise<void> {
+    if (this.consumer) return;
+    await this.app.broker.declareExchange(mailboxExchange(this.namespace));
+    await this.app.broker.declareQueue(nodeQueue(this.hostname, this.namespace));
+    this.consumer = await this.app.broker.consume([this.queueName], { prefetch: 0, noAck: true }, (d) => this.onDelivery(d));
+  }
+
+  /** Stop listening; requests being answered finish first. */
+  async stop(): Promise<void> {
+    const consumer = this.consumer;
+    this.consumer = undefined;
+    await consumer?.cancel();
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private onDelivery(delivery: Delivery): void {
+    const done = this.handleDelivery(delivery).catch((error: unknown) => {
+      this.options.logger.error(`remote control: ${(error as Error)?.message ?? error}`);
+    });
+    this.inFlight.add(done);
+    void done.finally(() => this.inFlight.delete(done));
+  }
+
+  private async handleDelivery(delivery: Delivery): Promise<void> {
+    // celery/worker/pidbox.py: clients rarely carry a useful clock, so forward ours first
+    this.app.clock.forward();
+    let body: unknown;
+    try {
+      body = decodeBody(delivery.message, this.accept);
+    } catch (error) {
+      this.options.logger.error(`cannot decode a remote-control message: ${(error as Error)?.message ?? error}`);
+      return;
+    }
+    const request = readControlRequest(body);
+    if (!request) {
+      this.options.logger.warn(`ignored a message on ${this.queueName} that is not a remote-control request`);
+      return;
+    }
+    this.app.clock.adjust(delivery.message.headers?.clock ?? 0);
+    await this.handle(request);
+  }
+
+  /** kombu `Node.handle_message`: act when addressed, reply when asked. Returns the reply, if any. */
+  async handle(request: ControlRequest): Promise<unknown> {
+    if (!this.addressed(request)) return undefined;
+    let reply: unknown;
+    try {
+      const handler = this.handlers.get(request.method);
+      // kombu looks the handler up in a dict: an unknown command replies KeyError('<method>')
+      if (!handler) throw new KeyError(request.method);
+      reply = await handler(request.arguments);
+    } catch (error) {
+      this.options.logger.error(`remote-control command ${request.method} failed: ${(error as Error)?.message ?? error}`);
+      reply = { error: errorRepr(error) };
+    }
+    if (request.reply_to) await withTimeout(this.reply({ [this.hostname]: reply ?? null }, request), REPLY_TIMEOUT_MS, `replying to ${request.method}`);
+    return reply;
+  }
+
+  private addressed(request: ControlRequest): boolean {
+    if (request.destination?.length) return request.destination.includes(this.hostname);
+    if (request.pattern && request.matcher) {
+      try {
+        return matches(this.hostname, request.pattern, request.matcher);
+      } catch (error) {
+        this.options.logger.error(`remote-control command ${request.method}: ${(error as Error).message}`);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private async reply(data: Record<string, unknown>, request: ControlRequest): Promise<void> {
+    const { exchange, routing_key } = request.reply_to!;
+    // kombu declares the reply exchange (direct, transient) before every reply
+    let declared = this.declaredReplyExchanges.get(exchange);
+    if (!declared) {
+      declared = this.app.broker.declareExchange({ name: exchange, type: 'direct', durable: false, autoDelete: false });
+      declared.catch(() => this.declaredReplyExchanges.delete(exchange));
+      this.declaredReplyExchanges.set(exchange, declared);
+    }
+    await declared;
+    const encoded = encodeBody(data, this.options.serializer ?? 'json');
+    await this.app.broker.publish(
+      {
+        body: encoded.body,
+        contentType: encoded.contentType,
+        contentEncoding: encoded.contentEncoding,
+        headers: { ticket: request.ticket ?? null, clock: this.app.clock.forward() },
+        properties: { deliveryMode: 1 },
+      },
+      { exchange, routingKey: routing_key },
+    );
+  }
+}

@@ -1,0 +1,270 @@
+/**
+ * The worker as a node of a Celery cluster: what Celery's consumer bootsteps Events, Heart,
+ * Control (pidbox) and Mingle do (celery/worker/consumer/*.py), plus the task events a worker
+ * sends at Celery's points (celery/worker/strategy.py, request.py) and the revoked checks.
+ * The Worker calls it from a few places; everything else lives here.
+ */
+import type { CeleryLogger } from '../../common/logger.js';
+import type { ExceptionInfo } from '../../protocol/exceptions.js';
+import { pythonRepr } from '../../protocol/python-repr.js';
+import { States } from '../../protocol/states.js';
+import { TaskRevokedError } from '../../protocol/python-errors.js';
+import type { TaskRequest } from '../../protocol/task-message.js';
+import type { Broker, Delivery, QueueDeclaration } from '../../transport/broker.interface.js';
+import { EventDispatcher } from '../events/event-dispatcher.js';
+import { DEFAULT_HEARTBEAT_INTERVAL, Heart } from '../events/heart.js';
+import type { LamportClock } from '../events/lamport-clock.js';
+import { exceptionRepr, taskFailedFields, taskReceivedFields, taskRevokedFields, taskSucceededFields } from '../events/task-events.js';
+import { WorkerState } from '../worker/worker-state.js';
+import type { Control } from './control.js';
+import { controlCommands } from './control-commands.js';
+import { PidboxNode } from './pidbox-node.js';
+import { brokerInfo } from './broker-info.js';
+
+/** Worker options for events, heartbeat and remote control (Celery's names in the comments). */
+export interface WorkerNodeOptions {
+  /** send task-received/started/succeeded/failed/… events (`worker_send_task_events`, `-E`); default false */
+  sendTaskEvents?: boolean;
+  /** no worker-online/heartbeat/offline events (`--without-heartbeat`); default false */
+  withoutHeartbeat?: boolean;
+  /** seconds between worker-heartbeat events (`--heartbeat-interval`); default 2 */
+  heartbeatInterval?: number;
+  /** answer remote-control commands (`worker_enable_remote_control`); default true */
+  enableRemoteControl?: boolean;
+  /**
+   * sync revoked ids and the clock with the other workers at start (Celery's mingle, on unless
+   * `--without-mingle`); default false here because it waits up to 1 s for replies
+   */
+  mingle?: boolean;
+}
+
+/** What the node needs of its Worker. */
+export interface NodeWorker {
+  readonly hostname: string;
+  readonly queues: string[];
+  readonly running: ReadonlyMap<string, AbortController>;
+  readonly registry: { names(): string[]; get(name: string): { options: object } | undefined };
+  readonly app: {
+    readonly broker: Broker;
+    readonly clock: LamportClock;
+    readonly control: Control;
+    readonly options: { broker?: unknown; backend?: unknown; acceptContent?: string[]; taskSerializer?: string; taskDefaultQueue?: string };
+    queueDeclaration(name: string): QueueDeclaration;
+  };
+}
+
+export interface NodeHooks {
+  concurrency: number;
+  logger: CeleryLogger;
+  /** store REVOKED (TaskRevokedError(reason)) for the request, run its failure continuation, ack it */
+  announceRevoked(delivery: Delivery, request: TaskRequest, reason: RevokeReason, signum: number | null): Promise<void>;
+}
+
+export type RevokeReason = 'revoked' | 'expired' | 'terminated';
+
+export class WorkerNode {
+  readonly state: WorkerState;
+  readonly events: EventDispatcher;
+  readonly heart?: Heart;
+  private readonly pidbox?: PidboxNode;
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly terminations = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly worker: NodeWorker,
+    private readonly hooks: NodeHooks,
+    private readonly options: WorkerNodeOptions = {},
+  ) {
+    const { hostname, app } = worker;
+    this.state = new WorkerState(hostname);
+    // celery/worker/consumer/events.py: without task events only the worker group is sent
+    this.events = new EventDispatcher(app, {
+      hostname,
+      enabled: !!options.sendTaskEvents || !options.withoutHeartbeat,
+      groups: options.sendTaskEvents ? [] : ['worker'],
+      logger: hooks.logger,
+    });
+    if (!options.withoutHeartbeat) {
+      this.heart = new Heart(this.events, () => ({ active: this.state.activeCount, processed: this.state.processed }), options.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL);
+    }
+    if (options.enableRemoteControl ?? true) {
+      const commands = controlCommands({
+        hostname,
+        state: this.state,
+        clock: app.clock,
+        dispatcher: this.events,
+        heart: this.heart,
+        concurrency: hooks.concurrency,
+        taskNames: () => worker.registry.names(),
+        taskOption: (name, option) => (worker.registry.get(name)?.options as Record<string, unknown> | undefined)?.[camel(option)],
+        queues: () => worker.queues.map((q) => app.queueDeclaration(q)),
+        brokerInfo: () => brokerInfo(app.options.broker, app.broker.kind),
+        conf: () => this.conf(),
+        revoke: (ids, terminate, signum) => this.revoke(ids, terminate, signum),
+      });
+      this.pidbox = new PidboxNode(app, commands, {
+        hostname,
+        acceptContent: app.options.acceptContent,
+        logger: hooks.logger,
+      });
+    }
+  }
+
+  /** Events exchange, mingle, mailbox, then worker-online (Celery's bootstep order). */
+  async start(): Promise<void> {
+    if (this.events.enabled) {
+      await this.events.declare().catch((error: unknown) => this.hooks.logger.warn(`cannot declare the celeryev exchange: ${(error as Error)?.message ?? error}`));
+    }
+    if (this.options.mingle) await this.mingle();
+    await this.pidbox?.start();
+    await this.heart?.start();
+  }
+
+  /** worker-offline, mailbox closed, waiting requests forgotten (their messages went back). */
+  async stop(): Promise<void> {
+    await Promise.allSettled([...this.terminations.values()]);
+    await Promise.allSettled([...this.pending]);
+    await this.heart?.stop();
+    await this.pidbox?.stop();
+    this.state.clearWaiting();
+  }
+
+  // ---- the task's way through the worker, at Celery's points
+
+  /**
+   * Checked on receipt and again right before running (celery/worker/request.py `revoked`):
+   * an expired task joins the revoked ids; a revoked one is not run.
+   */
+  revokedReason(request: TaskRequest): RevokeReason | null {
+    if (request.expires && request.expires.getTime() <= Date.now()) {
+      this.state.revoked.add(request.id);
+      return 'expired';
+    }
+    return this.state.revoked.has(request.id) ? 'revoked' : null;
+  }
+
+  /** The message is accepted for running: task-received, reserved or scheduled. */
+  received(request: TaskRequest, delivery: Delivery): void {
+    this.state.taskReceived(request, delivery);
+    this.send('task-received', taskReceivedFields(request));
+  }
+
+  /** The handler is about to run: task-started, active. */
+  started(request: TaskRequest, delivery: Delivery): void {
+    this.state.taskAccepted(request, delivery);
+    this.send('task-started', { uuid: request.id });
+  }
+
+  /**
+   * The outcome is stored: task-succeeded (result repr, runtime), task-retried or task-failed
+   * (exception repr, traceback).
+   */
+  finished(request: TaskRequest, state: string, result: unknown, traceback: string | null): void {
+    if (state === States.SUCCESS) {
+      const started = this.state.active(request.id)?.startedAt;
+      const runtime = started === undefined ? 0 : (performance.now() - started) / 1000;
+      this.send('task-succeeded', taskSucceededFields(request, result, runtime));
+    } else if (state === States.RETRY) {
+      this.send('task-retried', { uuid: request.id, exception: result ? exceptionRepr(result as ExceptionInfo) : 'None', traceback });
+    } else {
+      this.send('task-failed', taskFailedFields(request, result as ExceptionInfo, traceback));
+    }
+  }
+
+  /** REVOKED was stored for the request: task-revoked. */
+  revokedAnnounced(request: TaskRequest, reason: RevokeReason, signum: number | null): void {
+    this.state.taskReady(request.id);
+    this.send('task-revoked', taskRevokedFields(request, { terminated: reason === 'terminated', signum, expired: reason === 'expired' }));
+  }
+
+  /** The message was rejected (Celery's Reject): task-rejected. */
+  rejected(request: TaskRequest, requeue: boolean): void {
+    this.state.taskReady(request.id);
+    this.send('task-rejected', { uuid: request.id, requeue });
+  }
+
+  /** No handler for the task name (celery/worker/consumer/consumer.py `on_unknown_task`). */
+  unknownTask(request: TaskRequest): void {
+    this.send('task-failed', { uuid: request.id, exception: `NotRegistered(${pythonRepr(request.task)})` });
+  }
+
+  /** The request is done with, whatever happened. */
+  ready(request: TaskRequest): void {
+    this.state.taskReady(request.id);
+    this.terminations.delete(request.id);
+  }
+
+  /** Set when `revoke --terminate` aborted the task: REVOKED is stored (or being stored), skip the outcome. */
+  terminated(request: TaskRequest): Promise<void> | undefined {
+    return this.terminations.get(request.id);
+  }
+
+  // ---- remote control
+
+  /** celery/worker/control.py `revoke`: flag the ids; terminate aborts the running ones. */
+  private revoke(ids: string[], terminate: boolean, signum: number): string[] {
+    for (const id of ids) this.state.revoked.add(id);
+    if (ids.length) this.hooks.logger.log(`tasks flagged as revoked: ${ids.join(', ')}`);
+    if (!terminate) return [];
+    const found: string[] = [];
+    for (const id of ids) {
+      const entry = this.state.find(id);
+      if (!entry) continue;
+      found.push(id);
+      const controller = this.worker.running.get(id);
+      if (!controller || this.terminations.has(id)) continue;
+      this.hooks.logger.warn(`terminating task ${entry.request.name}[${id}] (signal ${signum}): its AbortSignal is aborted, REVOKED stored`);
+      controller.abort(new TaskRevokedError('terminated'));
+      // Celery announces at once (the process is killed); a JS handler cannot be killed, so its
+      // eventual outcome is discarded instead
+      const announced = this.hooks.announceRevoked(entry.delivery, entry.request, 'terminated', signum).catch((error: unknown) => {
+        this.hooks.logger.error(`storing REVOKED for terminated task ${id} failed: ${(error as Error)?.message ?? error}`);
+      });
+      this.terminations.set(id, announced);
+    }
+    return found;
+  }
+
+  private async mingle(): Promise<void> {
+    const { app, hostname } = this.worker;
+    try {
+      const replies = await app.control.inspect({ timeout: 1000 }).hello(hostname, this.state.revoked.toWire());
+      delete replies[hostname];
+      let synced = 0;
+      for (const reply of Object.values(replies)) {
+        if (!reply) continue;
+        synced++;
+        if (typeof reply.clock === 'number') app.clock.adjust(reply.clock);
+        if (reply.revoked) this.state.revoked.update(reply.revoked);
+      }
+      this.hooks.logger.log(synced ? `mingle: synced with ${synced} node(s)` : 'mingle: all alone');
+    } catch (error) {
+      this.hooks.logger.warn(`mingle failed: ${(error as Error)?.message ?? error}`);
+    }
+  }
+
+  private conf(): Record<string, unknown> {
+    const { app } = this.worker;
+    const redact = (url: unknown) => (typeof url === 'string' ? url.replace(/\/\/([^:@/]*):([^@/]*)@/, '//$1:********@') : null);
+    return {
+      broker_url: redact(Array.isArray(app.options.broker) ? app.options.broker[0] : app.options.broker),
+      result_backend: redact(app.options.backend),
+      task_default_queue: app.options.taskDefaultQueue ?? 'celery',
+      task_serializer: app.options.taskSerializer ?? 'json',
+      accept_content: app.options.acceptContent ?? ['json'],
+      worker_send_task_events: !!this.options.sendTaskEvents,
+      worker_enable_remote_control: this.options.enableRemoteControl ?? true,
+      worker_concurrency: this.hooks.concurrency,
+    };
+  }
+
+  private send(type: string, fields: Record<string, unknown>): void {
+    if (!this.events.sends(type)) return;
+    const sent = this.events.send(type, fields);
+    this.pending.add(sent);
+    void sent.finally(() => this.pending.delete(sent));
+  }
+}
+
+/** Celery's task attribute names → our TaskOptions keys (`ignore_result` → `ignoreResult`). */
+const camel = (name: string): string => name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
