@@ -3,13 +3,33 @@ import { exceptionFromResult } from '../protocol/exceptions.js';
 import type { ResultMeta } from '../protocol/result-meta.js';
 import { PROPAGATE_STATES, States, isReady } from '../protocol/states.js';
 import type { ResultBackend } from '../transport/result-backend.interface.js';
-import { CeleryTimeoutError, NoResultBackendError } from './errors.js';
+import type { NodeReplies } from './control/control.js';
+import { CeleryError, CeleryTimeoutError, NoResultBackendError } from './errors.js';
 
 export interface GetOptions {
   /** milliseconds; undefined waits forever */
   timeout?: number;
   /** throw on FAILURE/REVOKED (default true); false returns the exception */
   propagate?: boolean;
+}
+
+/** `revoke()` options, Celery's `AsyncResult.revoke(terminate, signal, wait, timeout)`. */
+export interface RevokeResultOptions {
+  /** also abort the task if it is running (Python workers signal its process) */
+  terminate?: boolean;
+  /** signal name for terminate, default 'SIGTERM' */
+  signal?: string;
+  /** wait for the workers' replies */
+  wait?: boolean;
+  /** with `wait`: ms to wait for the next reply (default 1000) */
+  timeout?: number;
+}
+
+/** The app whose remote control revoke() goes through. */
+export interface RevokingApp {
+  readonly control: {
+    revoke(taskId: string, options: { terminate?: boolean; signal?: string; reply?: boolean; timeout?: number }): Promise<NodeReplies>;
+  };
 }
 
 /**
@@ -34,6 +54,8 @@ export class AsyncResult<T = unknown> implements ResultNode {
     readonly id: string,
     private readonly backend?: ResultBackend | null,
     parent?: ResultNode | null,
+    /** the app that sent it, for revoke() */
+    private readonly app?: RevokingApp | null,
   ) {
     this.parent = parent ?? null;
   }
@@ -79,6 +101,18 @@ export class AsyncResult<T = unknown> implements ResultNode {
   async meta(): Promise<ResultMeta | undefined> {
     if (!this.backend) throw new NoResultBackendError(this.id);
     return this.backend.get(this.id);
+  }
+
+  /**
+   * Tell every worker (Python or Nest) not to run this task: it is stored REVOKED when a worker
+   * gets to it; with `terminate`, a running task is aborted. Resolves once the request is sent,
+   * or with the workers' replies when `wait` is set.
+   */
+  revoke(options: RevokeResultOptions = {}): Promise<NodeReplies> {
+    if (!this.app) {
+      return Promise.reject(new CeleryError(`cannot revoke task ${this.id}: this AsyncResult has no app; get it from app.sendTask() or app.asyncResult(), or use app.control.revoke(id)`));
+    }
+    return this.app.control.revoke(this.id, { terminate: options.terminate, signal: options.signal, reply: options.wait, timeout: options.timeout });
   }
 
   async forget(): Promise<void> {

@@ -12,6 +12,9 @@ import { AsyncResult } from './async-result.js';
 import { DEFAULT_QUEUE, type CeleryOptions } from './celery.options.js';
 import type { ConnectionStatus } from '../transport/connection-status.js';
 import { BrokerUnavailableError, PublishTimeoutError } from './errors.js';
+import { Control } from './control/control.js';
+import { MailboxClient } from './control/mailbox-client.js';
+import { LamportClock } from './events/lamport-clock.js';
 
 /** Options of one `sendTask`, named after Celery's `apply_async` options. */
 export interface SendTaskOptions {
@@ -69,6 +72,9 @@ export class Celery {
   private brokerStatus: ConnectionStatus = 'connecting';
   /** publishes waiting for the broker to come back */
   private held = 0;
+  /** the app's logical clock, forwarded by events and remote control (Celery's `app.clock`) */
+  readonly clock = new LamportClock();
+  private controlClient?: Control;
 
   constructor(readonly options: CeleryOptions = {}) {
     this.logger = options.logger ?? consoleLogger('Celery');
@@ -101,7 +107,16 @@ export class Celery {
     return this.connecting;
   }
 
+  /** Remote control of workers, Python's and ours (Celery's `app.control`): ping, revoke, inspect(). */
+  get control(): Control {
+    this.controlClient ??= new Control(
+      new MailboxClient(this, { serializer: this.options.taskSerializer, acceptContent: this.options.acceptContent, logger: this.logger }),
+    );
+    return this.controlClient;
+  }
+
   async close(): Promise<void> {
+    await this.controlClient?.close();
     await this.backend?.close();
     await this.broker.close();
     this.connecting = undefined;
@@ -177,7 +192,7 @@ export class Celery {
       { body: encoded.body, contentType: encoded.contentType, contentEncoding: encoded.contentEncoding, headers, properties: message.properties },
       route,
     );
-    return new AsyncResult<T>(id, this.backend);
+    return new AsyncResult<T>(id, this.backend, null, this);
   }
 
   /** Publish with the outage policy: fail fast, or hold a bounded number until the broker is back. */
@@ -204,7 +219,7 @@ export class Celery {
 
   /** An AsyncResult for a task id sent elsewhere. */
   asyncResult<T = unknown>(id: string): AsyncResult<T> {
-    return new AsyncResult<T>(id, this.backend);
+    return new AsyncResult<T>(id, this.backend, null, this);
   }
 
   /** Celery publishes to the default exchange with the queue as routing key unless told otherwise. */

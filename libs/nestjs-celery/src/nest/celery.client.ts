@@ -5,6 +5,7 @@ import { defer, map, switchMap, type Observable, type Subscription } from 'rxjs'
 import type { AsyncResult } from '../engine/async-result.js';
 import { Celery, type SendTaskOptions } from '../engine/celery.js';
 import type { CeleryOptions } from '../engine/celery.options.js';
+import type { Control, NodeReplies, RevokeOptions } from '../engine/control/control.js';
 import { NoResultBackendError } from '../engine/errors.js';
 import { exceptionFromResult } from '../protocol/exceptions.js';
 import { PROPAGATE_STATES, States, isReady } from '../protocol/states.js';
@@ -87,6 +88,19 @@ export class CeleryClient extends ClientProxy<Record<never, Function>, CelerySta
   /** An AsyncResult for a task id (sent by anyone). */
   asyncResult<T = unknown>(taskId: string): AsyncResult<T> {
     return this.app.asyncResult<T>(taskId);
+  }
+
+  /**
+   * Tell every worker, Python or Nest, not to run these tasks (stored REVOKED when a worker gets
+   * to them); with `terminate`, a running one is aborted. Celery's `app.control.revoke`.
+   */
+  revoke(taskId: string | string[], options?: RevokeOptions): Promise<NodeReplies> {
+    return this.app.control.revoke(taskId, options);
+  }
+
+  /** Remote control of workers: ping, inspect(), broadcast, heartbeat (Celery's `app.control`). */
+  get control(): Control {
+    return this.app.control;
   }
 
   protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {

@@ -22,8 +22,9 @@ import { describeOutcome, failureOutcome, runOutcome } from './run-outcome.js';
 import { effectiveTimeLimits, runWithTimeLimits, settleHandlerValue } from './time-limits.js';
 import { UnknownTaskPolicy, type UnknownTaskOptions } from './unknown-task.policy.js';
 import { installCanvas } from '../canvas/install.js';
+import { WorkerNode, type RevokeReason, type WorkerNodeOptions } from '../control/worker-node.js';
 
-export interface WorkerOptions extends AckDefaults, UnknownTaskOptions {
+export interface WorkerOptions extends AckDefaults, UnknownTaskOptions, WorkerNodeOptions {
   /** queues to consume, default: the app's default queue */
   queues?: string[];
   /** tasks run at once = prefetch (the broker never hands this worker more), default 16 */
@@ -108,6 +109,8 @@ export class Worker {
   readonly running = new Map<string, AbortController>();
   /** canvas continuation (chain, callbacks, errbacks, chords); set by the canvas module */
   continuation: TaskContinuation = noContinuation;
+  /** events, heartbeat, remote control and the state they report (engine/control/worker-node.ts) */
+  readonly node: WorkerNode;
 
   constructor(
     readonly app: Celery,
@@ -123,12 +126,20 @@ export class Worker {
     this.storeTimeoutMs = options.storeTimeoutMs ?? 5 * 60_000;
     this.window = new PrefetchWindow(this.concurrency);
     this.eta = new EtaScheduler(this.window);
+    this.node = new WorkerNode(this, {
+      concurrency: this.concurrency,
+      logger: this.logger,
+      announceRevoked: (delivery, request, reason, signum) => this.announceRevoked(delivery, request, reason, signum),
+    }, options);
     this.unknownTasks = new UnknownTaskPolicy(
       app,
       this.window,
       this.logger,
       options,
-      (request) => this.storeOutcome(request, States.FAILURE, pyException('NotRegistered', 'celery.exceptions', request.task), null),
+      (request) => {
+        this.node.unknownTask(request);
+        return this.storeOutcome(request, States.FAILURE, pyException('NotRegistered', 'celery.exceptions', request.task), null);
+      },
       () => `registered tasks: ${this.registry.names().join(', ') || 'none'}`,
     );
   }
@@ -156,6 +167,7 @@ export class Worker {
     for (const q of this.queues) await this.app.declareQueue(q);
     this.consumer = await this.app.broker.consume(this.queues, { prefetch: this.concurrency, adjustablePrefetch: true }, (d) => this.track(this.onDelivery(d)));
     this.window.attach(this.consumer);
+    await this.node.start();
     this.logger.log(`${this.hostname} consuming ${this.queues.join(', ')} (concurrency ${this.concurrency}; tasks: ${this.registry.names().join(', ') || 'none'})`);
   }
 
@@ -181,6 +193,7 @@ export class Worker {
       this.logger.warn(`shutdown: ${this.running.size} task(s) still running after ${graceMs} ms: aborted, their messages go back to the queue`);
       for (const controller of this.running.values()) controller.abort(new WorkerShutdownAbort());
     }
+    await this.node.stop();
   }
 
   private track(p: Promise<void>): void {
@@ -214,33 +227,44 @@ export class Worker {
     }
     const task = this.registry.get(request.task);
     if (!task) return this.unknownTasks.handle(delivery, request);
-    // Celery checks expiry on receipt and again right before running
-    if (await this.revokeIfExpired(delivery, request)) return;
+    // Celery checks expiry and revokes on receipt and again right before running
+    if (await this.revokeIfRevoked(delivery, request)) return;
+    this.node.received(request, delivery);
     if (request.eta && request.eta.getTime() > Date.now()) return this.eta.hold(delivery, request.eta, () => this.run(delivery, request, task));
     await this.run(delivery, request, task);
   }
 
-  /** Celery's Request.revoked() for `expires`: store REVOKED TaskRevokedError('expired') and ack. */
-  private async revokeIfExpired(delivery: Delivery, request: TaskRequest): Promise<boolean> {
-    if (!request.expires || request.expires.getTime() > Date.now()) return false;
-    this.logger.warn(`task ${request.task}[${request.id}] expired at ${request.expires.toISOString()}: not run, stored REVOKED`);
-    const revoked = pyException('TaskRevokedError', 'celery.exceptions', 'expired');
+  /** Celery's Request.revoked(): an expired or revoked task is not run (REVOKED stored, message acked). */
+  private async revokeIfRevoked(delivery: Delivery, request: TaskRequest): Promise<boolean> {
+    const reason = this.node.revokedReason(request);
+    if (!reason) return false;
+    await this.announceRevoked(delivery, request, reason, null);
+    return true;
+  }
+
+  /** Celery's Request._announce_revoked: REVOKED TaskRevokedError(reason) stored, task-revoked sent, message acked. */
+  private async announceRevoked(delivery: Delivery, request: TaskRequest, reason: RevokeReason, signum: number | null): Promise<void> {
+    const why = reason === 'expired' ? `expired at ${request.expires?.toISOString()}` : reason;
+    this.logger.warn(`task ${request.task}[${request.id}] ${why}: ${reason === 'terminated' ? 'aborted' : 'not run'}, stored REVOKED`);
+    const revoked = pyException('TaskRevokedError', 'celery.exceptions', reason);
     await this.storeOutcome(request, States.REVOKED, revoked, null);
     await this.continuation.afterFailureStored(request, States.REVOKED, revoked, null);
+    this.node.revokedAnnounced(request, reason, signum);
     await delivery.ack();
-    return true;
   }
 
   private async run(delivery: Delivery, request: TaskRequest, task: RegisteredTask): Promise<void> {
     const releaseSlot = await this.window.acquire();
     try {
-      if (await this.revokeIfExpired(delivery, request)) return;
+      if (await this.revokeIfRevoked(delivery, request)) return;
       const controller = new AbortController();
       this.running.set(request.id, controller);
+      this.node.started(request, delivery);
       try {
         await this.execute(delivery, request, task, controller);
       } finally {
         if (this.running.get(request.id) === controller) this.running.delete(request.id);
+        this.node.ready(request);
       }
     } finally {
       releaseSlot();
@@ -273,6 +297,9 @@ export class Worker {
     if (limited.kind === 'timeout') {
       void limited.late.then(() => this.logger.warn(`task ${request.name}[${request.id}] finished after its hard time limit: its result is discarded`));
     }
+    // revoke --terminate stored REVOKED and acked already: whatever the handler did is discarded
+    const terminated = this.node.terminated(request);
+    if (terminated) return terminated.then(() => ack.ended('failure'));
     if (controller.signal.reason instanceof WorkerShutdownAbort) return this.workerLost(ack, request);
     let children: unknown[] = [];
     if (outcome.kind === 'state' && outcome.state === States.SUCCESS) {
@@ -284,6 +311,7 @@ export class Worker {
     }
     if (outcome.kind === 'reject') {
       this.logger.warn(`task ${request.name}[${request.id}] rejected its message (${outcome.requeue ? 'requeued' : 'not requeued'}): ${outcome.error.message}`);
+      this.node.rejected(request, outcome.requeue);
       return ack.reject(outcome.requeue);
     }
     if (outcome.kind === 'ignore') return ack.ended('ignored');
@@ -311,6 +339,7 @@ export class Worker {
     }
     if (state === States.SUCCESS) await this.continuation.afterSuccessStored(request, result);
     else if (state !== States.RETRY) await this.continuation.afterFailureStored(request, state, result as ExceptionInfo, traceback);
+    this.node.finished(request, state, result, traceback);
     this.processed++;
     await ack.ended(outcome.end);
   }
