@@ -1,0 +1,155 @@
+"""Remote control and events from real Python Celery 5.2, for the control and events suites.
+
+stdin: one JSON object {"op": ..., ...}; stdout: one JSON document.
+  {"op": "revoke", "task_id": id|[ids], "terminate": bool, "signal": str|null, "destination": [..]|null}
+      app.control.revoke(...) (a cast, no reply) -> {}
+  {"op": "broadcast", "command": str, "arguments": {...}, "destination": [..]|null, "timeout": float}
+      app.control.broadcast(..., reply=True) -> the list of {nodename: reply}
+  {"op": "hello", "destination": [node], "revoked_ids": [ids]}
+      mingle's hello with these ids revoked -> {"reply": the node's reply, "accepted": the ids a
+      Python LimitedSet holds after update(reply["revoked"])}
+  {"op": "declare", "hostname": node, "oid": oid}
+      kombu declares the node's pidbox queue, a reply queue for oid, both mailbox exchanges and
+      celeryev as Python Celery does -> {entity: "ok" | repr(error)}
+  {"op": "events", "hostname": str, "seconds": float, "until": str|null}
+      an EventReceiver (what `celery events` and Flower use) with a celery.events.state.State fed
+      from it, for `seconds` (or until an event of type `until` from `hostname` arrived). Prints
+      "listening" on stderr once consuming. -> {"events": [events from hostname],
+      "alive_snapshot": State's view of the worker at its last heartbeat before going offline,
+      "final": State's view at the end}
+"""
+import json
+import sys
+import threading
+import time
+
+from kombu import Queue
+
+from celery.events.event import get_exchange
+from celery.events.state import State
+from celery.utils.collections import LimitedSet
+
+from interop_app import app
+
+
+def revoke(req):
+    app.control.revoke(
+        req["task_id"],
+        destination=req.get("destination"),
+        terminate=req.get("terminate", False),
+        signal=req.get("signal") or "SIGTERM",
+    )
+    return {}
+
+
+def broadcast(req):
+    return app.control.broadcast(
+        req["command"],
+        arguments=req.get("arguments") or {},
+        destination=req.get("destination"),
+        reply=True,
+        timeout=req.get("timeout", 1.0),
+    )
+
+
+def hello(req):
+    # what a Python worker's mingle does at start: hello with its revoked ids (monotonic times)
+    ours = {task_id: time.monotonic() for task_id in req.get("revoked_ids", [])}
+    replies = app.control.inspect(destination=req["destination"], timeout=2.0).hello("py-peer@control-test", ours)
+    reply = replies[req["destination"][0]]
+    accepted = LimitedSet(maxlen=50000, expires=10800)
+    accepted.update(reply["revoked"])  # raises unless every timestamp is a float
+    return {"reply": reply, "accepted": list(accepted)}
+
+
+def declare(req):
+    # kombu declares these exactly so; RabbitMQ refuses (PRECONDITION_FAILED) anything that differs
+    mailbox = app.control.mailbox
+    oid = req["oid"]
+    entities = {
+        "node_queue": mailbox.get_queue(req["hostname"]),
+        "reply_queue": Queue(
+            f"{oid}.{mailbox.reply_exchange.name}", exchange=mailbox.reply_exchange, routing_key=oid,
+            durable=False, auto_delete=True, expires=mailbox.reply_queue_expires, message_ttl=mailbox.reply_queue_ttl,
+        ),
+        "mailbox_exchange": mailbox.exchange,
+        "reply_exchange": mailbox.reply_exchange,
+    }
+    out = {}
+    with app.connection() as conn:
+        entities["event_exchange"] = get_exchange(conn, name=app.conf.event_exchange)
+        for name, entity in entities.items():
+            channel = conn.channel()
+            try:
+                entity(channel).declare()
+                out[name] = "ok"
+            except Exception as exc:  # the refusal is what the test looks at
+                out[name] = repr(exc)
+            finally:
+                try:
+                    channel.close()
+                except Exception:
+                    pass
+    return out
+
+
+def worker_view(state, hostname):
+    worker = state.workers.get(hostname)
+    if worker is None:
+        return None
+    return {
+        "alive": worker.alive,
+        "processed": worker.processed,
+        "active": worker.active,
+        "freq": worker.freq,
+        "sw_ident": worker.sw_ident,
+        "heartbeats": len(worker.heartbeats),
+        "tasks": {
+            uuid: {"state": task.state, "name": task.name, "result": task.result, "exception": task.exception}
+            for uuid, task in state.tasks.items()
+            if task.worker is not None and task.worker.hostname == hostname
+        },
+    }
+
+
+def events(req):
+    hostname, until = req["hostname"], req.get("until")
+    deadline = time.time() + float(req["seconds"])
+    state = State()
+    seen, snapshot = [], {}
+    done = threading.Event()
+
+    def on_event(event):
+        state.event(event)
+        if event.get("hostname") != hostname:
+            return
+        seen.append(event)
+        if event["type"] == "worker-heartbeat":
+            snapshot["view"] = worker_view(state, hostname)
+        if until and event["type"] == until:
+            done.set()
+
+    with app.connection() as conn:
+        recv = app.events.Receiver(conn, handlers={"*": on_event})
+        ready = recv.on_consume_ready
+
+        def on_consume_ready(*args, **kwargs):
+            # wakeup: broadcasts `heartbeat` to every worker, as `celery events` does
+            ready(*args, **kwargs)
+            print("listening", file=sys.stderr, flush=True)
+
+        recv.on_consume_ready = on_consume_ready
+        stop = threading.Thread(target=lambda: (done.wait(max(0.0, deadline - time.time())), setattr(recv, "should_stop", True)), daemon=True)
+        stop.start()
+        recv.capture(limit=None, timeout=None, wakeup=True)
+    return {"events": seen, "alive_snapshot": snapshot.get("view"), "final": worker_view(state, hostname)}
+
+
+def main():
+    req = json.load(sys.stdin)
+    op = {"revoke": revoke, "broadcast": broadcast, "hello": hello, "declare": declare, "events": events}[req["op"]]
+    json.dump(op(req), sys.stdout, default=repr)
+
+
+if __name__ == "__main__":
+    main()
