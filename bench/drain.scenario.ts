@@ -5,10 +5,12 @@
 import { config, benchQueue, type BrokerKind } from './config.js';
 import type { BenchContext } from './context.js';
 import { preload } from './preload.js';
-import { cpuTimeMs, machineTicks, NodeChild, PythonWorker } from './processes.js';
+import { cpuTimeMs, machineTicks, NodeChild, PythonWorker, serverPids } from './processes.js';
 import { errorText } from './stats.js';
 
 const SETTLE_MS = 500;
+/** a pause between two results at least this long counts as a stall */
+export const STALL_MS = 250;
 
 export type WorkerName = 'ours' | 'python' | 'celery-node';
 
@@ -21,10 +23,20 @@ export interface DrainFigure {
   seconds?: number;
   /** the worker process's CPU use between first and last result, % of one core */
   workerCpuPct?: number;
+  /** the worker process's CPU time per task in that window, µs (steadier than rates on a shared machine) */
+  workerCpuUsPerTask?: number;
+  /** CPU use of the RabbitMQ and Redis servers in that window, % of one core */
+  serverCpuPct?: Record<string, number>;
+  /** the bench process itself (the observer), % of one core */
+  observerCpuPct?: number;
   /** the whole machine's CPU use in that window, % of all cores */
   machineBusyPct?: number;
   /** the longest wait between two consecutive results (a worker stalling shows here), ms */
   maxGapMs?: number;
+  /** time spent in pauses ≥ STALL_MS between two results, ms */
+  stalledMs?: number;
+  /** (N − 1) / (last − first − stalledMs): what the rate would be without those pauses */
+  rateWithoutStalls?: number;
   /** results missing or not SUCCESS with x + y after the drain */
   wrongResults?: number;
   /** consumers on the queue while draining (RabbitMQ only) */
@@ -34,10 +46,16 @@ export interface DrainFigure {
   error?: string;
 }
 
-function maxGap(times: Float64Array): number {
-  let gap = 0;
-  for (let i = 1; i < times.length; i++) gap = Math.max(gap, times[i] - times[i - 1]);
-  return gap;
+/** The longest pause between consecutive results, and the sum of those ≥ STALL_MS. */
+function pauses(times: Float64Array): { maxGapMs: number; stalledMs: number } {
+  let maxGapMs = 0;
+  let stalledMs = 0;
+  for (let i = 1; i < times.length; i++) {
+    const gap = times[i] - times[i - 1];
+    if (gap > maxGapMs) maxGapMs = gap;
+    if (gap >= STALL_MS) stalledMs += gap;
+  }
+  return { maxGapMs, stalledMs };
 }
 
 interface RunningWorker {
@@ -67,20 +85,35 @@ export async function drain(ctx: BenchContext, kind: BrokerKind, name: WorkerNam
     figure.preloadRate = loaded.rate;
     if ((await ctx.admin.consumers(kind, queue)) ?? 0) throw new Error(`queue ${queue} already has a consumer before the worker started`);
     ctx.progress(`drain ${name} on ${kind}: worker started`);
-    const at = { cpu: null as number | null, machine: machineTicks() };
+    const servers = serverPids();
+    const at = { cpu: null as number | null, machine: machineTicks(), servers: servers.map((s) => cpuTimeMs(s.pid)), self: cpuTimeMs(process.pid) };
     const started = startWorker(name, kind, queue);
     worker = started;
     const completion = await ctx.observer.waitFor(`${name} worker on ${kind}`, ids, config.stallMs, started.died, () => {
       at.cpu = cpuTimeMs(started.pid);
       at.machine = machineTicks();
+      at.servers = servers.map((s) => cpuTimeMs(s.pid));
+      at.self = cpuTimeMs(process.pid);
     });
+    const endSelf = cpuTimeMs(process.pid);
     const endCpu = cpuTimeMs(started.pid);
+    const endServers = servers.map((s) => cpuTimeMs(s.pid));
     const endMachine = machineTicks();
     const ms = completion.last - completion.first;
     figure.seconds = ms / 1000;
     figure.rate = ((n - 1) * 1000) / ms;
-    figure.maxGapMs = maxGap(completion.times);
-    if (at.cpu !== null && endCpu !== null) figure.workerCpuPct = ((endCpu - at.cpu) / ms) * 100;
+    const { maxGapMs, stalledMs } = pauses(completion.times);
+    figure.maxGapMs = maxGapMs;
+    figure.stalledMs = stalledMs;
+    figure.rateWithoutStalls = ((n - 1) * 1000) / (ms - stalledMs);
+    if (at.cpu !== null && endCpu !== null) {
+      figure.workerCpuPct = ((endCpu - at.cpu) / ms) * 100;
+      figure.workerCpuUsPerTask = ((endCpu - at.cpu) * 1000) / (n - 1);
+    }
+    figure.serverCpuPct = Object.fromEntries(
+      servers.flatMap((s, i) => (at.servers[i] === null || endServers[i] === null ? [] : [[s.name, ((endServers[i]! - at.servers[i]!) / ms) * 100]])),
+    );
+    if (at.self !== null && endSelf !== null) figure.observerCpuPct = ((endSelf - at.self) / ms) * 100;
     figure.machineBusyPct = ((endMachine.busy - at.machine.busy) / Math.max(1, endMachine.total - at.machine.total)) * 100;
     figure.consumers = await ctx.admin.consumers(kind, queue);
     // let the last acks land: stopping a worker restores what it has not acked yet

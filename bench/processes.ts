@@ -3,7 +3,7 @@
  * talk over IPC, and Python Celery (worker or a client script). Every child runs in its own
  * process so the bench's bookkeeping never shares an event loop with what it measures.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +53,18 @@ export function cpuTimeMs(pid: number | undefined): number | null {
   } catch {
     return null;
   }
+}
+
+/** The local RabbitMQ and Redis server processes, to report their CPU use (empty when not local). */
+export function serverPids(): { name: string; pid: number }[] {
+  const find = (exe: string) => {
+    const r = spawnSync('pgrep', ['-x', exe], { encoding: 'utf8' });
+    return r.status === 0 ? r.stdout.split('\n').filter(Boolean).map(Number) : [];
+  };
+  return [
+    ...find('beam.smp').map((pid) => ({ name: 'rabbitmq', pid })),
+    ...find('redis-server').map((pid) => ({ name: 'redis', pid })),
+  ];
 }
 
 /** Busy and total jiffies of the whole machine (for "was the machine saturated"). */

@@ -1,7 +1,7 @@
 /**
  * Our worker's memory over many tasks: `rssTasks` preloaded, drained by our worker child,
- * which reports RSS and heap every `rssEvery` completions. "Flat" = the last sample within
- * 10 % of the one at 2 × rssEvery (after warm-up).
+ * which reports RSS and heap (after a full GC) every `rssEvery` completions. "Flat" = RSS and
+ * heap of the last sample within 10 % of the sample at 2 × rssEvery (after warm-up).
  */
 import { config, benchQueue } from './config.js';
 import type { BenchContext } from './context.js';
@@ -19,8 +19,10 @@ export interface RssFigure {
   broker: string;
   tasks: number;
   samples: RssSample[];
-  /** (last − sample at 2 × every) / sample at 2 × every, % */
+  /** RSS: (last − sample at 2 × every) / sample at 2 × every, % */
   growthPct?: number;
+  /** the same for the heap in use after a full GC (what a leak would grow) */
+  heapGrowthPct?: number;
   flat?: boolean;
   /** drain rate over the whole run, tasks/s */
   rate?: number;
@@ -47,7 +49,7 @@ export async function rssOverTime(ctx: BenchContext): Promise<RssFigure> {
       task: config.task,
       concurrency: config.concurrency,
       rssEvery: config.rssEvery,
-    }, { profileName: `worker-rss-${kind}` });
+    }, { profileName: `worker-rss-${kind}`, execArgv: ['--expose-gc'] });
     worker.process.on('message', (m: { type: string; tasks: number; rss: number; heapUsed: number }) => {
       if (m.type === 'rss') figure.samples.push({ tasks: m.tasks, rssMB: m.rss / MB, heapUsedMB: m.heapUsed / MB });
     });
@@ -61,7 +63,8 @@ export async function rssOverTime(ctx: BenchContext): Promise<RssFigure> {
     const last = figure.samples.at(-1);
     if (ref && last && last !== ref) {
       figure.growthPct = ((last.rssMB - ref.rssMB) / ref.rssMB) * 100;
-      figure.flat = figure.growthPct <= FLAT_TOLERANCE_PCT;
+      figure.heapGrowthPct = ((last.heapUsedMB - ref.heapUsedMB) / ref.heapUsedMB) * 100;
+      figure.flat = figure.growthPct <= FLAT_TOLERANCE_PCT && figure.heapGrowthPct <= FLAT_TOLERANCE_PCT;
     }
   } catch (error) {
     figure.error = errorText(error);

@@ -1,7 +1,8 @@
 /**
  * Our Worker (engine/worker/worker.ts) in its own process: consumes one queue with
  * `concurrency` (= prefetch), stores every result before acking. With `rssEvery` it samples
- * its memory each time that many more tasks completed and reports the series.
+ * its memory (after a full GC when started with --expose-gc) each time that many more tasks
+ * completed and reports the series.
  */
 import { Worker } from '../../libs/nestjs-celery/src/engine/worker/worker.js';
 import { childConfig, fail, onStop, reply } from './child-support.js';
@@ -31,6 +32,8 @@ async function main(): Promise<void> {
     sampler = setInterval(() => {
       const done = worker.processedCount;
       if (done < next) return;
+      // after a full GC, heapUsed is what the worker really keeps (no garbage waiting for collection)
+      (globalThis as { gc?: () => void }).gc?.();
       const m = process.memoryUsage();
       reply({ type: 'rss', tasks: done, rss: m.rss, heapUsed: m.heapUsed, external: m.external });
       while (next <= done) next += every;
