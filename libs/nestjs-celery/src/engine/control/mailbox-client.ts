@@ -56,6 +56,7 @@ interface Collector {
   limit?: number;
   timeoutMs: number;
   timer?: NodeJS.Timeout;
+  finished?: boolean;
   done(): void;
 }
 
@@ -103,6 +104,7 @@ export class MailboxClient {
           limit: options.limit ?? destination?.length,
           timeoutMs,
           done: () => {
+            collector!.finished = true;
             clearTimeout(collector!.timer);
             this.collectors.delete(ticket);
             resolve(collector!.replies);
@@ -168,6 +170,8 @@ export class MailboxClient {
 
   /** (Re)start the wait for the next reply. */
   private arm(collector: Collector): void {
+    // on a fast transport every reply may be in before the request's publish resolved
+    if (collector.finished) return;
     clearTimeout(collector.timer);
     collector.timer = setTimeout(() => collector.done(), collector.timeoutMs);
   }

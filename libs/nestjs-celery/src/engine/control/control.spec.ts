@@ -1,0 +1,178 @@
+/**
+ * Remote control, events and revokes end to end on the memory transport (in-process, fast);
+ * the same paths against Python Celery live in test/control and test/events.
+ */
+import { silentLogger } from '../../common/logger.js';
+import { TaskRevokedError } from '../../protocol/python-errors.js';
+import { Celery } from '../celery.js';
+import { EventReceiver, type ReceivedEvent } from '../events/event-receiver.js';
+import type { TaskContext } from '../worker/task-context.js';
+import { Worker, type WorkerOptions } from '../worker/worker.js';
+
+let seq = 0;
+
+async function until(condition: () => boolean, what: string, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('remote control and events (memory transport)', () => {
+  let vhost: string;
+  let app: Celery;
+  const workers: Worker[] = [];
+  const events: ReceivedEvent[] = [];
+  let receiver: EventReceiver;
+
+  function worker(hostname: string, options: WorkerOptions = {}): Worker {
+    const w = new Worker(app, { hostname, queues: [`q-${vhost}`], logger: silentLogger, heartbeatInterval: 0.05, ...options });
+    w.register('add', ([x, y]) => (x as number) + (y as number));
+    w.register('wait', (_a, _k, ctx: TaskContext) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve(String(ctx.signal.reason)))));
+    workers.push(w);
+    return w;
+  }
+
+  beforeEach(async () => {
+    vhost = `ctl${++seq}`;
+    app = new Celery({ broker: `memory://${vhost}`, backend: `memory://${vhost}`, logger: silentLogger });
+    events.length = 0;
+    receiver = new EventReceiver(app, { handlers: { '*': (e) => events.push(e) }, wakeup: false });
+    await receiver.start();
+  });
+
+  afterEach(async () => {
+    for (const w of workers.splice(0)) await w.stop(100);
+    await receiver.stop();
+    await app.close();
+  });
+
+  test('replies are addressed: destination list, glob and pcre patterns, everyone; limit and timeout', async () => {
+    await Promise.all([worker('a@one').start(), worker('b@two').start()]);
+    expect(await app.control.ping({ destination: ['b@two'] })).toEqual([{ 'b@two': { ok: 'pong' } }]);
+    const all = await app.control.ping({ timeout: 100 });
+    expect(all).toHaveLength(2);
+    expect(all).toEqual(expect.arrayContaining([{ 'a@one': { ok: 'pong' } }, { 'b@two': { ok: 'pong' } }]));
+    expect(await app.control.broadcast('ping', { pattern: 'a@*', reply: true, timeout: 100 })).toEqual([{ 'a@one': { ok: 'pong' } }]);
+    expect(await app.control.broadcast('ping', { pattern: '.@tw', matcher: 'pcre', reply: true, timeout: 100 })).toEqual([{ 'b@two': { ok: 'pong' } }]);
+    expect(await app.control.ping({ limit: 1, timeout: 5000 })).toHaveLength(1);
+    expect(await app.control.ping({ destination: ['nobody@nowhere'], timeout: 50 })).toEqual([]);
+  });
+
+  test("an unknown command replies KeyError; casts get no reply; Celery's inspect shapes", async () => {
+    const w = worker('a@one');
+    await w.start();
+    expect(await app.control.broadcast('nope', { destination: ['a@one'], reply: true })).toEqual([{ 'a@one': { error: "KeyError('nope')" } }]);
+    expect(await app.control.broadcast('ping', { destination: ['a@one'] })).toEqual([]);
+    const inspect = app.control.inspect({ destination: ['a@one'] });
+    expect(await inspect.registered()).toEqual({ 'a@one': ['add', 'wait'] });
+    expect(await inspect.registered('name', 'ignore_result')).toEqual({ 'a@one': ['add [name=add]', 'wait [name=wait]'] });
+    expect((await inspect.clock())['a@one'].clock).toBeGreaterThan(0);
+    expect(await inspect.report()).toEqual({ 'a@one': { ok: expect.stringContaining('nestjs-celery') } });
+    expect((await inspect.conf())['a@one']).toMatchObject({ broker_url: `memory://${vhost}`, worker_send_task_events: false });
+  });
+
+  test('inspect active / scheduled / query_task / stats follow the tasks', async () => {
+    const w = worker('a@one', { sendTaskEvents: true });
+    await w.start();
+    const inspect = app.control.inspect({ destination: ['a@one'] });
+    const running = await app.sendTask('wait', [], {}, { queue: `q-${vhost}` });
+    const later = await app.sendTask('add', [1, 2], {}, { queue: `q-${vhost}`, countdown: 30 });
+    await until(() => w.running.has(running.id) && w.node.state.scheduledInfo().length === 1, 'the tasks to arrive');
+    const [active] = (await inspect.active())['a@one'];
+    expect(active).toMatchObject({ id: running.id, name: 'wait', type: 'wait', args: [], kwargs: {}, hostname: 'a@one', worker_pid: process.pid, acknowledged: false });
+    expect(active.time_start).toBeCloseTo(Date.now() / 1000, -1);
+    expect((await inspect.active(true))['a@one'][0]).toMatchObject({ args: '()', kwargs: '{}' });
+    expect((await inspect.scheduled())['a@one']).toEqual([{ eta: expect.stringMatching(/\+00:00$/), priority: 6, request: expect.objectContaining({ id: later.id, time_start: null }) }]);
+    expect((await inspect.reserved())['a@one']).toEqual([]);
+    expect((await inspect.queryTask(running.id, 'unknown-id'))['a@one']).toEqual({ [running.id]: ['active', expect.objectContaining({ id: running.id })] });
+    expect((await inspect.stats())['a@one']).toMatchObject({ total: { wait: 1 }, pid: process.pid, prefetch_count: 16, pool: { 'max-concurrency': 16 } });
+    await app.control.revoke([running.id, later.id], { terminate: true });
+    await expect(running.get({ timeout: 2000 })).rejects.toMatchObject({ state: 'REVOKED', excMessage: ['terminated'] });
+  });
+
+  test('revoke: a scheduled task is skipped at its ETA, REVOKED stored and task-revoked sent; the ids are listed', async () => {
+    const w = worker('a@one', { sendTaskEvents: true });
+    await w.start();
+    const result = await app.sendTask('add', [1, 2], {}, { queue: `q-${vhost}`, countdown: 0.3 });
+    await until(() => w.node.state.scheduledInfo().length === 1, 'the task to be scheduled');
+    expect(await app.control.revoke(result.id, { reply: true, destination: ['a@one'] })).toEqual([{ 'a@one': { ok: `tasks ${result.id} flagged as revoked` } }]);
+    await expect(result.get({ timeout: 2000 })).rejects.toMatchObject({ state: 'REVOKED', excType: 'TaskRevokedError', excMessage: ['revoked'] });
+    expect(await app.control.inspect({ destination: ['a@one'] }).revoked()).toEqual({ 'a@one': [result.id] });
+    await until(() => events.some((e) => e.type === 'task-revoked'), 'task-revoked');
+    expect(events.find((e) => e.type === 'task-revoked')).toMatchObject({ uuid: result.id, terminated: false, signum: null, expired: false });
+    expect(events.filter((e) => e.uuid === result.id).map((e) => e.type)).toEqual(['task-received', 'task-revoked']);
+  });
+
+  test('an expired task joins the revoked ids and its task-revoked says expired', async () => {
+    const w = worker('a@one', { sendTaskEvents: true });
+    await w.start();
+    const result = await app.sendTask('add', [1, 2], {}, { queue: `q-${vhost}`, expires: new Date(Date.now() - 1000) });
+    await expect(result.get({ timeout: 2000 })).rejects.toMatchObject({ state: 'REVOKED', excMessage: ['expired'] });
+    expect(w.node.state.revoked.has(result.id)).toBe(true);
+    await until(() => events.some((e) => e.type === 'task-revoked'), 'task-revoked');
+    expect(events.find((e) => e.type === 'task-revoked')).toMatchObject({ uuid: result.id, expired: true, terminated: false });
+  });
+
+  test('terminate aborts the running handler with TaskRevokedError; its outcome is discarded and the worker goes on (early ack too)', async () => {
+    const reasons: unknown[] = [];
+    const w = worker('a@one', { sendTaskEvents: true, ackMode: 'early', concurrency: 1 });
+    w.register('stubborn', (_a, _k, ctx: TaskContext) => {
+      ctx.signal.addEventListener('abort', () => reasons.push(ctx.signal.reason));
+      return new Promise((resolve) => setTimeout(() => resolve('finished anyway'), 150));
+    });
+    await w.start();
+    const result = await app.sendTask('stubborn', [], {}, { queue: `q-${vhost}` });
+    await until(() => w.running.has(result.id), 'the task to start');
+    expect(await app.control.terminate(result.id, { reply: true, destination: ['a@one'], signal: 'KILL' })).toEqual([{ 'a@one': { ok: `terminate: ${result.id}` } }]);
+    await expect(result.get({ timeout: 2000 })).rejects.toMatchObject({ state: 'REVOKED', excMessage: ['terminated'] });
+    expect(reasons).toEqual([expect.any(TaskRevokedError)]);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await result.state()).toBe('REVOKED');
+    // concurrency 1: the slot came back
+    await expect((await app.sendTask('add', [2, 3], {}, { queue: `q-${vhost}` })).get({ timeout: 2000 })).resolves.toBe(5);
+    expect(events.find((e) => e.type === 'task-revoked')).toMatchObject({ uuid: result.id, terminated: true, signum: 9, expired: false });
+    expect(await app.control.revoke('not-here', { terminate: true, reply: true, destination: ['a@one'] })).toEqual([{ 'a@one': { ok: 'terminate: tasks unknown' } }]);
+    expect(await app.control.revoke('x', { terminate: true, signal: 'term', reply: true, destination: ['a@one'] })).toEqual([
+      { 'a@one': { error: "TypeError('signal name must be uppercase string.')" } },
+    ]);
+  });
+
+  test('worker events: online, heartbeats with counts, offline; task events only with sendTaskEvents or enable_events', async () => {
+    const w = worker('a@one');
+    await w.start();
+    await (await app.sendTask('add', [1, 1], {}, { queue: `q-${vhost}` })).get({ timeout: 2000 });
+    await until(() => events.some((e) => e.type === 'worker-heartbeat' && e.processed === 1), 'a heartbeat counting the task');
+    expect(events.some((e) => e.type.startsWith('task-'))).toBe(false);
+    expect(await app.control.enableEvents({ reply: true, destination: ['a@one'] })).toEqual([{ 'a@one': { ok: 'task events enabled' } }]);
+    const second = await app.sendTask('add', [2, 2], {}, { queue: `q-${vhost}` });
+    await second.get({ timeout: 2000 });
+    await until(() => events.some((e) => e.type === 'task-succeeded'), 'task-succeeded');
+    expect(await app.control.disableEvents({ reply: true, destination: ['a@one'] })).toEqual([{ 'a@one': { ok: 'task events disabled' } }]);
+    await w.stop();
+    const types = events.map((e) => e.type);
+    expect(types[0]).toBe('worker-online');
+    expect(types[types.length - 1]).toBe('worker-offline');
+    expect(events.filter((e) => e.uuid === second.id).map((e) => e.type)).toEqual(['task-received', 'task-started', 'task-succeeded']);
+    expect(events.find((e) => e.type === 'worker-heartbeat')).toMatchObject({ hostname: 'a@one', freq: 0.05, sw_ident: 'nestjs-celery', active: expect.any(Number) });
+  });
+
+  test('withoutHeartbeat sends no worker events; enableRemoteControl: false answers nothing', async () => {
+    const w = worker('quiet@one', { withoutHeartbeat: true, enableRemoteControl: false });
+    await w.start();
+    await (await app.sendTask('add', [1, 1], {}, { queue: `q-${vhost}` })).get({ timeout: 2000 });
+    expect(await app.control.ping({ destination: ['quiet@one'], timeout: 100 })).toEqual([]);
+    await w.stop();
+    expect(events.filter((e) => e.hostname === 'quiet@one')).toEqual([]);
+  });
+
+  test('mingle: a starting worker takes the revoked ids and clock of the others', async () => {
+    const a = worker('a@one');
+    await a.start();
+    await app.control.revoke(['r1', 'r2'], { reply: true, destination: ['a@one'] });
+    const b = worker('b@two', { mingle: true });
+    await b.start();
+    expect(b.node.state.revoked.ids()).toEqual(expect.arrayContaining(['r1', 'r2']));
+  });
+});
