@@ -6,11 +6,13 @@
  */
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 
-export function normalizeMessages(envelopes: string[], queue: string): unknown[] {
+/** Replaces ids by `<idN>` in order of first appearance (one numbering per call of `walk`'s owner). */
+export function idNormalizer(names: Record<string, string> = {}): (v: unknown) => unknown {
   const ids = new Map<string, string>();
   const walk = (v: unknown): unknown => {
     if (typeof v === 'string') {
-      const named = v.split(queue).join('<queue>');
+      let named = v;
+      for (const [name, placeholder] of Object.entries(names)) named = named.split(name).join(placeholder);
       return named.replace(UUID, (m) => {
         if (!ids.has(m)) ids.set(m, `<id${ids.size}>`);
         return ids.get(m)!;
@@ -24,6 +26,11 @@ export function normalizeMessages(envelopes: string[], queue: string): unknown[]
     }
     return v;
   };
+  return walk;
+}
+
+/** Messages (raw kombu envelopes) comparable across senders; `names` maps queue names to placeholders. */
+export function normalizeMessages(envelopes: string[], queue: string | Record<string, string>, walk = idNormalizer(typeof queue === 'string' ? { [queue]: '<queue>' } : queue)): unknown[] {
   return envelopes.map((raw) => {
     const envelope = JSON.parse(raw) as { body: string; headers: Record<string, unknown>; properties: Record<string, unknown> } & Record<string, unknown>;
     const body = JSON.parse(Buffer.from(envelope.body, 'base64').toString('utf8')) as unknown;

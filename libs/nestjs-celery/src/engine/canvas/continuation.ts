@@ -55,7 +55,8 @@ export class CanvasContinuation implements TaskContinuation {
   async onSuccess(request: TaskRequest, result: unknown): Promise<unknown[]> {
     const ctx = this.contextOf(request);
     try {
-      const lineage = { parent_id: request.id, root_id: request.rootId || request.id };
+      // trace.py passes priority=None too; a chord applied here keeps it in its body's options
+      const lineage = { parent_id: request.id, root_id: request.rootId || request.id, priority: null };
       const callbacks = (request.embed.callbacks ?? []).map(signatureFromDict);
       if (callbacks.length === 1) {
         await callbacks[0].applyIn(ctx, [result], {}, lineage);

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { SignatureDict } from '../../protocol/signature.js';
-import { dropNone, type ApplyContext } from './apply-context.js';
+import type { ApplyContext } from './apply-context.js';
 import { Canvas, copyValue, registerSubtaskType, signatureFromDict, type FreezeOptions } from './canvas.js';
 import { GroupResult, type GroupMember } from './group-result.js';
 import type { WireOptions } from './options.js';
@@ -100,9 +100,10 @@ export class Group extends Canvas<GroupResult> {
   }
 
   async applyIn(ctx: ApplyContext, args: unknown[], kwargs: Record<string, unknown>, options: WireOptions): Promise<GroupResult> {
-    const given = dropNone(options);
-    if (given.link !== undefined) throw new TypeError('Cannot add link to group: use a chord');
-    if (given.link_error !== undefined) throw new TypeError('Cannot add link to group: do that on individual tasks');
+    // Celery's group.apply_async passes its options on unfiltered (members drop None themselves)
+    const given = options;
+    if (given.link !== undefined && given.link !== null) throw new TypeError('Cannot add link to group: use a chord');
+    if (given.link_error !== undefined && given.link_error !== null) throw new TypeError('Cannot add link to group: do that on individual tasks');
     if (this.tasks.length === 0) return this.freezeIn(ctx);
     // _freeze_gid: the group's task_id is its id, and each member's group
     const { task_id: taskId, add_to_parent: addToParent, chord, ...opts } = { ...this.options, ...given };
