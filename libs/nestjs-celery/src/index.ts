@@ -9,7 +9,38 @@ export * from './nest/index.js';
 // engine: the Celery app and worker, usable without Nest
 export { Celery, type SendTaskOptions } from './engine/celery.js';
 export { DEFAULT_QUEUE, type CeleryOptions } from './engine/celery.options.js';
-export { AsyncResult, type GetOptions } from './engine/async-result.js';
+export { AsyncResult, type GetOptions, type ResultNode, type ResultTuple } from './engine/async-result.js';
+// canvas: signatures, chain, group, chord, map/starmap/chunks, GroupResult
+export {
+  Canvas,
+  Signature,
+  Chain,
+  Group,
+  Chord,
+  XMap,
+  Chunks,
+  GroupResult,
+  GroupMemberError,
+  ChordsNotSupportedError,
+  EmptyCanvasError,
+  InvalidSignatureError,
+  signature,
+  s,
+  si,
+  chain,
+  group,
+  chord,
+  xmap,
+  xstarmap,
+  chunks,
+  signatureFromDict,
+  resultFromTuple,
+  type CanvasResult,
+  type GroupMember,
+  type GroupMemberOutcome,
+  type SignatureOptions,
+  type TaskRef,
+} from './engine/canvas/index.js';
 export { CeleryError, CeleryTimeoutError, NoResultBackendError, BrokerUnavailableError, PublishTimeoutError } from './engine/errors.js';
 export { Worker, type WorkerOptions } from './engine/worker/worker.js';
 // the TaskContext type is exported by nest/ beside the @TaskContext() decorator of the same name

@@ -3,6 +3,7 @@ import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { ClientProxy, type MsPattern, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { defer, map, switchMap, type Observable, type Subscription } from 'rxjs';
 import type { AsyncResult } from '../engine/async-result.js';
+import type { Canvas, CanvasResult, SignatureOptions } from '../engine/canvas/index.js';
 import { Celery, type SendTaskOptions } from '../engine/celery.js';
 import type { CeleryOptions } from '../engine/celery.options.js';
 import type { Control, NodeReplies, RevokeOptions } from '../engine/control/control.js';
@@ -83,6 +84,25 @@ export class CeleryClient extends ClientProxy<Record<never, Function>, CelerySta
         return { taskId: meta.task_id, ready: false, state: meta.status, meta: meta.result };
       }),
     );
+  }
+
+  /**
+   * Apply a canvas (a signature, chain, group, chord, xmap/xstarmap or chunks), Celery's
+   * `apply_async`: resolves once the broker took its first messages, with the result to wait on:
+   * an AsyncResult (a chain's last step, `.parent` leading back; a chord's body, `.parent` its
+   * header GroupResult), or a GroupResult for a group or chunks.
+   */
+  apply<R extends CanvasResult>(canvas: Canvas<R>, args?: unknown[], kwargs?: Record<string, unknown>, options?: SignatureOptions): Promise<R> {
+    return canvas.applyAsync(this.app, args, kwargs, options);
+  }
+
+  /**
+   * Like `apply`, as a cold Observable of the canvas's value (sent on subscribe): the last
+   * step's result, a chord body's, or a group's results in member order. Errors with
+   * CeleryTaskError (GroupMemberError for a group member, naming it).
+   */
+  apply$<T = unknown>(canvas: Canvas, args?: unknown[], kwargs?: Record<string, unknown>, options?: SignatureOptions): Observable<T> {
+    return defer(() => this.apply(canvas, args, kwargs, options)).pipe(switchMap((result) => result.result$ as Observable<T>));
   }
 
   /** An AsyncResult for a task id (sent by anyone). */

@@ -47,7 +47,7 @@ export class XMap extends Canvas<AsyncResult> {
   }
 
   freezeIn(ctx: ApplyContext, options: FreezeOptions = {}): AsyncResult {
-    return new AsyncResult(freezeTaskOptions(ctx, this.options, options), ctx.app.backend);
+    return new AsyncResult(freezeTaskOptions(ctx, this.options, options), ctx.app.backend, null, ctx.app);
   }
 
   applyIn(ctx: ApplyContext, _args: unknown[], _kwargs: Record<string, unknown>, options: WireOptions): Promise<AsyncResult> {

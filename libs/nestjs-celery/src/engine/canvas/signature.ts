@@ -31,7 +31,7 @@ export class Signature extends Canvas<AsyncResult> {
   }
 
   freezeIn(ctx: ApplyContext, options: FreezeOptions = {}): AsyncResult {
-    return new AsyncResult(freezeTaskOptions(ctx, this.options, options), ctx.app.backend);
+    return new AsyncResult(freezeTaskOptions(ctx, this.options, options), ctx.app.backend, null, ctx.app);
   }
 
   applyIn(ctx: ApplyContext, args: unknown[], kwargs: Record<string, unknown>, options: WireOptions): Promise<AsyncResult> {
