@@ -220,6 +220,40 @@ export abstract class Canvas<R extends CanvasResult = CanvasResult> {
   }
 }
 
+/** A canvas of signatures listed in `kwargs.tasks` (Celery's chain and group). */
+export abstract class TaskListCanvas<R extends CanvasResult> extends Canvas<R> {
+  constructor(
+    task: string,
+    public tasks: Canvas[],
+    options: WireOptions = {},
+    args: unknown[] = [],
+    immutable = false,
+  ) {
+    super(task, args, {}, options, immutable);
+  }
+
+  /** The member signatures of a chain or group dict. */
+  static tasksOf(d: SignatureDict): Canvas[] {
+    return ((d.kwargs?.tasks as SignatureDict[] | undefined) ?? []).map(signatureFromDict);
+  }
+
+  clone(args: unknown[] = [], kwargs: Record<string, unknown> = {}, options?: WireOptions): this {
+    const [a, , o] = this.merge(args, kwargs, options ?? null);
+    return this.rebuild(
+      this.tasks.map((t) => t.clone()),
+      copyValue(o),
+      [...a],
+    );
+  }
+
+  toDict(): SignatureDict {
+    return this.baseDict({ tasks: this.tasks.map((t) => t.toDict()) });
+  }
+
+  /** A new instance of the same class (immutability kept). */
+  protected abstract rebuild(tasks: Canvas[], options: WireOptions, args: unknown[]): this;
+}
+
 /** What applying a canvas gives: a task's AsyncResult, or a GroupResult (groups, chunks). */
 export type CanvasResult = AsyncResult | GroupResult;
 

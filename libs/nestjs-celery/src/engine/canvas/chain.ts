@@ -7,41 +7,25 @@ import type { SignatureDict } from '../../protocol/signature.js';
 import { AsyncResult, type ResultNode } from '../async-result.js';
 import type { GroupMember } from './group-result.js';
 import type { ApplyContext } from './apply-context.js';
-import { Canvas, copyValue, registerSubtaskType, signatureFromDict, type FreezeOptions } from './canvas.js';
+import { Canvas, TaskListCanvas, registerSubtaskType, signatureFromDict, type FreezeOptions } from './canvas.js';
 import { Chord, ensureChordsAllowed } from './chord.js';
 import { EmptyCanvasError } from './errors.js';
 import { Group, maybeUnrollGroup } from './group.js';
 import { maybeList, type WireOptions } from './options.js';
 
-export class Chain<R extends GroupMember = AsyncResult> extends Canvas<R> {
+export class Chain<R extends GroupMember = AsyncResult> extends TaskListCanvas<R> {
   readonly subtaskType = 'chain';
 
-  constructor(
-    public tasks: Canvas[],
-    options: WireOptions = {},
-    args: unknown[] = [],
-    immutable = false,
-  ) {
-    super('celery.chain', args, {}, options, immutable);
+  constructor(tasks: Canvas[], options: WireOptions = {}, args: unknown[] = [], immutable = false) {
+    super('celery.chain', tasks, options, args, immutable);
   }
 
   static fromDict(d: SignatureDict): Chain {
-    const tasks = ((d.kwargs?.tasks as SignatureDict[] | undefined) ?? []).map(signatureFromDict);
-    return new Chain(tasks, { ...(d.options ?? {}) });
+    return new Chain(TaskListCanvas.tasksOf(d), { ...(d.options ?? {}) });
   }
 
-  clone(args: unknown[] = [], kwargs: Record<string, unknown> = {}, options?: WireOptions): Chain<R> {
-    const [a, , o] = this.merge(args, kwargs, options ?? null);
-    return new Chain<R>(
-      this.tasks.map((t) => t.clone()),
-      copyValue(o),
-      [...a],
-      this.immutable,
-    );
-  }
-
-  toDict(): SignatureDict {
-    return this.baseDict({ tasks: this.tasks.map((t) => t.toDict()) });
+  protected rebuild(tasks: Canvas[], options: WireOptions, args: unknown[]): this {
+    return new Chain<R>(tasks, options, args, this.immutable) as this;
   }
 
   /** The steps, copied, each carrying the chain's errbacks (Celery's `unchain_tasks`). */

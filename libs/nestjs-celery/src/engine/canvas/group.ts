@@ -5,39 +5,23 @@
 import { randomUUID } from 'node:crypto';
 import type { SignatureDict } from '../../protocol/signature.js';
 import type { ApplyContext } from './apply-context.js';
-import { Canvas, copyValue, registerSubtaskType, signatureFromDict, type FreezeOptions } from './canvas.js';
+import { Canvas, TaskListCanvas, registerSubtaskType, type FreezeOptions } from './canvas.js';
 import { GroupResult, type GroupMember } from './group-result.js';
 import type { WireOptions } from './options.js';
 
-export class Group extends Canvas<GroupResult> {
+export class Group extends TaskListCanvas<GroupResult> {
   readonly subtaskType = 'group';
 
-  constructor(
-    public tasks: Canvas[],
-    options: WireOptions = {},
-    args: unknown[] = [],
-    immutable = false,
-  ) {
-    super('celery.group', args, {}, options, immutable);
+  constructor(tasks: Canvas[], options: WireOptions = {}, args: unknown[] = [], immutable = false) {
+    super('celery.group', tasks, options, args, immutable);
   }
 
   static fromDict(d: SignatureDict): Group {
-    const tasks = ((d.kwargs?.tasks as SignatureDict[] | undefined) ?? []).map(signatureFromDict);
-    return new Group(tasks, { ...(d.options ?? {}) });
+    return new Group(TaskListCanvas.tasksOf(d), { ...(d.options ?? {}) });
   }
 
-  clone(args: unknown[] = [], kwargs: Record<string, unknown> = {}, options?: WireOptions): Group {
-    const [a, , o] = this.merge(args, kwargs, options ?? null);
-    return new Group(
-      this.tasks.map((t) => t.clone()),
-      copyValue(o),
-      [...a],
-      this.immutable,
-    );
-  }
-
-  toDict(): SignatureDict {
-    return this.baseDict({ tasks: this.tasks.map((t) => t.toDict()) });
+  protected rebuild(tasks: Canvas[], options: WireOptions, args: unknown[]): this {
+    return new Group(tasks, options, args, this.immutable) as this;
   }
 
   /** Celery: a group's immutability is its members'. */

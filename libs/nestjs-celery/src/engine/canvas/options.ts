@@ -11,39 +11,22 @@ import { isCanvas, type Canvas } from './canvas.js';
 /** A signature's options exactly as they go on the wire (Celery's apply_async keywords). */
 export type WireOptions = Record<string, unknown>;
 
-/** Options of a signature, named like `SendTaskOptions` (Celery's apply_async options). */
-export interface SignatureOptions {
-  taskId?: string;
-  /** seconds from when the task is sent */
-  countdown?: number;
+/** Options of a signature: `SendTaskOptions` (Celery's apply_async options), signatures as links. */
+export type SignatureOptions = Pick<
+  SendTaskOptions,
+  'taskId' | 'countdown' | 'queue' | 'exchange' | 'routingKey' | 'priority' | 'timeLimit' | 'softTimeLimit' | 'ignoreResult' | 'shadow' | 'retries' | 'replyTo' | 'parentId' | 'rootId' | 'groupId' | 'groupIndex'
+> & {
   eta?: Date | string;
   /**
    * seconds from when the task is sent, or an absolute time. Prefer seconds for signatures a
    * Python worker applies: Celery 5.2's send_task cannot compare a serialized date.
    */
   expires?: number | Date | string;
-  queue?: string;
-  exchange?: string;
-  routingKey?: string;
-  priority?: number;
-  /** hard time limit, seconds */
-  timeLimit?: number;
-  /** soft time limit, seconds */
-  softTimeLimit?: number;
-  ignoreResult?: boolean;
-  shadow?: string;
-  retries?: number;
   /** applied with this task's result when it succeeds (Celery's link) */
   link?: Canvas | Canvas[];
   /** applied with this task's id when it fails (Celery's link_error) */
   linkError?: Canvas | Canvas[];
-  /** the reply_to property (a frozen signature carries its client's) */
-  replyTo?: string;
-  parentId?: string;
-  rootId?: string;
-  groupId?: string;
-  groupIndex?: number;
-}
+};
 
 const WIRE_NAMES: Readonly<Record<string, string>> = {
   taskId: 'task_id',
