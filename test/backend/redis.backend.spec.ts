@@ -186,8 +186,10 @@ describeRedis('RedisBackend', () => {
     const callsBefore = await subscribeCalls();
     const done = batch.map((id) => collect(backend, id, 10_000));
     await Promise.all(batch.map((id) => backend.onTaskCall(id)));
-    // coalesced per tick: a handful of SUBSCRIBE commands, not one per task (bound leaves room for parallel suites)
-    expect((await subscribeCalls()) - callsBefore).toBeLessThan(100);
+    // coalesced per tick: a handful of SUBSCRIBE commands, not one per task. The counter is the
+    // server's, shared with the suites running beside this one (Python workers, canvas, events
+    // subscribe too), so the bound is half of one-per-task rather than the handful we send.
+    expect((await subscribeCalls()) - callsBefore).toBeLessThan(n / 2);
     const during = await clients(redis, name);
     expect(during).toHaveLength(2); // results + results-subscriber, whatever the number of tasks
     expect(before.length).toBeLessThanOrEqual(2);
