@@ -22,6 +22,8 @@ export class BrokerAdmin {
     backendUrl: string,
   ) {
     this.redis = new Redis(backendUrl, { lazyConnect: true, connectionName: 'nestjs-celery-bench:admin' });
+    // ioredis reconnects by itself; the command that needed it fails and the scenario reports that
+    this.redis.on('error', () => undefined);
   }
 
   async connect(kinds: BrokerKind[]): Promise<void> {

@@ -37,6 +37,8 @@ export class ResultObserver {
 
   constructor(url: string) {
     this.redis = new Redis(url, { lazyConnect: true, connectionName: 'nestjs-celery-bench:observer' });
+    // ioredis reconnects (and re-subscribes) by itself; a drain that loses results stalls and says so
+    this.redis.on('error', () => undefined);
     this.redis.on('pmessage', (_pattern: string, channel: string, message: string) => this.onMessage(channel, message));
   }
 
