@@ -2,13 +2,8 @@ import type { CeleryOptions } from '../engine/celery.options.js';
 import type { WorkerOptions } from '../engine/worker/worker.js';
 import type { CeleryErrorMapping } from './python-error.registry.js';
 
-/**
- * What the worker consumes and how. `acks` is a placeholder for Celery's acks_early/acks_late
- * choice: only 'late' exists today (a message is acked once its outcome is stored).
- */
-export interface CeleryWorkerOptions extends Omit<WorkerOptions, 'logger'> {
-  acks?: 'late';
-}
+/** What the worker consumes and how (queues, concurrency, ackMode, time limits, …): the engine's WorkerOptions. */
+export type CeleryWorkerOptions = Omit<WorkerOptions, 'logger'>;
 
 /** One more client, injectable with `@InjectCeleryClient(name)`. */
 export interface CeleryNamedClientOptions extends CeleryOptions {

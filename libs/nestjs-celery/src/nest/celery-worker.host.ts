@@ -30,8 +30,7 @@ export class CeleryWorkerHost implements OnApplicationBootstrap, BeforeApplicati
   async onApplicationBootstrap(): Promise<void> {
     const options = workerOptions(this.options.worker);
     if (!options) return;
-    const { acks: _acks, ...engineOptions } = options;
-    const worker = new Worker(this.client.unwrap<Celery>(), { ...engineOptions, logger: this.options.logger ?? new Logger('CeleryWorker') });
+    const worker = new Worker(this.client.unwrap<Celery>(), { ...options, logger: this.options.logger ?? new Logger('CeleryWorker') });
     registerBindings(
       worker,
       this.explorer.tasks().map((binding) => ({ binding, handler: toTaskHandler(binding, this.explorer.errors) })),

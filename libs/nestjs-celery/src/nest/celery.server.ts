@@ -90,7 +90,7 @@ export class CeleryServer extends Server<CeleryServerEvents, CeleryStatus> imple
   private async start(): Promise<void> {
     const moduleSource = [...this.sources][0];
     const options: CeleryServerOptions = this.options ?? serverOptionsOf(moduleSource) ?? {};
-    const { acks: _acks, ...workerOptions } = options.worker ?? {};
+    const workerOptions = options.worker ?? {};
     const errors = new PythonErrorRegistry(options.errors);
     const app = (this.app = new Celery({ ...connectionOptions(options), logger: options.logger ?? this.logger }));
     const worker = (this.worker = new Worker(app, { ...workerOptions, logger: options.logger ?? new Logger('CeleryWorker') }));
