@@ -11,7 +11,7 @@ import { MemoryBroker } from '../../transport/memory.broker.js';
 import { AsyncResult } from '../async-result.js';
 import { Celery } from '../celery.js';
 import { Worker } from '../worker/worker.js';
-import { ChordsNotSupportedError, GroupMemberError, GroupResult, chain, chord, chunks, group, s, si, signature, xmap, xstarmap } from './index.js';
+import { ChordsNotSupportedError, GroupMemberError, GroupResult, chain, chord, chunks, group, s, si, signature, xmap, xstarmap, type SignatureOptions } from './index.js';
 
 let seq = 0;
 const T = { timeout: 5000 };
@@ -94,6 +94,29 @@ describe('canvas on the memory transport', () => {
     await expect(result.get(T)).resolves.toBe(15);
     expect(result.parent).toBeInstanceOf(GroupResult);
     await expect((result.parent as GroupResult).get(T)).resolves.toEqual([2, 4, 9]);
+  });
+
+  test('celery.chord_unlock runs again (same id, retries + 1) until the header is ready', async () => {
+    env.worker.register('slow', async ([ms]) => {
+      await new Promise((r) => setTimeout(r, ms as number));
+      return ms;
+    });
+    const unlock = env.worker.registry.get('celery.chord_unlock')!;
+    const runs: number[] = [];
+    const ids = new Set<string>();
+    const original = unlock.handler;
+    unlock.handler = (args, kwargs, context) => {
+      runs.push(context.retries);
+      ids.add(context.id);
+      return original(args, kwargs, context);
+    };
+    // Celery's chord options: the first poll after `countdown`, then every `interval` seconds
+    const options = { countdown: 0.05, interval: 0.05 } as SignatureOptions;
+    const result = await chord([s('slow', 300), s('add', 1)], s('tsum')).applyAsync(env.app, [], {}, options);
+    await expect(result.get(T)).resolves.toBe(301);
+    expect(runs.length).toBeGreaterThan(2);
+    expect(runs).toEqual(runs.map((_, i) => i));
+    expect(ids.size).toBe(1);
   });
 
   test('chord header failure: the body fails with ChordError naming the member; its errback gets the body id', async () => {
