@@ -38,6 +38,8 @@ export const config = {
   inflight: int('BENCH_INFLIGHT', 1_000),
   /** our worker's concurrency (= prefetch) */
   concurrency: int('BENCH_CONCURRENCY', 100),
+  /** our worker's ack mode: late (default: ack after the outcome is stored) or early (BENCH_ACK_MODE=early, for comparison only) */
+  ackMode: (process.env.BENCH_ACK_MODE === 'early' ? 'early' : 'late') as 'late' | 'early',
   /** measured round trips (after 20 warm-up ones) */
   rttN: int('BENCH_RTT_N', 1_000),
   /** tasks of the RSS run, sampled every rssEvery */

@@ -69,7 +69,7 @@ function startWorker(name: WorkerName, kind: BrokerKind, queue: string): Running
   const label = `${name} worker on ${kind}`;
   if (name === 'python') return new PythonWorker(label, { broker, backend: config.backend, queue });
   if (name === 'celery-node') return new NodeChild(label, 'celery-node-worker.js', { broker, backend: config.backend, queue, task: config.task }, { quiet: true });
-  return new NodeChild(label, 'our-worker.js', { broker, backend: config.backend, queue, task: config.task, concurrency: config.concurrency }, { profileName: `worker-drain-${kind}` });
+  return new NodeChild(label, 'our-worker.js', { broker, backend: config.backend, queue, task: config.task, concurrency: config.concurrency, ackMode: config.ackMode }, { profileName: `worker-drain-${kind}` });
 }
 
 export async function drain(ctx: BenchContext, kind: BrokerKind, name: WorkerName): Promise<DrainFigure> {

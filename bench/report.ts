@@ -27,7 +27,7 @@ export const REFERENCE: Record<BrokerKind, Partial<Record<WorkerName, number>>> 
 };
 
 const WORKER_LABELS: Record<WorkerName, string> = {
-  ours: `ours (concurrency ${config.concurrency} = prefetch, ack after store)`,
+  ours: `ours (concurrency ${config.concurrency} = prefetch, ${config.ackMode === 'late' ? 'ack after store' : 'EARLY ack'})`,
   python: 'Python Celery 5.2 worker -P solo, defaults',
   'celery-node': 'celery-node 0.5.9 (acks on receipt)',
 };
@@ -92,6 +92,7 @@ function drainSection(r: BenchResults, out: string[]): void {
       const notes: string[] = [];
       if ((f.stalledMs ?? 0) > 0) notes.push(`stalled ${round((f.stalledMs ?? 0) / 1000, 1)} s (longest ${round((f.maxGapMs ?? 0) / 1000, 1)} s); ${rate(f.rateWithoutStalls)} without stalls`);
       if (f.wrongResults) notes.push(`${f.wrongResults} results WRONG or missing`);
+      if (f.consumers != null && f.consumers !== 1) notes.push(`${f.consumers} consumers on the queue while draining (expected 1)`);
       const cpu = f.serverCpuPct ?? {};
       rows.push([BROKER_NAMES[b], WORKER_LABELS[w], rate(f.rate), f.workerCpuUsPerTask === undefined ? '–' : int(f.workerCpuUsPerTask), pct(f.workerCpuPct), pct(cpu.rabbitmq), pct(cpu.redis), pct(f.observerCpuPct), pct(f.machineBusyPct), notes.join('; ')]);
     }

@@ -47,7 +47,7 @@ export async function rssOverTime(ctx: BenchContext): Promise<RssFigure> {
       backend: config.backend,
       queue,
       task: config.task,
-      concurrency: config.concurrency,
+      concurrency: config.concurrency, ackMode: config.ackMode,
       rssEvery: config.rssEvery,
     }, { profileName: `worker-rss-${kind}`, execArgv: ['--expose-gc'] });
     worker.process.on('message', (m: { type: string; tasks: number; rss: number; heapUsed: number }) => {

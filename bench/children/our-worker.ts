@@ -14,6 +14,7 @@ interface Config {
   queue: string;
   task: string;
   concurrency: number;
+  ackMode: 'late' | 'early';
   rssEvery?: number;
 }
 
@@ -21,7 +22,7 @@ const cfg = childConfig<Config>();
 
 async function main(): Promise<void> {
   const app = createApp(cfg.broker, cfg.backend);
-  const worker = new Worker(app, { queues: [cfg.queue], concurrency: cfg.concurrency, hostname: `bench-ours-${process.pid}@localhost` });
+  const worker = new Worker(app, { queues: [cfg.queue], concurrency: cfg.concurrency, ackMode: cfg.ackMode, hostname: `bench-ours-${process.pid}@localhost` });
   worker.register(cfg.task, ([x, y]) => (x as number) + (y as number));
   await worker.start();
   let sampler: NodeJS.Timeout | undefined;
