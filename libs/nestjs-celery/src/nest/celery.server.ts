@@ -130,7 +130,8 @@ export class CeleryServer extends Server<CeleryServerEvents, CeleryStatus> imple
       yield {
         name: pattern,
         invoke: (payload, context) => nest(payload, context),
-        options: { ignoreResult: !!nest.isEventHandler },
+        // an event handler's result is not stored, its failure is
+        options: { ignoreResult: !!nest.isEventHandler, storeErrorsEvenIfIgnored: true },
         source: `${nest.isEventHandler ? '@EventPattern' : '@MessagePattern'}('${pattern}')`,
       };
     }

@@ -33,6 +33,11 @@ export type TaskHandler = (args: unknown[], kwargs: Record<string, unknown>, con
 export interface TaskOptions {
   /** Celery's ignore_result */
   ignoreResult?: boolean;
+  /**
+   * Celery's store_errors_even_if_ignored: with `ignoreResult`, FAILURE and RETRY are not stored
+   * either (Celery's tracer) unless this is set. A message's own `ignore_result` only skips SUCCESS.
+   */
+  storeErrorsEvenIfIgnored?: boolean;
   /** store STARTED before running (task_track_started) */
   trackStarted?: boolean;
 

@@ -269,3 +269,29 @@ describe('Worker graceful shutdown (memory transport)', () => {
     expect(broker.vhost.depth('celery')).toBe(1);
   });
 });
+
+describe('Worker ignore_result (memory transport)', () => {
+  test("a task's ignoreResult stores no outcome at all, unless storeErrorsEvenIfIgnored; the message's only skips SUCCESS", async () => {
+    const { app, worker } = setup();
+    const boom = () => {
+      throw new Error('boom');
+    };
+    worker.register('t.quiet-fail', boom, { ignoreResult: true });
+    worker.register('t.loud-fail', boom, { ignoreResult: true, storeErrorsEvenIfIgnored: true });
+    worker.register('t.fail', boom);
+    worker.register('t.ok', () => 'ok');
+    await worker.start();
+    const quiet = await app.sendTask('t.quiet-fail');
+    const loud = await app.sendTask('t.loud-fail');
+    const requestIgnored = await app.sendTask('t.fail', [], {}, { ignoreResult: true });
+    const requestIgnoredOk = await app.sendTask('t.ok', [], {}, { ignoreResult: true });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(worker.processedCount).toBe(4);
+    expect(await quiet.state()).toBe('PENDING');
+    expect(await loud.state()).toBe('FAILURE');
+    expect(await requestIgnored.state()).toBe('FAILURE');
+    expect(await requestIgnoredOk.state()).toBe('PENDING');
+    await worker.stop();
+    await app.close();
+  });
+});

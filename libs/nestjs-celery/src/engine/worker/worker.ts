@@ -323,8 +323,13 @@ export class Worker {
       if (state === States.RETRY) this.logger.log(line);
       else this.logger.error(line);
     }
-    const ignore = request.ignoreResult || task.options.ignoreResult;
-    if (!ignore || state !== States.SUCCESS) {
+    // Celery: the message's ignore_result skips SUCCESS (backends' mark_as_done); the task's
+    // ignore_result skips errors too unless store_errors_even_if_ignored (app/trace.py)
+    const store =
+      state === States.SUCCESS
+        ? !(request.ignoreResult || task.options.ignoreResult)
+        : !task.options.ignoreResult || !!task.options.storeErrorsEvenIfIgnored;
+    if (store) {
       const stored = await this.storeOutcome(request, state, result, traceback, children);
       // RETRY is informative: the next attempt is already published, so the message is acked regardless
       if (!stored && state !== States.RETRY) {
