@@ -14,7 +14,7 @@ import { deleteQueues } from '../support/cleanup.js';
 import { startPythonWorker, type PythonEnv, type PythonWorker } from '../support/python.js';
 import { AMQP_URL, REDIS_URL, describeIfAvailable, uniqueName } from '../support/services.js';
 import { waitFor } from '../e2e/support/wait-for.js';
-import { celeryCli, cliJson, controlPeer } from './support/python-peer.js';
+import { celeryCli, cliJson, controlPeer, removeRedisReplyQueue } from './support/python-peer.js';
 
 const describeControl = await describeIfAvailable('remote control with Python Celery', 'redis', 'rabbitmq', 'python-celery');
 
@@ -69,14 +69,7 @@ describeControl.each(BROKERS)('remote control over %s', (_name, brokerUrl) => {
     await worker?.stop();
     await app?.close();
     await deleteQueues(brokerUrl, [queue, pyQueue]);
-    if (brokerUrl.startsWith('redis')) {
-      // kombu deletes a reply queue after each call; ours lives as long as the app: remove its binding
-      const redis = new Redis(REDIS_URL);
-      const oid = app.control.mailbox.oid;
-      await redis.srem('_kombu.binding.reply.celery.pidbox', `${oid}\x06\x16\x06\x16${oid}.reply.celery.pidbox`);
-      await redis.del(`${oid}.reply.celery.pidbox`);
-      redis.disconnect();
-    }
+    if (brokerUrl.startsWith('redis')) await removeRedisReplyQueue(app.control.mailbox.oid);
   });
 
   test('Python declares our node queue, our reply queue, the mailbox exchanges and celeryev exactly as we did', async () => {

@@ -8,7 +8,7 @@ import { Celery } from '../../libs/nestjs-celery/src/engine/celery.js';
 import { EventReceiver, type ReceivedEvent } from '../../libs/nestjs-celery/src/engine/events/event-receiver.js';
 import { Worker } from '../../libs/nestjs-celery/src/engine/worker/worker.js';
 import { ValueError } from '../../libs/nestjs-celery/src/protocol/python-errors.js';
-import { controlPeer } from '../control/support/python-peer.js';
+import { celeryCli, controlPeer, removeRedisReplyQueue } from '../control/support/python-peer.js';
 import { waitFor } from '../e2e/support/wait-for.js';
 import { deleteQueues } from '../support/cleanup.js';
 import { startPythonWorker, type PythonEnv } from '../support/python.js';
@@ -57,7 +57,10 @@ describeEvents.each(BROKERS)('events over %s', (_name, brokerUrl) => {
   }
 
   afterAll(async () => {
-    for (const app of apps) await app.close();
+    for (const app of apps) {
+      await app.close();
+      if (brokerUrl.startsWith('redis')) await removeRedisReplyQueue(app.control.mailbox.oid);
+    }
     await deleteQueues(brokerUrl, [queue, pyQueue]);
   });
 
@@ -105,21 +108,26 @@ describeEvents.each(BROKERS)('events over %s', (_name, brokerUrl) => {
     expect(final!.tasks[bad.id]).toMatchObject({ state: 'FAILURE', exception: "ValueError('boom')" });
   });
 
-  test('without sendTaskEvents only worker events go out; the wakeup heartbeat request is answered', async () => {
+  test('without sendTaskEvents only worker events go out; `celery control heartbeat` gets a heartbeat at once', async () => {
     const hostname = `${uniqueName('nest-ev')}@events-test`;
     const quiet = `${uniqueName('nest-quiet')}@events-test`;
     const { app, worker } = newWorker(hostname);
     const { worker: silent } = newWorker(quiet, { withoutHeartbeat: true });
     await Promise.all([worker.start(), silent.start()]);
-    const peer = controlPeer<Captured>(env, { op: 'events', hostname, seconds: 2.5 });
+    const peer = controlPeer<Captured>(env, { op: 'events', hostname, seconds: 4 });
     await peer.ready;
     const result = await app.sendTask('ev.add', [2, 2], {}, { queue });
     await result.get({ timeout: 10_000 });
+    // the receiver's own wakeup broadcast goes out before kombu's Redis transport has subscribed,
+    // so it can miss the answer (Python workers' too): ask again once it listens
+    await sleep(300);
+    const asked = await celeryCli(env, ['control', 'heartbeat', '-d', hostname, '-j']);
+    expect(JSON.parse(asked.stdout)).toEqual([{ [hostname]: null }]);
     const { events } = await peer.result;
     await Promise.all([worker.stop(), silent.stop()]);
     expect(events.length).toBeGreaterThan(0);
     expect(events.every((e) => e.type.startsWith('worker-'))).toBe(true);
-    // `celery events` broadcasts `heartbeat` when it starts: the answer has freq 5 and no counts
+    // the `heartbeat` command's answer has freq 5 and no counts (celery/worker/control.py)
     expect(events).toContainEqual(expect.objectContaining({ type: 'worker-heartbeat', freq: 5, sw_ident: 'nestjs-celery' }));
     expect(events.find((e) => e.type === 'worker-heartbeat' && e.freq === 5)).not.toHaveProperty('processed');
   });

@@ -4,8 +4,9 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { PYTHON_DIR, type PythonEnv } from '../../support/python.js';
-import { PYTHON } from '../../support/services.js';
+import { PYTHON, REDIS_URL } from '../../support/services.js';
 
 function envFor(e: PythonEnv): NodeJS.ProcessEnv {
   return {
@@ -83,4 +84,18 @@ export function controlPeer<T = unknown>(env: PythonEnv, request: Record<string,
   });
   child.stdin.end(JSON.stringify(request));
   return { ready, result };
+}
+
+/**
+ * On Redis, kombu deletes a reply queue after each call; an app's remote-control reply queue
+ * lives as long as the app, and its binding and list stay after it closed: remove them.
+ */
+export async function removeRedisReplyQueue(oid: string, url = REDIS_URL): Promise<void> {
+  const redis = new Redis(url);
+  try {
+    await redis.srem('_kombu.binding.reply.celery.pidbox', `${oid}\x06\x16\x06\x16${oid}.reply.celery.pidbox`);
+    await redis.del(`${oid}.reply.celery.pidbox`);
+  } finally {
+    redis.disconnect();
+  }
 }

@@ -14,7 +14,7 @@ stdin: one JSON object {"op": ..., ...}; stdout: one JSON document.
   {"op": "events", "hostname": str, "seconds": float, "until": str|null}
       an EventReceiver (what `celery events` and Flower use) with a celery.events.state.State fed
       from it, for `seconds` (or until an event of type `until` from `hostname` arrived). Prints
-      "listening" on stderr once consuming. -> {"events": [events from hostname],
+      "listening" on stderr once it surely receives. -> {"events": [events from hostname],
       "alive_snapshot": State's view of the worker at its last heartbeat before going offline,
       "final": State's view at the end}
 """
@@ -131,14 +131,16 @@ def events(req):
 
     with app.connection() as conn:
         recv = app.events.Receiver(conn, handlers={"*": on_event})
-        ready = recv.on_consume_ready
+        iterations = [0]
 
-        def on_consume_ready(*args, **kwargs):
-            # wakeup: broadcasts `heartbeat` to every worker, as `celery events` does
-            ready(*args, **kwargs)
-            print("listening", file=sys.stderr, flush=True)
+        def on_iteration():
+            # printed once a first drain_events returned: kombu's Redis transport subscribes
+            # (PSUBSCRIBE) inside the first drain, so before that events can still be missed
+            iterations[0] += 1
+            if iterations[0] == 2:
+                print("listening", file=sys.stderr, flush=True)
 
-        recv.on_consume_ready = on_consume_ready
+        recv.on_iteration = on_iteration
         stop = threading.Thread(target=lambda: (done.wait(max(0.0, deadline - time.time())), setattr(recv, "should_stop", True)), daemon=True)
         stop.start()
         recv.capture(limit=None, timeout=None, wakeup=True)
