@@ -4,7 +4,7 @@ import { config, outPath, type BrokerKind } from './config.js';
 import { BROKER_NAMES } from './context.js';
 import { STALL_MS, type DrainFigure, type WorkerName } from './drain.scenario.js';
 import type { PublishFigure } from './publish.scenario.js';
-import { FLAT_TOLERANCE_PCT, type RssFigure } from './rss.scenario.js';
+import { FLAT_TOLERANCE_PCT, WINDOW, type RssFigure } from './rss.scenario.js';
 import type { RttFigure } from './rtt.scenario.js';
 import { ratio, round } from './stats.js';
 
@@ -145,11 +145,13 @@ function rssSection(f: RssFigure, out: string[]): void {
   out.push('');
   out.push(`4. Our worker's memory over ${f.tasks.toLocaleString('en-US')} tasks (${BROKER_NAMES[f.broker as BrokerKind]} broker), sampled every ${config.rssEvery.toLocaleString('en-US')} completions after a full GC`);
   if (f.error) out.push(`  ${shortError(f.error)}`);
-  out.push(table([['tasks', 'RSS', 'heap used'], ...f.samples.map((s) => [int(s.tasks), `${s.rssMB.toFixed(1)} MB`, `${s.heapUsedMB.toFixed(1)} MB`])]));
+  out.push(table([['tasks', 'RSS', 'V8 heap reserved', 'heap used'], ...f.samples.map((s) => [int(s.tasks), `${s.rssMB.toFixed(1)} MB`, `${s.heapTotalMB.toFixed(1)} MB`, `${s.heapUsedMB.toFixed(1)} MB`])]));
   if (f.growthPct !== undefined) {
     const sign = f.growthPct >= 0 ? '+' : '';
     const hsign = (f.heapGrowthPct ?? 0) >= 0 ? '+' : '';
-    out.push(`  last sample vs the one at ${int(2 * config.rssEvery)}: RSS ${sign}${f.growthPct.toFixed(1)} %, heap ${hsign}${(f.heapGrowthPct ?? 0).toFixed(1)} % → ${f.flat ? 'flat' : 'GROWING'} (target: flat; flat = both within ${FLAT_TOLERANCE_PCT} %)`);
+    out.push(
+      `  mean of the last ${WINDOW} samples vs the ${WINDOW} from ${int(2 * config.rssEvery)}: RSS ${sign}${f.growthPct.toFixed(1)} %, heap ${hsign}${(f.heapGrowthPct ?? 0).toFixed(1)} % → ${f.flat ? 'flat' : 'GROWING'} (target: flat; flat = both within ${FLAT_TOLERANCE_PCT} %)`,
+    );
     out.push(`  drain rate over the run: ${rate(f.rate)}`);
   }
 }

@@ -36,7 +36,7 @@ async function main(): Promise<void> {
       // after a full GC, heapUsed is what the worker really keeps (no garbage waiting for collection)
       (globalThis as { gc?: () => void }).gc?.();
       const m = process.memoryUsage();
-      reply({ type: 'rss', tasks: done, rss: m.rss, heapUsed: m.heapUsed, external: m.external });
+      reply({ type: 'rss', tasks: done, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers });
       while (next <= done) next += every;
     }, 5);
   }
