@@ -13,7 +13,8 @@ export interface PythonEnv {
   protocol?: 1 | 2;
 }
 
-function envFor(e: PythonEnv): NodeJS.ProcessEnv {
+/** The environment test/interop/python/interop_app.py reads its broker, backend and queue from. */
+export function envFor(e: PythonEnv): NodeJS.ProcessEnv {
   return {
     ...process.env,
     PYTHONPATH: PYTHON_DIR,

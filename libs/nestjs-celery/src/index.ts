@@ -10,6 +10,12 @@ export * from './nest/index.js';
 export { Celery, type SendTaskOptions } from './engine/celery.js';
 export { DEFAULT_QUEUE, type CeleryOptions } from './engine/celery.options.js';
 export { AsyncResult, type GetOptions, type ResultNode, type ResultTuple } from './engine/async-result.js';
+// remote control (pidbox) and monitoring events
+export { Control, Inspect, flattenReplies, type ControlTarget, type RevokeOptions, type BroadcastOptions, type NodeReplies } from './engine/control/control.js';
+export { EventReceiver, type EventReceiverOptions, type EventHandler, type ReceivedEvent } from './engine/events/event-receiver.js';
+export { EventDispatcher } from './engine/events/event-dispatcher.js';
+export type { CeleryEvent } from './engine/events/event.js';
+
 // canvas: signatures, chain, group, chord, map/starmap/chunks, GroupResult
 export {
   Canvas,

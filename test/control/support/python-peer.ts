@@ -5,19 +5,8 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { PYTHON_DIR, type PythonEnv } from '../../support/python.js';
+import { PYTHON_DIR, envFor, type PythonEnv } from '../../support/python.js';
 import { PYTHON, REDIS_URL } from '../../support/services.js';
-
-function envFor(e: PythonEnv): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    PYTHONPATH: PYTHON_DIR,
-    PYTHONUNBUFFERED: '1',
-    INTEROP_BROKER: e.broker,
-    INTEROP_BACKEND: e.backend,
-    INTEROP_QUEUE: e.queue,
-  };
-}
 
 export interface CliRun {
   code: number | null;
