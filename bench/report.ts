@@ -26,6 +26,9 @@ export const REFERENCE: Record<BrokerKind, Partial<Record<WorkerName, number>>> 
   redis: { python: 1000, 'celery-node': 7300 },
 };
 
+/** machine load before the run above which the report warns */
+const BUSY_WARNING_PCT = 15;
+
 const WORKER_LABELS: Record<WorkerName, string> = {
   ours: `ours (concurrency ${config.concurrency} = prefetch, ${config.ackMode === 'late' ? 'ack after store' : 'EARLY ack'})`,
   python: 'Python Celery 5.2 worker -P solo, defaults',
@@ -161,6 +164,9 @@ export function render(r: BenchResults): string {
   const m = r.meta;
   out.push(`nestjs-celery bench — ${m.date}, ${m.cpus} CPUs, Node ${m.node}, Python Celery ${m.pythonCelery}, celery-node ${m.celeryNode}, RabbitMQ ${m.rabbitmq}, Redis ${m.redis}`);
   out.push(`task bench.add(x, y) = x + y; result backend: Redis; N = ${config.n.toLocaleString('en-US')} tasks per drain and per publish run`);
+  if (Number(m.busyBeforePct) >= BUSY_WARNING_PCT) {
+    out.push(`WARNING: the machine was ${m.busyBeforePct}% busy before the bench started (other processes): expect noisy figures`);
+  }
   if (r.drain.length) drainSection(r, out);
   if (r.publish.length) publishSection(r, out);
   if (r.rtt.length) rttSection(r, out);

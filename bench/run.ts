@@ -14,6 +14,7 @@ import { drain, type WorkerName } from './drain.scenario.js';
 import { publish } from './publish.scenario.js';
 import { computeRatios, render, writeJson, type BenchResults } from './report.js';
 import { ResultObserver } from './result-observer.js';
+import { machineTicks } from './processes.js';
 import { rssOverTime } from './rss.scenario.js';
 import { roundTrip } from './rtt.scenario.js';
 
@@ -30,7 +31,16 @@ function celeryNodeVersion(): string {
   }
 }
 
+/** How busy the machine is before we start (other processes make every figure noisier). */
+async function baselineBusyPct(): Promise<number> {
+  const a = machineTicks();
+  await new Promise((r) => setTimeout(r, 1000));
+  const b = machineTicks();
+  return ((b.busy - a.busy) / Math.max(1, b.total - a.total)) * 100;
+}
+
 async function main(): Promise<void> {
+  const busy = await baselineBusyPct();
   const started = Date.now();
   const kinds = [...new Set([...config.brokerKinds, ...(config.parts.has('rss') ? [config.rssBroker] : [])])];
   const admin = new BrokerAdmin(config.brokers, config.backend);
@@ -49,6 +59,7 @@ async function main(): Promise<void> {
       celeryNode: celeryNodeVersion(),
       rabbitmq: versions.rabbitmq ?? '?',
       redis: versions.redis ?? '?',
+      busyBeforePct: Math.round(busy),
       n: config.n,
       concurrency: config.concurrency,
       inflight: config.inflight,
