@@ -29,10 +29,20 @@ export class BrokerAdmin {
   async connect(kinds: BrokerKind[]): Promise<void> {
     await this.redis.connect();
     if (kinds.includes('amqp')) {
-      this.amqpModel = await connect(this.urls.amqp);
-      this.amqpModel.on('error', () => undefined);
+      await this.connectAmqp();
       this.amqpChannel = await this.openChannel();
     }
+  }
+
+  private async connectAmqp(): Promise<ChannelModel> {
+    const model = await connect(this.urls.amqp);
+    model.on('error', () => undefined);
+    // a RabbitMQ restart under the bench must not leave its queues behind: reconnect on next use
+    model.on('close', () => {
+      if (this.amqpModel === model) this.amqpModel = undefined;
+    });
+    this.amqpModel = model;
+    return model;
   }
 
   /** Server versions, for the report header. */
@@ -55,8 +65,8 @@ export class BrokerAdmin {
   }
 
   private async openChannel(): Promise<Channel> {
-    if (!this.amqpModel) throw new Error('RabbitMQ is not connected: include amqp in BENCH_BROKERS');
-    const ch = await this.amqpModel.createChannel();
+    const model = this.amqpModel ?? (await this.connectAmqp());
+    const ch = await model.createChannel();
     ch.on('error', () => undefined);
     ch.on('close', () => {
       if (this.amqpChannel === ch) this.amqpChannel = undefined;
@@ -97,8 +107,7 @@ export class BrokerAdmin {
 
   /** Delete an exchange only when nothing is bound to it (celery-node declares a shared `default`). */
   async deleteExchangeIfUnused(name: string): Promise<void> {
-    if (!this.amqpModel) return;
-    const ch = await this.amqpModel.createChannel();
+    const ch = await (this.amqpModel ?? (await this.connectAmqp())).createChannel();
     ch.on('error', () => undefined);
     try {
       await ch.deleteExchange(name, { ifUnused: true });
