@@ -30,9 +30,17 @@ interface Lease {
   /** unsettled deliveries on this channel */
   unsettled: number;
   readonly consumerTags: string[];
+  /** delivery tags handed out and not settled by their owner yet */
+  readonly held: Set<number>;
+  /** tags acked by their owner, not yet sent: one basic.ack per event-loop turn covers them */
+  pendingAcks: number[];
+  flushScheduled: boolean;
 }
 
 const DONE: Promise<void> = Promise.resolve();
+
+/** amqplib acks by `message.fields.deliveryTag`; a tag is all it reads. */
+const tagged = (deliveryTag: number) => ({ fields: { deliveryTag } }) as ConsumeMessage;
 
 class AmqpDelivery implements Delivery {
   private settled: boolean;
@@ -159,18 +167,53 @@ export class AmqpConsumer implements Consumer {
       );
       return;
     }
-    try {
-      if (ack) lease.channel.ack(raw);
-      else lease.channel.reject(raw, requeue);
-    } catch (err) {
-      this.host.logger.debug?.(`settling delivery ${raw.fields.deliveryTag} failed: ${(err as Error).message}`);
+    const tag = raw.fields.deliveryTag;
+    lease.held.delete(tag);
+    if (ack) {
+      lease.pendingAcks.push(tag);
+      if (!lease.flushScheduled) {
+        lease.flushScheduled = true;
+        setImmediate(() => this.flushAcks(lease));
+      }
+    } else {
+      try {
+        lease.channel.reject(raw, requeue);
+      } catch (err) {
+        this.host.logger.debug?.(`settling delivery ${tag} failed: ${(err as Error).message}`);
+      }
     }
     if (this.cancelled && lease.unsettled === 0) void this.closeLease(lease);
   }
 
+  /**
+   * Send the acks of one turn: one `basic.ack multiple=true` for every acked tag below the
+   * oldest delivery still held (nothing held is covered by it; rejected tags are no longer
+   * outstanding at the broker), single acks for the acked tags above it. One frame per turn
+   * instead of one per message takes work off both RabbitMQ and the event loop.
+   */
+  private flushAcks(lease: Lease): void {
+    lease.flushScheduled = false;
+    const tags = lease.pendingAcks;
+    if (tags.length === 0) return;
+    lease.pendingAcks = [];
+    if (!lease.open) return; // the channel is gone: RabbitMQ has requeued these already
+    let oldestHeld = Number.POSITIVE_INFINITY;
+    for (const t of lease.held) if (t < oldestHeld) oldestHeld = t;
+    let upTo = -1;
+    try {
+      for (const t of tags) {
+        if (t < oldestHeld) upTo = Math.max(upTo, t);
+        else lease.channel.ack(tagged(t));
+      }
+      if (upTo >= 0) lease.channel.ack(tagged(upTo), true);
+    } catch (err) {
+      this.host.logger.debug?.(`acking ${tags.length} deliveries failed: ${(err as Error).message}`);
+    }
+  }
+
   private async open(model: ChannelModel): Promise<void> {
     const channel = await model.createChannel();
-    const lease: Lease = { model, channel, open: true, started: false, unsettled: 0, consumerTags: [] };
+    const lease: Lease = { model, channel, open: true, started: false, unsettled: 0, consumerTags: [], held: new Set(), pendingAcks: [], flushScheduled: false };
     channel.on('error', (err: Error) => this.host.logger.warn(`consumer channel for ${this.describe()} closed by RabbitMQ: ${err.message}`));
     channel.on('close', () => this.onChannelClosed(lease));
     try {
@@ -206,7 +249,10 @@ export class AmqpConsumer implements Consumer {
       void this.closeLease(lease);
       return;
     }
-    if (!this.noAck) lease.unsettled++;
+    if (!this.noAck) {
+      lease.unsettled++;
+      lease.held.add(msg.fields.deliveryTag);
+    }
     const delivery = new AmqpDelivery(
       fromAmqpMessage(msg),
       {
@@ -246,6 +292,8 @@ export class AmqpConsumer implements Consumer {
 
   private async closeLease(lease: Lease): Promise<void> {
     if (!lease.open) return;
+    // acks already given by their owners go out before the channel closes (else: redelivered)
+    this.flushAcks(lease);
     lease.open = false;
     await lease.channel.close().catch(() => undefined);
   }
