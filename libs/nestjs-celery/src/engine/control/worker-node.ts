@@ -42,7 +42,7 @@ export interface WorkerNodeOptions {
 export interface NodeWorker {
   readonly hostname: string;
   readonly queues: string[];
-  readonly running: ReadonlyMap<string, AbortController>;
+  readonly running: ReadonlyMap<string, { abort(reason?: unknown): void }>;
   readonly registry: { names(): string[]; get(name: string): { options: object } | undefined };
   readonly app: {
     readonly broker: Broker;

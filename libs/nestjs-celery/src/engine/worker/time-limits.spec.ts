@@ -6,6 +6,7 @@ import { MemoryBroker } from '../../transport/memory.broker.js';
 import { Celery } from '../celery.js';
 import { effectiveTimeLimits, runWithTimeLimits } from './time-limits.js';
 import { Worker } from './worker.js';
+import { TaskAbort } from './task-abort.js';
 
 describe('effectiveTimeLimits', () => {
   test('the timelimit header ([hard, soft]) wins; 0 and null fall through to task, then worker defaults', () => {
@@ -17,7 +18,7 @@ describe('effectiveTimeLimits', () => {
 
 describe('runWithTimeLimits', () => {
   test('soft: the signal aborts with SoftTimeLimitExceeded; a handler that listens fails with it', async () => {
-    const controller = new AbortController();
+    const controller = new TaskAbort();
     const listening = () =>
       new Promise((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason)));
     const outcome = await runWithTimeLimits(listening, { hard: null, soft: 0.05 }, controller);
@@ -26,7 +27,7 @@ describe('runWithTimeLimits', () => {
   });
 
   test('hard: resolves at the limit while the run goes on; its late end is reported separately', async () => {
-    const controller = new AbortController();
+    const controller = new TaskAbort();
     const started = Date.now();
     const outcome = await runWithTimeLimits(() => sleep(300, 'late value', { ref: false }), { hard: 0.05, soft: null }, controller);
     expect(Date.now() - started).toBeLessThan(250);
@@ -36,7 +37,7 @@ describe('runWithTimeLimits', () => {
   });
 
   test('no limit: just the run', async () => {
-    await expect(runWithTimeLimits(async () => 42, { hard: null, soft: null }, new AbortController())).resolves.toEqual({ kind: 'returned', value: 42 });
+    await expect(runWithTimeLimits(async () => 42, { hard: null, soft: null }, new TaskAbort())).resolves.toEqual({ kind: 'returned', value: 42 });
   });
 });
 

@@ -10,6 +10,7 @@
 import { isObservable, lastValueFrom } from 'rxjs';
 import { SoftTimeLimitExceeded, TimeLimitExceeded } from '../../protocol/python-errors.js';
 import type { TimeLimit } from '../../protocol/task-message.js';
+import type { TaskAbort } from './task-abort.js';
 
 /** Seconds; null = no limit. */
 export interface TimeLimits {
@@ -41,7 +42,7 @@ export async function settleHandlerValue(value: unknown): Promise<unknown> {
  * Run `run` under the limits. Resolves with what it returned or raised, or with `timeout` at
  * the hard limit (`late` settles when the abandoned run finally does).
  */
-export function runWithTimeLimits(run: () => Promise<unknown>, limits: TimeLimits, controller: AbortController): Promise<LimitedOutcome> {
+export function runWithTimeLimits(run: () => Promise<unknown>, limits: TimeLimits, controller: TaskAbort): Promise<LimitedOutcome> {
   const timers: NodeJS.Timeout[] = [];
   const running = run();
   return new Promise<LimitedOutcome>((resolve) => {
@@ -57,13 +58,13 @@ export function runWithTimeLimits(run: () => Promise<unknown>, limits: TimeLimit
       (error: unknown) => finish({ kind: 'raised', error }),
     );
     if (limits.soft) {
-      timers.push(setTimeout(() => !controller.signal.aborted && controller.abort(new SoftTimeLimitExceeded()), limits.soft * 1000));
+      timers.push(setTimeout(() => !controller.aborted && controller.abort(new SoftTimeLimitExceeded()), limits.soft * 1000));
     }
     if (limits.hard) {
       const seconds = limits.hard;
       timers.push(
         setTimeout(() => {
-          if (!controller.signal.aborted) controller.abort(new TimeLimitExceeded(seconds));
+          if (!controller.aborted) controller.abort(new TimeLimitExceeded(seconds));
           finish({ kind: 'timeout', seconds, late: running.catch((e: unknown) => e) });
         }, seconds * 1000),
       );

@@ -23,6 +23,7 @@ import { effectiveTimeLimits, runWithTimeLimits, settleHandlerValue } from './ti
 import { UnknownTaskPolicy, type UnknownTaskOptions } from './unknown-task.policy.js';
 import { installCanvas } from '../canvas/install.js';
 import { WorkerNode, type RevokeReason, type WorkerNodeOptions } from '../control/worker-node.js';
+import { TaskAbort } from './task-abort.js';
 
 export interface WorkerOptions extends AckDefaults, UnknownTaskOptions, WorkerNodeOptions {
   /** queues to consume, default: the app's default queue */
@@ -105,8 +106,8 @@ export class Worker {
   private readonly eta: EtaScheduler;
   private readonly unknownTasks: UnknownTaskPolicy;
   private processed = 0;
-  /** the AbortController of each running task, by task id (abort = shutdown, revoke --terminate, time limit) */
-  readonly running = new Map<string, AbortController>();
+  /** the (lazy) AbortController of each running task, by task id (abort = shutdown, revoke --terminate, time limit) */
+  readonly running = new Map<string, TaskAbort>();
   /** canvas continuation (chain, callbacks, errbacks, chords); set by the canvas module */
   continuation: TaskContinuation = noContinuation;
   /** events, heartbeat, remote control and the state they report (engine/control/worker-node.ts) */
@@ -257,7 +258,7 @@ export class Worker {
     const releaseSlot = await this.window.acquire();
     try {
       if (await this.revokeIfRevoked(delivery, request)) return;
-      const controller = new AbortController();
+      const controller = new TaskAbort();
       this.running.set(request.id, controller);
       this.node.started(request, delivery);
       try {
@@ -271,7 +272,7 @@ export class Worker {
     }
   }
 
-  private async execute(delivery: Delivery, request: TaskRequest, task: RegisteredTask, controller: AbortController): Promise<void> {
+  private async execute(delivery: Delivery, request: TaskRequest, task: RegisteredTask, controller: TaskAbort): Promise<void> {
     const ack = new TaskAck(delivery, ackSettings(task.options, this.options), this.window);
     const context: TaskContext = {
       id: request.id,
@@ -281,7 +282,9 @@ export class Worker {
       headers: request.headers,
       deliveryInfo: delivery.deliveryInfo,
       hostname: this.hostname,
-      signal: controller.signal,
+      get signal() {
+        return controller.signal;
+      },
       updateState: (state, meta) => this.storeState(request, state, meta ?? null),
       retry: (options) =>
         retryTask({ app: this.app, request, deliveryInfo: delivery.deliveryInfo, priority: delivery.message.properties?.priority, task: task.options }, options),
@@ -300,7 +303,7 @@ export class Worker {
     // revoke --terminate stored REVOKED and acked already: whatever the handler did is discarded
     const terminated = this.node.terminated(request);
     if (terminated) return terminated.then(() => ack.ended('failure'));
-    if (controller.signal.reason instanceof WorkerShutdownAbort) return this.workerLost(ack, request);
+    if (controller.reason instanceof WorkerShutdownAbort) return this.workerLost(ack, request);
     let children: unknown[] = [];
     if (outcome.kind === 'state' && outcome.state === States.SUCCESS) {
       try {
