@@ -12,6 +12,7 @@ import { AsyncResult } from './async-result.js';
 import { DEFAULT_QUEUE, type CeleryOptions } from './celery.options.js';
 import type { ConnectionStatus } from '../transport/connection-status.js';
 import { BrokerUnavailableError, PublishTimeoutError } from './errors.js';
+import { PublishDeadlines } from './publish-deadlines.js';
 import { Control } from './control/control.js';
 import { MailboxClient } from './control/mailbox-client.js';
 import { LamportClock } from './events/lamport-clock.js';
@@ -72,6 +73,7 @@ export class Celery {
   private brokerStatus: ConnectionStatus = 'connecting';
   /** publishes waiting for the broker to come back */
   private held = 0;
+  private readonly deadlines: PublishDeadlines;
   /** the app's logical clock, forwarded by events and remote control (Celery's `app.clock`) */
   readonly clock = new LamportClock();
   private controlClient?: Control;
@@ -92,6 +94,7 @@ export class Celery {
     this.defaultQueue = options.taskDefaultQueue ?? DEFAULT_QUEUE;
     this.oid = this.backend?.oid ?? randomUUID();
     this.broker.status$.subscribe((status) => (this.brokerStatus = status));
+    this.deadlines = new PublishDeadlines(options.publishTimeoutMs ?? 30_000);
   }
 
   /** Connect broker and backend (idempotent). */
@@ -197,7 +200,6 @@ export class Celery {
 
   /** Publish with the outage policy: fail fast, or hold a bounded number until the broker is back. */
   private async publish(name: string, id: string, message: TransportMessage, route: PublishRoute): Promise<void> {
-    const timeoutMs = this.options.publishTimeoutMs ?? 30_000;
     const outage = this.brokerStatus !== 'connected';
     if (outage) {
       if (this.options.publishWhileDisconnected === 'fail') throw new BrokerUnavailableError(name, `the broker is ${this.brokerStatus} (publishWhileDisconnected: 'fail')`);
@@ -205,14 +207,9 @@ export class Celery {
       if (this.held >= limit) throw new BrokerUnavailableError(name, `the broker is ${this.brokerStatus} and ${limit} publishes are already waiting for it (publishBufferLimit)`);
       this.held++;
     }
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        this.broker.publish(message, route),
-        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new PublishTimeoutError(id, timeoutMs)), timeoutMs))),
-      ]);
+      await this.deadlines.track(this.broker.publish(message, route), () => new PublishTimeoutError(id, this.deadlines.timeoutMs));
     } finally {
-      clearTimeout(timer);
       if (outage) this.held--;
     }
   }

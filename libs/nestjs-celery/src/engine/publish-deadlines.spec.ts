@@ -1,0 +1,12 @@
+import { PublishDeadlines } from './publish-deadlines.js';
+
+describe('PublishDeadlines', () => {
+  test('passes confirmations and failures through, and fails what is not confirmed in time', async () => {
+    const deadlines = new PublishDeadlines(150);
+    await expect(deadlines.track(Promise.resolve('ok'), () => new Error('late'))).resolves.toBe('ok');
+    await expect(deadlines.track(Promise.reject(new Error('nack')), () => new Error('late'))).rejects.toThrow('nack');
+    const started = Date.now();
+    await expect(deadlines.track(new Promise(() => undefined), () => new Error('late'))).rejects.toThrow('late');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+  });
+});
