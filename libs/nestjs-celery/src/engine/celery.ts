@@ -187,14 +187,22 @@ export class Celery {
     const encoded = encodeBody(message.body, this.options.taskSerializer ?? 'json', this.options.taskCompression);
     const headers = encoded.compression ? { ...message.headers, compression: encoded.compression } : message.headers;
     const waitForResult = this.backend && !options.ignoreResult && options.awaitResult !== false;
-    // Celery's on_task_call: subscribe before publishing so no result can be missed.
-    await Promise.all([this.declareQueue(queue), waitForResult ? this.backend!.onTaskCall(id) : undefined]);
+    // Celery's on_task_call: the subscription is requested before the task is published, so no
+    // result can be missed. Where watch() catches up with a GET once subscribed (Redis, memory),
+    // a result stored before the SUBSCRIBE lands is read by that GET, so the publish need not
+    // wait for the subscription's round trip.
+    const subscribed = waitForResult ? this.backend!.onTaskCall(id) : undefined;
+    if (subscribed && !this.backend!.watchCatchesUp) await subscribed;
+    subscribed?.catch(() => undefined); // awaited below; a failed publish must not leave it unhandled
+    await this.declareQueue(queue);
     await this.publish(
       name,
       id,
       { body: encoded.body, contentType: encoded.contentType, contentEncoding: encoded.contentEncoding, headers, properties: message.properties },
       route,
     );
+    // the backend can still refuse the subscription: surface that to the sender
+    await subscribed;
     return new AsyncResult<T>(id, this.backend, null, this);
   }
 

@@ -60,6 +60,8 @@ type ScriptedRedis = Redis & { celeryStoreResult(key: string, value: string, ttl
  */
 export class RedisBackend implements ResultBackend {
   readonly kind = 'redis';
+  /** watch() GETs after its SUBSCRIBE is confirmed: publishing may overlap onTaskCall */
+  readonly watchCatchesUp = true;
   readonly oid = getProcessOid();
   private readonly logger: CeleryLogger;
   private readonly expires: number | null;

@@ -62,6 +62,14 @@ export interface ResultBackend {
   onTaskCall(taskId: string): Promise<void>;
 
   /**
+   * True when `watch` reads the stored state only after its subscription is confirmed (Redis,
+   * memory): nothing can be missed even if the task is published while `onTaskCall` is still
+   * on its way, so a client may overlap the two round trips. False/absent (RPC): the reply
+   * queue must exist before the task is published.
+   */
+  readonly watchCatchesUp?: boolean;
+
+  /**
    * Every state of `taskId` from now on: first the current stored state if there is one
    * (never a spurious PENDING), then each update; completes after a ready state
    * (SUCCESS/FAILURE/REVOKED). Unsubscribing releases backend resources for the id.
