@@ -153,7 +153,7 @@ function rssSection(f: RssFigure, out: string[]): void {
     const sign = f.growthPct >= 0 ? '+' : '';
     const hsign = (f.heapGrowthPct ?? 0) >= 0 ? '+' : '';
     out.push(
-      `  mean of the last ${WINDOW} samples vs the ${WINDOW} from ${int(2 * config.rssEvery)}: RSS ${sign}${f.growthPct.toFixed(1)} %, heap ${hsign}${(f.heapGrowthPct ?? 0).toFixed(1)} % → ${f.flat ? 'flat' : 'GROWING'} (target: flat; flat = both within ${FLAT_TOLERANCE_PCT} %)`,
+      `  mean of the last ${WINDOW} samples vs the ${WINDOW} from ${int(2 * config.rssEvery)}: RSS ${sign}${f.growthPct.toFixed(1)} %, heap ${hsign}${(f.heapGrowthPct ?? 0).toFixed(1)} % → ${f.flat ? 'flat' : 'GROWING'} (target: flat; flat = neither grew more than ${FLAT_TOLERANCE_PCT} %)`,
     );
     out.push(`  drain rate over the run: ${rate(f.rate)}`);
   }
