@@ -37,7 +37,7 @@ export const config = {
   /** sends in flight in our publish-rate and preload runs */
   inflight: int('BENCH_INFLIGHT', 1_000),
   /** our worker's concurrency (= prefetch) */
-  concurrency: int('BENCH_CONCURRENCY', 100),
+  concurrency: int('BENCH_CONCURRENCY', 200),
   /** our worker's ack mode: late (default: ack after the outcome is stored) or early (BENCH_ACK_MODE=early, for comparison only) */
   ackMode: (process.env.BENCH_ACK_MODE === 'early' ? 'early' : 'late') as 'late' | 'early',
   /** measured round trips (after 20 warm-up ones) */
