@@ -75,6 +75,8 @@ export class RedisBackend implements ResultBackend {
   /** Celery's native Redis chords (`celery-taskset-meta-<gid>.j/.s/.t`) */
   readonly chord: RedisChordSupport;
   private closed = false;
+  /** the command socket while it is corked for this turn's stores */
+  private corked?: { uncork(): void };
 
   /** @param url redis://[user:password@]host[:port][/db] or rediss:// (throws RedisUrlError when malformed) */
   constructor(url: string, options: RedisBackendOptions = {}) {
@@ -131,6 +133,7 @@ export class RedisBackend implements ResultBackend {
     if (size > MAX_VALUE_BYTES) {
       throw new BackendStoreError(`result of task ${taskId} is ${size} bytes, over Redis' 512 MB value limit; return a smaller value`, taskId);
     }
+    this.corkForTurn();
     const written = await (this.commands.client as ScriptedRedis).celeryStoreResult(this.keyFor(taskId), value, String(this.expires ?? 0));
     if (written === 0) this.logger.debug?.(`task ${taskId} already has SUCCESS stored; ${meta.status} not written (SUCCESS is final)`);
   }
@@ -157,6 +160,24 @@ export class RedisBackend implements ResultBackend {
   /** Result keys this backend is subscribed to right now. */
   get subscriptionCount(): number {
     return this.subscriber.subscriptionCount;
+  }
+
+  /**
+   * A worker stores many results in the same turn (one per finished task): the socket is corked
+   * until the turn's microtasks are done, so they leave in one write instead of one each. Every
+   * store still resolves on its own reply.
+   */
+  private corkForTurn(): void {
+    if (this.corked) return;
+    const client = this.commands.client;
+    const stream = client.stream;
+    if (client.status !== 'ready' || !stream) return;
+    stream.cork();
+    this.corked = stream;
+    process.nextTick(() => {
+      this.corked = undefined;
+      stream.uncork();
+    });
   }
 
   private decode(raw: string, taskId: string): ResultMeta | undefined {
