@@ -173,7 +173,7 @@ export class AmqpConsumer implements Consumer {
       lease.pendingAcks.push(tag);
       if (!lease.flushScheduled) {
         lease.flushScheduled = true;
-        setImmediate(() => this.flushAcks(lease));
+        process.nextTick(() => this.flushAcks(lease));
       }
     } else {
       try {
