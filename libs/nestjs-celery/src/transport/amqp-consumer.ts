@@ -173,7 +173,7 @@ export class AmqpConsumer implements Consumer {
       lease.pendingAcks.push(tag);
       if (!lease.flushScheduled) {
         lease.flushScheduled = true;
-        process.nextTick(() => this.flushAcks(lease));
+        setImmediate(() => this.flushAcks(lease));
       }
     } else {
       try {
