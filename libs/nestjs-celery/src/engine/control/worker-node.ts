@@ -146,13 +146,13 @@ export class WorkerNode {
   /** The message is accepted for running: task-received, reserved or scheduled. */
   received(request: TaskRequest, delivery: Delivery): void {
     this.state.taskReceived(request, delivery);
-    this.send('task-received', () => taskReceivedFields(request));
+    this.send('task-received', taskReceivedFields(request));
   }
 
   /** The handler is about to run: task-started, active. */
   started(request: TaskRequest, delivery: Delivery): void {
     this.state.taskAccepted(request, delivery);
-    this.send('task-started', () => ({ uuid: request.id }));
+    this.send('task-started', { uuid: request.id });
   }
 
   /**
@@ -161,33 +161,31 @@ export class WorkerNode {
    */
   finished(request: TaskRequest, state: string, result: unknown, traceback: string | null): void {
     if (state === States.SUCCESS) {
-      this.send('task-succeeded', () => {
-        const started = this.state.active(request.id)?.startedAt;
-        const runtime = started === undefined ? 0 : (performance.now() - started) / 1000;
-        return taskSucceededFields(request, result, runtime);
-      });
+      const started = this.state.active(request.id)?.startedAt;
+      const runtime = started === undefined ? 0 : (performance.now() - started) / 1000;
+      this.send('task-succeeded', taskSucceededFields(request, result, runtime));
     } else if (state === States.RETRY) {
-      this.send('task-retried', () => ({ uuid: request.id, exception: result ? exceptionRepr(result as ExceptionInfo) : 'None', traceback }));
+      this.send('task-retried', { uuid: request.id, exception: result ? exceptionRepr(result as ExceptionInfo) : 'None', traceback });
     } else {
-      this.send('task-failed', () => taskFailedFields(request, result as ExceptionInfo, traceback));
+      this.send('task-failed', taskFailedFields(request, result as ExceptionInfo, traceback));
     }
   }
 
   /** REVOKED was stored for the request: task-revoked. */
   revokedAnnounced(request: TaskRequest, reason: RevokeReason, signum: number | null): void {
     this.state.taskReady(request.id);
-    this.send('task-revoked', () => taskRevokedFields(request, { terminated: reason === 'terminated', signum, expired: reason === 'expired' }));
+    this.send('task-revoked', taskRevokedFields(request, { terminated: reason === 'terminated', signum, expired: reason === 'expired' }));
   }
 
   /** The message was rejected (Celery's Reject): task-rejected. */
   rejected(request: TaskRequest, requeue: boolean): void {
     this.state.taskReady(request.id);
-    this.send('task-rejected', () => ({ uuid: request.id, requeue }));
+    this.send('task-rejected', { uuid: request.id, requeue });
   }
 
   /** No handler for the task name (celery/worker/consumer/consumer.py `on_unknown_task`). */
   unknownTask(request: TaskRequest): void {
-    this.send('task-failed', () => ({ uuid: request.id, exception: `NotRegistered(${pythonRepr(request.task)})` }));
+    this.send('task-failed', { uuid: request.id, exception: `NotRegistered(${pythonRepr(request.task)})` });
   }
 
   /** The request is done with, whatever happened. */
@@ -260,10 +258,9 @@ export class WorkerNode {
     };
   }
 
-  /** `fields` is only built when the event goes out (task events are off by default). */
-  private send(type: string, fields: () => Record<string, unknown>): void {
+  private send(type: string, fields: Record<string, unknown>): void {
     if (!this.events.sends(type)) return;
-    const sent = this.events.send(type, fields());
+    const sent = this.events.send(type, fields);
     this.pending.add(sent);
     void sent.finally(() => this.pending.delete(sent));
   }
