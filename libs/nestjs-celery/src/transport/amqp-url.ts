@@ -6,6 +6,7 @@
  * - several URLs separated by `;` are a failover list (kombu's `broker_url` syntax).
  */
 import { AmqpConfigError } from './amqp-errors.js';
+import { redactUrl } from '../common/redact-url.js';
 
 const SCHEMES: Record<string, string> = { 'amqp:': 'amqp:', 'pyamqp:': 'amqp:', 'amqps:': 'amqps:' };
 
@@ -49,5 +50,5 @@ export function parseAmqpUrls(url: string | string[], options: AmqpUrlOptions = 
 
 /** The URL with its password masked, for logs and error messages. */
 export function redactAmqpUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1****@');
+  return redactUrl(url, '****');
 }

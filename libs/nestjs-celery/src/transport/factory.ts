@@ -1,3 +1,4 @@
+import { redactUrl } from '../common/redact-url.js';
 import type { CeleryLogger } from '../common/logger.js';
 import { AmqpBroker } from './amqp.broker.js';
 import type { Broker } from './broker.interface.js';
@@ -17,15 +18,11 @@ export interface TransportFactoryOptions {
 /** Thrown for a URL no transport handles. */
 export class UnsupportedUrlError extends Error {
   constructor(kind: 'broker' | 'result backend', url: string, supported: string) {
-    super(`unsupported ${kind} URL "${redact(url)}": use one of ${supported}`);
+    super(`unsupported ${kind} URL "${redactUrl(url)}": use one of ${supported}`);
     this.name = 'UnsupportedUrlError';
   }
 }
 
-/** Hide credentials when a URL goes into an error or a log line. */
-export function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]+):([^@/]*)@/, '//$1:***@');
-}
 
 function scheme(url: string): string {
   return url.slice(0, url.indexOf(':')).toLowerCase();

@@ -3,6 +3,7 @@
  * rediss:// for TLS (kombu/transport/redis.py `_connparams`, `_prepare_virtual_host`).
  */
 import type { RedisOptions } from 'ioredis';
+import { redactUrl } from '../common/redact-url.js';
 
 export class RedisUrlError extends Error {
   constructor(url: string, problem: string) {
@@ -18,10 +19,6 @@ export interface RedisEndpoint {
   options: RedisOptions;
 }
 
-/** Hide the password of a URL before it goes into a log line or an error. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]*):([^@/]*)@/, '//$1:***@');
-}
 
 /** Parse one redis:// or rediss:// URL into ioredis connection options. */
 export function parseRedisUrl(url: string): RedisEndpoint {

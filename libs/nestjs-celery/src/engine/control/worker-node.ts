@@ -20,6 +20,7 @@ import type { Control } from './control.js';
 import { controlCommands } from './control-commands.js';
 import { PidboxNode } from './pidbox-node.js';
 import { brokerInfo } from './broker-info.js';
+import { redactUrl } from '../../common/redact-url.js';
 
 /** Worker options for events, heartbeat and remote control (Celery's names in the comments). */
 export interface WorkerNodeOptions {
@@ -245,7 +246,7 @@ export class WorkerNode {
 
   private conf(): Record<string, unknown> {
     const { app } = this.worker;
-    const redact = (url: unknown) => (typeof url === 'string' ? url.replace(/\/\/([^:@/]*):([^@/]*)@/, '//$1:********@') : null);
+    const redact = (url: unknown) => (typeof url === 'string' ? redactUrl(url, '********') : null);
     return {
       broker_url: redact(Array.isArray(app.options.broker) ? app.options.broker[0] : app.options.broker),
       result_backend: redact(app.options.backend),
