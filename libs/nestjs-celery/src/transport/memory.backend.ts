@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { BehaviorSubject, Observable, Subject } from 'rxjs';
+import { BehaviorSubject, Observable } from 'rxjs';
 import type { ResultMeta } from '../protocol/result-meta.js';
 import { States, isReady } from '../protocol/states.js';
 import type { ConnectionStatus } from './connection-status.js';
@@ -14,7 +14,23 @@ class MemoryResultStore {
     return s;
   }
   readonly results = new Map<string, ResultMeta>();
-  readonly updates = new Subject<ResultMeta>();
+  /** who watches each task id (one entry per id, not one broadcast to every watcher per store) */
+  private readonly watchers = new Map<string, Set<(meta: ResultMeta) => void>>();
+
+  publish(meta: ResultMeta): void {
+    const watchers = this.watchers.get(meta.task_id);
+    if (watchers) for (const emit of [...watchers]) emit(meta);
+  }
+
+  watch(taskId: string, emit: (meta: ResultMeta) => void): () => void {
+    let set = this.watchers.get(taskId);
+    if (!set) this.watchers.set(taskId, (set = new Set()));
+    set.add(emit);
+    return () => {
+      set.delete(emit);
+      if (set.size === 0 && this.watchers.get(taskId) === set) this.watchers.delete(taskId);
+    };
+  }
 }
 
 /** In-process result backend with the Redis backend's semantics (SUCCESS is final, watch = current + updates). */
@@ -42,7 +58,7 @@ export class MemoryBackend implements ResultBackend {
     // a copy, as a real backend would serialize it
     const stored = structuredClone(meta);
     this.store$.results.set(meta.task_id, stored);
-    this.store$.updates.next(stored);
+    this.store$.publish(stored);
   }
 
   async onTaskCall(): Promise<void> {}
@@ -53,12 +69,10 @@ export class MemoryBackend implements ResultBackend {
         subscriber.next(meta);
         if (isReady(meta.status)) subscriber.complete();
       };
-      const sub = this.store$.updates.subscribe((meta) => {
-        if (meta.task_id === taskId) emit(meta);
-      });
+      const unwatch = this.store$.watch(taskId, emit);
       const current = this.store$.results.get(taskId);
       if (current) emit(current);
-      return () => sub.unsubscribe();
+      return unwatch;
     });
   }
 

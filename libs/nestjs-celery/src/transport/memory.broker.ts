@@ -21,10 +21,61 @@ interface QueuedMessage {
   tag: number;
 }
 
+/**
+ * A queue's waiting messages, FIFO. Taken from the head with an index rather than
+ * Array#shift, which copies the whole array once it is large (a 50k-message backlog would make
+ * draining quadratic).
+ */
+export class Backlog<T> {
+  private items: T[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  /** The i-th waiting message (0 = next to be delivered). */
+  at(i: number): T | undefined {
+    return i >= 0 && i < this.length ? this.items[this.head + i] : undefined;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  unshift(item: T): void {
+    if (this.head > 0) this.items[--this.head] = item;
+    else this.items.unshift(item);
+  }
+
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head++] = undefined as T;
+    // drop the consumed prefix once it is most of the array
+    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+
+  /** Insert before the first waiting message that `before` holds for, else at the tail. */
+  insertBefore(item: T, before: (waiting: T) => boolean): void {
+    for (let i = this.head; i < this.items.length; i++) {
+      if (before(this.items[i])) {
+        this.items.splice(i, 0, item);
+        return;
+      }
+    }
+    this.items.push(item);
+  }
+}
+
 interface MemoryQueue {
   name: string;
   maxPriority?: number;
-  messages: QueuedMessage[];
+  messages: Backlog<QueuedMessage>;
   consumers: MemoryConsumer[];
   /** round-robin position among consumers */
   next: number;
@@ -53,7 +104,7 @@ export class MemoryVhost {
 
   queue(name: string): MemoryQueue {
     let q = this.queues.get(name);
-    if (!q) this.queues.set(name, (q = { name, messages: [], consumers: [], next: 0 }));
+    if (!q) this.queues.set(name, (q = { name, messages: new Backlog<QueuedMessage>(), consumers: [], next: 0 }));
     return q;
   }
 
@@ -68,9 +119,7 @@ export class MemoryVhost {
     else if (queue.maxPriority !== undefined) {
       // AMQP priority semantics: higher first, FIFO among equals.
       const p = Math.min(entry.message.properties.priority ?? 0, queue.maxPriority);
-      const at = queue.messages.findIndex((m) => Math.min(m.message.properties.priority ?? 0, queue.maxPriority!) < p);
-      if (at < 0) queue.messages.push(entry);
-      else queue.messages.splice(at, 0, entry);
+      queue.messages.insertBefore(entry, (m) => Math.min(m.message.properties.priority ?? 0, queue.maxPriority!) < p);
     } else queue.messages.push(entry);
     this.dispatch(queue);
   }

@@ -52,7 +52,13 @@ export class CanvasContinuation implements TaskContinuation {
     return { app: this.app, trail, current: { id: request.id, rootId: request.rootId || request.id } };
   }
 
-  async onSuccess(request: TaskRequest, result: unknown): Promise<unknown[]> {
+  onSuccess(request: TaskRequest, result: unknown): unknown[] | Promise<unknown[]> {
+    // nothing linked, no chain, nothing applied while running: no children, no promise
+    if (!request.embed.callbacks?.length && !request.embed.chain?.length && !this.trails.has(request.id)) return [];
+    return this.continueAfterSuccess(request, result);
+  }
+
+  private async continueAfterSuccess(request: TaskRequest, result: unknown): Promise<unknown[]> {
     const ctx = this.contextOf(request);
     try {
       // trace.py passes priority=None too; a chord applied here keeps it in its body's options
@@ -77,9 +83,9 @@ export class CanvasContinuation implements TaskContinuation {
     }
   }
 
-  async afterSuccessStored(request: TaskRequest, result: unknown): Promise<void> {
-    if (!request.embed.chord) return;
-    await this.guard(request, 'chord part', () => this.chordPartReturn(request, this.memberOf(request), States.SUCCESS, result));
+  afterSuccessStored(request: TaskRequest, result: unknown): Promise<void> | undefined {
+    if (!request.embed.chord) return undefined;
+    return this.guard(request, 'chord part', () => this.chordPartReturn(request, this.memberOf(request), States.SUCCESS, result));
   }
 
   async afterFailureStored(request: TaskRequest, state: string, exception: ExceptionInfo, traceback: string | null): Promise<void> {

@@ -147,13 +147,14 @@ export class WorkerNode {
   /** The message is accepted for running: task-received, reserved or scheduled. */
   received(request: TaskRequest, delivery: Delivery): void {
     this.state.taskReceived(request, delivery);
-    this.send('task-received', taskReceivedFields(request));
+    // fields (reprs of args, kwargs, result) are built only for an event that goes out
+    if (this.events.sends('task-received')) this.send('task-received', taskReceivedFields(request));
   }
 
   /** The handler is about to run: task-started, active. */
   started(request: TaskRequest, delivery: Delivery): void {
     this.state.taskAccepted(request, delivery);
-    this.send('task-started', { uuid: request.id });
+    if (this.events.sends('task-started')) this.send('task-started', { uuid: request.id });
   }
 
   /**
@@ -161,6 +162,7 @@ export class WorkerNode {
    * (exception repr, traceback).
    */
   finished(request: TaskRequest, state: string, result: unknown, traceback: string | null): void {
+    if (!this.events.sends('task-succeeded')) return; // every task-* event shares the group
     if (state === States.SUCCESS) {
       const started = this.state.active(request.id)?.startedAt;
       const runtime = started === undefined ? 0 : (performance.now() - started) / 1000;

@@ -21,7 +21,10 @@ export function eventExchange(brokerKind: string): ExchangeDeclaration {
 export const routingKeyOf = (type: string): string => type.replace(/-/g, '.');
 
 /** The group an event belongs to: `task-sent` → `task`, `worker-heartbeat` → `worker`. */
-export const groupOf = (type: string): string => type.split('-', 1)[0];
+export const groupOf = (type: string): string => {
+  const dash = type.indexOf('-');
+  return dash < 0 ? type : type.slice(0, dash);
+};
 
 /**
  * Hours *west* of UTC, as Python's `time.timezone // 3600` (floor division; `altzone` in DST,

@@ -41,13 +41,23 @@ export class PrefetchWindow {
   async acquire(): Promise<() => void> {
     if (this.running >= this.concurrency) await new Promise<void>((resolve) => this.waiting.push(resolve));
     else this.running++;
-    return once(() => {
-      const next = this.waiting.shift();
-      // hand the slot straight to the next waiter
-      if (next) next();
-      else this.running--;
-    });
+    return once(this.release);
   }
+
+  /** A free slot's release right now, or undefined when every slot is taken (then acquire() waits). */
+  tryAcquire(): (() => void) | undefined {
+    // waiters go first: a slot freed while they wait is already handed to them
+    if (this.running >= this.concurrency || this.waiting.length) return undefined;
+    this.running++;
+    return once(this.release);
+  }
+
+  private readonly release = (): void => {
+    const next = this.waiting.shift();
+    // hand the slot straight to the next waiter
+    if (next) next();
+    else this.running--;
+  };
 
   /** A held message stops counting; the returned function counts it again (idempotent). */
   setAside(): () => void {

@@ -10,17 +10,18 @@ export interface TaskContinuation {
   /**
    * The task succeeded; called before its SUCCESS is stored (Celery applies link callbacks and
    * the next chain step first, so the stored `children` are populated). Returns those children
-   * as result tuples (`[[id, null], null]` …).
+   * as result tuples (`[[id, null], null]` …). A task with nothing to continue may get its
+   * (empty) children back synchronously.
    */
-  onSuccess(request: TaskRequest, result: unknown): Promise<unknown[]>;
-  /** The task's SUCCESS is stored: chord part accounting. */
-  afterSuccessStored(request: TaskRequest, result: unknown): Promise<void>;
+  onSuccess(request: TaskRequest, result: unknown): unknown[] | Promise<unknown[]>;
+  /** The task's SUCCESS is stored: chord part accounting (undefined: nothing to do). */
+  afterSuccessStored(request: TaskRequest, result: unknown): Promise<void> | undefined;
   /** The task's FAILURE (or REVOKED) is stored: remaining chain steps, chord part, errbacks. */
   afterFailureStored(request: TaskRequest, state: string, exception: ExceptionInfo, traceback: string | null): Promise<void>;
 }
 
 export const noContinuation: TaskContinuation = {
-  onSuccess: async () => [],
-  afterSuccessStored: async () => undefined,
+  onSuccess: () => [],
+  afterSuccessStored: () => undefined,
   afterFailureStored: async () => undefined,
 };

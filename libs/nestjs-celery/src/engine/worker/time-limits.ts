@@ -20,6 +20,7 @@ export interface TimeLimits {
 
 /** Celery: `time_limit or task.time_limit` — the message's header wins, 0/null fall through. */
 export function effectiveTimeLimits(header: TimeLimit, ...defaults: { timeLimit?: number; softTimeLimit?: number }[]): TimeLimits {
+  if (!header[0] && !header[1] && defaults.every((d) => !d.timeLimit && !d.softTimeLimit)) return NO_LIMITS;
   const pick = (first: number | null, key: 'timeLimit' | 'softTimeLimit') => first || defaults.map((d) => d[key]).find((v) => !!v) || null;
   return { hard: pick(header[0], 'timeLimit'), soft: pick(header[1], 'softTimeLimit') };
 }
@@ -37,6 +38,27 @@ export async function settleHandlerValue(value: unknown): Promise<unknown> {
   if (isObservable(value)) return lastValueFrom(value, { defaultValue: null });
   return value;
 }
+
+/**
+ * Run a handler with no time limits: a plain (synchronous) value or throw is the outcome at
+ * once, without a promise; a Promise or Observable is settled first.
+ */
+export function runHandler<A extends unknown[]>(handler: (...args: A) => unknown, ...args: A): LimitedOutcome | Promise<LimitedOutcome> {
+  let value: unknown;
+  try {
+    value = handler(...args);
+  } catch (error) {
+    return { kind: 'raised', error };
+  }
+  if (!isThenable(value) && !isObservable(value)) return { kind: 'returned', value };
+  return settleHandlerValue(value).then(
+    (settled): LimitedOutcome => ({ kind: 'returned', value: settled }),
+    (error: unknown): LimitedOutcome => ({ kind: 'raised', error }),
+  );
+}
+
+/** No limit from the header, the task or the worker: the common case, without allocating. */
+const NO_LIMITS: TimeLimits = Object.freeze({ hard: null, soft: null });
 
 /**
  * Run `run` under the limits. Resolves with what it returned or raised, or with `timeout` at

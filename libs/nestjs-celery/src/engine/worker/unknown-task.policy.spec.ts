@@ -60,7 +60,7 @@ describe('unknown-task policies (memory transport)', () => {
     await new Promise((r) => setTimeout(r, 30));
     expect(broker.vhost.depth('parked')).toBe(1);
     expect(broker.vhost.depth('celery')).toBe(0);
-    const parked = broker.vhost.queues.get('parked')!.messages[0].message;
+    const parked = broker.vhost.queues.get('parked')!.messages.at(0)!.message;
     expect(parked.headers).toMatchObject({ id: result.id, task: 't.unknown', 'x-dead-letter-reason': expect.stringContaining('NotRegistered') });
     expect(JSON.parse(parked.body.toString())).toEqual([[1], { k: 'v' }, { callbacks: null, errbacks: null, chain: null, chord: null }]);
     expect(await result.state()).toBe('PENDING');

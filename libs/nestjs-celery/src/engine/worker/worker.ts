@@ -14,12 +14,12 @@ import type { TaskContext, TaskHandler, TaskOptions } from './task-context.js';
 import { noContinuation, type TaskContinuation } from './task-continuation.js';
 import { TaskRegistry, type RegisteredTask } from './task-registry.js';
 import { WorkerLostError } from '../../protocol/python-errors.js';
-import { TaskAck, ackSettings, type AckDefaults } from './ack-policy.js';
+import { TaskAck, ackSettings, type AckDefaults, type AckSettings } from './ack-policy.js';
 import { EtaScheduler } from './eta-scheduler.js';
 import { PrefetchWindow } from './prefetch-window.js';
 import { retryTask, withAutoretry } from './retry.js';
 import { describeOutcome, failureOutcome, runOutcome } from './run-outcome.js';
-import { effectiveTimeLimits, runWithTimeLimits, settleHandlerValue } from './time-limits.js';
+import { effectiveTimeLimits, runHandler, runWithTimeLimits, settleHandlerValue, type LimitedOutcome } from './time-limits.js';
 import { UnknownTaskPolicy, type UnknownTaskOptions } from './unknown-task.policy.js';
 import { installCanvas } from '../canvas/install.js';
 import { WorkerNode, type RevokeReason, type WorkerNodeOptions } from '../control/worker-node.js';
@@ -87,6 +87,50 @@ export class WorkerShutdownAbort extends Error {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The TaskContext a handler gets: fields up front, the helpers on the prototype (no closures per task). */
+class WorkerTaskContext implements TaskContext {
+  readonly id: string;
+  readonly task: string;
+  readonly retries: number;
+  readonly headers: Record<string, unknown>;
+  readonly deliveryInfo: Delivery['deliveryInfo'];
+  readonly hostname: string;
+  // truly private: a logged or spread context shows the task, not the worker behind it
+  readonly #worker: Worker;
+  readonly #delivery: Delivery;
+  readonly #registered: RegisteredTask;
+  readonly #controller: TaskAbort;
+
+  constructor(worker: Worker, readonly request: TaskRequest, delivery: Delivery, registered: RegisteredTask, controller: TaskAbort) {
+    this.id = request.id;
+    this.task = request.task;
+    this.retries = request.retries;
+    this.headers = request.headers;
+    this.deliveryInfo = delivery.deliveryInfo;
+    this.hostname = worker.hostname;
+    this.#worker = worker;
+    this.#delivery = delivery;
+    this.#registered = registered;
+    this.#controller = controller;
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  updateState(state: string, meta?: unknown): Promise<void> {
+    return this.#worker.storeState(this.request, state as TaskState, meta ?? null);
+  }
+
+  retry(options?: Parameters<TaskContext['retry']>[0]): Promise<never> {
+    const delivery = this.#delivery;
+    return retryTask(
+      { app: this.#worker.app, request: this.request, deliveryInfo: delivery.deliveryInfo, priority: delivery.message.properties?.priority, task: this.#registered.options },
+      options,
+    );
+  }
+}
+
 /**
  * The worker engine: consume → decode → run → store → ack. A message is acked only after its
  * outcome is stored; bad input is logged, gets a defined fate, and never stops the loop.
@@ -101,7 +145,12 @@ export class Worker {
   private readonly storeAttempts: number;
   private readonly storeTimeoutMs: number;
   private consumer?: Consumer;
-  private readonly active = new Set<Promise<void>>();
+  /** deliveries being handled (received, waiting for a slot, running or storing) */
+  private inFlight = 0;
+  /** stop() waiting for inFlight to reach 0 */
+  private idleWaiters: (() => void)[] = [];
+  /** each task's ack settings, worked out once (task options and worker defaults don't change) */
+  private readonly ackSettingsOf = new WeakMap<RegisteredTask, AckSettings>();
   private readonly window: PrefetchWindow;
   private readonly eta: EtaScheduler;
   private readonly unknownTasks: UnknownTaskPolicy;
@@ -155,7 +204,7 @@ export class Worker {
   }
 
   get activeCount(): number {
-    return this.active.size;
+    return this.inFlight;
   }
 
   register(name: string, handler: TaskHandler, options: TaskOptions = {}): this {
@@ -166,7 +215,7 @@ export class Worker {
   async start(): Promise<void> {
     await this.app.connect();
     for (const q of this.queues) await this.app.declareQueue(q);
-    this.consumer = await this.app.broker.consume(this.queues, { prefetch: this.concurrency, adjustablePrefetch: true }, (d) => this.track(this.onDelivery(d)));
+    this.consumer = await this.app.broker.consume(this.queues, { prefetch: this.concurrency, adjustablePrefetch: true }, (d) => void this.onDelivery(d));
     this.window.attach(this.consumer);
     await this.node.start();
     this.logger.log(`${this.hostname} consuming ${this.queues.join(', ')} (concurrency ${this.concurrency}; tasks: ${this.registry.names().join(', ') || 'none'})`);
@@ -185,34 +234,41 @@ export class Worker {
     await this.eta.releaseAll();
     await this.unknownTasks.releaseAll();
     const deadline = Date.now() + graceMs;
-    while (this.active.size && Date.now() < deadline) {
+    while (this.inFlight && Date.now() < deadline) {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.allSettled([...this.active]), new Promise((r) => (timer = setTimeout(r, deadline - Date.now())))]);
+      await Promise.race([new Promise<void>((r) => this.idleWaiters.push(r)), new Promise((r) => (timer = setTimeout(r, deadline - Date.now())))]);
       clearTimeout(timer);
     }
-    if (this.active.size) {
+    if (this.inFlight) {
       this.logger.warn(`shutdown: ${this.running.size} task(s) still running after ${graceMs} ms: aborted, their messages go back to the queue`);
       for (const controller of this.running.values()) controller.abort(new WorkerShutdownAbort());
     }
     await this.node.stop();
   }
 
-  private track(p: Promise<void>): void {
-    this.active.add(p);
-    void p.finally(() => this.active.delete(p));
-  }
-
   private async onDelivery(delivery: Delivery): Promise<void> {
+    this.inFlight++;
     try {
-      await this.process(delivery);
+      const handled = this.process(delivery);
+      if (handled) await handled;
     } catch (error) {
       // A bug here must not kill the loop nor lose the message silently.
       this.logger.error(`unexpected error handling a message from "${delivery.deliveryInfo.queue}", requeued: ${(error as Error)?.stack ?? error}`);
       await delivery.reject(true).catch(() => undefined);
+    } finally {
+      if (--this.inFlight === 0 && this.idleWaiters.length) {
+        const waiters = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const wake of waiters) wake();
+      }
     }
   }
 
-  private async process(delivery: Delivery): Promise<void> {
+  /**
+   * Decode and route one delivery. Synchronous up to the point where something must be
+   * awaited (a slot, the handler, the store), so a plain task costs as few promises as possible.
+   */
+  private process(delivery: Delivery): Promise<void> | undefined {
     const { message } = delivery;
     const headerId = typeof message.headers?.id === 'string' ? (message.headers.id as string) : undefined;
     if (delivery.transportError) return this.refuse(delivery, delivery.transportError, headerId);
@@ -228,19 +284,12 @@ export class Worker {
     }
     const task = this.registry.get(request.task);
     if (!task) return this.unknownTasks.handle(delivery, request);
-    // Celery checks expiry and revokes on receipt and again right before running
-    if (await this.revokeIfRevoked(delivery, request)) return;
+    // Celery checks expiry and revokes on receipt and again right before running (Request.revoked())
+    const revoked = this.node.revokedReason(request);
+    if (revoked) return this.announceRevoked(delivery, request, revoked, null);
     this.node.received(request, delivery);
     if (request.eta && request.eta.getTime() > Date.now()) return this.eta.hold(delivery, request.eta, () => this.run(delivery, request, task));
-    await this.run(delivery, request, task);
-  }
-
-  /** Celery's Request.revoked(): an expired or revoked task is not run (REVOKED stored, message acked). */
-  private async revokeIfRevoked(delivery: Delivery, request: TaskRequest): Promise<boolean> {
-    const reason = this.node.revokedReason(request);
-    if (!reason) return false;
-    await this.announceRevoked(delivery, request, reason, null);
-    return true;
+    return this.run(delivery, request, task);
   }
 
   /** Celery's Request._announce_revoked: REVOKED TaskRevokedError(reason) stored, task-revoked sent, message acked. */
@@ -255,9 +304,10 @@ export class Worker {
   }
 
   private async run(delivery: Delivery, request: TaskRequest, task: RegisteredTask): Promise<void> {
-    const releaseSlot = await this.window.acquire();
+    const releaseSlot = this.window.tryAcquire() ?? (await this.window.acquire());
     try {
-      if (await this.revokeIfRevoked(delivery, request)) return;
+      const revoked = this.node.revokedReason(request);
+      if (revoked) return await this.announceRevoked(delivery, request, revoked, null);
       const controller = new TaskAbort();
       this.running.set(request.id, controller);
       this.node.started(request, delivery);
@@ -273,29 +323,24 @@ export class Worker {
   }
 
   private async execute(delivery: Delivery, request: TaskRequest, task: RegisteredTask, controller: TaskAbort): Promise<void> {
-    const ack = new TaskAck(delivery, ackSettings(task.options, this.options), this.window);
-    const context: TaskContext = {
-      id: request.id,
-      task: request.task,
-      retries: request.retries,
-      request,
-      headers: request.headers,
-      deliveryInfo: delivery.deliveryInfo,
-      hostname: this.hostname,
-      get signal() {
-        return controller.signal;
-      },
-      updateState: (state, meta) => this.storeState(request, state, meta ?? null),
-      retry: (options) =>
-        retryTask({ app: this.app, request, deliveryInfo: delivery.deliveryInfo, priority: delivery.message.properties?.priority, task: task.options }, options),
-    };
-    await ack.accepted();
+    let settings = this.ackSettingsOf.get(task);
+    if (!settings) this.ackSettingsOf.set(task, (settings = ackSettings(task.options, this.options)));
+    const ack = new TaskAck(delivery, settings, this.window);
+    const context = new WorkerTaskContext(this, request, delivery, task, controller);
+    if (!settings.acksLate) await ack.accepted();
     if (task.options.trackStarted ?? this.options.trackStarted) {
       await this.storeState(request, States.STARTED, { pid: process.pid, hostname: this.hostname });
     }
     const limits = effectiveTimeLimits(request.timeLimit, task.options, this.options);
-    const invoke = withAutoretry(async () => settleHandlerValue(task.handler(request.args, request.kwargs, context)), task.options, context);
-    const limited = await runWithTimeLimits(invoke, limits, controller);
+    let limited: LimitedOutcome;
+    if (limits.hard || limits.soft || task.options.autoretryFor?.length) {
+      const invoke = withAutoretry(async () => settleHandlerValue(task.handler(request.args, request.kwargs, context)), task.options, context);
+      limited = await runWithTimeLimits(invoke, limits, controller);
+    } else {
+      // no timers to arm, nothing to retry automatically: a handler returning a plain value costs no promise
+      const ran = runHandler(task.handler, request.args, request.kwargs, context);
+      limited = 'then' in ran ? await ran : ran;
+    }
     let outcome = runOutcome(limited);
     if (limited.kind === 'timeout') {
       void limited.late.then(() => this.logger.warn(`task ${request.name}[${request.id}] finished after its hard time limit: its result is discarded`));
@@ -307,7 +352,8 @@ export class Worker {
     let children: unknown[] = [];
     if (outcome.kind === 'state' && outcome.state === States.SUCCESS) {
       try {
-        children = await this.continuation.onSuccess(request, outcome.result);
+        const applied = this.continuation.onSuccess(request, outcome.result);
+        children = Array.isArray(applied) ? applied : await applied;
       } catch (error) {
         outcome = failureOutcome(error);
       }
@@ -345,8 +391,10 @@ export class Worker {
         }
       }
     }
-    if (state === States.SUCCESS) await this.continuation.afterSuccessStored(request, result);
-    else if (state !== States.RETRY) await this.continuation.afterFailureStored(request, state, result as ExceptionInfo, traceback);
+    if (state === States.SUCCESS) {
+      const chordPart = this.continuation.afterSuccessStored(request, result);
+      if (chordPart) await chordPart;
+    } else if (state !== States.RETRY) await this.continuation.afterFailureStored(request, state, result as ExceptionInfo, traceback);
     this.node.finished(request, state, result, traceback);
     this.processed++;
     await ack.ended(outcome.end);
@@ -401,7 +449,7 @@ export class Worker {
   }
 
   /** An intermediate state (STARTED, update_state): one attempt, errors reach the caller. */
-  private async storeState(request: TaskRequest, state: TaskState, meta: unknown): Promise<void> {
+  async storeState(request: TaskRequest, state: TaskState, meta: unknown): Promise<void> {
     await this.app.backend?.store(this.buildMeta(request, state, meta, null), this.target(request));
   }
 
