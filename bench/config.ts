@@ -32,6 +32,11 @@ export const config = {
   workers: (process.env.BENCH_WORKERS ?? 'ours,python,celery-node').split(',').map((s) => s.trim()),
   /** tasks per drain and per publish-rate run */
   n: int('BENCH_N', 20_000),
+  /**
+   * drain rounds: each round drains once with every worker, interleaved, and the report takes
+   * each worker's median, so a slow spell of the machine does not land on one worker only
+   */
+  rounds: int('BENCH_ROUNDS', 3),
   /** who preloads the drain queues: our client (default) or Python's send_task */
   preloader: (process.env.BENCH_PRELOADER ?? 'ours') as 'ours' | 'python',
   /** sends in flight in our publish-rate and preload runs */

@@ -17,6 +17,8 @@ export type WorkerName = 'ours' | 'python' | 'celery-node';
 export interface DrainFigure {
   broker: BrokerKind;
   worker: WorkerName;
+  /** which drain round (1-based; see config.rounds) */
+  round?: number;
   n: number;
   /** tasks per second, first → last result */
   rate?: number;

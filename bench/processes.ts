@@ -164,10 +164,20 @@ export interface PythonEnv {
   broker: string;
   backend: string;
   queue: string;
+  /** RabbitMQ publisher confirms for the Python client (default off, as Celery's) */
+  confirmPublish?: boolean;
 }
 
 function pythonEnv(e: PythonEnv): NodeJS.ProcessEnv {
-  return { ...process.env, PYTHONPATH: config.pythonDir, PYTHONUNBUFFERED: '1', BENCH_BROKER: e.broker, BENCH_BACKEND: e.backend, BENCH_QUEUE: e.queue };
+  return {
+    ...process.env,
+    PYTHONPATH: config.pythonDir,
+    PYTHONUNBUFFERED: '1',
+    BENCH_BROKER: e.broker,
+    BENCH_BACKEND: e.backend,
+    BENCH_QUEUE: e.queue,
+    BENCH_CONFIRM_PUBLISH: e.confirmPublish ? '1' : '0',
+  };
 }
 
 /** Run a script of bench/python and parse its JSON stdout. */

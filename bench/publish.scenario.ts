@@ -1,9 +1,11 @@
 /**
  * Client publish rate, N sends to a queue nobody consumes, Redis result backend:
  *  - ours: sendTask with `inflight` sends outstanding; each resolves after its result
- *    subscription and the broker's publisher confirm
- *  - Python: `add.delay()` in a loop (Celery's defaults: subscribes to the result channel, no
- *    publisher confirms on AMQP; LPUSH reply on Redis)
+ *    subscription and, with confirms, the broker's publisher confirm (else once written)
+ *  - Python: `add.delay()` in a loop (subscribes to the result channel; LPUSH reply on Redis)
+ * On RabbitMQ each client runs twice, like for like: without publisher confirms (Celery's
+ * default, confirm_publish off; ours with confirmPublish: false) and with them (our default;
+ * Python with broker_transport_options confirm_publish=True). Redis has no such switch.
  */
 import { config, benchQueue, type BrokerKind } from './config.js';
 import type { BenchContext } from './context.js';
@@ -13,21 +15,23 @@ import { errorText } from './stats.js';
 export interface PublishFigure {
   broker: BrokerKind;
   client: 'ours' | 'python';
+  /** RabbitMQ publisher confirms awaited (always true on Redis, whose LPUSH reply is one) */
+  confirms: boolean;
   n: number;
   rate?: number;
   seconds?: number;
   error?: string;
 }
 
-export async function publish(ctx: BenchContext, kind: BrokerKind, client: 'ours' | 'python'): Promise<PublishFigure> {
+export async function publish(ctx: BenchContext, kind: BrokerKind, client: 'ours' | 'python', confirms: boolean): Promise<PublishFigure> {
   const n = config.n;
-  const figure: PublishFigure = { broker: kind, client, n };
+  const figure: PublishFigure = { broker: kind, client, confirms, n };
   const queue = benchQueue(`publish-${client}-${kind}`);
   try {
-    ctx.progress(`publish ${client} on ${kind}: ${n} sends to ${queue}`);
+    ctx.progress(`publish ${client} on ${kind}${kind === 'amqp' ? (confirms ? ' with confirms' : ' without confirms') : ''}: ${n} sends to ${queue}`);
     let seconds: number;
     if (client === 'python') {
-      ({ seconds } = await runPythonScript<{ seconds: number }>('bench_publish.py', { broker: config.brokers[kind], backend: config.backend, queue }, [String(n)]));
+      ({ seconds } = await runPythonScript<{ seconds: number }>('bench_publish.py', { broker: config.brokers[kind], backend: config.backend, queue, confirmPublish: confirms }, [String(n)]));
     } else {
       const child = new NodeChild(`our client publishing on ${kind}`, 'our-client.js', {
         mode: 'publish',
@@ -37,7 +41,8 @@ export async function publish(ctx: BenchContext, kind: BrokerKind, client: 'ours
         task: config.task,
         n,
         inflight: config.inflight,
-      }, { profileName: `client-publish-${kind}` });
+        confirmPublish: confirms,
+      }, { profileName: `client-publish-${kind}${confirms ? '' : '-noconfirm'}` });
       try {
         seconds = (await child.next('result', 600_000)).seconds as number;
       } finally {
@@ -46,8 +51,13 @@ export async function publish(ctx: BenchContext, kind: BrokerKind, client: 'ours
     }
     figure.seconds = seconds;
     figure.rate = n / seconds;
-    // + 1: the warm-up send before timing
-    const depth = await ctx.admin.depth(kind, queue);
+    // + 1: the warm-up send before timing. Unconfirmed publishes may still be on their way
+    // into the queue when the client is done: give RabbitMQ a few seconds to take them all.
+    let depth = await ctx.admin.depth(kind, queue);
+    for (let waited = 0; depth < n + 1 && waited < 10_000; waited += 200) {
+      await new Promise((r) => setTimeout(r, 200));
+      depth = await ctx.admin.depth(kind, queue);
+    }
     if (depth !== n + 1) throw new Error(`sent ${n + 1} tasks but queue ${queue} holds ${depth}`);
   } catch (error) {
     figure.error = errorText(error);

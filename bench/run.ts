@@ -75,8 +75,17 @@ async function main(): Promise<void> {
   };
   try {
     for (const kind of config.brokerKinds) {
-      if (config.parts.has('drain')) for (const w of config.workers) results.drain.push(await drain(ctx, kind, w as WorkerName));
-      if (config.parts.has('publish')) for (const c of ['ours', 'python'] as const) results.publish.push(await publish(ctx, kind, c));
+      if (config.parts.has('drain')) {
+        for (let round = 1; round <= config.rounds; round++) {
+          for (const w of config.workers) results.drain.push({ ...(await drain(ctx, kind, w as WorkerName)), round });
+        }
+      }
+      if (config.parts.has('publish')) {
+        // RabbitMQ: like for like, without confirms (Celery's default) and with them (ours)
+        for (const confirms of kind === 'amqp' ? [false, true] : [true]) {
+          for (const c of ['ours', 'python'] as const) results.publish.push(await publish(ctx, kind, c, confirms));
+        }
+      }
       if (config.parts.has('rtt')) for (const p of ['ours', 'python'] as const) results.rtt.push(await roundTrip(ctx, kind, p));
     }
     if (config.parts.has('rss')) results.rss = await rssOverTime(ctx);

@@ -19,6 +19,8 @@ interface Config {
   n: number;
   inflight: number;
   warmup?: number;
+  /** RabbitMQ publisher confirms (default true, the library's default) */
+  confirmPublish?: boolean;
 }
 
 const cfg = childConfig<Config>();
@@ -38,7 +40,7 @@ async function sendMany(app: Celery, n: number, inflight: number): Promise<strin
 }
 
 async function main(): Promise<void> {
-  const app = createApp(cfg.broker, cfg.backend);
+  const app = createApp(cfg.broker, cfg.backend, { confirmPublish: cfg.confirmPublish });
   onStop(async () => {
     await app.close();
   });

@@ -3,6 +3,8 @@
   BENCH_BROKER   broker URL (amqp://… or redis://…)
   BENCH_BACKEND  result backend URL (redis://…)
   BENCH_QUEUE    the queue its worker consumes and its client sends to
+  BENCH_CONFIRM_PUBLISH=1  publisher confirms on RabbitMQ (broker_transport_options
+                 confirm_publish; Celery's default is off)
 Everything else is Celery's default (worker prefetch multiplier 4, log level WARNING), so the
 figures are what a user of `celery worker -P solo` and `task.delay()` gets out of the box.
 """
@@ -24,6 +26,8 @@ app.conf.update(
     # the bench deletes its result keys itself; this is only a safety net
     result_expires=3600,
 )
+if os.environ.get("BENCH_CONFIRM_PUBLISH") == "1":
+    app.conf.broker_transport_options = {"confirm_publish": True}
 
 
 @app.task(name="bench.add")

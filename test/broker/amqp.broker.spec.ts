@@ -253,6 +253,31 @@ describeAmqp('AmqpBroker (RabbitMQ)', () => {
     expect(await admin.messageCount(name)).toBe(51);
   });
 
+  it('with confirmPublish: false resolves publishes once written, logs what RabbitMQ then refuses, and still confirms mandatory ones', async () => {
+    const errors: string[] = [];
+    const logger = { ...silentLogger, warn: (m: string) => errors.push(m), error: (m: string) => errors.push(m) };
+    const own = newBroker(AMQP_URL, { confirmPublish: false, logger });
+    await own.connect();
+    const name = q();
+    await own.declareQueue({ name });
+    await Promise.all(Array.from({ length: 2000 }, () => own.publish(message(), { exchange: '', routingKey: name })));
+    // nothing waited for RabbitMQ, so the last ones may still be on their way into the queue
+    for (let i = 0; i < 50 && (await admin.messageCount(name)) < 2000; i++) await sleep(100);
+    expect(await admin.messageCount(name)).toBe(2000);
+
+    // a mandatory publish still waits for its confirm, so a return reaches the sender
+    const unroutable = own.publish(message(), { exchange: '', routingKey: uniqueName('nobody'), mandatory: true });
+    await expect(unroutable).rejects.toBeInstanceOf(UnroutableMessageError);
+
+    // Celery without confirm_publish: the sender is not told, the loss is logged, the broker goes on
+    await expect(own.publish(message(), { exchange: uniqueName('no-such-exchange'), routingKey: name })).resolves.toBeUndefined();
+    for (let i = 0; i < 50 && !errors.some((e) => /were not confirmed.*NOT_FOUND/.test(e)); i++) await sleep(100);
+    expect(errors.some((e) => /1 publish\(es\) sent without waiting for a confirm \(confirmPublish: false\) were not confirmed.*NOT_FOUND/.test(e))).toBe(true);
+    await own.publish(message(), { exchange: '', routingKey: name });
+    for (let i = 0; i < 50 && (await admin.messageCount(name)) < 2001; i++) await sleep(100);
+    expect(await admin.messageCount(name)).toBe(2001);
+  });
+
   it('delivers higher priorities first on an x-max-priority queue', async () => {
     const name = q();
     await broker.declareQueue({ name, arguments: { 'x-max-priority': 10 } });

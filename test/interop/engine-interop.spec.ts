@@ -104,6 +104,17 @@ describeInterop.each(MATRIX)('engine interop: %s broker, %s backend', (brokerNam
     });
   });
 
+  test('our sendTask with confirmPublish: false (Celery\'s default) → Python worker: every task runs once', async () => {
+    const fireAndForget = new Celery({ broker: brokerUrl, backend: backendUrl, logger: silentLogger, confirmPublish: false });
+    try {
+      const sent = await Promise.all(Array.from({ length: 200 }, (_, i) => fireAndForget.sendTask<number>('py.add', [i, 1], {}, { queue: pyQueue })));
+      const sums = await Promise.all(sent.map((r) => r.get({ timeout: 30_000 })));
+      expect(sums).toEqual(sent.map((_, i) => i + 1));
+    } finally {
+      await fireAndForget.close();
+    }
+  }, 60_000);
+
   test("a Python ValueError('custom') arrives typed, with its module, message and traceback", async () => {
     const result = await app.sendTask('py.fail', ['custom'], {}, { queue: pyQueue });
     const error = (await result.get({ timeout: 20_000 }).catch((e: unknown) => e)) as CeleryTaskError;

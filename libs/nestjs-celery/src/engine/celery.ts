@@ -80,7 +80,7 @@ export class Celery {
 
   constructor(readonly options: CeleryOptions = {}) {
     this.logger = options.logger ?? consoleLogger('Celery');
-    const factoryOptions = { logger: this.logger, resultExpires: options.resultExpires };
+    const factoryOptions = { logger: this.logger, resultExpires: options.resultExpires, confirmPublish: options.confirmPublish };
     this.broker =
       typeof options.broker === 'object' && !Array.isArray(options.broker)
         ? options.broker

@@ -2,6 +2,12 @@
  * Publishing on one confirm channel: every publish resolves on the broker's ack and rejects on
  * a nack, a return (mandatory publishes), or the channel going away. Confirms are pipelined:
  * nothing waits for the previous message.
+ *
+ * With `confirmPublish: false` (Celery's default, `broker_transport_options` `confirm_publish`)
+ * a publish resolves once the message is written to the connection (after a 'drain' when the
+ * socket pushes back), not on the broker's ack. The channel is still in confirm mode, so a
+ * later nack or a lost channel is logged instead of going unnoticed; mandatory publishes keep
+ * waiting for their confirm, as a return can only be matched before it.
  */
 import type { ConfirmChannel, Message } from 'amqplib';
 import type { CeleryLogger } from '../common/logger.js';
@@ -17,6 +23,8 @@ interface InFlightMandatory {
   returned?: UnroutableMessageError;
 }
 
+const DONE: Promise<void> = Promise.resolve();
+
 export class AmqpPublisher {
   private closed = false;
   private closeReason?: Error;
@@ -25,6 +33,7 @@ export class AmqpPublisher {
   constructor(
     private readonly channel: ConfirmChannel,
     private readonly logger: CeleryLogger,
+    private readonly confirmPublish = true,
   ) {
     channel.on('error', (err: Error) => {
       this.closeReason = err;
@@ -32,6 +41,10 @@ export class AmqpPublisher {
     });
     channel.on('close', () => {
       this.closed = true;
+      // unconfirmed publishes still in amqplib's buffer went with the channel
+      const waiters = this.drainWaiters.splice(0);
+      const error = new AmqpPublishError('the RabbitMQ publish channel closed before a buffered message was written (confirmPublish: false); publish it again');
+      for (const waiter of waiters) waiter.reject(error);
     });
     channel.on('return', (msg: Message) => this.onReturn(msg));
   }
@@ -42,6 +55,7 @@ export class AmqpPublisher {
   }
 
   publish(message: TransportMessage, route: PublishRoute): Promise<void> {
+    if (!this.confirmPublish && !route.mandatory) return this.publishUnconfirmed(message, route);
     return new Promise<void>((resolve, reject) => {
       const options = toPublishOptions(message, route.mandatory === true);
       let entry: InFlightMandatory | undefined;
@@ -59,6 +73,41 @@ export class AmqpPublisher {
       }
     });
   }
+
+  /** confirmPublish false: resolved once written (or drained); a later nack is only logged. */
+  private publishUnconfirmed(message: TransportMessage, route: PublishRoute): Promise<void> {
+    let written: boolean;
+    try {
+      written = this.channel.publish(route.exchange, route.routingKey, message.body, toPublishOptions(message, false), (err: unknown) => {
+        if (err) this.unconfirmedLost(this.confirmError(err, route));
+      });
+    } catch (err) {
+      return Promise.reject(this.confirmError(err, route));
+    }
+    if (written) return DONE;
+    if (this.closed) return Promise.reject(this.confirmError(new Error('channel closed'), route));
+    return new Promise<void>((resolve, reject) => {
+      this.drainWaiters.push({ resolve, reject });
+      if (this.drainWaiters.length === 1) this.channel.once('drain', this.onDrain);
+    });
+  }
+
+  private readonly drainWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
+
+  private readonly onDrain = (): void => {
+    const waiters = this.drainWaiters.splice(0);
+    for (const waiter of waiters) waiter.resolve();
+  };
+
+  /** one line per burst of lost unconfirmed publishes, not one per message */
+  private unconfirmedLost(error: AmqpPublishError): void {
+    this.lostUnconfirmed++;
+    if (this.lostUnconfirmed === 1 || (this.lostUnconfirmed & (this.lostUnconfirmed - 1)) === 0) {
+      this.logger.error(`${this.lostUnconfirmed} publish(es) sent without waiting for a confirm (confirmPublish: false) were not confirmed: ${error.message}`);
+    }
+  }
+
+  private lostUnconfirmed = 0;
 
   /** Wait (bounded) for outstanding confirms, then close the channel. Never throws. */
   async close(timeoutMs: number): Promise<void> {

@@ -38,6 +38,13 @@ export interface AmqpBrokerOptions {
   connectTimeoutMs?: number;
   /** extra socket/TLS options for amqps:// (ca, cert, key, servername …) */
   socketOptions?: Record<string, unknown>;
+  /**
+   * Resolve a publish only on RabbitMQ's publisher confirm (default true). false is Celery's
+   * default (`broker_transport_options={'confirm_publish': False}`): a publish resolves once
+   * written to the connection, and a message lost after that (a nack, the connection dropping)
+   * is logged, not reported to the sender.
+   */
+  confirmPublish?: boolean;
 }
 
 /** The pieces that belong to one open connection. */
@@ -63,6 +70,7 @@ export class AmqpBroker implements Broker {
   private readonly urls: string[];
   private readonly backoff: BackoffOptions;
   private readonly connectTimeoutMs: number;
+  private readonly confirmPublish: boolean;
 
   /** the connection being set up or in use; its 'close' starts recovery */
   private model?: ChannelModel;
@@ -89,6 +97,7 @@ export class AmqpBroker implements Broker {
     this.urls = parseAmqpUrls(url, { heartbeatSeconds: options.heartbeatSeconds });
     this.backoff = { initialDelayMs: 200, maxDelayMs: 30_000, ...options.reconnect };
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.confirmPublish = options.confirmPublish ?? true;
     this.consumerHost = {
       logger: this.logger,
       consumerCancelled: (consumer) => {
@@ -225,7 +234,7 @@ export class AmqpBroker implements Broker {
     for (const queue of this.queues.values()) {
       await declarer.queue(queue).catch((err: Error) => this.logger.error(`redeclaring: ${err.message}`));
     }
-    const publisher = new AmqpPublisher(await model.createConfirmChannel(), this.logger);
+    const publisher = new AmqpPublisher(await model.createConfirmChannel(), this.logger, this.confirmPublish);
     this.assertStillAttaching(model);
     const live: Live = { model, declarer, publisher };
     this.live = live;
@@ -331,7 +340,7 @@ export class AmqpBroker implements Broker {
     if (!this.renewing) {
       this.renewing = live.model
         .createConfirmChannel()
-        .then((channel) => (live.publisher = new AmqpPublisher(channel, this.logger)))
+        .then((channel) => (live.publisher = new AmqpPublisher(channel, this.logger, this.confirmPublish)))
         .finally(() => (this.renewing = undefined));
     }
     return this.renewing;

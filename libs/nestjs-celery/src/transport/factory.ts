@@ -13,6 +13,8 @@ export interface TransportFactoryOptions {
   logger?: CeleryLogger;
   /** result_expires in seconds (null = never) */
   resultExpires?: number | null;
+  /** AMQP: resolve publishes on the broker's confirm (default true); see AmqpBrokerOptions */
+  confirmPublish?: boolean;
 }
 
 /** Thrown for a URL no transport handles. */
@@ -38,7 +40,7 @@ export function createBroker(url: string | string[], options: TransportFactoryOp
     case 'amqp':
     case 'amqps':
     case 'pyamqp':
-      return new AmqpBroker(urls, { logger: options.logger });
+      return new AmqpBroker(urls, { logger: options.logger, confirmPublish: options.confirmPublish });
     case 'redis':
     case 'rediss':
       return new RedisBroker(urls, { logger: options.logger });
