@@ -35,8 +35,8 @@ export interface CeleryOptions {
   /**
    * RabbitMQ: sendTask resolves on the broker's publisher confirm (default true). false is
    * Celery's own default (`broker_transport_options={'confirm_publish': False}`): sendTask
-   * resolves once the message is written to the connection, about twice the publish rate on a
-   * small machine, and a message RabbitMQ then nacks or a connection loss drops is logged, not
+   * resolves once the message is written to the connection (about 1.5× the publish rate on a
+   * 2-core machine), and a message RabbitMQ then nacks or a connection loss drops is logged, not
    * reported to the sender. The Redis broker's LPUSH reply is its confirm either way.
    */
   confirmPublish?: boolean;
