@@ -29,6 +29,10 @@ export class AmqpPublisher {
   private closed = false;
   private closeReason?: Error;
   private readonly mandatory: InFlightMandatory[] = [];
+  /** unconfirmed publishes waiting for the socket to drain */
+  private readonly drainWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  /** unconfirmed publishes RabbitMQ nacked or never confirmed, since this channel opened */
+  private lostUnconfirmed = 0;
 
   constructor(
     private readonly channel: ConfirmChannel,
@@ -92,22 +96,18 @@ export class AmqpPublisher {
     });
   }
 
-  private readonly drainWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
-
   private readonly onDrain = (): void => {
     const waiters = this.drainWaiters.splice(0);
     for (const waiter of waiters) waiter.resolve();
   };
 
-  /** one line per burst of lost unconfirmed publishes, not one per message */
+  /** a line for the 1st, 2nd, 4th, 8th … lost unconfirmed publish, not one per message */
   private unconfirmedLost(error: AmqpPublishError): void {
     this.lostUnconfirmed++;
     if (this.lostUnconfirmed === 1 || (this.lostUnconfirmed & (this.lostUnconfirmed - 1)) === 0) {
       this.logger.error(`${this.lostUnconfirmed} publish(es) sent without waiting for a confirm (confirmPublish: false) were not confirmed: ${error.message}`);
     }
   }
-
-  private lostUnconfirmed = 0;
 
   /** Wait (bounded) for outstanding confirms, then close the channel. Never throws. */
   async close(timeoutMs: number): Promise<void> {

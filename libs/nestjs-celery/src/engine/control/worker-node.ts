@@ -162,7 +162,9 @@ export class WorkerNode {
    * (exception repr, traceback).
    */
   finished(request: TaskRequest, state: string, result: unknown, traceback: string | null): void {
-    if (!this.events.sends('task-succeeded')) return; // every task-* event shares the group
+    const type = state === States.SUCCESS ? 'task-succeeded' : state === States.RETRY ? 'task-retried' : 'task-failed';
+    // fields (reprs, runtime) are built only for an event that goes out
+    if (!this.events.sends(type)) return;
     if (state === States.SUCCESS) {
       const started = this.state.active(request.id)?.startedAt;
       const runtime = started === undefined ? 0 : (performance.now() - started) / 1000;

@@ -18,6 +18,9 @@ export interface TimeLimits {
   soft: number | null;
 }
 
+/** No limit from the header, the task or the worker: the common case, without allocating. */
+const NO_LIMITS: TimeLimits = Object.freeze({ hard: null, soft: null });
+
 /** Celery: `time_limit or task.time_limit` — the message's header wins, 0/null fall through. */
 export function effectiveTimeLimits(header: TimeLimit, ...defaults: { timeLimit?: number; softTimeLimit?: number }[]): TimeLimits {
   if (!header[0] && !header[1] && defaults.every((d) => !d.timeLimit && !d.softTimeLimit)) return NO_LIMITS;
@@ -56,9 +59,6 @@ export function runHandler<A extends unknown[]>(handler: (...args: A) => unknown
     (error: unknown): LimitedOutcome => ({ kind: 'raised', error }),
   );
 }
-
-/** No limit from the header, the task or the worker: the common case, without allocating. */
-const NO_LIMITS: TimeLimits = Object.freeze({ hard: null, soft: null });
 
 /**
  * Run `run` under the limits. Resolves with what it returned or raised, or with `timeout` at
