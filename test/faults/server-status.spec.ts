@@ -39,12 +39,20 @@ describeFaults('fault: CeleryServer status through broker and backend restarts',
     server.on('disconnected', (c) => events.push(`${c} disconnected`));
     server.on('connected', (c) => events.push(`${c} connected`));
     server.status.subscribe((s) => statuses.push(s));
-    const app = await NestFactory.createMicroservice(AppModule, { strategy: server, logger: false });
+    // what the server logs about its connections (Nest's Logger goes to the app's logger)
+    const lines: string[] = [];
+    const keep = (m: unknown) => {
+      if (/connection (lost|reconnecting|restored)/.test(String(m))) lines.push(String(m));
+    };
+    const logger = { log: keep, warn: keep, error: keep, debug: () => undefined, verbose: () => undefined };
+    const app = await NestFactory.createMicroservice(AppModule, { strategy: server, logger });
     await app.listen();
     const client = app.get(CeleryClient);
     const add = () => lastValueFrom(client.send<number>('status.add', [2, 3]));
     try {
       await expect(add()).resolves.toBe(5);
+      // starting up is not an outage: nothing was lost or restored yet
+      expect(lines).toEqual([]);
 
       await restartRabbitMq(500);
       await expect(add()).resolves.toBe(5);
@@ -53,6 +61,8 @@ describeFaults('fault: CeleryServer status through broker and backend restarts',
       // the status stream settles on connected (a recovery round may still be reporting when the task returns)
       await firstValueFrom(server.status.pipe(filter((s) => s === 'connected'), timeout(10_000))).catch(() => undefined);
       expect({ statuses, last: statuses.at(-1) }).toMatchObject({ last: 'connected' });
+      expect(lines.some((l) => /^broker connection (lost|reconnecting): recovering with backoff$/.test(l))).toBe(true);
+      expect(lines).toContain('broker connection restored');
 
       await restartRedis(500);
       await expect(add()).resolves.toBe(5);

@@ -109,16 +109,22 @@ export class CeleryServer extends Server<CeleryServerEvents, CeleryStatus> imple
   }
 
   private readonly lastStatus = new Map<'broker' | 'backend', CeleryStatus>();
+  /** connections that were connected once: only those can be lost (a broker starts out 'disconnected') */
+  private readonly everConnected = new Set<'broker' | 'backend'>();
+  /** connections whose loss was logged and whose recovery is still to be */
+  private readonly lossLogged = new Set<'broker' | 'backend'>();
 
-  /** Status changes become events (`on('disconnected', …)`) and one log line each. */
+  /** Status changes become events (`on('disconnected', …)`); losses and recoveries one log line each. */
   private reportStatus(connection: 'broker' | 'backend', status: CeleryStatus): void {
     const previous = this.lastStatus.get(connection);
     if (previous === status) return;
     this.lastStatus.set(connection, status);
     this.events.emit(status, connection);
     if (status === 'connected') {
-      if (previous) this.logger.log(`${connection} connection restored`);
-    } else if (this.app) {
+      this.everConnected.add(connection);
+      if (this.lossLogged.delete(connection)) this.logger.log(`${connection} connection restored`);
+    } else if (this.app && this.everConnected.has(connection)) {
+      this.lossLogged.add(connection);
       this.logger.warn(`${connection} connection ${status === 'disconnected' ? 'lost' : status}: recovering with backoff`);
     }
   }
