@@ -10,6 +10,10 @@ const packr = new Packr({ useRecords: false, variableMapSize: true, encodeUndefi
 // integers as numbers, larger ones as BigInt, never rounded
 const unpackOptions = { useRecords: false, mapsAsObjects: true, int64AsType: 'auto' };
 const unpackr = new Unpackr(unpackOptions as unknown as ConstructorParameters<typeof Unpackr>[0]);
+// msgpackr renames a map key "__proto__" to "__proto_" when it builds objects; maps read as Map
+// keep every key, and mapToObject turns them into objects that keep "__proto__" as a key
+const mapUnpackr = new Unpackr({ ...unpackOptions, mapsAsObjects: false } as unknown as ConstructorParameters<typeof Unpackr>[0]);
+const PROTO_KEY = Buffer.from('__proto__');
 
 const INT32_MIN = -0x80000000;
 const UINT32_MAX = 0xffffffff;
@@ -60,9 +64,33 @@ function mapObject(obj: Record<string, unknown>): unknown {
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(obj)) {
     const v = toWire(obj[key]);
-    if (v !== undefined) out[key] = v;
+    if (v !== undefined) setKey(out, key, v);
   }
   return out;
+}
+
+/** `out[key] = value`, except that a key named __proto__ stays a key instead of the prototype. */
+function setKey(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  else out[key] = value;
+}
+
+/** A value unpacked with maps as Map, with every map made an object as msgpackr would make it (keys as strings). */
+function mapToObject(value: unknown): unknown {
+  if (value instanceof Map) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of value) {
+      if (typeof k !== 'string' && typeof k !== 'number' && typeof k !== 'boolean' && typeof k !== 'bigint' && k != null) {
+        throw new Error(`Invalid property type for record: ${typeof k}`);
+      }
+      setKey(out, String(k), mapToObject(v));
+    }
+    return out;
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = mapToObject(value[i]);
+  }
+  return value;
 }
 
 export function packMsgpack(value: unknown): Buffer {
@@ -70,5 +98,7 @@ export function packMsgpack(value: unknown): Buffer {
 }
 
 export function unpackMsgpack(body: Buffer): unknown {
+  // the slow path only when the bytes of "__proto__" appear at all
+  if (body.indexOf(PROTO_KEY) !== -1) return mapToObject(mapUnpackr.unpack(body));
   return unpackr.unpack(body);
 }

@@ -53,6 +53,17 @@ describe('encodeBody', () => {
     expect(encoded.body.toString('hex')).toBe('81a16101');
   });
 
+  test('msgpack: a map key named __proto__ is a key both ways (msgpackr alone drops it writing and renames it reading)', () => {
+    const value = JSON.parse('{"__proto__": null, "a": [{"__proto__": 1, "b": true}]}') as Record<string, unknown>;
+    const encoded = encodeBody(value, 'msgpack');
+    // what Python's msgpack.packb({'__proto__': None, 'a': [{'__proto__': 1, 'b': True}]}) writes
+    expect(encoded.body.toString('hex')).toBe('82a95f5f70726f746f5f5fc0a1619182a95f5f70726f746f5f5f01a162c3');
+    const decoded = decodeBody(message(encoded.body, 'application/x-msgpack', 'binary'), new AcceptContent(['msgpack'])) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(decoded)).toBe(Object.prototype);
+    expect(Object.keys(decoded)).toEqual(['__proto__', 'a']);
+    expect(decoded).toEqual(value);
+  });
+
   test('msgpack: integers beyond 32 bits travel as integers, not float64', () => {
     const encoded = encodeBody([2 ** 40, -(2 ** 40), 2 ** 53 + 2], 'msgpack');
     // 0xcf uint64 / 0xd3 int64, never 0xcb float64
