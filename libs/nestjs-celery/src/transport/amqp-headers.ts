@@ -12,6 +12,7 @@
  * unknown to amqplib's encoder), so they travel as doubles: Python sees the same number as a
  * float.
  */
+import { plainHeaderTables } from './amqp-content-header.js';
 import { AmqpHeaderError } from './amqp-errors.js';
 
 /** amqplib's "typed value" escape hatch: `{ '!': type, value }` (lib/codec.js). */
@@ -128,5 +129,6 @@ function decodeValue(value: unknown): unknown {
  */
 export function decodeAmqpTable(table: Record<string, unknown> | undefined): Record<string, unknown> {
   if (!table) return {};
+  if (plainHeaderTables.has(table)) return table;
   return decodeValue(table) as Record<string, unknown>;
 }

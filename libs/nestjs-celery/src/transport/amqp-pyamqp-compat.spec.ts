@@ -88,17 +88,34 @@ describe('fixPyAmqpLongLongTags', () => {
 });
 
 describe('acceptPyAmqpLongLongs', () => {
-  it('wraps recvFrame so the head of the receive buffer is fixed before the original reads it', () => {
+  it('reads a complete content-header frame itself, L values included, and consumes exactly that frame', () => {
+    const tail = Buffer.from([1, 0, 1]);
     const seen: Buffer[] = [];
     const connection = {
-      rest: headerFrame(table([['big', L(7n)]])),
+      rest: Buffer.concat([headerFrame(table([['big', L(-(2n ** 40n))]])), tail]),
       recvFrame(this: { rest: Buffer }) {
         seen.push(Buffer.from(this.rest));
         return false;
       },
     };
     expect(acceptPyAmqpLongLongs(connection)).toBe(true);
-    connection.recvFrame();
+    const frame = connection.recvFrame() as { id: number; channel: number; size: number; fields: Record<string, unknown> };
+    expect(frame).toMatchObject({ id: 60, channel: 1, size: 2, fields: { contentType: 'application/json', headers: { big: -(2 ** 40) } } });
+    expect(seen).toHaveLength(0);
+    expect(connection.rest.equals(tail)).toBe(true);
+  });
+
+  it('leaves a frame it cannot read to the original, with L rewritten first', () => {
+    const seen: Buffer[] = [];
+    const connection = {
+      rest: headerFrame(table([['big', L(7n)], ['odd', Buffer.from('Z123')]])),
+      recvFrame(this: { rest: Buffer }) {
+        seen.push(Buffer.from(this.rest));
+        return false;
+      },
+    };
+    expect(acceptPyAmqpLongLongs(connection)).toBe(true);
+    expect(connection.recvFrame()).toBe(false);
     expect(seen[0].includes(Buffer.concat([shortstr('big'), Buffer.from('l')]))).toBe(true);
     expect(seen[0].includes(Buffer.concat([shortstr('big'), Buffer.from('L')]))).toBe(false);
   });

@@ -5,9 +5,12 @@
  * message is redelivered to kill the next one. RabbitMQ reads `L` and `l` alike (signed 64), so
  * we rewrite `L` to `l` in each content-header frame before amqplib decodes it.
  *
- * amqplib offers no hook for this: we wrap `recvFrame` on our own connection objects only,
- * and only touch the bytes of a complete header frame at the head of the receive buffer.
+ * amqplib offers no hook for this: we wrap `recvFrame` on our own connection objects only.
+ * The wrapper first tries our own content-header reader (amqp-content-header.ts), which reads
+ * `L` itself; only frames it leaves to amqplib get the rewrite, and it touches only the bytes of
+ * a complete header frame at the head of the receive buffer.
  */
+import { readContentHeader } from './amqp-content-header.js';
 
 const FRAME_HEADER = 2;
 const FRAME_PREFIX = 7; // type u8, channel u16, size u32
@@ -92,6 +95,7 @@ export function fixPyAmqpLongLongTags(rest: Buffer): void {
 
 interface FrameReader {
   rest: Buffer;
+  maxFrameSize?: number;
   recvFrame(): unknown;
 }
 
@@ -101,13 +105,19 @@ function isFrameReader(connection: unknown): connection is FrameReader {
 }
 
 /**
- * Install the rewrite on one amqplib connection (`ChannelModel.connection`). Returns false when
- * this amqplib version is shaped differently; then `L` headers still close the connection.
+ * Install our content-header reader, and the rewrite for what it leaves to amqplib, on one
+ * amqplib connection (`ChannelModel.connection`). Returns false when this amqplib version is
+ * shaped differently; then amqplib reads every frame and `L` headers close the connection.
  */
 export function acceptPyAmqpLongLongs(connection: unknown): boolean {
   if (!isFrameReader(connection)) return false;
   const recvFrame = connection.recvFrame;
   connection.recvFrame = function (this: FrameReader) {
+    const header = readContentHeader(this.rest, this.maxFrameSize ?? 0);
+    if (header) {
+      this.rest = this.rest.subarray(header.length);
+      return header.frame;
+    }
     fixPyAmqpLongLongTags(this.rest);
     return recvFrame.call(this);
   };

@@ -1,0 +1,163 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import fc from 'fast-check';
+import { plainHeaderTables, readContentHeader } from './amqp-content-header.js';
+import { decodeAmqpTable, encodeAmqpTable } from './amqp-headers.js';
+
+// amqplib's own frame codec, the reference this reader must agree with (its package exports
+// hide lib/, so it is required by path)
+const require = createRequire(import.meta.url);
+const amqplibDir = dirname(require.resolve('amqplib'));
+const defs = require(join(amqplibDir, 'lib', 'defs.js')) as {
+  BasicProperties: number;
+  encodeProperties(id: number, channel: number, size: number, fields: Record<string, unknown>): Buffer;
+};
+const frames = require(join(amqplibDir, 'lib', 'frame.js')) as {
+  parseFrame(buf: Buffer, max: number): { rest: Buffer } | false;
+  decodeFrame(frame: unknown): { id: number; channel: number; size: number; fields: Record<string, unknown> };
+};
+
+const MAX_FRAME = 131_072;
+
+/** What amqplib decodes, then our decodeAmqpTable pass: what the consumer used to see. */
+function viaAmqplib(buf: Buffer) {
+  const parsed = frames.parseFrame(buf, MAX_FRAME);
+  if (!parsed) throw new Error('incomplete frame');
+  const frame = frames.decodeFrame(parsed);
+  if (frame.fields.headers) frame.fields.headers = decodeAmqpTable(frame.fields.headers as Record<string, unknown>);
+  return { frame, rest: parsed.rest };
+}
+
+function encode(fields: Record<string, unknown>, channel = 1, bodySize = 10): Buffer {
+  return defs.encodeProperties(defs.BasicProperties, channel, bodySize, fields);
+}
+
+/** Header values our publisher writes (amqp-headers.ts encodeAmqpTable), nested. */
+const headerValue = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small' },
+    fc.string({ unit: 'binary', maxLength: 40 }),
+    fc.integer(),
+    fc.integer({ min: 2 ** 31, max: Number.MAX_SAFE_INTEGER }),
+    fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Object.is(d, -0)),
+    fc.boolean(),
+    fc.constant(null),
+    fc.date({ min: new Date(0), max: new Date(4e12), noInvalidDate: true }).map((d) => new Date(Math.floor(d.getTime() / 1000) * 1000)),
+    fc.array(tie('value'), { maxLength: 4 }),
+    fc.dictionary(fc.string({ minLength: 1, maxLength: 12 }).filter((k) => k !== '!' && k !== '__proto__'), tie('value'), { maxKeys: 4 }),
+  ),
+})).value;
+
+const headersTable = fc.dictionary(fc.string({ minLength: 1, maxLength: 20 }).filter((k) => k !== '!' && k !== '__proto__'), headerValue, { maxKeys: 25 });
+
+const shortString = fc.string({ unit: 'grapheme-ascii', maxLength: 40 });
+const properties = fc.record(
+  {
+    contentType: shortString,
+    contentEncoding: shortString,
+    headers: headersTable,
+    deliveryMode: fc.constantFrom(1, 2),
+    priority: fc.integer({ min: 0, max: 255 }),
+    correlationId: shortString,
+    replyTo: shortString,
+    expiration: fc.integer({ min: 0, max: 1e9 }).map(String),
+    messageId: shortString,
+    timestamp: fc.integer({ min: 0, max: 2 ** 40 }),
+    type: shortString,
+    userId: shortString,
+    appId: shortString,
+  },
+  { requiredKeys: [] },
+);
+
+describe('readContentHeader', () => {
+  it('decodes every header frame our publisher writes exactly as amqplib + decodeAmqpTable did', () => {
+    fc.assert(
+      fc.property(properties, fc.integer({ min: 0, max: 65_535 }), fc.integer({ min: 0, max: 2 ** 40 }), (props, channel, bodySize) => {
+        const fields: Record<string, unknown> = { ...props };
+        if (props.headers) fields.headers = encodeAmqpTable(props.headers);
+        const buf = encode(fields, channel, bodySize);
+        const expected = viaAmqplib(buf);
+        const ours = readContentHeader(buf, MAX_FRAME);
+        expect(ours).toBeDefined();
+        expect(ours!.length).toBe(buf.length);
+        expect(ours!.frame).toEqual(expected.frame);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('marks the headers it decodes as plain, so decodeAmqpTable hands them back untouched', () => {
+    const buf = encode({ contentType: 'application/json', headers: encodeAmqpTable({ task: 'add', when: new Date(1_700_000_000_000) }) });
+    const headers = readContentHeader(buf, MAX_FRAME)!.frame.fields.headers as Record<string, unknown>;
+    expect(plainHeaderTables.has(headers)).toBe(true);
+    expect(decodeAmqpTable(headers)).toBe(headers);
+    expect(headers.when).toEqual(new Date(1_700_000_000_000));
+  });
+
+  it("reads py-amqp's signed 64-bit L and signed decimal digits, which amqplib cannot", () => {
+    const entries = Buffer.concat([
+      Buffer.from([3]), Buffer.from('neg'), Buffer.from('L'), int64(-(2n ** 40n)),
+      Buffer.from([3]), Buffer.from('dec'), Buffer.from('D'), Buffer.from([2]), int32(-1234),
+    ]);
+    const buf = rawHeaderFrame(entries);
+    const headers = readContentHeader(buf, MAX_FRAME)!.frame.fields.headers as Record<string, unknown>;
+    expect(headers).toEqual({ neg: -(2 ** 40), dec: -12.34 });
+  });
+
+  it('keeps a header named __proto__ as a key', () => {
+    const entries = Buffer.concat([Buffer.from([9]), Buffer.from('__proto__'), Buffer.from('I'), int32(5)]);
+    const headers = readContentHeader(rawHeaderFrame(entries), MAX_FRAME)!.frame.fields.headers as Record<string, unknown>;
+    expect(Object.getPrototypeOf(headers)).toBe(Object.prototype);
+    expect(Object.keys(headers)).toEqual(['__proto__']);
+    expect(headers['__proto__']).toBe(5);
+  });
+
+  it('returns the empty object amqplib returns for a frame without properties', () => {
+    const buf = encode({});
+    expect(readContentHeader(buf, MAX_FRAME)!.frame.fields).toEqual(viaAmqplib(buf).frame.fields);
+  });
+
+  it('leaves to amqplib what it cannot read: other frames, partial frames, unknown tags, overruns, oversize', () => {
+    const good = encode({ headers: encodeAmqpTable({ a: 'b' }) });
+    expect(readContentHeader(good.subarray(0, good.length - 1), MAX_FRAME)).toBeUndefined();
+    const method = Buffer.from(good);
+    method[0] = 1;
+    expect(readContentHeader(method, MAX_FRAME)).toBeUndefined();
+    const unknownTag = rawHeaderFrame(Buffer.concat([Buffer.from([1]), Buffer.from('z'), Buffer.from('Z')]));
+    expect(readContentHeader(unknownTag, MAX_FRAME)).toBeUndefined();
+    const overrun = rawHeaderFrame(Buffer.concat([Buffer.from([1]), Buffer.from('s'), Buffer.from('S'), int32(1000), Buffer.from('abc')]));
+    expect(readContentHeader(overrun, MAX_FRAME)).toBeUndefined();
+    expect(readContentHeader(good, good.length - 9)).toBeUndefined();
+    // a property frame from another class
+    const otherClass = Buffer.from(good);
+    otherClass.writeUInt16BE(50, 7);
+    expect(readContentHeader(otherClass, MAX_FRAME)).toBeUndefined();
+  });
+});
+
+function int32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeInt32BE(n);
+  return b;
+}
+
+function int64(n: bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigInt64BE(n);
+  return b;
+}
+
+/** A basic content-header frame whose only property is a headers table with these entry bytes. */
+function rawHeaderFrame(entries: Buffer): Buffer {
+  const props = Buffer.alloc(14);
+  props.writeUInt16BE(60, 0);
+  props.writeBigUInt64BE(3n, 4);
+  props.writeUInt16BE(0x2000, 12);
+  const payload = Buffer.concat([props, int32(entries.length), entries]);
+  const prefix = Buffer.alloc(7);
+  prefix[0] = 2;
+  prefix.writeUInt16BE(1, 1);
+  prefix.writeUInt32BE(payload.length, 3);
+  return Buffer.concat([prefix, payload, Buffer.from([0xce])]);
+}
