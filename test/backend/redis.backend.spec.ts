@@ -111,6 +111,66 @@ describeRedis('RedisBackend', () => {
     expect((await backend.get(other))?.status).toBe('FAILURE');
   });
 
+  it('stores made in one turn go out as one script call per 128, in order, each resolving on its own', async () => {
+    // one store first, so the script is loaded (ioredis falls back from EVALSHA to EVAL once)
+    const warm = newId();
+    await backend.store(resultMeta(warm, 'SUCCESS', 0), { taskId: warm });
+    const batch = Array.from({ length: 300 }, () => newId());
+    const same = newId();
+    const ours = new Set([...batch, same].map(KEY));
+    // MONITOR shows every command with its arguments; ours are the EVALSHA of the store script
+    const monitor = own(await redis.monitor());
+    const calls: string[][] = [];
+    const marker = uniqueName('end-of-batch');
+    const seen = new Promise<void>((resolve) => {
+      monitor.on('monitor', (_time: string, args: string[]) => {
+        // only this test's keys: other suites may store results on the same Redis meanwhile
+        if (args[0].toLowerCase().startsWith('eval') && ours.has(args[3])) calls.push(args);
+        if (args[0].toLowerCase() === 'ping' && args[1] === marker) resolve();
+      });
+    });
+    const stores = [
+      ...batch.map((id, i) => backend.store(resultMeta(id, 'SUCCESS', i), { taskId: id })),
+      // three states of one task in the same turn: applied in order, SUCCESS stays final
+      backend.store(resultMeta(same, 'STARTED', null), { taskId: same }),
+      backend.store(resultMeta(same, 'SUCCESS', 'done'), { taskId: same }),
+      backend.store(resultMeta(same, 'FAILURE', valueError('late')), { taskId: same }),
+    ];
+    await Promise.all(stores);
+    await redis.ping(marker);
+    await seen;
+    // 303 stores: 128 + 128 + 47, each call carrying numkeys, the keys, the values and the TTL
+    expect(calls.map((args) => Number(args[2]))).toEqual([128, 128, 47]);
+    for (const args of calls) expect(args).toHaveLength(3 + 2 * Number(args[2]) + 1);
+    const values = await redis.mget(...batch.map(KEY));
+    expect(values.map((v) => (loads(v!) as ResultMeta).result)).toEqual(batch.map((_, i) => i));
+    expect(await backend.get(same)).toEqual(expect.objectContaining({ status: 'SUCCESS', result: 'done' }));
+  });
+
+  it('in a batch, a key Redis cannot GET fails only its own store', async () => {
+    const [good, bad, after] = [newId(), newId(), newId()];
+    await redis.lpush(KEY(bad), 'not a result');
+    const outcomes = await Promise.allSettled([
+      backend.store(resultMeta(good, 'SUCCESS', 1), { taskId: good }),
+      backend.store(resultMeta(bad, 'SUCCESS', 2), { taskId: bad }),
+      backend.store(resultMeta(after, 'SUCCESS', 3), { taskId: after }),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(String((outcomes[1] as PromiseRejectedResult).reason)).toMatch(/not a string/);
+    expect(await redis.type(KEY(bad))).toBe('list');
+    expect((await backend.get(after))?.result).toBe(3);
+  });
+
+  it('a store made just before close() still reaches Redis', async () => {
+    const own2 = new RedisBackend(REDIS_URL, { logger: silentLogger });
+    await own2.connect();
+    const id = newId();
+    const stored = own2.store(resultMeta(id, 'SUCCESS', 'last'), { taskId: id });
+    await own2.close();
+    await stored;
+    expect(loads((await redis.get(KEY(id)))!)).toEqual(expect.objectContaining({ status: 'SUCCESS', result: 'last' }));
+  });
+
   it('watch: a result stored BEFORE watching comes from GET, exactly once', async () => {
     const id = newId();
     await backend.store(resultMeta(id, 'SUCCESS', 'early'), { taskId: id });
