@@ -142,6 +142,45 @@ describeRedis('RedisBroker (kombu 5.2 wire format)', () => {
     expect(await sandbox.redis.zscore(sandbox.key('unacked_index'), tag)).toBeNull();
   });
 
+  it('acks settled in one turn leave as one ZREM and one HDEL over all their tags; each ack resolves after it', async () => {
+    const broker = await sandbox.broker();
+    const queue = uniqueName('ack-batch');
+    const n = 150;
+    for (let i = 0; i < n; i++) await broker.publish(taskMessage(`b${i}`), { exchange: '', routingKey: queue });
+    const inbox = new Inbox();
+    await broker.consume([queue], { prefetch: n }, inbox.handler);
+    const deliveries = await inbox.next(n);
+    expect(await sandbox.redis.hlen(sandbox.key('unacked'))).toBe(n);
+
+    const monitor = await sandbox.redis.monitor();
+    try {
+      const commands: string[][] = [];
+      const marker = uniqueName('end-of-acks');
+      const seen = new Promise<void>((resolve) =>
+        monitor.on('monitor', (_time: string, args: string[]) => {
+          const name = args[0].toLowerCase();
+          if ((name === 'zrem' || name === 'hdel') && args[1].startsWith(sandbox.key('unacked'))) commands.push(args);
+          if (name === 'ping' && args[1] === marker) resolve();
+        }),
+      );
+      // each ack resolves only once its batch is applied: the entry is gone when it does
+      const tag0 = String(deliveries[0].deliveryInfo.deliveryTag);
+      const first = deliveries[0].ack().then(() => sandbox.redis.hexists(sandbox.key('unacked'), tag0));
+      await Promise.all(deliveries.slice(1).map((d) => d.ack()));
+      expect(await first).toBe(0);
+      await sandbox.redis.ping(marker);
+      await seen;
+      expect(commands.map((args) => [args[0].toLowerCase(), args[1], args.length - 2])).toEqual([
+        ['zrem', sandbox.key('unacked_index'), n],
+        ['hdel', sandbox.key('unacked'), n],
+      ]);
+    } finally {
+      monitor.disconnect();
+    }
+    expect(await sandbox.redis.hlen(sandbox.key('unacked'))).toBe(0);
+    expect(await sandbox.redis.zcard(sandbox.key('unacked_index'))).toBe(0);
+  });
+
   it('reject(requeue) puts the message at the far end marked redelivered; reject(false) drops it', async () => {
     const broker = await sandbox.broker();
     const queue = uniqueName('reject');

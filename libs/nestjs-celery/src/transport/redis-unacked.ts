@@ -11,6 +11,9 @@ import type { KombuKeys } from './redis-keys.js';
 import type { KombuRouter } from './redis-router.js';
 import type { KombuScripts } from './redis-scripts.js';
 
+/** Most tags one ZREM/HDEL of a batch of acks carries. */
+const MAX_ACKS_PER_CALL = 1000;
+
 /** kombu `unacked_mutex_expire`: 5 minutes. */
 const MUTEX_EXPIRE_MS = 300_000;
 
@@ -24,6 +27,9 @@ export interface AckEmulationOptions {
 export class KombuAckEmulation {
   /** tags whose unacked entry cannot be restored; logged once, left in place for a human */
   private readonly unrestorable = new Set<string>();
+  /** acks of this turn, sent together at its end */
+  private pendingAcks: { tag: string; resolve(): void; reject(error: unknown): void }[] = [];
+  private ackFlushScheduled = false;
 
   constructor(
     private readonly client: Redis,
@@ -44,14 +50,40 @@ export class KombuAckEmulation {
       .then(throwPipelineError);
   }
 
-  /** kombu `QoS.ack`: ZREM + HDEL. */
-  async ack(tag: string): Promise<void> {
-    await this.client
-      .pipeline()
-      .zrem(this.keys.unackedIndex, tag)
-      .hdel(this.keys.unacked, tag)
-      .exec()
-      .then(throwPipelineError);
+  /**
+   * kombu `QoS.ack`: ZREM + HDEL. The acks of one turn of the event loop go out together, as
+   * one ZREM and one HDEL over all their tags (setImmediate): a worker settles many deliveries
+   * per turn, and a pipeline per ack was a large share of its cost. Each ack resolves once its
+   * batch is applied.
+   */
+  ack(tag: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.pendingAcks.push({ tag, resolve, reject });
+      if (!this.ackFlushScheduled) {
+        this.ackFlushScheduled = true;
+        setImmediate(() => this.flushAcks());
+      }
+    });
+  }
+
+  private flushAcks(): void {
+    this.ackFlushScheduled = false;
+    const pending = this.pendingAcks;
+    this.pendingAcks = [];
+    for (let from = 0; from < pending.length; from += MAX_ACKS_PER_CALL) {
+      const batch = pending.slice(from, from + MAX_ACKS_PER_CALL);
+      const tags = batch.map((a) => a.tag);
+      this.client
+        .pipeline()
+        .zrem(this.keys.unackedIndex, ...tags)
+        .hdel(this.keys.unacked, ...tags)
+        .exec()
+        .then(throwPipelineError)
+        .then(
+          () => batch.forEach((a) => a.resolve()),
+          (err: unknown) => batch.forEach((a) => a.reject(err)),
+        );
+    }
   }
 
   /** Bring the unacked_index score of deliveries still held to now (ZADD XX: acked ones stay gone). */
