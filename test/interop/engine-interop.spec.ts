@@ -104,21 +104,23 @@ describeInterop.each(MATRIX)('engine interop: %s broker, %s backend', (brokerNam
     });
   });
 
-  // RPC backend left out: on RabbitMQ + RPC this case hung twice in ~20 runs (a result never came,
-  // and the next test's Python round trip stalled too); not explained yet, see the session note
-  // (not defined at all there rather than skipped: CI counts a skipped test as a failure)
-  if (backendName !== 'rpc') test('our sendTask with confirmPublish: false (Celery\'s default) → Python worker: every task runs once', async () => {
+  // Python Celery 5.2's worker on RabbitMQ (py-amqp, solo pool) now and then sits ~10 s on
+  // deliveries it already holds (seen as `messages_unacknowledged` = its prefetch, unchanged,
+  // with nothing logged), more often when tasks arrive in a burst; with the RPC backend its
+  // results share that connection and it happens more. Each get() allows for several such
+  // pauses: what this test checks is that every task runs once and every result arrives.
+  test('our sendTask with confirmPublish: false (Celery\'s default) → Python worker: every task runs once', async () => {
     const logged: string[] = [];
     const logger = { ...silentLogger, warn: (m: string) => logged.push(m), error: (m: string) => logged.push(m) };
     const fireAndForget = new Celery({ broker: brokerUrl, backend: backendUrl, logger, confirmPublish: false });
     try {
       const sent = await Promise.all(Array.from({ length: 200 }, (_, i) => fireAndForget.sendTask<number>('py.add', [i, 1], {}, { queue: pyQueue })));
-      const sums = await Promise.all(sent.map((r) => r.get({ timeout: 30_000 }).catch((e: Error) => `${e.message}; logged: ${logged.join(' | ') || 'nothing'}`)));
+      const sums = await Promise.all(sent.map((r) => r.get({ timeout: 60_000 }).catch((e: Error) => `${e.message}; logged: ${logged.join(' | ') || 'nothing'}`)));
       expect(sums).toEqual(sent.map((_, i) => i + 1));
     } finally {
       await fireAndForget.close();
     }
-  }, 60_000);
+  }, 90_000);
 
   test("a Python ValueError('custom') arrives typed, with its module, message and traceback", async () => {
     const result = await app.sendTask('py.fail', ['custom'], {}, { queue: pyQueue });
