@@ -105,6 +105,14 @@ describe('readContentHeader', () => {
     expect(headers).toEqual({ neg: -(2 ** 40), dec: -12.34 });
   });
 
+  it('decodes non-ASCII keys and values as UTF-8 next to ASCII ones', () => {
+    const headers = { task: 'add', ключ: 'значение ✓ 𝄞', argsrepr: '(1, 2)' };
+    const buf = encode({ contentType: 'application/json', replyTo: 'réponse', headers: encodeAmqpTable(headers) });
+    const fields = readContentHeader(buf, MAX_FRAME)!.frame.fields;
+    expect(fields.headers).toEqual(headers);
+    expect(fields.replyTo).toBe('réponse');
+  });
+
   it('keeps a header named __proto__ as a key', () => {
     const entries = Buffer.concat([Buffer.from([9]), Buffer.from('__proto__'), Buffer.from('I'), int32(5)]);
     const headers = readContentHeader(rawHeaderFrame(entries), MAX_FRAME)!.frame.fields.headers as Record<string, unknown>;

@@ -13,6 +13,10 @@
  * - py-amqp's `L` (signed 64-bit) read like `l`, which amqplib does not know (see
  *   amqp-pyamqp-compat.ts).
  *
+ * Strings: the frame is turned into one latin1 string (a character per byte) once, and every
+ * ASCII key and value (Celery's practically all are) is a slice of it instead of a UTF-8 decode
+ * of its own; a string with any byte above 0x7f is decoded as UTF-8.
+ *
  * Anything it does not recognise (another frame type or class, an unknown tag, lengths that
  * overrun the frame) is left to amqplib, so amqplib's errors stay what they were.
  */
@@ -38,9 +42,33 @@ export interface ContentHeaderFrame {
 class Unreadable {}
 const UNREADABLE = new Unreadable();
 
+/** The strings of one frame: `text` holds its bytes from `base` on, one character per byte. */
+class FrameStrings {
+  private readonly text: string;
+
+  constructor(
+    private readonly buf: Buffer,
+    private readonly base: number,
+    end: number,
+  ) {
+    this.text = buf.toString('latin1', base, end);
+  }
+
+  get(start: number, end: number): string {
+    const buf = this.buf;
+    for (let i = start; i < end; i++) {
+      if (buf[i] > 0x7f) return buf.toString('utf8', start, end);
+    }
+    return this.text.slice(start - this.base, end - this.base);
+  }
+}
+
 class TableReader {
   offset = 0;
-  constructor(private readonly buf: Buffer) {}
+  constructor(
+    private readonly buf: Buffer,
+    private readonly strings: FrameStrings,
+  ) {}
 
   /** `this.buf[offset, end)` is a field table's body. */
   table(end: number): Record<string, unknown> {
@@ -51,7 +79,7 @@ class TableReader {
       const keyStart = this.offset + 1;
       const keyEnd = keyStart + keyLength;
       if (keyEnd > end) throw UNREADABLE;
-      const key = buf.toString('utf8', keyStart, keyEnd);
+      const key = this.strings.get(keyStart, keyEnd);
       this.offset = keyEnd;
       const value = this.value(end);
       // a key literally named __proto__ stays a key
@@ -72,7 +100,7 @@ class TableReader {
       case 0x53: {
         // S: long string
         const stop = this.lengthPrefixed(p, end);
-        return buf.toString('utf8', p + 4, stop);
+        return this.strings.get(p + 4, stop);
       }
       case 0x49: // I: signed 32
         this.advance(p, 4, end);
@@ -170,10 +198,10 @@ const STRINGS_AFTER_TIMESTAMP = [
 ] as const;
 
 /** The shortstr property at `offset` (its length octet first). */
-function shortString(buf: Buffer, offset: number, end: number): string {
+function shortString(buf: Buffer, strings: FrameStrings, offset: number, end: number): string {
   const stop = offset + 1 + buf[offset];
   if (offset >= end || stop > end) throw UNREADABLE;
-  return buf.toString('utf8', offset + 1, stop);
+  return strings.get(offset + 1, stop);
 }
 
 /** Basic properties from `buf[start, end)` (the property flags first), as amqplib names them. */
@@ -181,6 +209,7 @@ function basicProperties(buf: Buffer, start: number, end: number): Record<string
   if (start + 2 > end) throw UNREADABLE;
   const flags = buf.readUInt16BE(start);
   if (flags === 0) return {}; // amqplib's shape for "no properties"
+  const strings = new FrameStrings(buf, start, end);
   let offset = start + 2;
   const fields: Record<string, unknown> = {
     contentType: undefined,
@@ -199,18 +228,18 @@ function basicProperties(buf: Buffer, start: number, end: number): Record<string
     clusterId: undefined,
   };
   if (flags & 0x8000) {
-    fields.contentType = shortString(buf, offset, end);
+    fields.contentType = shortString(buf, strings, offset, end);
     offset += 1 + buf[offset];
   }
   if (flags & 0x4000) {
-    fields.contentEncoding = shortString(buf, offset, end);
+    fields.contentEncoding = shortString(buf, strings, offset, end);
     offset += 1 + buf[offset];
   }
   if (flags & 0x2000) {
     if (offset + 4 > end) throw UNREADABLE;
     const stop = offset + 4 + buf.readUInt32BE(offset);
     if (stop > end) throw UNREADABLE;
-    const reader = new TableReader(buf);
+    const reader = new TableReader(buf, strings);
     reader.offset = offset + 4;
     const headers = reader.table(stop);
     plainHeaderTables.add(headers);
@@ -227,7 +256,7 @@ function basicProperties(buf: Buffer, start: number, end: number): Record<string
   }
   for (const [bit, name] of STRINGS_BEFORE_TIMESTAMP) {
     if (flags & bit) {
-      fields[name] = shortString(buf, offset, end);
+      fields[name] = shortString(buf, strings, offset, end);
       offset += 1 + buf[offset];
     }
   }
@@ -238,7 +267,7 @@ function basicProperties(buf: Buffer, start: number, end: number): Record<string
   }
   for (const [bit, name] of STRINGS_AFTER_TIMESTAMP) {
     if (flags & bit) {
-      fields[name] = shortString(buf, offset, end);
+      fields[name] = shortString(buf, strings, offset, end);
       offset += 1 + buf[offset];
     }
   }

@@ -99,7 +99,7 @@ describe('acceptPyAmqpLongLongs', () => {
       },
     };
     expect(acceptPyAmqpLongLongs(connection)).toBe(true);
-    const frame = connection.recvFrame() as { id: number; channel: number; size: number; fields: Record<string, unknown> };
+    const frame = connection.recvFrame() as unknown as { id: number; channel: number; size: number; fields: Record<string, unknown> };
     expect(frame).toMatchObject({ id: 60, channel: 1, size: 2, fields: { contentType: 'application/json', headers: { big: -(2 ** 40) } } });
     expect(seen).toHaveLength(0);
     expect(connection.rest.equals(tail)).toBe(true);
