@@ -164,7 +164,12 @@ export class RedisBackend implements ResultBackend {
    */
   store(meta: ResultMeta, target?: StoreTarget): Promise<void> {
     const taskId = target?.taskId ?? meta.task_id;
-    const value = dumps(meta);
+    let value: string;
+    try {
+      value = dumps(meta);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const size = value.length * 3 > MAX_VALUE_BYTES ? Buffer.byteLength(value) : value.length;
     if (size > MAX_VALUE_BYTES) {
       return Promise.reject(
