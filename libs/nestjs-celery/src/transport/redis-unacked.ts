@@ -10,6 +10,7 @@ import { decodeUnackedEntry, encodeUnackedEntry, redeliveredEnvelope } from '../
 import type { KombuKeys } from './redis-keys.js';
 import type { KombuRouter } from './redis-router.js';
 import type { KombuScripts } from './redis-scripts.js';
+import { TickBatcher } from './result-backend.batcher.js';
 
 /** Most tags one ZREM/HDEL of a batch of acks carries. */
 const MAX_ACKS_PER_CALL = 1000;
@@ -27,9 +28,18 @@ export interface AckEmulationOptions {
 export class KombuAckEmulation {
   /** tags whose unacked entry cannot be restored; logged once, left in place for a human */
   private readonly unrestorable = new Set<string>();
-  /** acks of this turn, sent together at its end */
-  private pendingAcks: { tag: string; resolve(): void; reject(error: unknown): void }[] = [];
-  private ackFlushScheduled = false;
+  /** acks of this turn, sent together at its end as one ZREM and one HDEL */
+  private readonly acks = new TickBatcher<string, void>(
+    (tags) =>
+      this.client
+        .pipeline()
+        .zrem(this.keys.unackedIndex, ...tags)
+        .hdel(this.keys.unacked, ...tags)
+        .exec()
+        .then(throwPipelineError)
+        .then(() => tags.map(() => undefined)),
+    MAX_ACKS_PER_CALL,
+  );
 
   constructor(
     private readonly client: Redis,
@@ -57,33 +67,7 @@ export class KombuAckEmulation {
    * batch is applied.
    */
   ack(tag: string): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.pendingAcks.push({ tag, resolve, reject });
-      if (!this.ackFlushScheduled) {
-        this.ackFlushScheduled = true;
-        setImmediate(() => this.flushAcks());
-      }
-    });
-  }
-
-  private flushAcks(): void {
-    this.ackFlushScheduled = false;
-    const pending = this.pendingAcks;
-    this.pendingAcks = [];
-    for (let from = 0; from < pending.length; from += MAX_ACKS_PER_CALL) {
-      const batch = pending.slice(from, from + MAX_ACKS_PER_CALL);
-      const tags = batch.map((a) => a.tag);
-      this.client
-        .pipeline()
-        .zrem(this.keys.unackedIndex, ...tags)
-        .hdel(this.keys.unacked, ...tags)
-        .exec()
-        .then(throwPipelineError)
-        .then(
-          () => batch.forEach((a) => a.resolve()),
-          (err: unknown) => batch.forEach((a) => a.reject(err)),
-        );
-    }
+    return this.acks.add(tag);
   }
 
   /** Bring the unacked_index score of deliveries still held to now (ZADD XX: acked ones stay gone). */

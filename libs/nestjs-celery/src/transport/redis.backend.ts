@@ -7,6 +7,7 @@ import type { ConnectionStatus } from './connection-status.js';
 import { combineStatus, TrackedRedisConnection } from './redis-backend.connection.js';
 import { RedisResultSubscriber } from './redis-backend.subscriber.js';
 import { RedisChordSupport } from './redis-chord.js';
+import { TickBatcher } from './result-backend.batcher.js';
 import { parseRedisUrl, type RedisEndpoint } from './redis-url.js';
 import { BackendClosedError, BackendStoreError, ResultBackendError } from './result-backend.errors.js';
 import type { ResultBackend, StoreTarget } from './result-backend.interface.js';
@@ -67,14 +68,10 @@ return written
 /** celeryStoreResults(numberOfKeys, ...keys, ...values, ttl) */
 type ScriptedRedis = Redis & { celeryStoreResults(...args: (string | number)[]): Promise<number[]> };
 
-/** One result waiting for this turn's store call. */
+/** One result for this turn's store call: a fresh object per store, so none share a slot. */
 interface PendingStore {
-  readonly taskId: string;
-  readonly status: string;
   readonly key: string;
   readonly value: string;
-  resolve(): void;
-  reject(error: unknown): void;
 }
 
 /** Bounds of one store call: Redis runs a script to its end before serving anyone else. */
@@ -102,9 +99,11 @@ export class RedisBackend implements ResultBackend {
   /** Celery's native Redis chords (`celery-taskset-meta-<gid>.j/.s/.t`) */
   readonly chord: RedisChordSupport;
   private closed = false;
-  /** results stored in this turn, written together at its end */
-  private pendingStores: PendingStore[] = [];
-  private storeFlushScheduled = false;
+  /** results stored in this turn, written together at its end (1 written, 0 SUCCESS kept, -1 unreadable key) */
+  private readonly stores = new TickBatcher<PendingStore, number>((batch) => this.storeBatch(batch), MAX_STORES_PER_CALL, {
+    of: (entry) => entry.value.length,
+    max: MAX_BYTES_PER_CALL,
+  });
 
   /** @param url redis://[user:password@]host[:port][/db] or rediss:// (throws RedisUrlError when malformed) */
   constructor(url: string, options: RedisBackendOptions = {}) {
@@ -149,7 +148,7 @@ export class RedisBackend implements ResultBackend {
     if (this.closed) return;
     this.closed = true;
     // results stored this turn go out ahead of the connection's QUIT
-    this.flushStores();
+    this.stores.flush();
     await this.subscriber.close();
     await this.commands.close();
     this.status.next('closed');
@@ -159,30 +158,20 @@ export class RedisBackend implements ResultBackend {
   /**
    * Store a task's state. A worker finishes many tasks in one turn of the event loop; their
    * results are written together at the end of the turn (setImmediate), with one script call
-   * per up to 128 results, instead of one command each: that takes most of the per-result cost
+   * per up to 128 results (or 4 MB), instead of one command each: that takes most of the per-result cost
    * off both the worker and Redis. Every store still resolves or fails on its own.
    */
-  store(meta: ResultMeta, target?: StoreTarget): Promise<void> {
+  async store(meta: ResultMeta, target?: StoreTarget): Promise<void> {
     const taskId = target?.taskId ?? meta.task_id;
-    let value: string;
-    try {
-      value = dumps(meta);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    const value = dumps(meta);
     const size = value.length * 3 > MAX_VALUE_BYTES ? Buffer.byteLength(value) : value.length;
     if (size > MAX_VALUE_BYTES) {
-      return Promise.reject(
-        new BackendStoreError(`result of task ${taskId} is ${size} bytes, over Redis' 512 MB value limit; return a smaller value`, taskId),
-      );
+      throw new BackendStoreError(`result of task ${taskId} is ${size} bytes, over Redis' 512 MB value limit; return a smaller value`, taskId);
     }
-    return new Promise<void>((resolve, reject) => {
-      this.pendingStores.push({ taskId, status: meta.status, key: this.keyFor(taskId), value, resolve, reject });
-      if (!this.storeFlushScheduled) {
-        this.storeFlushScheduled = true;
-        setImmediate(() => this.flushStores());
-      }
-    });
+    const key = this.keyFor(taskId);
+    const outcome = await this.stores.add({ key, value });
+    if (outcome === 0) this.logger.debug?.(`task ${taskId} already has SUCCESS stored; ${meta.status} not written (SUCCESS is final)`);
+    else if (outcome !== 1) throw new BackendStoreError(`cannot store the result of task ${taskId}: ${key} in redis holds a value that is not a string`, taskId);
   }
 
   onTaskCall(taskId: string): Promise<void> {
@@ -209,45 +198,12 @@ export class RedisBackend implements ResultBackend {
     return this.subscriber.subscriptionCount;
   }
 
-  private flushStores(): void {
-    this.storeFlushScheduled = false;
-    const pending = this.pendingStores;
-    this.pendingStores = [];
-    let from = 0;
-    while (from < pending.length) {
-      let to = from + 1;
-      let bytes = pending[from].value.length;
-      while (to < pending.length && to - from < MAX_STORES_PER_CALL && bytes + pending[to].value.length <= MAX_BYTES_PER_CALL) {
-        bytes += pending[to].value.length;
-        to++;
-      }
-      this.storeBatch(pending.slice(from, to));
-      from = to;
-    }
-  }
-
-  private storeBatch(batch: PendingStore[]): void {
+  private storeBatch(batch: PendingStore[]): Promise<number[]> {
     const args: (string | number)[] = [batch.length];
     for (const entry of batch) args.push(entry.key);
     for (const entry of batch) args.push(entry.value);
     args.push(String(this.expires ?? 0));
-    (this.commands.client as ScriptedRedis).celeryStoreResults(...args).then(
-      (written) => {
-        for (let i = 0; i < batch.length; i++) {
-          const entry = batch[i];
-          if (written[i] === 1) entry.resolve();
-          else if (written[i] === 0) {
-            this.logger.debug?.(`task ${entry.taskId} already has SUCCESS stored; ${entry.status} not written (SUCCESS is final)`);
-            entry.resolve();
-          } else {
-            entry.reject(new BackendStoreError(`cannot store the result of task ${entry.taskId}: ${entry.key} in redis holds a value that is not a string`, entry.taskId));
-          }
-        }
-      },
-      (error: unknown) => {
-        for (const entry of batch) entry.reject(error);
-      },
-    );
+    return (this.commands.client as ScriptedRedis).celeryStoreResults(...args);
   }
 
   private decode(raw: string, taskId: string): ResultMeta | undefined {

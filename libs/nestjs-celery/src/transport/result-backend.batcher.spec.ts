@@ -19,6 +19,23 @@ describe('TickBatcher', () => {
     expect(sizes).toEqual([4, 4, 2]);
   });
 
+  it('with a weight bound, a batch also stops before the key that would take it over (a heavy key goes alone)', async () => {
+    const runs: string[][] = [];
+    const b = new TickBatcher<string, number>(async (keys) => (runs.push(keys), keys.map((k) => k.length)), 10, { of: (k) => k.length, max: 6 });
+    const keys = ['aa', 'bbb', 'c', 'dddddddd', 'ee', 'f'];
+    expect(await Promise.all(keys.map((k) => b.add(k)))).toEqual([2, 3, 1, 8, 2, 1]);
+    expect(runs).toEqual([['aa', 'bbb', 'c'], ['dddddddd'], ['ee', 'f']]);
+  });
+
+  it('flush() runs what is queued at once instead of at the end of the turn', async () => {
+    const runs: string[][] = [];
+    const b = new TickBatcher<string, string>(async (keys) => (runs.push(keys), keys));
+    const queued = Promise.all([b.add('x'), b.add('y')]);
+    b.flush();
+    expect(runs).toEqual([['x', 'y']]);
+    expect(await queued).toEqual(['x', 'y']);
+  });
+
   it('rejects every waiter of a failed batch, and rejectAll() the queued ones', async () => {
     const b = new TickBatcher<string, void>(async () => {
       throw new Error('boom');

@@ -1,8 +1,16 @@
 /**
  * Coalesces calls made in the same turn of the event loop into one batched operation (one
- * SUBSCRIBE with many channels, one MGET with many keys): a client publishing thousands of
- * tasks per second would otherwise pay one round trip per task.
+ * SUBSCRIBE with many channels, one MGET with many keys, one script call storing many results,
+ * one ZREM/HDEL acking many deliveries): a client publishing or a worker finishing thousands of
+ * tasks per second would otherwise pay one command per task.
  */
+
+/** A bound on what one batch carries besides its count (e.g. bytes). */
+export interface BatchWeight<K> {
+  of(key: K): number;
+  /** a batch stops before the key that would take it over this (a key alone may exceed it) */
+  max: number;
+}
 export class TickBatcher<K, R> {
   private pending = new Map<K, { resolve: (r: R) => void; reject: (e: unknown) => void }[]>();
   private scheduled = false;
@@ -10,10 +18,12 @@ export class TickBatcher<K, R> {
   /**
    * @param run executes one batch; resolves with one result per key, in order
    * @param maxBatch largest batch handed to `run` (bigger bursts are split)
+   * @param weight optional second bound on a batch, such as its bytes
    */
   constructor(
     private readonly run: (keys: K[]) => Promise<R[]>,
     private readonly maxBatch = 1000,
+    private readonly weight?: BatchWeight<K>,
   ) {}
 
   /** Queue `key`; resolves with its result once its batch ran. Duplicate keys share one slot. */
@@ -40,17 +50,35 @@ export class TickBatcher<K, R> {
     setImmediate(() => this.flush());
   }
 
-  private flush(): void {
+  /** Run what is queued now rather than at the end of the turn (e.g. before a connection closes). */
+  flush(): void {
     this.scheduled = false;
     const batch = this.pending;
     this.pending = new Map();
-    const keys = [...batch.keys()];
-    for (let i = 0; i < keys.length; i += this.maxBatch) {
-      const chunk = keys.slice(i, i + this.maxBatch);
+    for (const chunk of this.split([...batch.keys()])) {
       this.run(chunk).then(
         (results) => chunk.forEach((k, j) => batch.get(k)!.forEach((w) => w.resolve(results[j]))),
         (error: unknown) => chunk.forEach((k) => batch.get(k)!.forEach((w) => w.reject(error))),
       );
     }
+  }
+
+  /** Consecutive chunks of at most maxBatch keys, each within the weight bound if there is one. */
+  private split(keys: K[]): K[][] {
+    const chunks: K[][] = [];
+    let chunk: K[] = [];
+    let weight = 0;
+    for (const key of keys) {
+      const w = this.weight ? this.weight.of(key) : 0;
+      if (chunk.length > 0 && (chunk.length >= this.maxBatch || (this.weight && weight + w > this.weight.max))) {
+        chunks.push(chunk);
+        chunk = [];
+        weight = 0;
+      }
+      chunk.push(key);
+      weight += w;
+    }
+    if (chunk.length > 0) chunks.push(chunk);
+    return chunks;
   }
 }
