@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import fc from 'fast-check';
-import { plainHeaderTables, readContentHeader } from './amqp-content-header.js';
+import { installContentHeaderReader, plainHeaderTables, readContentHeader } from './amqp-content-header.js';
 import { decodeAmqpTable, encodeAmqpTable } from './amqp-headers.js';
 
 // amqplib's own frame codec, the reference this reader must agree with (its package exports
@@ -95,6 +95,20 @@ describe('readContentHeader', () => {
     expect(headers.when).toEqual(new Date(1_700_000_000_000));
   });
 
+  it("reads py-amqp's L wherever it sits (top level, arrays, nested tables), and nothing that only looks like it", () => {
+    const entries = Buffer.concat([
+      Buffer.from([3]), Buffer.from('big'), Buffer.from('L'), int64(2n ** 40n),
+      Buffer.from([5]), Buffer.from('label'), Buffer.from('S'), int32(10), Buffer.from('L-shaped L'),
+      Buffer.from([5]), Buffer.from('small'), Buffer.from('I'), int32(-5),
+      Buffer.from([4]), Buffer.from('list'), Buffer.from('A'), int32(5 + 9 + 6),
+      Buffer.from('I'), int32(1), Buffer.from('L'), int64(-(2n ** 40n)), Buffer.from('S'), int32(1), Buffer.from('L'),
+      Buffer.from([6]), Buffer.from('nested'), Buffer.from('F'), int32(1 + 4 + 9),
+      Buffer.from([4]), Buffer.from('deep'), Buffer.from('L'), int64(2n ** 62n),
+    ]);
+    const headers = readContentHeader(rawHeaderFrame(entries), MAX_FRAME)!.frame.fields.headers;
+    expect(headers).toEqual({ big: 2 ** 40, label: 'L-shaped L', small: -5, list: [1, -(2 ** 40), 'L'], nested: { deep: 2 ** 62 } });
+  });
+
   it("reads py-amqp's signed 64-bit L and signed decimal digits, which amqplib cannot", () => {
     const entries = Buffer.concat([
       Buffer.from([3]), Buffer.from('neg'), Buffer.from('L'), int64(-(2n ** 40n)),
@@ -141,6 +155,51 @@ describe('readContentHeader', () => {
     const otherClass = Buffer.from(good);
     otherClass.writeUInt16BE(50, 7);
     expect(readContentHeader(otherClass, MAX_FRAME)).toBeUndefined();
+  });
+});
+
+describe('installContentHeaderReader', () => {
+  it('reads a complete content-header frame itself, L values included, and consumes exactly that frame', () => {
+    const tail = Buffer.from([1, 0, 1]);
+    const seen: Buffer[] = [];
+    const entries = Buffer.concat([Buffer.from([3]), Buffer.from('big'), Buffer.from('L'), int64(-(2n ** 40n))]);
+    const connection = {
+      rest: Buffer.concat([rawHeaderFrame(entries), tail]),
+      recvFrame(this: { rest: Buffer }) {
+        seen.push(Buffer.from(this.rest));
+        return false;
+      },
+    };
+    expect(installContentHeaderReader(connection)).toBe(true);
+    const frame = connection.recvFrame() as unknown as { id: number; channel: number; size: number; fields: Record<string, unknown> };
+    expect(frame).toMatchObject({ id: 60, channel: 1, size: 3, fields: { headers: { big: -(2 ** 40) } } });
+    expect(seen).toHaveLength(0);
+    expect(connection.rest.equals(tail)).toBe(true);
+  });
+
+  it('leaves every other frame, and a header frame it cannot read, to the original untouched', () => {
+    const unreadable = rawHeaderFrame(Buffer.concat([Buffer.from([3]), Buffer.from('odd'), Buffer.from('Z123')]));
+    const method = Buffer.from(unreadable);
+    method[0] = 1;
+    for (const bytes of [unreadable, method, unreadable.subarray(0, unreadable.length - 3)]) {
+      const seen: Buffer[] = [];
+      const connection = {
+        rest: Buffer.from(bytes),
+        recvFrame(this: { rest: Buffer }) {
+          seen.push(Buffer.from(this.rest));
+          return false;
+        },
+      };
+      installContentHeaderReader(connection);
+      expect(connection.recvFrame()).toBe(false);
+      expect(seen).toHaveLength(1);
+      expect(seen[0].equals(bytes)).toBe(true);
+    }
+  });
+
+  it('declines objects that do not look like an amqplib connection', () => {
+    expect(installContentHeaderReader({})).toBe(false);
+    expect(installContentHeaderReader(null)).toBe(false);
   });
 });
 

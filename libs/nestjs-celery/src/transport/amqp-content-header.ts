@@ -1,6 +1,7 @@
 /**
  * Our own reader for AMQP content-header frames (basic properties and the headers table), put
- * in front of amqplib's on our connections.
+ * in front of amqplib's on our connections. amqplib offers no hook for this: we wrap
+ * `recvFrame` on our own connection objects only.
  *
  * Why: every Celery task message carries a headers table of some twenty entries, and amqplib's
  * generic decoder (lib/codec.js `decodeFields`: a closure per table, a string switch per value)
@@ -10,15 +11,17 @@
  * - the same property object amqplib builds (all fourteen keys, absent ones undefined);
  * - header values as `decodeAmqpTable` leaves them: AMQP timestamps as a Date, decimals as a
  *   number (digits read signed, as py-amqp writes Python Decimals);
- * - py-amqp's `L` (signed 64-bit) read like `l`, which amqplib does not know (see
- *   amqp-pyamqp-compat.ts).
+ * - py-amqp's `L` (signed 64-bit, amqp/serialization.py `_write_item`, for integers beyond
+ *   ±(2^31-1)) read like `l`. amqplib's decoder knows only `l` and throws "Unexpected type tag",
+ *   which closes the whole connection, and the redelivered message kills the next one.
  *
  * Strings: the frame is turned into one latin1 string (a character per byte) once, and every
  * ASCII key and value (Celery's practically all are) is a slice of it instead of a UTF-8 decode
  * of its own; a string with any byte above 0x7f is decoded as UTF-8.
  *
  * Anything it does not recognise (another frame type or class, an unknown tag, lengths that
- * overrun the frame) is left to amqplib, so amqplib's errors stay what they were.
+ * overrun the frame) is left to amqplib, so amqplib's errors stay what they were: every tag
+ * amqplib reads, this reader reads too, so what it leaves amqplib cannot read either.
  */
 
 /** Header tables this reader produced: already plain, `decodeAmqpTable` has nothing to do. */
@@ -295,4 +298,35 @@ export function readContentHeader(rest: Buffer, maxFrameSize: number): { frame: 
     if (err === UNREADABLE) return undefined;
     throw err;
   }
+}
+
+interface FrameReader {
+  rest: Buffer;
+  maxFrameSize?: number;
+  recvFrame(): unknown;
+}
+
+function isFrameReader(connection: unknown): connection is FrameReader {
+  const c = connection as Partial<FrameReader> | null;
+  return !!c && Buffer.isBuffer(c.rest) && typeof c.recvFrame === 'function';
+}
+
+/**
+ * Put this reader in front of amqplib's on one connection (`ChannelModel.connection`): a
+ * complete content-header frame at the head of the receive buffer is read here, every other
+ * frame by amqplib. Returns false when this amqplib version is shaped differently; then amqplib
+ * reads every frame, and py-amqp's `L` headers close the connection.
+ */
+export function installContentHeaderReader(connection: unknown): boolean {
+  if (!isFrameReader(connection)) return false;
+  const recvFrame = connection.recvFrame;
+  connection.recvFrame = function (this: FrameReader) {
+    const header = readContentHeader(this.rest, this.maxFrameSize ?? 0);
+    if (header) {
+      this.rest = this.rest.subarray(header.length);
+      return header.frame;
+    }
+    return recvFrame.call(this);
+  };
+  return true;
 }

@@ -23,7 +23,7 @@ import { AmqpConsumer, type AmqpConsumerHost } from './amqp-consumer.js';
 import { AmqpDeclarer } from './amqp-declarer.js';
 import { AmqpBrokerClosedError, AmqpBrokerError } from './amqp-errors.js';
 import { AmqpPublisher } from './amqp-publisher.js';
-import { acceptPyAmqpLongLongs } from './amqp-pyamqp-compat.js';
+import { installContentHeaderReader } from './amqp-content-header.js';
 import { parseAmqpUrls, redactAmqpUrl } from './amqp-url.js';
 
 export interface AmqpBrokerOptions {
@@ -219,8 +219,8 @@ export class AmqpBroker implements Broker {
       throw new AmqpBrokerClosedError('the RabbitMQ broker was closed while connecting');
     }
     this.model = model;
-    if (!acceptPyAmqpLongLongs((model as unknown as { connection: unknown }).connection)) {
-      this.logger.warn('this amqplib version cannot be taught py-amqp\'s 64-bit "L" header values; such headers will close the connection');
+    if (!installContentHeaderReader((model as unknown as { connection: unknown }).connection)) {
+      this.logger.warn('this amqplib version does not take our content-header reader: py-amqp\'s 64-bit "L" header values will close the connection');
     }
     model.on('error', (err: Error) => this.logger.warn(`RabbitMQ connection error: ${err.message}`));
     model.on('close', (err?: Error) => this.onConnectionClosed(model, err));
