@@ -58,11 +58,11 @@ export class TaskAck {
     return this.countAgain !== undefined;
   }
 
-  /** The task is about to run (Celery's on_accepted): early ack. */
-  async accepted(): Promise<void> {
-    if (this.settings.acksLate) return;
+  /** The task is about to run (Celery's on_accepted): early ack. With late ack nothing to do, and no promise. */
+  accepted(): Promise<void> | undefined {
+    if (this.settings.acksLate) return undefined;
     this.countAgain = this.window.ackedEarly();
-    await this.delivery.ack();
+    return this.delivery.ack();
   }
 
   /** The outcome is stored (or there is none to store). */

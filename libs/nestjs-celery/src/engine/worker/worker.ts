@@ -284,12 +284,18 @@ export class Worker {
     }
     const task = this.registry.get(request.task);
     if (!task) return this.unknownTasks.handle(delivery, request);
-    // Celery checks expiry and revokes on receipt and again right before running (Request.revoked())
-    const revoked = this.node.revokedReason(request);
-    if (revoked) return this.announceRevoked(delivery, request, revoked, null);
+    // Celery checks expiry and revokes on receipt and again right before running
+    const revoked = this.revokeIfRevoked(delivery, request);
+    if (revoked) return revoked;
     this.node.received(request, delivery);
     if (request.eta && request.eta.getTime() > Date.now()) return this.eta.hold(delivery, request.eta, () => this.run(delivery, request, task));
     return this.run(delivery, request, task);
+  }
+
+  /** Celery's Request.revoked(): an expired or revoked task is not run (REVOKED stored, message acked); undefined when it may run. */
+  private revokeIfRevoked(delivery: Delivery, request: TaskRequest): Promise<void> | undefined {
+    const reason = this.node.revokedReason(request);
+    return reason ? this.announceRevoked(delivery, request, reason, null) : undefined;
   }
 
   /** Celery's Request._announce_revoked: REVOKED TaskRevokedError(reason) stored, task-revoked sent, message acked. */
@@ -306,8 +312,8 @@ export class Worker {
   private async run(delivery: Delivery, request: TaskRequest, task: RegisteredTask): Promise<void> {
     const releaseSlot = this.window.tryAcquire() ?? (await this.window.acquire());
     try {
-      const revoked = this.node.revokedReason(request);
-      if (revoked) return await this.announceRevoked(delivery, request, revoked, null);
+      const revoked = this.revokeIfRevoked(delivery, request);
+      if (revoked) return await revoked;
       const controller = new TaskAbort();
       this.running.set(request.id, controller);
       this.node.started(request, delivery);
@@ -327,7 +333,8 @@ export class Worker {
     if (!settings) this.ackSettingsOf.set(task, (settings = ackSettings(task.options, this.options)));
     const ack = new TaskAck(delivery, settings, this.window);
     const context = new WorkerTaskContext(this, request, delivery, task, controller);
-    if (!settings.acksLate) await ack.accepted();
+    const ackedEarly = ack.accepted();
+    if (ackedEarly) await ackedEarly;
     if (task.options.trackStarted ?? this.options.trackStarted) {
       await this.storeState(request, States.STARTED, { pid: process.pid, hostname: this.hostname });
     }
