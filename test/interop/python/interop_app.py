@@ -5,6 +5,9 @@ Configured from the environment so one file serves every broker/backend pair:
   INTEROP_BACKEND  result backend URL (redis://… or rpc://)
   INTEROP_QUEUE    the queue its worker consumes and its client sends to
   INTEROP_PROTOCOL task message protocol the client sends (2 by default, 1 for the v1 tests)
+  INTEROP_EXCLUSIVE_QUEUES=1  control (pidbox) and event queues exclusive: the settings Celery 5.6
+                   added for RabbitMQ 4.3, which denies transient non-exclusive queues (older
+                   Celery versions ignore unknown settings)
 """
 import os
 
@@ -24,6 +27,8 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     result_expires=3600,
 )
+if os.environ.get("INTEROP_EXCLUSIVE_QUEUES") == "1":
+    app.conf.update(control_queue_exclusive=True, event_queue_exclusive=True)
 
 
 @app.task(name="py.add")
