@@ -1,7 +1,8 @@
-/** Run real Python Celery 5.2 (Debian's, /usr/bin/python3) as the other side of interop tests. */
+/** Run real Python Celery (5.2 by default; 5.5 / 5.6 from test/support/peers.ts) as the other side of interop tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CELERY_PEERS, pythonPathFor, type CeleryVersion } from './peers.js';
 import { PYTHON } from './services.js';
 
 export const PYTHON_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'interop', 'python');
@@ -11,13 +12,16 @@ export interface PythonEnv {
   backend: string;
   queue: string;
   protocol?: 1 | 2;
+  /** Which Python Celery runs (CELERY_PEERS); 5.2, Debian bookworm's, by default. */
+  peer?: CeleryVersion;
 }
 
 /** The environment test/interop/python/interop_app.py reads its broker, backend and queue from. */
 export function envFor(e: PythonEnv): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    PYTHONPATH: PYTHON_DIR,
+    ...CELERY_PEERS[e.peer ?? '5.2'].env,
+    PYTHONPATH: pythonPathFor(e.peer ?? '5.2', PYTHON_DIR),
     PYTHONUNBUFFERED: '1',
     INTEROP_BROKER: e.broker,
     INTEROP_BACKEND: e.backend,

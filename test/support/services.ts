@@ -5,20 +5,29 @@
  */
 import { createConnection } from 'node:net';
 import { spawnSync } from 'node:child_process';
+import { AMQP4_PERMISSIVE_URL, AMQP4_URL, CELERY_PEERS, PYTHON } from './peers.js';
 
-export type ServiceName = 'redis' | 'rabbitmq' | 'python-celery';
+export { AMQP4_PERMISSIVE_URL, AMQP4_URL, PYTHON };
+
+export type ServiceName = 'redis' | 'rabbitmq' | 'python-celery' | 'rabbitmq4' | 'rabbitmq4-permissive' | 'celery-5.5' | 'celery-5.6';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 export const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672//';
-/** Debian's interpreter, where python3-celery lives (not the pyenv python3 on PATH). */
-export const PYTHON = process.env.TEST_PYTHON ?? '/usr/bin/python3';
 
 const HOW_TO_START: Record<ServiceName, string> = {
   redis:
     'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log',
   rabbitmq: 'rabbitmq-server -detached',
   'python-celery': 'apt-get update && apt-get install -y python3-celery python3-redis python3-msgpack python3-yaml',
+  rabbitmq4: 'scripts/interop/rabbitmq4.sh start',
+  'rabbitmq4-permissive': 'RABBITMQ4_PORT=5683 RABBITMQ4_PERMIT_ALL=1 scripts/interop/rabbitmq4.sh start',
+  'celery-5.5': 'scripts/interop/celery-peers.sh',
+  'celery-5.6': 'scripts/interop/celery-peers.sh',
 };
+
+function amqpPort(url: string): number {
+  return Number(new URL(url).port || 5672);
+}
 
 function tcpReachable(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
@@ -42,8 +51,14 @@ export function isAvailable(service: ServiceName): Promise<boolean> {
       service === 'redis'
         ? tcpReachable('127.0.0.1', Number(new URL(REDIS_URL).port || 6379))
         : service === 'rabbitmq'
-          ? tcpReachable('127.0.0.1', Number(new URL(AMQP_URL).port || 5672))
-          : Promise.resolve(spawnSync(PYTHON, ['-c', 'import celery, redis'], { stdio: 'ignore' }).status === 0);
+          ? tcpReachable('127.0.0.1', amqpPort(AMQP_URL))
+          : service === 'rabbitmq4'
+            ? tcpReachable('127.0.0.1', amqpPort(AMQP4_URL))
+            : service === 'rabbitmq4-permissive'
+              ? tcpReachable('127.0.0.1', amqpPort(AMQP4_PERMISSIVE_URL))
+              : service === 'celery-5.5' || service === 'celery-5.6'
+                ? Promise.resolve(CELERY_PEERS[service === 'celery-5.5' ? '5.5' : '5.6'].available())
+                : Promise.resolve(spawnSync(PYTHON, ['-c', 'import celery, redis'], { stdio: 'ignore' }).status === 0);
     cache.set(service, p);
   }
   return p;
