@@ -190,6 +190,8 @@ export interface PrivateRabbitMqOptions {
   nodeName?: string;
   /** Extra rabbitmq.conf lines, e.g. ['consumer_timeout = 5000']. */
   conf?: string[];
+  /** advanced.config contents (Erlang terms), e.g. `[{rabbit, [{channel_tick_interval, 500}]}].` */
+  advanced?: string;
   /** Plugins to enable (default none). */
   plugins?: string[];
   /** Extra environment for the node. */
@@ -235,6 +237,7 @@ export async function startPrivateRabbitMq(options: PrivateRabbitMqOptions): Pro
   mkdirSync(join(dir, 'log'), { recursive: true });
   writeFileSync(join(dir, 'rabbitmq.conf'), [`listeners.tcp.default = 127.0.0.1:${port}`, 'loopback_users = none', 'log.console = false', ...(options.conf ?? [])].join('\n') + '\n');
   writeFileSync(join(dir, 'enabled_plugins'), `[${(options.plugins ?? []).join(',')}].\n`);
+  writeFileSync(join(dir, 'advanced.config'), options.advanced ?? '[].\n');
   writeFileSync(join(dir, 'rabbitmq-env.conf'), ''); // not /etc/rabbitmq/rabbitmq-env.conf (the shared node's)
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -247,6 +250,7 @@ export async function startPrivateRabbitMq(options: PrivateRabbitMqOptions): Pro
     RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'),
     RABBITMQ_LOG_BASE: join(dir, 'log'),
     RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq.conf'),
+    RABBITMQ_ADVANCED_CONFIG_FILE: join(dir, 'advanced.config'),
     RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
     RABBITMQ_PID_FILE: join(dir, 'rabbitmq.pid'),
     ERL_EPMD_PORT: String(epmdPort),
