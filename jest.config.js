@@ -9,12 +9,12 @@ const common = {
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testEnvironment: 'node',
-  // a loaded 2-core CI machine is slow: no test may rely on Jest's 5 s default (tests that talk
-  // to brokers or Python set their own, longer timeouts)
-  testTimeout: 30_000,
 };
 export default {
   maxWorkers: 2,
+  // a loaded 2-core CI machine is slow: no test may rely on Jest's 5 s default (tests that talk
+  // to brokers or Python set their own, longer timeouts)
+  testTimeout: 30_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/libs/**/*.spec.ts'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/**/*.spec.ts'], testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/faults/'] },
