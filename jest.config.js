@@ -12,10 +12,13 @@ const common = {
 };
 export default {
   maxWorkers: 2,
+  // a loaded 2-core CI machine is slow: no test may rely on Jest's 5 s default (tests that talk
+  // to brokers or Python set their own, longer timeouts)
+  testTimeout: 30_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/libs/**/*.spec.ts'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/**/*.spec.ts'], testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/faults/'] },
-    // restarts RabbitMQ and Redis and kills workers: run alone, after the rest (scripts/test.mjs)
+    // private brokers restarted, workers killed: run after the rest (scripts/test.mjs)
     { ...common, displayName: 'faults', testMatch: ['<rootDir>/test/faults/**/*.spec.ts'] },
   ],
 };

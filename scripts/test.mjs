@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // `npm test`: runs the suites in two phases and prints one closing line for both.
 //  1. unit + integration suites (in parallel, sharing the brokers through unique names);
-//  2. fault suites (test/faults), alone, because they restart RabbitMQ and Redis and kill workers.
+//  2. fault suites (test/faults), after the rest: each starts its own private RabbitMQ and Redis
+//     (test/support/private-broker.ts, never the shared ones) and drives thousands of tasks, which
+//     would load the machine under the timing-sensitive integration suites.
 // Extra arguments go to Jest in both phases (e.g. `npm test -- test/interop`).
 // Under CI=true a skipped test fails the run: CI must never pass on skipped interop tests.
 import { spawnSync } from 'node:child_process';
@@ -16,8 +18,8 @@ const env = { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} -
 
 const phases = [
   { name: 'unit + integration', projects: ['unit', 'integration'], jestArgs: [] },
-  // one suite at a time: each one takes the shared brokers down
-  { name: 'faults (broker restarts, killed workers)', projects: ['faults'], jestArgs: ['--runInBand'] },
+  // private brokers on distinct ports per suite: suites may run side by side
+  { name: 'faults (broker restarts, killed workers, network cuts)', projects: ['faults'], jestArgs: [] },
 ];
 const totals = { passed: 0, failed: 0, skipped: 0, suitesFailed: 0 };
 let status = 0;

@@ -106,7 +106,7 @@ describeEvents.each(BROKERS)('events over %s', (_name, brokerUrl) => {
     expect(final!.alive).toBe(false);
     expect(final!.tasks[ok.id]).toMatchObject({ state: 'SUCCESS', name: 'ev.add', result: '3' });
     expect(final!.tasks[bad.id]).toMatchObject({ state: 'FAILURE', exception: "ValueError('boom')" });
-  });
+  }, 60_000);
 
   test('without sendTaskEvents only worker events go out; `celery control heartbeat` gets a heartbeat at once', async () => {
     const hostname = `${uniqueName('nest-ev')}@events-test`;
@@ -130,7 +130,7 @@ describeEvents.each(BROKERS)('events over %s', (_name, brokerUrl) => {
     // the `heartbeat` command's answer has freq 5 and no counts (celery/worker/control.py)
     expect(events).toContainEqual(expect.objectContaining({ type: 'worker-heartbeat', freq: 5, sw_ident: 'nestjs-celery' }));
     expect(events.find((e) => e.type === 'worker-heartbeat' && e.freq === 5)).not.toHaveProperty('processed');
-  });
+  }, 60_000);
 
   test('task events switched on at runtime with enable_events reach Python', async () => {
     const hostname = `${uniqueName('nest-ev')}@events-test`;
@@ -145,7 +145,7 @@ describeEvents.each(BROKERS)('events over %s', (_name, brokerUrl) => {
     const { events } = await peer.result;
     await worker.stop();
     expect(events.filter((e) => e.uuid === result.id).map((e) => e.type)).toEqual(['task-received', 'task-started', 'task-succeeded']);
-  });
+  }, 60_000);
 
   test("our EventReceiver reads a Python worker's events, task.multi lists included", async () => {
     const pyWorker = await startPythonWorker({ ...env, queue: pyQueue }, ['-E']);
@@ -176,5 +176,5 @@ describeEvents.each(BROKERS)('events over %s', (_name, brokerUrl) => {
       await receiver.stop();
       await pyWorker.stop();
     }
-  });
+  }, 60_000);
 });

@@ -8,31 +8,33 @@ import { firstValueFrom, filter } from 'rxjs';
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
 import { Celery } from '../../libs/nestjs-celery/src/engine/celery.js';
 import { BrokerUnavailableError } from '../../libs/nestjs-celery/src/engine/errors.js';
-import { deleteQueues } from '../support/cleanup.js';
-import { ensureBrokersUp, startRabbitMq, stopRabbitMq } from '../support/service-control.js';
-import { AMQP_URL, describeIfAvailable, uniqueName } from '../support/services.js';
+import { describeWithPrivateBrokers, startPrivateRabbitMq, type PrivateRabbitMq } from '../support/private-broker.js';
+import { uniqueName } from '../support/services.js';
 
-const describeFaults = await describeIfAvailable('fault: publishing during a broker outage', 'rabbitmq');
+const describeFaults = describeWithPrivateBrokers('fault: publishing during a broker outage', 'rabbitmq');
 
 describeFaults('fault: publishing during a RabbitMQ outage', () => {
   const queue = uniqueName('faults.outage');
   const apps: Celery[] = [];
+  let rabbit: PrivateRabbitMq;
 
+  beforeAll(async () => {
+    rabbit = await startPrivateRabbitMq({ port: 5712 });
+  }, 180_000);
   afterAll(async () => {
-    await ensureBrokersUp();
     for (const app of apps) await app.close().catch(() => undefined);
-    await deleteQueues(AMQP_URL, [queue]);
+    await rabbit?.stop();
   }, 120_000);
 
   test("'fail' rejects at once; 'buffer' holds a bounded number and delivers them after recovery", async () => {
-    const failing = new Celery({ broker: AMQP_URL, backend: null, taskDefaultQueue: queue, publishWhileDisconnected: 'fail', logger: silentLogger });
-    const buffering = new Celery({ broker: AMQP_URL, backend: null, taskDefaultQueue: queue, publishBufferLimit: 5, publishTimeoutMs: 60_000, logger: silentLogger });
+    const failing = new Celery({ broker: rabbit.url, backend: null, taskDefaultQueue: queue, publishWhileDisconnected: 'fail', logger: silentLogger });
+    const buffering = new Celery({ broker: rabbit.url, backend: null, taskDefaultQueue: queue, publishBufferLimit: 5, publishTimeoutMs: 60_000, logger: silentLogger });
     apps.push(failing, buffering);
     await failing.sendTask('outage.t', [0]);
     await buffering.sendTask('outage.t', [0]);
 
     let held: Promise<unknown>[] = [];
-    stopRabbitMq();
+    await rabbit.stopApp();
     try {
       await firstValueFrom(buffering.broker.status$.pipe(filter((s) => s !== 'connected')));
       await firstValueFrom(failing.broker.status$.pipe(filter((s) => s !== 'connected')));
@@ -45,7 +47,7 @@ describeFaults('fault: publishing during a RabbitMQ outage', () => {
       held.forEach((p) => p.catch(() => undefined));
       await expect(buffering.sendTask('outage.t', [999])).rejects.toThrow(/publishBufferLimit/);
     } finally {
-      startRabbitMq();
+      await rabbit.startApp();
     }
     await firstValueFrom(buffering.broker.status$.pipe(filter((s) => s === 'connected')));
     // the held publishes are confirmed once the broker is back
@@ -53,7 +55,7 @@ describeFaults('fault: publishing during a RabbitMQ outage', () => {
   }, 120_000);
 
   test('after recovery the queue holds exactly the confirmed messages', async () => {
-    const conn = await amqp.connect(AMQP_URL);
+    const conn = await amqp.connect(rabbit.url);
     const ch = await conn.createChannel();
     const deadline = Date.now() + 30_000;
     let count = 0;

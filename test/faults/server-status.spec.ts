@@ -8,11 +8,10 @@ import { NestFactory } from '@nestjs/core';
 import { CeleryClient, CeleryModule, CeleryServer, CeleryTask } from 'nestjs-celery';
 import { filter, firstValueFrom, lastValueFrom, timeout } from 'rxjs';
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
-import { deleteQueues } from '../support/cleanup.js';
-import { ensureBrokersUp, restartRabbitMq, restartRedis } from '../support/service-control.js';
-import { AMQP_URL, REDIS_URL, describeIfAvailable, uniqueName } from '../support/services.js';
+import { describeWithPrivateBrokers, startPrivateRabbitMq, startPrivateRedis, type PrivateRabbitMq, type PrivateRedis } from '../support/private-broker.js';
+import { uniqueName } from '../support/services.js';
 
-const describeFaults = await describeIfAvailable('fault: CeleryServer status through restarts', 'rabbitmq', 'redis');
+const describeFaults = describeWithPrivateBrokers('fault: CeleryServer status through restarts', 'rabbitmq', 'redis');
 
 @Injectable()
 class Tasks {
@@ -25,13 +24,18 @@ class Tasks {
 describeFaults('fault: CeleryServer status through broker and backend restarts', () => {
   const queue = uniqueName('faults.status');
 
+  let rabbit: PrivateRabbitMq;
+  let redis: PrivateRedis;
+
+  beforeAll(async () => {
+    [rabbit, redis] = await Promise.all([startPrivateRabbitMq({ port: 5713 }), startPrivateRedis({ port: 6404 })]);
+  }, 180_000);
   afterAll(async () => {
-    await ensureBrokersUp();
-    await deleteQueues(AMQP_URL, [queue]);
+    await Promise.all([rabbit?.stop(), redis?.stop()]);
   }, 120_000);
 
   test('outages are reported and recovered, and tasks run again afterwards', async () => {
-    @Module({ imports: [CeleryModule.forRoot({ broker: AMQP_URL, backend: REDIS_URL, taskDefaultQueue: queue, logger: silentLogger })], providers: [Tasks] })
+    @Module({ imports: [CeleryModule.forRoot({ broker: rabbit.url, backend: redis.url(), taskDefaultQueue: queue, logger: silentLogger })], providers: [Tasks] })
     class AppModule {}
     const server = new CeleryServer();
     const events: string[] = [];
@@ -54,7 +58,7 @@ describeFaults('fault: CeleryServer status through broker and backend restarts',
       // starting up is not an outage: nothing was lost or restored yet
       expect(lines).toEqual([]);
 
-      await restartRabbitMq(500);
+      await rabbit.restart(500);
       await expect(add()).resolves.toBe(5);
       expect(events).toEqual(expect.arrayContaining(['broker disconnected', 'broker connected']));
       expect(statuses).toEqual(expect.arrayContaining(['connected', 'disconnected']));
@@ -64,7 +68,7 @@ describeFaults('fault: CeleryServer status through broker and backend restarts',
       expect(lines.some((l) => /^broker connection (lost|reconnecting): recovering with backoff$/.test(l))).toBe(true);
       expect(lines).toContain('broker connection restored');
 
-      await restartRedis(500);
+      await redis.restart(500);
       await expect(add()).resolves.toBe(5);
       expect(events).toEqual(expect.arrayContaining(['backend disconnected']));
       expect(events.filter((e) => e === 'backend connected').length).toBeGreaterThanOrEqual(2);

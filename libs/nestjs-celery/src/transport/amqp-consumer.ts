@@ -2,8 +2,9 @@
  * One consumer = one channel consuming one or more queues with a shared prefetch window, so a
  * worker never holds more messages than it can run. Deliveries are settled on the channel
  * that delivered them; once that channel is gone, RabbitMQ has already put the message back,
- * and settling is a no-op.
+ * settling is a no-op, and the deliveries' `lost` signal is aborted.
  */
+import { setMaxListeners } from 'node:events';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { CeleryLogger } from '../common/logger.js';
 import type { ConsumeOptions, Consumer, Delivery, DeliveryHandler, DeliveryInfo } from './broker.interface.js';
@@ -35,9 +36,17 @@ interface Lease {
   /** tags acked by their owner, not yet sent: one basic.ack per event-loop turn covers them */
   pendingAcks: number[];
   flushScheduled: boolean;
+  /** aborted once the channel is gone: RabbitMQ has taken back every delivery still unsettled on it */
+  readonly lost: AbortController;
 }
 
 const DONE: Promise<void> = Promise.resolve();
+
+/** The channel is gone (closed by either side, or its connection dropped): its deliveries are lost to us. */
+function markLost(lease: Lease): void {
+  lease.open = false;
+  if (!lease.lost.signal.aborted) lease.lost.abort();
+}
 
 /** amqplib acks by `message.fields.deliveryTag`; a tag is all it reads. */
 const tagged = (deliveryTag: number) => ({ fields: { deliveryTag } }) as ConsumeMessage;
@@ -54,6 +63,10 @@ class AmqpDelivery implements Delivery {
     noAck: boolean,
   ) {
     this.settled = noAck;
+  }
+
+  get lost(): AbortSignal {
+    return this.lease.lost.signal;
   }
 
   ack(): Promise<void> {
@@ -130,7 +143,7 @@ export class AmqpConsumer implements Consumer {
 
   /** The connection is gone: its channel and unsettled deliveries went with it. */
   detach(): void {
-    if (this.lease) this.lease.open = false;
+    if (this.lease) markLost(this.lease);
     this.lease = undefined;
   }
 
@@ -213,7 +226,20 @@ export class AmqpConsumer implements Consumer {
 
   private async open(model: ChannelModel): Promise<void> {
     const channel = await model.createChannel();
-    const lease: Lease = { model, channel, open: true, started: false, unsettled: 0, consumerTags: [], held: new Set(), pendingAcks: [], flushScheduled: false };
+    const lease: Lease = {
+      model,
+      channel,
+      open: true,
+      started: false,
+      unsettled: 0,
+      consumerTags: [],
+      held: new Set(),
+      pendingAcks: [],
+      flushScheduled: false,
+      lost: new AbortController(),
+    };
+    // every held ETA task listens on it
+    setMaxListeners(0, lease.lost.signal);
     channel.on('error', (err: Error) => this.host.logger.warn(`consumer channel for ${this.describe()} closed by RabbitMQ: ${err.message}`));
     channel.on('close', () => this.onChannelClosed(lease));
     try {
@@ -284,7 +310,7 @@ export class AmqpConsumer implements Consumer {
   }
 
   private onChannelClosed(lease: Lease): void {
-    lease.open = false;
+    markLost(lease);
     if (this.lease !== lease) return;
     this.lease = undefined;
     if (lease.started && !this.cancelled) this.host.consumerChannelLost(this);
@@ -294,7 +320,7 @@ export class AmqpConsumer implements Consumer {
     if (!lease.open) return;
     // acks already given by their owners go out before the channel closes (else: redelivered)
     this.flushAcks(lease);
-    lease.open = false;
+    markLost(lease);
     await lease.channel.close().catch(() => undefined);
   }
 

@@ -27,6 +27,13 @@ export interface Delivery {
    * an empty body; the consumer decides the fate (log, store FAILURE if the id is known, reject).
    */
   transportError?: Error;
+  /**
+   * Aborted once the broker has taken this delivery back and will deliver it again (AMQP: its
+   * channel or connection closed, RabbitMQ requeued it); settling it is a no-op from then on. A
+   * worker drops such a message from memory instead of running it. Absent where a delivery stays
+   * settleable across reconnects (Redis: the unacked index keeps it).
+   */
+  readonly lost?: AbortSignal;
   ack(): Promise<void>;
   reject(requeue: boolean): Promise<void>;
 }

@@ -103,7 +103,7 @@ export class RedisConsumer implements Consumer {
    * A consumer that dies stops refreshing, so its deliveries are restored as before.
    */
   private async refreshHeld(): Promise<void> {
-    if (this.cancelled || this.held.size === 0) return;
+    if (this.held.size === 0) return;
     try {
       await this.ctx.ackEmulation.touch([...this.held].map((h) => h.tag));
     } catch (err) {
@@ -111,10 +111,19 @@ export class RedisConsumer implements Consumer {
     }
   }
 
+  /** true while deliveries it handed out are unsettled (a cancelled consumer is kept until then) */
+  get holding(): boolean {
+    return this.held.size > 0;
+  }
+
+  /**
+   * Stop receiving. Deliveries already handed out stay valid (and refreshed) until settled, or
+   * until the broker closes and restores them (restoreHeld).
+   */
   async cancel(): Promise<void> {
     if (this.cancelled) return;
     this.cancelled = true;
-    clearInterval(this.refreshTimer);
+    if (!this.holding) this.stopRefresh();
     this.wake?.();
     if (this.subscriber) this.subscriber.disconnect();
     if (this.blocking) {
@@ -135,6 +144,7 @@ export class RedisConsumer implements Consumer {
    * to its queue; a later ack/reject of it is a no-op.
    */
   async restoreHeld(): Promise<number> {
+    this.stopRefresh();
     let restored = 0;
     for (const held of [...this.held]) {
       if (!held.settle()) continue;
@@ -145,6 +155,11 @@ export class RedisConsumer implements Consumer {
       }
     }
     return restored;
+  }
+
+  private stopRefresh(): void {
+    clearInterval(this.refreshTimer);
+    this.refreshTimer = undefined;
   }
 
   private freeSlots(): number {
@@ -257,6 +272,7 @@ export class RedisConsumer implements Consumer {
       settled = true;
       this.unsettled--;
       if (held) this.held.delete(held);
+      if (this.cancelled && !this.holding) this.stopRefresh();
       this.wake?.();
       return true;
     };

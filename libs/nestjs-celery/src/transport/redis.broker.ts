@@ -72,6 +72,8 @@ export class RedisBroker implements Broker {
   private session?: Session;
   private connecting?: Promise<Session>;
   private readonly consumers = new Set<RedisConsumer>();
+  /** cancelled by their owner, possibly still holding deliveries (dropped once they hold none) */
+  private readonly cancelled = new Set<RedisConsumer>();
   /** exchange types and fanout bindings: kombu keeps them in process memory only */
   private readonly declarations = new KombuDeclarations();
   /** auto-delete queues bound to fanout exchanges: kombu removes their bindings on close */
@@ -110,8 +112,10 @@ export class RedisBroker implements Broker {
     this.closing = true;
     this.stopRestoreTimer();
     const session = this.session ?? (await this.connecting?.catch(() => undefined));
-    const consumers = [...this.consumers];
+    // cancelled consumers still holding deliveries are restored too (kombu: at channel close)
+    const consumers = [...this.consumers, ...this.cancelled];
     this.consumers.clear();
+    this.cancelled.clear();
     await Promise.all(consumers.map((c) => c.cancel()));
     await Promise.all(consumers.map((c) => c.drain()));
     if (session) {
@@ -212,9 +216,12 @@ export class RedisBroker implements Broker {
     if (consumer.acks) this.startRestoreTimer();
     return {
       cancel: async () => {
-        this.consumers.delete(consumer);
+        if (!this.consumers.delete(consumer)) return;
         if (![...this.consumers].some((c) => c.acks)) this.stopRestoreTimer();
         await consumer.cancel();
+        // until what it handed out is settled, close() must still restore it
+        for (const c of this.cancelled) if (!c.holding) this.cancelled.delete(c);
+        if (consumer.holding) this.cancelled.add(consumer);
       },
       setPrefetch: (count) => consumer.setPrefetch(count),
     };

@@ -65,6 +65,16 @@ export class TaskAck {
     return this.delivery.ack();
   }
 
+  /**
+   * Ack a late-ack message now, before its outcome is stored (the broker's consumer timeout is
+   * near); from here on it is settled as if acked early.
+   */
+  ackNow(): Promise<void> {
+    if (this.countAgain) return Promise.resolve();
+    this.countAgain = this.window.ackedEarly();
+    return this.delivery.ack();
+  }
+
   /** The outcome is stored (or there is none to store). */
   async ended(end: RunEnd): Promise<void> {
     this.countAgain?.();

@@ -15,6 +15,7 @@ import { noContinuation, type TaskContinuation } from './task-continuation.js';
 import { TaskRegistry, type RegisteredTask } from './task-registry.js';
 import { WorkerLostError } from '../../protocol/python-errors.js';
 import { TaskAck, ackSettings, type AckDefaults, type AckSettings } from './ack-policy.js';
+import { ConsumerTimeoutGuard, DEFAULT_CONSUMER_TIMEOUT_MS } from './consumer-timeout.js';
 import { EtaScheduler } from './eta-scheduler.js';
 import { PrefetchWindow } from './prefetch-window.js';
 import { retryTask, withAutoretry } from './retry.js';
@@ -51,6 +52,15 @@ export interface WorkerOptions extends AckDefaults, UnknownTaskOptions, WorkerNo
    * it returns.
    */
   storeTimeoutMs?: number;
+  /**
+   * The broker's consumer timeout in ms (RabbitMQ's `consumer_timeout`, default 30 minutes; 0 when
+   * the broker enforces none). RabbitMQ closes a channel that holds a delivery unacked for longer
+   * and redelivers everything on it, so at 75% of it an ETA task still waiting is republished to
+   * its queue (same message, same ETA) and its delivery acked, and a late-ack task still running
+   * is acked then (as with early ack). Set it to the broker's value; raise both for long tasks
+   * that must keep late ack. AMQP only (Redis: the visibility timeout is kept fresh instead).
+   */
+  consumerTimeoutMs?: number;
   /** cap on store attempts within storeTimeoutMs (default: unlimited) */
   storeAttempts?: number;
   /**
@@ -153,6 +163,8 @@ export class Worker {
   private readonly ackSettingsOf = new WeakMap<RegisteredTask, AckSettings>();
   private readonly window: PrefetchWindow;
   private readonly eta: EtaScheduler;
+  /** AMQP: settles deliveries held for most of the broker's consumer_timeout */
+  private readonly consumerTimeout?: ConsumerTimeoutGuard;
   private readonly unknownTasks: UnknownTaskPolicy;
   private processed = 0;
   /** the (lazy) AbortController of each running task, by task id (abort = shutdown, revoke --terminate, time limit) */
@@ -175,7 +187,20 @@ export class Worker {
     this.storeAttempts = Math.max(1, options.storeAttempts ?? Number.POSITIVE_INFINITY);
     this.storeTimeoutMs = options.storeTimeoutMs ?? 5 * 60_000;
     this.window = new PrefetchWindow(this.concurrency);
-    this.eta = new EtaScheduler(this.window);
+    const consumerTimeoutMs = options.consumerTimeoutMs ?? DEFAULT_CONSUMER_TIMEOUT_MS;
+    if (app.broker.kind === 'amqp' && consumerTimeoutMs > 0) this.consumerTimeout = new ConsumerTimeoutGuard(consumerTimeoutMs);
+    this.eta = new EtaScheduler(
+      this.window,
+      this.consumerTimeout && {
+        guard: this.consumerTimeout,
+        republish: (delivery) => app.broker.publish(delivery.message, { exchange: '', routingKey: delivery.deliveryInfo.queue }),
+        failed: (delivery, error) =>
+          this.logger.warn(
+            `ETA task ${String(delivery.message.headers?.id)} could not be republished before the broker's consumer timeout ` +
+              `(${(error as Error)?.message ?? error}): requeued instead`,
+          ),
+      },
+    );
     this.node = new WorkerNode(this, {
       concurrency: this.concurrency,
       logger: this.logger,
@@ -243,6 +268,7 @@ export class Worker {
       this.logger.warn(`shutdown: ${this.running.size} task(s) still running after ${graceMs} ms: aborted, their messages go back to the queue`);
       for (const controller of this.running.values()) controller.abort(new WorkerShutdownAbort());
     }
+    this.consumerTimeout?.close();
     await this.node.stop();
   }
 
@@ -312,6 +338,8 @@ export class Worker {
   private async run(delivery: Delivery, request: TaskRequest, task: RegisteredTask): Promise<void> {
     const releaseSlot = this.window.tryAcquire() ?? (await this.window.acquire());
     try {
+      // its channel closed while it waited: RabbitMQ delivers it again, that copy runs
+      if (delivery.lost?.aborted) return;
       const revoked = this.revokeIfRevoked(delivery, request);
       if (revoked) return await revoked;
       const controller = new TaskAbort();
@@ -332,9 +360,29 @@ export class Worker {
     let settings = this.ackSettingsOf.get(task);
     if (!settings) this.ackSettingsOf.set(task, (settings = ackSettings(task.options, this.options)));
     const ack = new TaskAck(delivery, settings, this.window);
-    const context = new WorkerTaskContext(this, request, delivery, task, controller);
     const ackedEarly = ack.accepted();
     if (ackedEarly) await ackedEarly;
+    else if (this.consumerTimeout) {
+      const untrack = this.consumerTimeout.track(ack, () => {
+        this.logger.warn(
+          `task ${request.name}[${request.id}] has run for ${this.consumerTimeout!.actAfterMs} ms, near the broker's consumer timeout ` +
+            `(consumerTimeoutMs ${this.consumerTimeout!.timeoutMs}): its message is acked now, as with early ack, so the channel and ` +
+            'the other tasks on it are not redelivered; raise consumer_timeout (and consumerTimeoutMs) to keep late ack for such tasks',
+        );
+        void ack.ackNow();
+      });
+      try {
+        return await this.runAndStore(delivery, request, task, controller, ack);
+      } finally {
+        untrack();
+      }
+    }
+    return this.runAndStore(delivery, request, task, controller, ack);
+  }
+
+  /** Run the handler, store the outcome, fire continuations, settle the message. */
+  private async runAndStore(delivery: Delivery, request: TaskRequest, task: RegisteredTask, controller: TaskAbort, ack: TaskAck): Promise<void> {
+    const context = new WorkerTaskContext(this, request, delivery, task, controller);
     if (task.options.trackStarted ?? this.options.trackStarted) {
       await this.storeState(request, States.STARTED, { pid: process.pid, hostname: this.hostname });
     }
@@ -413,7 +461,7 @@ export class Worker {
    * pool process (celery/worker/request.py on_failure).
    */
   private async workerLost(ack: TaskAck, request: TaskRequest): Promise<void> {
-    if (ack.settings.acksLate && ack.settings.rejectOnWorkerLost) return ack.reject(true);
+    if (ack.settings.acksLate && ack.settings.rejectOnWorkerLost && !ack.ackedEarly) return ack.reject(true);
     const lost = serializeException(new WorkerLostError('Worker exited prematurely: aborted at shutdown after the grace period.'));
     this.logger.error(`task ${request.name}[${request.id}]: worker lost, stored FAILURE WorkerLostError`);
     await this.storeOutcome(request, States.FAILURE, lost, null);
