@@ -40,6 +40,13 @@ export interface CeleryOptions {
    * reported to the sender. The Redis broker's LPUSH reply is its confirm either way.
    */
   confirmPublish?: boolean;
+  /**
+   * RabbitMQ: a message whose headers nest tables/arrays deeper than this is refused (rejected,
+   * FAILURE stored when its id is readable; the connection stays up). Default 32.
+   */
+  maxHeaderDepth?: number;
+  /** RabbitMQ: a message whose headers hold more values than this is refused likewise. Default 10,000. */
+  maxHeaderValues?: number;
 }
 
 export const DEFAULT_QUEUE = 'celery';

@@ -80,7 +80,13 @@ export class Celery {
 
   constructor(readonly options: CeleryOptions = {}) {
     this.logger = options.logger ?? consoleLogger('Celery');
-    const factoryOptions = { logger: this.logger, resultExpires: options.resultExpires, confirmPublish: options.confirmPublish };
+    const factoryOptions = {
+      logger: this.logger,
+      resultExpires: options.resultExpires,
+      confirmPublish: options.confirmPublish,
+      maxHeaderDepth: options.maxHeaderDepth,
+      maxHeaderValues: options.maxHeaderValues,
+    };
     this.broker =
       typeof options.broker === 'object' && !Array.isArray(options.broker)
         ? options.broker
