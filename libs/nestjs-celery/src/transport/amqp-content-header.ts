@@ -32,21 +32,15 @@
  * bring the same message back forever.
  */
 
+import { DEFAULT_HEADER_LIMITS, headerCountProblem, headerDepthProblem, type HeaderLimits } from '../protocol/nesting.js';
+
 /** Header tables this reader produced: already plain, `decodeAmqpTable` has nothing to do. */
 export const plainHeaderTables = new WeakSet<object>();
 
 /** Header tables read only in part, with what was wrong: the consumer refuses their messages. */
 export const unreadableHeaders = new WeakMap<object, string>();
 
-/** Bounds on a headers table (each an option of the RabbitMQ broker). */
-export interface HeaderLimits {
-  /** tables and arrays nested deeper than this are refused (default 32) */
-  maxDepth: number;
-  /** more values than this in one headers table, at any depth, are refused (default 10,000) */
-  maxValues: number;
-}
-
-export const DEFAULT_HEADER_LIMITS: Readonly<HeaderLimits> = { maxDepth: 32, maxValues: 10_000 };
+export { DEFAULT_HEADER_LIMITS, type HeaderLimits };
 
 const FRAME_HEADER = 2;
 const FRAME_PREFIX = 7; // type u8, channel u16, size u32
@@ -122,13 +116,13 @@ class TableReader {
 
   private enter(): void {
     if (++this.depth > this.limits.maxDepth) {
-      throw new OverBound(`tables or arrays are nested deeper than ${this.limits.maxDepth} levels (maxHeaderDepth)`);
+      throw new OverBound(headerDepthProblem(this.limits.maxDepth));
     }
   }
 
   private count(): void {
     if (++this.values > this.limits.maxValues) {
-      throw new OverBound(`the headers hold more than ${this.limits.maxValues} values (maxHeaderValues)`);
+      throw new OverBound(headerCountProblem(this.limits.maxValues));
     }
   }
 

@@ -51,7 +51,7 @@ export function createBroker(url: string | string[], options: TransportFactoryOp
       });
     case 'redis':
     case 'rediss':
-      return new RedisBroker(urls, { logger: options.logger });
+      return new RedisBroker(urls, { logger: options.logger, maxHeaderDepth: options.maxHeaderDepth, maxHeaderValues: options.maxHeaderValues });
     default:
       throw new UnsupportedUrlError('broker', urls[0], 'amqp://, amqps://, pyamqp://, redis://, rediss://, memory://');
   }
