@@ -9,6 +9,7 @@ import { AcceptContent, decodeBody, type DecodeLimits } from '../../protocol/ser
 import { States, type TaskState } from '../../protocol/states.js';
 import { boundedTaskId, decodeTaskMessage, type TaskMessageLimits, type TaskRequest } from '../../protocol/task-message.js';
 import { boundedLogger } from '../../common/log-line.js';
+import { redactUrl } from '../../common/redact-url.js';
 import type { Consumer, Delivery } from '../../transport/broker.interface.js';
 import type { Celery } from '../celery.js';
 import type { TaskContext, TaskHandler, TaskOptions } from './task-context.js';
@@ -221,7 +222,18 @@ export class Worker {
     this.consumer = await this.app.broker.consume(this.queues, { prefetch: this.concurrency, adjustablePrefetch: true }, (d) => void this.onDelivery(d));
     this.window.attach(this.consumer);
     await this.node.start();
-    this.logger.log(`${this.hostname} consuming ${this.queues.join(', ')} (concurrency ${this.concurrency}; tasks: ${this.registry.names().join(', ') || 'none'})`);
+    this.logger.log(
+      `${this.hostname} consuming ${this.queues.join(', ')} (transport ${this.describeUrl(this.app.options.broker, this.app.broker.kind)}; ` +
+        `results ${this.describeUrl(this.app.options.backend, this.app.backend ? 'custom' : 'disabled')}; ` +
+        `concurrency ${this.concurrency}; tasks: ${this.registry.names().join(', ') || 'none'})`,
+    );
+  }
+
+  /** A broker/backend URL for the banner, passwords masked as Celery's banner does ('**'). */
+  private describeUrl(url: unknown, fallback: string): string {
+    if (typeof url === 'string') return redactUrl(url, '**');
+    if (Array.isArray(url)) return redactUrl(url.join(';'), '**');
+    return fallback;
   }
 
   /**
