@@ -42,7 +42,7 @@ async function refused(h: ReturnType<typeof setup>, id: string, publishBad: () =
   await publishBad();
   const after = await h.app.sendTask('t.ok');
   await expect(after.get({ timeout: 30_000 })).resolves.toEqual(expect.any(Number));
-  const meta = await Promise.race([watched, new Promise<undefined>((r) => setTimeout(r, 200))]);
+  const meta = await Promise.race([watched, new Promise<undefined>((r) => setTimeout(() => r(undefined), 200))]);
   await h.worker.stop();
   await h.app.close();
   return meta;
