@@ -47,8 +47,8 @@ export function yamlTaskBomb(levels = 9): string {
   return `${lines.join('\n')}\n- {}\n- null\n`;
 }
 
-/** A raw AMQP content-header frame whose headers hold `id` then `depth` arrays nested in one another. */
-export function nestedHeaderFrame(depth: number, id = 't-1'): Buffer {
+/** A raw AMQP content-header frame (body size 0) whose headers hold `id` then `depth` arrays nested in one another. */
+export function nestedHeaderFrame(depth: number, id = 't-1', channel = 1): Buffer {
   const int32 = (n: number) => {
     const b = Buffer.alloc(4);
     b.writeUInt32BE(n);
@@ -64,7 +64,7 @@ export function nestedHeaderFrame(depth: number, id = 't-1'): Buffer {
   const payload = Buffer.concat([props, int32(entries.length), entries]);
   const prefix = Buffer.alloc(7);
   prefix[0] = 2;
-  prefix.writeUInt16BE(1, 1);
+  prefix.writeUInt16BE(channel, 1);
   prefix.writeUInt32BE(payload.length, 3);
   return Buffer.concat([prefix, payload, Buffer.from([0xce])]);
 }
