@@ -49,7 +49,7 @@ export {
 } from './engine/canvas/index.js';
 export { redactUrl, redactSecrets } from './common/redact-url.js';
 export { UnsafePatternError } from './engine/control/matcher.js';
-export { CeleryError, CeleryTimeoutError, NoResultBackendError, BrokerUnavailableError, PublishTimeoutError } from './engine/errors.js';
+export { CeleryError, CeleryTimeoutError, NoResultBackendError, BrokerUnavailableError, PublishTimeoutError, DeclarationLimitError } from './engine/errors.js';
 export { Worker, type WorkerOptions } from './engine/worker/worker.js';
 // the TaskContext type is exported by nest/ beside the @TaskContext() decorator of the same name
 export type { TaskHandler, TaskOptions } from './engine/worker/task-context.js';

@@ -47,6 +47,12 @@ export interface CeleryOptions {
   maxHeaderDepth?: number;
   /** RabbitMQ: a message whose headers hold more values than this is refused likewise. Default 10,000. */
   maxHeaderValues?: number;
+  /**
+   * Distinct queues this app declares at most (Celery declares the queue of every send, and
+   * canvas steps name theirs in the message). One more fails its send with
+   * DeclarationLimitError. Default 1,000.
+   */
+  maxDeclaredQueues?: number;
 }
 
 export const DEFAULT_QUEUE = 'celery';

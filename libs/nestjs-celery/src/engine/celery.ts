@@ -11,7 +11,7 @@ import type { ResultBackend } from '../transport/result-backend.interface.js';
 import { AsyncResult } from './async-result.js';
 import { DEFAULT_QUEUE, type CeleryOptions } from './celery.options.js';
 import type { ConnectionStatus } from '../transport/connection-status.js';
-import { BrokerUnavailableError, PublishTimeoutError } from './errors.js';
+import { BrokerUnavailableError, DeclarationLimitError, PublishTimeoutError } from './errors.js';
 import { PublishDeadlines } from './publish-deadlines.js';
 import { Control } from './control/control.js';
 import { MailboxClient } from './control/mailbox-client.js';
@@ -142,6 +142,8 @@ export class Celery {
   declareQueue(name: string): Promise<void> {
     let p = this.declared.get(name);
     if (!p) {
+      const limit = this.options.maxDeclaredQueues ?? 1000;
+      if (this.declared.size >= limit) return Promise.reject(new DeclarationLimitError(name, limit));
       p = this.broker.declareQueue(this.queueDeclaration(name));
       p.catch(() => this.declared.delete(name));
       this.declared.set(name, p);

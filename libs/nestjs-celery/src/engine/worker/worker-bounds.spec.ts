@@ -8,6 +8,7 @@ import { firstValueFrom } from 'rxjs';
 import { silentLogger, type CeleryLogger } from '../../common/logger.js';
 import type { ResultMeta } from '../../protocol/result-meta.js';
 import { Celery } from '../celery.js';
+import { DeclarationLimitError } from '../errors.js';
 import { Worker, type WorkerOptions } from './worker.js';
 import { BROTLI_1GIB, yamlTaskBomb } from '../../../../../test/fuzz/bombs.js';
 
@@ -107,5 +108,15 @@ describe('worker bounds (memory transport)', () => {
     expect(banner).toContain(`transport memory://guest:**@banner-${process.pid}`);
     expect(banner).toContain(`results memory://u:**@banner-${process.pid}`);
     expect(banner).not.toMatch(/ss@|s3cr/);
+  }, 60_000);
+
+  test('queues declared from sends (canvas steps name theirs in the message) are bounded by maxDeclaredQueues', async () => {
+    const name = `declared-${process.pid}`;
+    const app = new Celery({ broker: `memory://${name}`, backend: `memory://${name}`, logger: silentLogger, maxDeclaredQueues: 3 });
+    for (const q of ['q1', 'q2', 'q3', 'q1']) await app.sendTask('t', [], {}, { queue: q, ignoreResult: true });
+    await expect(app.sendTask('t', [], {}, { queue: 'q4', ignoreResult: true })).rejects.toThrow(DeclarationLimitError);
+    await expect(app.sendTask('t', [], {}, { queue: 'q4', ignoreResult: true })).rejects.toThrow(/declared 3 queues already \(maxDeclaredQueues\)/);
+    await app.sendTask('t', [], {}, { queue: 'q2', ignoreResult: true });
+    await app.close();
   }, 60_000);
 });
