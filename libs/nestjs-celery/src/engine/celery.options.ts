@@ -53,6 +53,8 @@ export interface CeleryOptions {
    * DeclarationLimitError. Default 1,000.
    */
   maxDeclaredQueues?: number;
+  /** every line the app and its transports log is cut at this many characters (default 8192) */
+  maxLogLineLength?: number;
 }
 
 export const DEFAULT_QUEUE = 'celery';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { CeleryLogger } from '../common/logger.js';
 import { consoleLogger } from '../common/logger.js';
+import { boundedLogger } from '../common/log-line.js';
 import { encodeBody } from '../protocol/serialization.js';
 import type { SignatureDict } from '../protocol/signature.js';
 import { createTaskMessage, type TimeLimit } from '../protocol/task-message.js';
@@ -79,7 +80,8 @@ export class Celery {
   private controlClient?: Control;
 
   constructor(readonly options: CeleryOptions = {}) {
-    this.logger = options.logger ?? consoleLogger('Celery');
+    // the transports log what messages carry too (envelope previews, error texts)
+    this.logger = boundedLogger(options.logger ?? consoleLogger('Celery'), options.maxLogLineLength);
     const factoryOptions = {
       logger: this.logger,
       resultExpires: options.resultExpires,
