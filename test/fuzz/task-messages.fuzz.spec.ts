@@ -162,4 +162,28 @@ describe('fuzz: task messages from the wire', () => {
       { ...FC_OPTIONS, numRuns: 300 },
     );
   });
+
+  test('fixed cases: msgpack length prefixes claiming up to 4 GiB, and deep nesting in every serializer', () => {
+    for (const tag of [0xdd, 0xdf, 0xdb, 0xc6]) {
+      for (const length of [0x01ffffff, 0x7fffffff, 0xffffffff]) {
+        const body = Buffer.alloc(5);
+        body[0] = tag;
+        body.writeUInt32BE(length, 1);
+        const rss = process.memoryUsage().rss;
+        expectOnly(() => decodeBody({ body, contentType: 'application/x-msgpack', contentEncoding: 'binary', headers: { id: 'x' } }, ACCEPT_ALL), DecodeError);
+        expect(process.memoryUsage().rss - rss).toBeLessThan(64 * 1024 * 1024);
+      }
+    }
+    const deepJson = '['.repeat(100_000) + ']'.repeat(100_000);
+    const deepMsgpack = Buffer.concat([Buffer.alloc(100_000, 0x91), Buffer.from([0x90])]);
+    const deepYaml = '['.repeat(10_000) + ']'.repeat(10_000);
+    for (const [body, contentType] of [
+      [`[[${deepJson}], {}, null]`, 'application/json'],
+      [`[[${deepJson}, NaN], {}, null]`, 'application/json'],
+      [deepMsgpack, 'application/x-msgpack'],
+      [deepYaml, 'application/x-yaml'],
+    ] as const) {
+      decodeAll({ body: Buffer.from(body), contentType, contentEncoding: 'utf-8', headers: { id: 'deep', task: 't' }, properties: {} });
+    }
+  });
 });
