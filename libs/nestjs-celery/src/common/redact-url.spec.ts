@@ -42,4 +42,20 @@ describe('redaction of credentials', () => {
     });
     expect(JSON.stringify(redactSecrets(options))).not.toMatch(/secret|pp"|pw@|PRIVATE/);
   });
+
+  test('where URLs reach logs and errors: Redis endpoints, AMQP URL errors, unsupported URLs', async () => {
+    const { parseRedisUrl } = await import('../transport/redis-url.js');
+    const { normalizeAmqpUrl } = await import('../transport/amqp-url.js');
+    const { createBroker } = await import('../transport/factory.js');
+    expect(parseRedisUrl('redis://:p@ss@127.0.0.1:6379/0').display).toBe('redis://:***@127.0.0.1:6379/0');
+    let error: Error | undefined;
+    try {
+      normalizeAmqpUrl('amqp://guest:p@ss word@[bad//');
+    } catch (err) {
+      error = err as Error;
+    }
+    expect(error?.message).toMatch(/amqp:\/\/guest:\*\*\*\*@/);
+    expect(JSON.stringify({ message: error?.message, cause: String(error?.cause), input: (error?.cause as { input?: string })?.input })).not.toMatch(/p@ss|ss word/);
+    expect(() => createBroker('ftp://u:p@ss@h')).toThrow(/ftp:\/\/u:\*\*\*@h/);
+  });
 });

@@ -10,8 +10,8 @@ const SECRET_KEY = /^(?:.*[_-])?(?:password|passwd|pass|pwd|secret|token|passphr
 /** Option keys holding key material itself (PEM text or a Buffer), not a path to it. */
 const KEY_MATERIAL = /^(?:key|pfx|cert[_-]?key)$/i;
 
-/** scheme://, then the authority up to the last '@' before the path ends (a password may hold '@', '/', '?' or '#'). */
-const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^\s;,]*)@/gi;
+/** scheme://, then everything up to the last '@' before the next URL of a list: a password may hold '@', '/', '?', '#' or spaces (over-masking is the safe side). */
+const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^;,]*)@/gi;
 const SECRET_PARAM = /([?&;]([a-z0-9_.-]+)=)([^&#\s;,]*)/gi;
 
 /** Every URL in `text` with its password and secret query parameters masked. */
