@@ -40,6 +40,21 @@ export interface CeleryOptions {
    * reported to the sender. The Redis broker's LPUSH reply is its confirm either way.
    */
   confirmPublish?: boolean;
+  /**
+   * RabbitMQ: a message whose headers nest tables/arrays deeper than this is refused (rejected,
+   * FAILURE stored when its id is readable; the connection stays up). Default 32.
+   */
+  maxHeaderDepth?: number;
+  /** RabbitMQ: a message whose headers hold more values than this is refused likewise. Default 10,000. */
+  maxHeaderValues?: number;
+  /**
+   * Distinct queues this app declares at most (Celery declares the queue of every send, and
+   * canvas steps name theirs in the message). One more fails its send with
+   * DeclarationLimitError. Default 1,000.
+   */
+  maxDeclaredQueues?: number;
+  /** every line the app and its transports log is cut at this many characters (default 8192) */
+  maxLogLineLength?: number;
 }
 
 export const DEFAULT_QUEUE = 'celery';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { CeleryLogger } from '../common/logger.js';
 import { consoleLogger } from '../common/logger.js';
+import { boundedLogger } from '../common/log-line.js';
 import { encodeBody } from '../protocol/serialization.js';
 import type { SignatureDict } from '../protocol/signature.js';
 import { createTaskMessage, type TimeLimit } from '../protocol/task-message.js';
@@ -11,7 +12,7 @@ import type { ResultBackend } from '../transport/result-backend.interface.js';
 import { AsyncResult } from './async-result.js';
 import { DEFAULT_QUEUE, type CeleryOptions } from './celery.options.js';
 import type { ConnectionStatus } from '../transport/connection-status.js';
-import { BrokerUnavailableError, PublishTimeoutError } from './errors.js';
+import { BrokerUnavailableError, DeclarationLimitError, PublishTimeoutError } from './errors.js';
 import { PublishDeadlines } from './publish-deadlines.js';
 import { Control } from './control/control.js';
 import { MailboxClient } from './control/mailbox-client.js';
@@ -79,8 +80,15 @@ export class Celery {
   private controlClient?: Control;
 
   constructor(readonly options: CeleryOptions = {}) {
-    this.logger = options.logger ?? consoleLogger('Celery');
-    const factoryOptions = { logger: this.logger, resultExpires: options.resultExpires, confirmPublish: options.confirmPublish };
+    // the transports log what messages carry too (envelope previews, error texts)
+    this.logger = boundedLogger(options.logger ?? consoleLogger('Celery'), options.maxLogLineLength);
+    const factoryOptions = {
+      logger: this.logger,
+      resultExpires: options.resultExpires,
+      confirmPublish: options.confirmPublish,
+      maxHeaderDepth: options.maxHeaderDepth,
+      maxHeaderValues: options.maxHeaderValues,
+    };
     this.broker =
       typeof options.broker === 'object' && !Array.isArray(options.broker)
         ? options.broker
@@ -136,6 +144,8 @@ export class Celery {
   declareQueue(name: string): Promise<void> {
     let p = this.declared.get(name);
     if (!p) {
+      const limit = this.options.maxDeclaredQueues ?? 1000;
+      if (this.declared.size >= limit) return Promise.reject(new DeclarationLimitError(name, limit));
       p = this.broker.declareQueue(this.queueDeclaration(name));
       p.catch(() => this.declared.delete(name));
       this.declared.set(name, p);

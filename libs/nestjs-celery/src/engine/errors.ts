@@ -27,6 +27,16 @@ export class BrokerUnavailableError extends CeleryError {
   }
 }
 
+/** Declaring one more queue would pass `maxDeclaredQueues` (queue names can come from messages: canvas options). */
+export class DeclarationLimitError extends CeleryError {
+  constructor(readonly queue: string, limit: number) {
+    super(
+      `not declaring queue ${JSON.stringify(queue.slice(0, 255))}: this app has declared ${limit} queues already (maxDeclaredQueues); ` +
+        'raise the limit if that many queues are expected, or route to existing ones',
+    );
+  }
+}
+
 /** The broker did not confirm a publish in time; the task may or may not have been queued. */
 export class PublishTimeoutError extends CeleryError {
   constructor(readonly taskId: string, timeoutMs: number) {

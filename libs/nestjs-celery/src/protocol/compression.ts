@@ -41,7 +41,8 @@ interface Codec {
 const CODECS: Readonly<Record<string, Codec>> = {
   [COMPRESSION_CONTENT_TYPES.zlib]: {
     compress: (body) => zlib.deflateSync(body),
-    decompress: (body, maxOutputLength) => zlib.inflateSync(body, maxOutputLength ? { maxOutputLength } : {}),
+    // zlib as kombu writes it; a gzip file (1f 8b) is read too (unzip detects the header)
+    decompress: (body, maxOutputLength) => zlib.unzipSync(body, maxOutputLength ? { maxOutputLength } : {}),
   },
   [COMPRESSION_CONTENT_TYPES.brotli]: {
     compress: (body) => zlib.brotliCompressSync(body),

@@ -13,7 +13,7 @@
  *   loaded, so Celery builds an Exception subclass with that name.
  */
 import { dumps } from './json.js';
-import { pyRepr } from './repr.js';
+import { pyRepr, saferepr } from './repr.js';
 import { PYTHON_BUILTIN_EXCEPTIONS, pythonExceptionStr } from './python-errors.js';
 
 export interface ExceptionInfo {
@@ -191,12 +191,16 @@ export function formatTraceback(error: unknown): string {
 
 // ------------------------------------------------------------------ reading results
 
+/** A non-exception result for an error message: JSON, or saferepr when JSON cannot carry it; at most 1,024 characters. */
 function describeValue(result: unknown): string {
+  let text: string;
   try {
-    return dumps(result);
+    text = dumps(result);
   } catch {
-    return String(result);
+    // a cycle, or nesting deeper than the stack (a stored result can be anything)
+    text = saferepr(result, 1024);
   }
+  return text.length > 1024 ? `${text.slice(0, 1024)}…` : text;
 }
 
 /**

@@ -28,6 +28,7 @@ export function parseJsonLosslessly(text: string): unknown {
  */
 class SlowParser {
   private pos = 0;
+  private depth = 0;
 
   constructor(private readonly text: string) {}
 
@@ -134,12 +135,21 @@ class SlowParser {
     }
   }
 
+  /** Python's json gives up with RecursionError near here too; past it this recursive parser would overflow the stack. */
+  private static readonly MAX_DEPTH = 1000;
+
+  private enter(): void {
+    if (++this.depth > SlowParser.MAX_DEPTH) this.fail(`Nesting deeper than ${SlowParser.MAX_DEPTH} levels`);
+  }
+
   private parseArray(): unknown[] {
+    this.enter();
     this.pos++; // [
     const out: unknown[] = [];
     this.skipWhitespace();
     if (this.text[this.pos] === ']') {
       this.pos++;
+      this.depth--;
       return out;
     }
     for (;;) {
@@ -147,7 +157,10 @@ class SlowParser {
       out.push(this.parseValue());
       this.skipWhitespace();
       const c = this.text[this.pos++];
-      if (c === ']') return out;
+      if (c === ']') {
+        this.depth--;
+        return out;
+      }
       if (c !== ',') {
         this.pos--;
         this.fail("Expecting ',' delimiter");
@@ -156,11 +169,13 @@ class SlowParser {
   }
 
   private parseObject(): Record<string, unknown> {
+    this.enter();
     this.pos++; // {
     const out: Record<string, unknown> = {};
     this.skipWhitespace();
     if (this.text[this.pos] === '}') {
       this.pos++;
+      this.depth--;
       return out;
     }
     for (;;) {
@@ -177,7 +192,10 @@ class SlowParser {
       else out[key] = value;
       this.skipWhitespace();
       const c = this.text[this.pos++];
-      if (c === '}') return out;
+      if (c === '}') {
+        this.depth--;
+        return out;
+      }
       if (c !== ',') {
         this.pos--;
         this.fail("Expecting ',' delimiter");

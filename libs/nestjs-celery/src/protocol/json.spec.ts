@@ -217,3 +217,14 @@ describe('properties', () => {
     );
   });
 });
+
+describe('loads on deep nesting (the slow path is recursive)', () => {
+  test('nesting past 1,000 levels on the slow path is a JsonDecodeError, not a RangeError', () => {
+    const deep = '['.repeat(10_000) + 'NaN' + ']'.repeat(10_000);
+    expect(() => loads(deep)).toThrow(/Nesting deeper than 1000 levels/);
+    expect(() => loads(deep)).toThrow(SyntaxError);
+    const ok = '['.repeat(900) + 'NaN' + ']'.repeat(900);
+    expect(() => loads(ok)).not.toThrow();
+    expect(loads('[[], {}, [NaN], {"a": []}]')).toEqual([[], {}, [NaN], { a: [] }]);
+  });
+});

@@ -199,3 +199,24 @@ describe('kombu envelope', () => {
     expect(() => decodeUnackedEntry('[1, 2]')).toThrow(DecodeError);
   });
 });
+
+describe('envelope header bounds', () => {
+  const envelope = (headers: unknown, raw = JSON.stringify(headers)) =>
+    `{"body": "", "content-encoding": "utf-8", "content-type": "application/json", "headers": ${raw}, "properties": {"delivery_tag": "tag", "delivery_info": {"exchange": "", "routing_key": "q"}}}`;
+
+  test('headers nested deeper than maxHeaderDepth are reported (with the task id), not walked recursively', () => {
+    // written by hand: JSON.stringify itself overflows on it
+    const deep = '['.repeat(10_000) + '"x"' + ']'.repeat(10_000);
+    const decoded = decodeEnvelope(envelope(null, `{"id": "t-deep", "deep": ${deep}}`));
+    expect(decoded.error).toBeInstanceOf(DecodeError);
+    expect(decoded.error!.taskId).toBe('t-deep');
+    expect(decoded.error!.message).toMatch(/nested deeper than 32 levels \(maxHeaderDepth\)/);
+  });
+
+  test('more values than maxHeaderValues are reported; the bounds are options; ordinary headers pass', () => {
+    const many = decodeEnvelope(envelope({ id: 't', list: Array.from({ length: 20_000 }, (_, i) => i) }));
+    expect(many.error!.message).toMatch(/more than 10000 values \(maxHeaderValues\)/);
+    expect(decodeEnvelope(envelope({ id: 't', a: [[[1]]] }), { maxDepth: 2, maxValues: 100 }).error!.message).toMatch(/deeper than 2 levels/);
+    expect(decodeEnvelope(envelope({ id: 't', a: [[[1]]], stamps: { s: ['x'] } })).error).toBeUndefined();
+  });
+});

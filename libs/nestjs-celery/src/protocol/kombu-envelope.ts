@@ -10,6 +10,7 @@
  */
 import { DecodeError } from './errors.js';
 import { dumps, loads } from './json.js';
+import { DEFAULT_HEADER_LIMITS, headerBoundsProblem, type HeaderLimits } from './nesting.js';
 import type { MessageProperties, TransportMessage } from './transport-message.js';
 
 /** Where kombu says the message was published: exchange and routing key as sent. */
@@ -68,7 +69,7 @@ export function encodeEnvelope(message: TransportMessage, deliveryInfo: KombuDel
  * can be recovered). Anything else kombu could not have handled is reported in `error` while
  * what was readable (headers, hence the task id) is still returned.
  */
-export function decodeEnvelope(raw: string): DecodedEnvelope {
+export function decodeEnvelope(raw: string, headerLimits: HeaderLimits = DEFAULT_HEADER_LIMITS): DecodedEnvelope {
   let parsed: unknown;
   try {
     parsed = loads(raw);
@@ -83,6 +84,8 @@ export function decodeEnvelope(raw: string): DecodedEnvelope {
   const problems: string[] = [];
   const headers = readHeaders(parsed.headers, problems);
   const taskId = typeof headers.id === 'string' ? headers.id : undefined;
+  const overBound = headerBoundsProblem(headers, headerLimits);
+  if (overBound) problems.push(`headers: ${overBound}`);
 
   const rawProps = parsed.properties;
   if (!isObject(rawProps)) problems.push('"properties" is missing or not an object');

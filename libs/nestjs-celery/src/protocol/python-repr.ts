@@ -44,6 +44,9 @@ function reprBytes(bytes: Uint8Array): string {
   return out + quote;
 }
 
+/** Containers nested deeper than this print as `[...]` (values from the wire can nest 10,000 deep). */
+const MAX_REPR_DEPTH = 100;
+
 function builtinRepr(value: unknown, seen: Set<object>): string {
   const c = classify(value);
   switch (c.kind) {
@@ -55,7 +58,9 @@ function builtinRepr(value: unknown, seen: Set<object>): string {
       return reprBytes(c.bytes);
     default: {
       const [start, end] = brackets(c);
-      if (seen.has(c.obj)) return `${start}...${end}`;
+      // `seen` is the path: a cycle, or nesting Python's repr would not survive either
+      // (RecursionError), prints as reprlib's marker instead of overflowing the stack
+      if (seen.has(c.obj) || seen.size >= MAX_REPR_DEPTH) return `${start}...${end}`;
       seen.add(c.obj);
       const parts =
         c.kind === 'dict'
@@ -67,7 +72,7 @@ function builtinRepr(value: unknown, seen: Set<object>): string {
   }
 }
 
-/** Python's builtin `repr()` of a JSON-like value (no truncation). */
+/** Python's builtin `repr()` of a JSON-like value (no truncation; nesting beyond 100 levels prints as `[...]`). */
 export function pythonRepr(value: unknown): string {
   return builtinRepr(value, new Set());
 }

@@ -162,3 +162,14 @@ describe('pythonRepr / pyStr (builtin repr and str)', () => {
     expect(pyStr(null)).toBe('None');
   });
 });
+
+describe('pythonRepr of values nested deeper than any Python repr', () => {
+  test('10,000 nested lists print with a marker instead of overflowing the stack', async () => {
+    const { pythonRepr } = await import('./python-repr.js');
+    let deep: unknown = 1;
+    for (let i = 0; i < 10_000; i++) deep = [deep];
+    const text = pythonRepr(deep);
+    expect(text.startsWith('['.repeat(100) + '[...]')).toBe(true);
+    expect(pythonRepr([[1, 2], { a: [3] }])).toBe("[[1, 2], {'a': [3]}]");
+  });
+});

@@ -1,7 +1,8 @@
 import * as zlib from 'node:zlib';
 import fc from 'fast-check';
 import { AcceptContent, decodeBody, encodeBody } from './serialization.js';
-import { ContentDisallowedError, DecodeError } from './errors.js';
+import { ContentDisallowedError, DecodeError, MessageTooLargeError } from './errors.js';
+import { BROTLI_1GIB, yamlAliasBomb } from '../../../../test/fuzz/bombs.js';
 
 const message = (body: Buffer | string, contentType: string, contentEncoding = 'utf-8', headers: Record<string, unknown> = {}) => ({
   body: Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8'),
@@ -201,5 +202,60 @@ describe('round trips', () => {
       }),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('decoding bounds (issue 12: bombs)', () => {
+  const yaml = new AcceptContent(['json', 'yaml']);
+
+  test('a brotli body of 1.6 KB that inflates to 1 GiB is refused at the default 16 MiB, with the task id, without the memory', () => {
+    const rssBefore = process.memoryUsage().rss;
+    let error: unknown;
+    try {
+      decodeBody(message(BROTLI_1GIB, 'application/json', 'utf-8', { id: 't-bomb', compression: 'application/x-brotli' }));
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(MessageTooLargeError);
+    expect((error as MessageTooLargeError).taskId).toBe('t-bomb');
+    expect((error as Error).message).toMatch(/limit of 16777216 bytes/);
+    // inflating stopped at the limit: nowhere near the gibibyte
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(256 * 1024 * 1024);
+  }, 60_000);
+
+  test('a zlib body over the limit is refused; under it, read; the limit is an option', () => {
+    const body = zlib.deflateSync(Buffer.from(JSON.stringify(['x'.repeat(20 * 1024 * 1024)])));
+    const m = message(body, 'application/json', 'utf-8', { compression: 'application/x-gzip' });
+    expect(() => decodeBody(m)).toThrow(MessageTooLargeError);
+    expect(decodeBody(m, undefined, { maxDecompressedBytes: 32 * 1024 * 1024 })).toHaveLength(1);
+    expect(() => decodeBody(message(zlib.deflateSync(Buffer.from('[1, 2]')), 'application/json', 'utf-8', { compression: 'zlib' }), undefined, { maxDecompressedBytes: 3 })).toThrow(
+      /exceeds the limit of 3 bytes/,
+    );
+  });
+
+  test('a gzip-format body under application/x-gzip is read too', () => {
+    expect(decodeBody(message(zlib.gzipSync(Buffer.from('[1, 2]')), 'application/json', 'utf-8', { compression: 'application/x-gzip' }))).toEqual([1, 2]);
+  });
+
+  test('a YAML alias bomb (10^9 values from 520 bytes) is refused as a DecodeError naming the bound', () => {
+    const bomb = yamlAliasBomb();
+    expect(bomb.length).toBeLessThan(1024);
+    let error: unknown;
+    try {
+      decodeBody(message(bomb, 'application/x-yaml', 'utf-8', { id: 't-yaml' }), yaml);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(DecodeError);
+    expect((error as DecodeError).taskId).toBe('t-yaml');
+    expect((error as Error).message).toMatch(/expands to more than 1000000 values.*maxYamlNodes/);
+    expect(() => decodeBody(message(yamlAliasBomb(4), 'application/x-yaml'), yaml, { maxYamlNodes: 1000 })).toThrow(/more than 1000 values/);
+    expect(() => decodeBody(message(yamlAliasBomb(2), 'application/x-yaml'), yaml, { maxYamlNodes: 1000 })).not.toThrow();
+  });
+
+  test('a recursive YAML document is refused; aliases PyYAML writes for shared values are fine', () => {
+    expect(() => decodeBody(message('a: &a [1, *a]', 'application/x-yaml'), yaml)).toThrow(/recursive/);
+    // PyYAML anchors an object referenced twice, e.g. the same options dict
+    expect(decodeBody(message('- &id001 {x: 1}\n- *id001\n- {}\n', 'application/x-yaml'), yaml)).toEqual([{ x: 1 }, { x: 1 }, {}]);
   });
 });

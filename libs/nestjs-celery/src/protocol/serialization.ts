@@ -105,10 +105,24 @@ export function encodeBody(value: unknown, serializer: SerializerName = 'json', 
   return encoded;
 }
 
+/** Bounds on what decoding a body may cost; every decoder of wire bodies applies them. */
 export interface DecodeLimits {
-  /** refuse bodies that decompress to more than this many bytes (MessageTooLargeError) */
+  /**
+   * Refuse bodies that decompress to more than this many bytes (MessageTooLargeError); the
+   * inflater stops there, so a decompression bomb never takes more memory. Default 16 MiB.
+   */
   maxDecompressedBytes?: number;
+  /**
+   * YAML: refuse documents whose aliases expand to more than this many values (DecodeError),
+   * e.g. the "billion laughs" alias bomb, or that are recursive. Default 1,000,000.
+   */
+  maxYamlNodes?: number;
 }
+
+export const DEFAULT_DECODE_LIMITS: Readonly<Required<DecodeLimits>> = {
+  maxDecompressedBytes: 16 * 1024 * 1024,
+  maxYamlNodes: 1_000_000,
+};
 
 function utf8Text(body: Buffer, contentType: string): string {
   if (!isUtf8(body)) throw new DecodeError(`${contentType} body is not valid UTF-8`);
@@ -169,7 +183,7 @@ function decodeUnchecked(
   let body = message.body;
   const compression = message.headers?.compression;
   if (compression !== undefined && compression !== null && compression !== '') {
-    body = decompress(body, String(compression), limits.maxDecompressedBytes);
+    body = decompress(body, String(compression), limits.maxDecompressedBytes ?? DEFAULT_DECODE_LIMITS.maxDecompressedBytes);
   }
   const encoding = (message.contentEncoding || 'utf-8').toLowerCase();
   // kombu hands an empty body back as it is
@@ -181,7 +195,7 @@ function decodeUnchecked(
     case CONTENT_TYPES.msgpack:
       return unpackMsgpack(body);
     case CONTENT_TYPES.yaml:
-      return loadYaml(utf8Text(body, contentType));
+      return loadYaml(utf8Text(body, contentType), limits.maxYamlNodes ?? DEFAULT_DECODE_LIMITS.maxYamlNodes);
     default:
       return RAW_ENCODINGS.has(encoding) ? body : decodeText(body, encoding, contentType);
   }

@@ -332,3 +332,38 @@ test('property: decodeTaskMessage(createTaskMessage(o)) gives back every option'
     { numRuns: 200 },
   );
 });
+
+describe('decodeTaskMessage bounds (names and ids become log fields and backend keys)', () => {
+  const headers = (extra: Record<string, unknown> = {}) => ({ ...createTaskMessage(base).headers, ...extra });
+
+  test('a task name over maxTaskNameLength is an InvalidTaskError carrying the id (FAILURE can be stored), its text clipped', () => {
+    const name = 'n'.repeat(1024 * 1024);
+    let error: unknown;
+    try {
+      decodeTaskMessage(headers({ task: name }), {}, [[], {}, null]);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(InvalidTaskError);
+    expect((error as InvalidTaskError).taskId).toBe('id-1');
+    expect((error as Error).message).toMatch(/task name "n{64}"… of 1048576 characters is over the 512-character limit \(maxTaskNameLength\)/);
+    expect((error as Error).message.length).toBeLessThan(300);
+    expect(() => decodeTaskMessage(headers({ shadow: 's'.repeat(600) }), {}, [[], {}, null])).toThrow(/shadow name/);
+    expect(decodeTaskMessage(headers({ task: 'n'.repeat(600) }), {}, [[], {}, null], { maxTaskNameLength: 600 }).task).toHaveLength(600);
+  });
+
+  test('an id over maxTaskIdLength is refused without an id to store under; root/parent/group ids too', () => {
+    let error: unknown;
+    try {
+      decodeTaskMessage(headers({ id: 'i'.repeat(100_000) }), {}, [[], {}, null]);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(InvalidTaskError);
+    expect((error as InvalidTaskError).taskId).toBeUndefined();
+    expect((error as Error).message).toMatch(/over the 256-character limit \(maxTaskIdLength\)/);
+    for (const key of ['root_id', 'parent_id', 'group']) {
+      expect(() => decodeTaskMessage(headers({ [key]: 'g'.repeat(300) }), {}, [[], {}, null])).toThrow(new RegExp(`${key} .*maxTaskIdLength`));
+    }
+  });
+});

@@ -183,11 +183,58 @@ export interface TaskRequest {
   correlationId: string;
 }
 
+/** Bounds on the names and ids a message carries (they become log fields and backend keys). */
+export interface TaskMessageLimits {
+  /** longer task names (and shadow names) are refused, InvalidTaskError; default 512 characters */
+  maxTaskNameLength?: number;
+  /** longer task, root, parent and group ids are refused, InvalidTaskError; default 256 characters */
+  maxTaskIdLength?: number;
+}
+
+export const DEFAULT_TASK_MESSAGE_LIMITS: Readonly<Required<TaskMessageLimits>> = { maxTaskNameLength: 512, maxTaskIdLength: 256 };
+
+/** A task id within `maxTaskIdLength`, else undefined: a FAILURE is never stored under an oversized key. */
+export function boundedTaskId(id: unknown, limits: TaskMessageLimits = {}): string | undefined {
+  const max = limits.maxTaskIdLength ?? DEFAULT_TASK_MESSAGE_LIMITS.maxTaskIdLength;
+  return typeof id === 'string' && id !== '' && id.length <= max ? id : undefined;
+}
+
 /**
  * Validate and normalize a decoded message. `body` is the deserialized body (v2: a 3-element
  * array; v1: an object with task/id/args/kwargs). Throws InvalidTaskError (with taskId when known).
  */
-export function decodeTaskMessage(headers: Record<string, unknown>, properties: MessageProperties, body: unknown): TaskRequest {
+export function decodeTaskMessage(
+  headers: Record<string, unknown>,
+  properties: MessageProperties,
+  body: unknown,
+  limits: TaskMessageLimits = {},
+): TaskRequest {
+  const request = decodeUnbounded(headers, properties, body);
+  checkBounds(request, limits);
+  return request;
+}
+
+function checkBounds(request: TaskRequest, limits: TaskMessageLimits): void {
+  const maxName = limits.maxTaskNameLength ?? DEFAULT_TASK_MESSAGE_LIMITS.maxTaskNameLength;
+  const maxId = limits.maxTaskIdLength ?? DEFAULT_TASK_MESSAGE_LIMITS.maxTaskIdLength;
+  const clipped = (text: string) => JSON.stringify(text.slice(0, 64)) + '…';
+  if (request.id.length > maxId) {
+    throw new InvalidTaskError(`task id ${clipped(request.id)} of ${request.id.length} characters is over the ${maxId}-character limit (maxTaskIdLength)`);
+  }
+  const id = request.id;
+  for (const [what, value] of [['task name', request.task], ['shadow name', request.name]] as const) {
+    if (value.length > maxName) {
+      throw new InvalidTaskError(`task ${id}: ${what} ${clipped(value)} of ${value.length} characters is over the ${maxName}-character limit (maxTaskNameLength)`, id);
+    }
+  }
+  for (const [what, value] of [['root_id', request.rootId], ['parent_id', request.parentId], ['group', request.groupId]] as const) {
+    if (value && value.length > maxId) {
+      throw new InvalidTaskError(`task ${id}: ${what} ${clipped(value)} of ${value.length} characters is over the ${maxId}-character limit (maxTaskIdLength)`, id);
+    }
+  }
+}
+
+function decodeUnbounded(headers: Record<string, unknown>, properties: MessageProperties, body: unknown): TaskRequest {
   const raw = headers ?? {};
   // consumer.py: a message without a `task` header is protocol 1, the task name is in the body
   if (raw.task === undefined || raw.task === null) {

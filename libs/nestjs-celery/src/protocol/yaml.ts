@@ -127,6 +127,64 @@ export function dumpYaml(value: unknown): string {
   return dump(value, { schema: WRITE_SCHEMA });
 }
 
-export function loadYaml(text: string): unknown {
-  return load(text, { schema: LOAD_SCHEMA });
+/**
+ * Load a document, refusing one whose aliases expand to more than `maxNodes` values or that
+ * refers to itself (YamlBombError). js-yaml shares an aliased node instead of copying it, so
+ * loading an alias bomb is cheap; whatever walks the value next (repr, JSON, the task) is not.
+ */
+export function loadYaml(text: string, maxNodes = Number.POSITIVE_INFINITY): unknown {
+  const value = load(text, { schema: LOAD_SCHEMA });
+  if (Number.isFinite(maxNodes)) checkExpansion(value, maxNodes);
+  return value;
+}
+
+/** A YAML document that expands beyond the bound, or is recursive. */
+export class YamlBombError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'YamlBombError';
+  }
+}
+
+/** Count the values `value` expands to, each shared node once per reference (memoised, O(unique nodes)). */
+function checkExpansion(value: unknown, maxNodes: number): void {
+  const sizes = new Map<object, number>();
+  const onPath = new Set<object>();
+  const over = () =>
+    new YamlBombError(`YAML document expands to more than ${maxNodes} values through its aliases (an alias bomb?): refused (limit maxYamlNodes)`);
+  // iterative post-order walk: deep documents must not overflow the stack
+  const stack: { node: object; children: unknown[]; next: number; total: number }[] = [];
+  const childrenOf = (node: object): unknown[] =>
+    node instanceof Map ? [...node.keys(), ...node.values()] : node instanceof Set ? [...node] : Array.isArray(node) ? node : Object.values(node);
+  const isNode = (v: unknown): v is object => typeof v === 'object' && v !== null && !(v instanceof Date) && !ArrayBuffer.isView(v);
+  if (!isNode(value)) return;
+  stack.push({ node: value, children: childrenOf(value), next: 0, total: 1 });
+  onPath.add(value);
+  while (stack.length) {
+    const top = stack[stack.length - 1];
+    if (top.next < top.children.length) {
+      const child = top.children[top.next++];
+      if (!isNode(child)) {
+        top.total++;
+      } else if (sizes.has(child)) {
+        top.total += sizes.get(child)!;
+      } else if (onPath.has(child)) {
+        throw new YamlBombError('YAML document is recursive (an alias refers to a node containing it): refused');
+      } else {
+        onPath.add(child);
+        stack.push({ node: child, children: childrenOf(child), next: 0, total: 1 });
+        continue;
+      }
+      if (top.total > maxNodes) throw over();
+      continue;
+    }
+    stack.pop();
+    onPath.delete(top.node);
+    sizes.set(top.node, top.total);
+    const parent = stack[stack.length - 1];
+    if (parent) {
+      parent.total += top.total;
+      if (parent.total > maxNodes) throw over();
+    }
+  }
 }

@@ -11,6 +11,8 @@ import type { ConsumeOptions, Consumer, Delivery, DeliveryHandler, DeliveryInfo 
 import type { TransportMessage } from '../protocol/transport-message.js';
 import { AmqpBrokerError } from './amqp-errors.js';
 import { fromAmqpMessage } from './amqp-message.js';
+import { unreadableHeaders } from './amqp-content-header.js';
+import { DecodeError } from '../protocol/errors.js';
 
 /** What a consumer needs from its broker. */
 export interface AmqpConsumerHost {
@@ -53,6 +55,7 @@ const tagged = (deliveryTag: number) => ({ fields: { deliveryTag } }) as Consume
 
 class AmqpDelivery implements Delivery {
   private settled: boolean;
+  transportError?: Error;
 
   constructor(
     readonly message: TransportMessage,
@@ -293,6 +296,12 @@ export class AmqpConsumer implements Consumer {
       msg,
       this.noAck,
     );
+    const problem = msg.properties.headers ? unreadableHeaders.get(msg.properties.headers) : undefined;
+    if (problem) {
+      // read in part (see amqp-content-header.ts): the handler refuses it, the connection stays up
+      const id = delivery.message.headers.id;
+      delivery.transportError = new DecodeError(`unreadable AMQP message headers: ${problem}`, typeof id === 'string' ? id : undefined);
+    }
     if (this.cancelled) {
       // in flight when we cancelled: give it back rather than start new work
       void delivery.reject(true);

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import fc from 'fast-check';
-import { installContentHeaderReader, plainHeaderTables, readContentHeader } from './amqp-content-header.js';
+import { installContentHeaderReader, plainHeaderTables, readContentHeader, unreadableHeaders } from './amqp-content-header.js';
 import { decodeAmqpTable, encodeAmqpTable } from './amqp-headers.js';
 
 // amqplib's own frame codec, the reference this reader must agree with (its package exports
@@ -140,21 +140,62 @@ describe('readContentHeader', () => {
     expect(readContentHeader(buf, MAX_FRAME)!.frame.fields).toEqual(viaAmqplib(buf).frame.fields);
   });
 
-  it('leaves to amqplib what it cannot read: other frames, partial frames, unknown tags, overruns, oversize', () => {
+  it('leaves to amqplib what it cannot read: other frames, partial frames, oversize', () => {
     const good = encode({ headers: encodeAmqpTable({ a: 'b' }) });
     expect(readContentHeader(good.subarray(0, good.length - 1), MAX_FRAME)).toBeUndefined();
     const method = Buffer.from(good);
     method[0] = 1;
     expect(readContentHeader(method, MAX_FRAME)).toBeUndefined();
-    const unknownTag = rawHeaderFrame(Buffer.concat([Buffer.from([1]), Buffer.from('z'), Buffer.from('Z')]));
-    expect(readContentHeader(unknownTag, MAX_FRAME)).toBeUndefined();
-    const overrun = rawHeaderFrame(Buffer.concat([Buffer.from([1]), Buffer.from('s'), Buffer.from('S'), int32(1000), Buffer.from('abc')]));
-    expect(readContentHeader(overrun, MAX_FRAME)).toBeUndefined();
     expect(readContentHeader(good, good.length - 9)).toBeUndefined();
     // a property frame from another class
     const otherClass = Buffer.from(good);
     otherClass.writeUInt16BE(50, 7);
     expect(readContentHeader(otherClass, MAX_FRAME)).toBeUndefined();
+  });
+});
+
+describe('content-header reader bounds (poison headers refuse one message, not the connection)', () => {
+  /** `depth` arrays nested in one another under the key `deep`, after an `id` header. */
+  function nestedArrays(depth: number): Buffer {
+    let inner = Buffer.alloc(0);
+    for (let i = 0; i < depth; i++) inner = Buffer.concat([Buffer.from('A'), int32(inner.length), inner]);
+    return rawHeaderFrame(Buffer.concat([Buffer.from([2]), Buffer.from('id'), Buffer.from('S'), int32(3), Buffer.from('t-1'), Buffer.from([4]), Buffer.from('deep'), inner]));
+  }
+
+  it('10,000 nested arrays: the frame is read, the id kept, the headers marked unreadable (no RangeError)', () => {
+    const read = readContentHeader(nestedArrays(10_000), MAX_FRAME);
+    expect(read).toBeDefined();
+    const headers = read!.frame.fields.headers as Record<string, unknown>;
+    expect(headers.id).toBe('t-1');
+    expect(unreadableHeaders.get(headers)).toMatch(/nested deeper than 32 levels \(maxHeaderDepth\)/);
+  });
+
+  it('headers within the bounds are not marked; the bounds are options', () => {
+    const ok = readContentHeader(nestedArrays(31), MAX_FRAME)!.frame.fields.headers as object;
+    expect(unreadableHeaders.has(ok)).toBe(false);
+    const tight = readContentHeader(nestedArrays(31), MAX_FRAME, { maxDepth: 8, maxValues: 10_000 })!.frame.fields.headers as object;
+    expect(unreadableHeaders.get(tight)).toMatch(/deeper than 8 levels/);
+    const many = encode({ headers: encodeAmqpTable({ id: 'x', list: Array.from({ length: 200 }, (_, i) => i) }) });
+    const counted = readContentHeader(many, MAX_FRAME, { maxDepth: 32, maxValues: 100 })!.frame.fields.headers as Record<string, unknown>;
+    expect(unreadableHeaders.get(counted)).toMatch(/more than 100 values \(maxHeaderValues\)/);
+    expect(counted.id).toBe('x');
+  });
+
+  it('an unknown tag or an overrun inside the headers table marks the headers, keeping what came before', () => {
+    const unknownTag = rawHeaderFrame(Buffer.concat([Buffer.from([2]), Buffer.from('id'), Buffer.from('S'), int32(1), Buffer.from('x'), Buffer.from([1]), Buffer.from('z'), Buffer.from('Z')]));
+    const a = readContentHeader(unknownTag, MAX_FRAME)!.frame.fields.headers as Record<string, unknown>;
+    expect(a).toEqual({ id: 'x' });
+    expect(unreadableHeaders.get(a)).toMatch(/malformed/);
+    const overrun = rawHeaderFrame(Buffer.concat([Buffer.from([1]), Buffer.from('s'), Buffer.from('S'), int32(1000), Buffer.from('abc')]));
+    const b = readContentHeader(overrun, MAX_FRAME)!.frame.fields.headers as Record<string, unknown>;
+    expect(unreadableHeaders.get(b)).toMatch(/malformed/);
+  });
+
+  it('the properties after an unreadable headers table are still read', () => {
+    const frame = encode({ headers: { deep: [[[[['x']]]]] }, correlationId: 'c-1', deliveryMode: 2 });
+    const fields = readContentHeader(frame, MAX_FRAME, { maxDepth: 2, maxValues: 100 })!.frame.fields;
+    expect(fields).toMatchObject({ correlationId: 'c-1', deliveryMode: 2 });
+    expect(unreadableHeaders.has(fields.headers as object)).toBe(true);
   });
 });
 
@@ -179,6 +220,8 @@ describe('installContentHeaderReader', () => {
 
   it('leaves every other frame, and a header frame it cannot read, to the original untouched', () => {
     const unreadable = rawHeaderFrame(Buffer.concat([Buffer.from([3]), Buffer.from('odd'), Buffer.from('Z123')]));
+    // a headers length running past the frame: the frame's layout itself is broken
+    unreadable.writeUInt32BE(1000, 7 + 14);
     const method = Buffer.from(unreadable);
     method[0] = 1;
     for (const bytes of [unreadable, method, unreadable.subarray(0, unreadable.length - 3)]) {

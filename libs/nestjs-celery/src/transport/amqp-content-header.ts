@@ -19,13 +19,28 @@
  * ASCII key and value (Celery's practically all are) is a slice of it instead of a UTF-8 decode
  * of its own; a string with any byte above 0x7f is decoded as UTF-8.
  *
- * Anything it does not recognise (another frame type or class, an unknown tag, lengths that
- * overrun the frame) is left to amqplib, so amqplib's errors stay what they were: every tag
+ * Anything it does not recognise in the frame's layout (another frame type or class, lengths
+ * that overrun the frame) is left to amqplib, so amqplib's errors stay what they were: every tag
  * amqplib reads, this reader reads too, so what it leaves amqplib cannot read either.
+ *
+ * A headers table is where a message controls the most, and it carries its own length: when it
+ * cannot be read (an unknown tag, an inner length overrunning it) or is over the bounds (nested
+ * deeper than `maxDepth`, more than `maxValues` values: 10,000 nested arrays overflowed the
+ * stack), the frame is still read. The message gets the entries read before the problem (the
+ * task id comes first in Celery's headers) and is recorded in `unreadableHeaders`, so the
+ * consumer refuses that one message instead of amqplib closing the connection, which would
+ * bring the same message back forever.
  */
+
+import { DEFAULT_HEADER_LIMITS, headerCountProblem, headerDepthProblem, type HeaderLimits } from '../protocol/nesting.js';
 
 /** Header tables this reader produced: already plain, `decodeAmqpTable` has nothing to do. */
 export const plainHeaderTables = new WeakSet<object>();
+
+/** Header tables read only in part, with what was wrong: the consumer refuses their messages. */
+export const unreadableHeaders = new WeakMap<object, string>();
+
+export { DEFAULT_HEADER_LIMITS, type HeaderLimits };
 
 const FRAME_HEADER = 2;
 const FRAME_PREFIX = 7; // type u8, channel u16, size u32
@@ -44,6 +59,11 @@ export interface ContentHeaderFrame {
 /** A value could not be read here: amqplib gets the frame instead. */
 class Unreadable {}
 const UNREADABLE = new Unreadable();
+
+/** A headers table over its bounds. */
+class OverBound {
+  constructor(readonly reason: string) {}
+}
 
 /** The strings of one frame: `text` holds its bytes from `base` on, one character per byte. */
 class FrameStrings {
@@ -68,15 +88,55 @@ class FrameStrings {
 
 class TableReader {
   offset = 0;
+  private depth = 0;
+  private values = 0;
   constructor(
     private readonly buf: Buffer,
     private readonly strings: FrameStrings,
+    private readonly limits: HeaderLimits = DEFAULT_HEADER_LIMITS,
   ) {}
+
+  /**
+   * The top-level headers table at `[offset, end)`: the entries up to the first one that cannot
+   * be read or is over the bounds, and what was wrong (undefined when all was read).
+   */
+  headers(end: number): { table: Record<string, unknown>; problem?: string } {
+    const out: Record<string, unknown> = {};
+    try {
+      this.entries(out, end);
+      return { table: out };
+    } catch (err) {
+      if (err instanceof OverBound) return { table: out, problem: err.reason };
+      if (err === UNREADABLE) return { table: out, problem: 'a value is malformed (unknown type tag, or a length overrunning the table)' };
+      throw err;
+    } finally {
+      this.offset = end;
+    }
+  }
+
+  private enter(): void {
+    if (++this.depth > this.limits.maxDepth) {
+      throw new OverBound(headerDepthProblem(this.limits.maxDepth));
+    }
+  }
+
+  private count(): void {
+    if (++this.values > this.limits.maxValues) {
+      throw new OverBound(headerCountProblem(this.limits.maxValues));
+    }
+  }
 
   /** `this.buf[offset, end)` is a field table's body. */
   table(end: number): Record<string, unknown> {
-    const buf = this.buf;
     const out: Record<string, unknown> = {};
+    this.enter();
+    this.entries(out, end);
+    this.depth--;
+    return out;
+  }
+
+  private entries(out: Record<string, unknown>, end: number): void {
+    const buf = this.buf;
     while (this.offset < end) {
       const keyLength = buf[this.offset];
       const keyStart = this.offset + 1;
@@ -90,13 +150,13 @@ class TableReader {
       else out[key] = value;
     }
     if (this.offset !== end) throw UNREADABLE;
-    return out;
   }
 
   private value(end: number): unknown {
     const buf = this.buf;
     const at = this.offset;
     if (at >= end) throw UNREADABLE;
+    this.count();
     const tag = buf[at];
     const p = at + 1;
     switch (tag) {
@@ -133,8 +193,10 @@ class TableReader {
         const stop = this.lengthPrefixed(p, end);
         this.offset = p + 4;
         const items: unknown[] = [];
+        this.enter();
         while (this.offset < stop) items.push(this.value(stop));
         if (this.offset !== stop) throw UNREADABLE;
+        this.depth--;
         return items;
       }
       case 0x62: // b: signed 8
@@ -208,7 +270,7 @@ function shortString(buf: Buffer, strings: FrameStrings, offset: number, end: nu
 }
 
 /** Basic properties from `buf[start, end)` (the property flags first), as amqplib names them. */
-function basicProperties(buf: Buffer, start: number, end: number): Record<string, unknown> {
+function basicProperties(buf: Buffer, start: number, end: number, limits: HeaderLimits): Record<string, unknown> {
   if (start + 2 > end) throw UNREADABLE;
   const flags = buf.readUInt16BE(start);
   if (flags === 0) return {}; // amqplib's shape for "no properties"
@@ -242,10 +304,11 @@ function basicProperties(buf: Buffer, start: number, end: number): Record<string
     if (offset + 4 > end) throw UNREADABLE;
     const stop = offset + 4 + buf.readUInt32BE(offset);
     if (stop > end) throw UNREADABLE;
-    const reader = new TableReader(buf, strings);
+    const reader = new TableReader(buf, strings, limits);
     reader.offset = offset + 4;
-    const headers = reader.table(stop);
+    const { table: headers, problem } = reader.headers(stop);
     plainHeaderTables.add(headers);
+    if (problem) unreadableHeaders.set(headers, problem);
     fields.headers = headers;
     offset = stop;
   }
@@ -282,7 +345,11 @@ function basicProperties(buf: Buffer, start: number, end: number): Record<string
  * decoded frame and the length it took (frame end octet included); otherwise undefined, and
  * the bytes are amqplib's to read. `maxFrameSize` as amqplib checks it (0: no limit).
  */
-export function readContentHeader(rest: Buffer, maxFrameSize: number): { frame: ContentHeaderFrame; length: number } | undefined {
+export function readContentHeader(
+  rest: Buffer,
+  maxFrameSize: number,
+  limits: HeaderLimits = DEFAULT_HEADER_LIMITS,
+): { frame: ContentHeaderFrame; length: number } | undefined {
   if (rest.length < FRAME_PREFIX || rest[0] !== FRAME_HEADER) return undefined;
   const size = rest.readUInt32BE(3);
   if (maxFrameSize > 0 && size > maxFrameSize) return undefined;
@@ -291,7 +358,7 @@ export function readContentHeader(rest: Buffer, maxFrameSize: number): { frame: 
   // class u16, weight u16, body size u64, then the property flags
   if (size < 14 || rest.readUInt16BE(FRAME_PREFIX) !== CLASS_BASIC) return undefined;
   try {
-    const fields = basicProperties(rest, FRAME_PREFIX + 12, end);
+    const fields = basicProperties(rest, FRAME_PREFIX + 12, end, limits);
     const bodySize = rest.readInt32BE(FRAME_PREFIX + 4) * TWO_32 + rest.readUInt32BE(FRAME_PREFIX + 8);
     return { frame: { id: CLASS_BASIC, channel: rest.readUInt16BE(1), size: bodySize, fields }, length: end + 1 };
   } catch (err) {
@@ -317,11 +384,11 @@ function isFrameReader(connection: unknown): connection is FrameReader {
  * frame by amqplib. Returns false when this amqplib version is shaped differently; then amqplib
  * reads every frame, and py-amqp's `L` headers close the connection.
  */
-export function installContentHeaderReader(connection: unknown): boolean {
+export function installContentHeaderReader(connection: unknown, limits: HeaderLimits = DEFAULT_HEADER_LIMITS): boolean {
   if (!isFrameReader(connection)) return false;
   const recvFrame = connection.recvFrame;
   connection.recvFrame = function (this: FrameReader) {
-    const header = readContentHeader(this.rest, this.maxFrameSize ?? 0);
+    const header = readContentHeader(this.rest, this.maxFrameSize ?? 0, limits);
     if (header) {
       this.rest = this.rest.subarray(header.length);
       return header.frame;

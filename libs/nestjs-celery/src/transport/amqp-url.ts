@@ -28,8 +28,9 @@ export function normalizeAmqpUrl(url: string, options: AmqpUrlOptions = {}): str
   let parsed: URL;
   try {
     parsed = new URL(target + trimmed.slice(scheme.length));
-  } catch (cause) {
-    throw new AmqpConfigError(`broker URL ${redactAmqpUrl(trimmed)} is not a valid URL`, { cause });
+  } catch (error) {
+    // not chained as the cause: Node's URL error carries the whole input, password included
+    throw new AmqpConfigError(`broker URL ${redactAmqpUrl(trimmed)} is not a valid URL (${(error as Error).message})`);
   }
   if (!parsed.hostname) parsed.hostname = 'localhost';
   if (options.heartbeatSeconds !== undefined && !parsed.searchParams.has('heartbeat')) {

@@ -23,7 +23,7 @@ import { AmqpConsumer, type AmqpConsumerHost } from './amqp-consumer.js';
 import { AmqpDeclarer } from './amqp-declarer.js';
 import { AmqpBrokerClosedError, AmqpBrokerError } from './amqp-errors.js';
 import { AmqpPublisher } from './amqp-publisher.js';
-import { installContentHeaderReader } from './amqp-content-header.js';
+import { DEFAULT_HEADER_LIMITS, installContentHeaderReader } from './amqp-content-header.js';
 import { parseAmqpUrls, redactAmqpUrl } from './amqp-url.js';
 
 export interface AmqpBrokerOptions {
@@ -45,6 +45,13 @@ export interface AmqpBrokerOptions {
    * is logged, not reported to the sender.
    */
   confirmPublish?: boolean;
+  /**
+   * Message headers nested deeper than this (tables and arrays) are refused: the message is
+   * rejected, FAILURE stored when its id is readable, the connection stays up. Default 32.
+   */
+  maxHeaderDepth?: number;
+  /** Message headers holding more values than this (at any depth) are refused likewise. Default 10,000. */
+  maxHeaderValues?: number;
 }
 
 /** The pieces that belong to one open connection. */
@@ -219,7 +226,11 @@ export class AmqpBroker implements Broker {
       throw new AmqpBrokerClosedError('the RabbitMQ broker was closed while connecting');
     }
     this.model = model;
-    if (!installContentHeaderReader((model as unknown as { connection: unknown }).connection)) {
+    const headerLimits = {
+      maxDepth: this.options.maxHeaderDepth ?? DEFAULT_HEADER_LIMITS.maxDepth,
+      maxValues: this.options.maxHeaderValues ?? DEFAULT_HEADER_LIMITS.maxValues,
+    };
+    if (!installContentHeaderReader((model as unknown as { connection: unknown }).connection, headerLimits)) {
       this.logger.warn('this amqplib version does not take our content-header reader: py-amqp\'s 64-bit "L" header values will close the connection');
     }
     model.on('error', (err: Error) => this.logger.warn(`RabbitMQ connection error: ${err.message}`));

@@ -15,6 +15,9 @@ export interface TransportFactoryOptions {
   resultExpires?: number | null;
   /** AMQP: resolve publishes on the broker's confirm (default true); see AmqpBrokerOptions */
   confirmPublish?: boolean;
+  /** AMQP: bounds on message headers (see AmqpBrokerOptions) */
+  maxHeaderDepth?: number;
+  maxHeaderValues?: number;
 }
 
 /** Thrown for a URL no transport handles. */
@@ -40,10 +43,15 @@ export function createBroker(url: string | string[], options: TransportFactoryOp
     case 'amqp':
     case 'amqps':
     case 'pyamqp':
-      return new AmqpBroker(urls, { logger: options.logger, confirmPublish: options.confirmPublish });
+      return new AmqpBroker(urls, {
+        logger: options.logger,
+        confirmPublish: options.confirmPublish,
+        maxHeaderDepth: options.maxHeaderDepth,
+        maxHeaderValues: options.maxHeaderValues,
+      });
     case 'redis':
     case 'rediss':
-      return new RedisBroker(urls, { logger: options.logger });
+      return new RedisBroker(urls, { logger: options.logger, maxHeaderDepth: options.maxHeaderDepth, maxHeaderValues: options.maxHeaderValues });
     default:
       throw new UnsupportedUrlError('broker', urls[0], 'amqp://, amqps://, pyamqp://, redis://, rediss://, memory://');
   }

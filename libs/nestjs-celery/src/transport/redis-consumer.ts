@@ -3,6 +3,7 @@
  * and BRPOP (kombu `_brpop_start`/`_brpop_read`), fanout queues through PSUBSCRIBE
  * (kombu `_subscribe`/`_receive_one`), with kombu's client-side prefetch (`QoS.can_consume`).
  */
+import type { HeaderLimits } from '../protocol/nesting.js';
 import type { Redis } from 'ioredis';
 import type { CeleryLogger } from '../common/logger.js';
 import { decodeEnvelope, type DecodedEnvelope } from '../protocol/kombu-envelope.js';
@@ -28,6 +29,8 @@ export interface ConsumerContext {
   heldRefreshMs?: number;
   /** new connection for this consumer (blocking pops, or pub/sub) */
   connect(role: string): Promise<Redis>;
+  /** bounds on envelope headers (maxHeaderDepth, maxHeaderValues); over them the message is refused */
+  headerLimits?: HeaderLimits;
 }
 
 interface FanoutQueue {
@@ -230,7 +233,7 @@ export class RedisConsumer implements Consumer {
   private handle(queue: string, raw: string, recordedTag: string): void {
     let decoded: DecodedEnvelope;
     try {
-      decoded = decodeEnvelope(raw);
+      decoded = decodeEnvelope(raw, this.ctx.headerLimits);
     } catch (err) {
       // kombu would raise in the event loop and lose it the same way; say so loudly
       this.ctx.logger.error(
@@ -348,7 +351,7 @@ export class RedisConsumer implements Consumer {
       if (queue === undefined || this.cancelled) return;
       let decoded: DecodedEnvelope;
       try {
-        decoded = decodeEnvelope(data);
+        decoded = decodeEnvelope(data, this.ctx.headerLimits);
       } catch (err) {
         this.ctx.logger.warn(`cannot process broadcast on channel "${channel}": ${(err as Error).message}`);
         return;

@@ -3,6 +3,7 @@
  * and workers share queues, bindings, broadcasts and the unacked/visibility-timeout recovery
  * with us (kombu/transport/redis.py, kombu/transport/virtual/base.py).
  */
+import { DEFAULT_HEADER_LIMITS } from '../protocol/nesting.js';
 import { randomUUID } from 'node:crypto';
 import type { Redis, RedisOptions } from 'ioredis';
 import { BehaviorSubject } from 'rxjs';
@@ -44,6 +45,10 @@ export interface RedisBrokerOptions {
   pollTimeoutSeconds?: number;
   /** extra ioredis options for every connection (TLS certificates, timeouts, …) */
   redisOptions?: RedisOptions;
+  /** message headers nested deeper than this are refused (rejected, FAILURE stored when the id is readable); default 32 */
+  maxHeaderDepth?: number;
+  /** message headers holding more values than this are refused likewise; default 10,000 */
+  maxHeaderValues?: number;
 }
 
 export class RedisBrokerError extends Error {
@@ -92,6 +97,8 @@ export class RedisBroker implements Broker {
       globalKeyprefix: options.globalKeyprefix ?? '',
       pollTimeoutSeconds: options.pollTimeoutSeconds ?? 1,
       redisOptions: options.redisOptions ?? {},
+      maxHeaderDepth: options.maxHeaderDepth ?? DEFAULT_HEADER_LIMITS.maxDepth,
+      maxHeaderValues: options.maxHeaderValues ?? DEFAULT_HEADER_LIMITS.maxValues,
     };
   }
 
@@ -204,6 +211,7 @@ export class RedisBroker implements Broker {
       // well inside the visibility timeout, and within Python's default (3600 s) when ours is longer
       heldRefreshMs: Math.min(Math.max((this.options.visibilityTimeoutSeconds * 1000) / 4, 100), 300_000),
       connect: (role) => this.connection(session.endpoint, role),
+      headerLimits: { maxDepth: this.options.maxHeaderDepth, maxValues: this.options.maxHeaderValues },
     };
     const consumer = new RedisConsumer(ctx, lists, fanout, options, onDelivery);
     try {

@@ -3,6 +3,8 @@
  * broker URL: what Flower shows on a worker's page. The password never leaves.
  */
 
+import { redactUrl } from '../../common/redact-url.js';
+
 const DEFAULT_PORTS: Record<string, number> = { amqp: 5672, amqps: 5671, pyamqp: 5672, redis: 6379, rediss: 6379 };
 
 export function brokerInfo(broker: unknown, kind: string): Record<string, unknown> {
@@ -25,6 +27,6 @@ export function brokerInfo(broker: unknown, kind: string): Record<string, unknow
     insist: false,
     ssl: scheme === 'amqps' || scheme === 'rediss',
     ...base,
-    alternates: Array.isArray(broker) ? broker.slice(1).map((u) => String(u).replace(/\/\/([^:@/]*):([^@/]*)@/, '//$1:**@')) : [],
+    alternates: Array.isArray(broker) ? broker.slice(1).map((u) => redactUrl(String(u), '**')) : [],
   };
 }

@@ -11,7 +11,7 @@ import { AcceptContent, decodeBody, encodeBody, type SerializerName } from '../.
 import type { Broker, Consumer, Delivery } from '../../transport/broker.interface.js';
 import type { LamportClock } from '../events/lamport-clock.js';
 import { exceptionRepr } from '../events/task-events.js';
-import { DEFAULT_CONTROL_NAMESPACE, mailboxExchange, nodeQueue, readControlRequest, type ControlRequest } from './mailbox.js';
+import { DEFAULT_CONTROL_NAMESPACE, mailboxExchange, nodeQueue, readControlRequest, replyExchange, type ControlRequest } from './mailbox.js';
 import { matches } from './matcher.js';
 import { withTimeout } from './timeout.js';
 
@@ -34,8 +34,21 @@ export interface PidboxNodeOptions {
   acceptContent?: readonly string[];
   /** serializer of replies (Celery: task_serializer, default json) */
   serializer?: SerializerName;
+  /**
+   * Requests larger than this, as received or once decompressed, are dropped with a log line
+   * (default 8 MiB: a `hello` carrying 50,000 revoked ids is about 5 MB).
+   */
+  maxMessageBytes?: number;
+  /**
+   * Reply exchanges other than `reply.<namespace>.pidbox` (the one every Celery client uses)
+   * this node declares at most; a request naming one more gets no reply (default 16).
+   */
+  maxReplyExchanges?: number;
   logger: CeleryLogger;
 }
+
+export const DEFAULT_CONTROL_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_MAX_REPLY_EXCHANGES = 16;
 
 /** Python's `repr(exc)` of whatever a handler threw, for `{"error": …}` replies. */
 export function errorRepr(error: unknown): string {
@@ -58,6 +71,10 @@ export class PidboxNode {
     this.hostname = options.hostname;
     this.namespace = options.namespace ?? DEFAULT_CONTROL_NAMESPACE;
     this.accept = new AcceptContent(options.acceptContent ?? ['json']);
+  }
+
+  private get replyExchangeName(): string {
+    return replyExchange(this.namespace).name;
   }
 
   get queueName(): string {
@@ -90,9 +107,16 @@ export class PidboxNode {
   private async handleDelivery(delivery: Delivery): Promise<void> {
     // celery/worker/pidbox.py: clients rarely carry a useful clock, so forward ours first
     this.app.clock.forward();
+    const limit = this.options.maxMessageBytes ?? DEFAULT_CONTROL_MAX_MESSAGE_BYTES;
+    if (delivery.message.body.length > limit) {
+      this.options.logger.error(
+        `dropped a remote-control message of ${delivery.message.body.length} bytes on ${this.queueName}: over the ${limit}-byte limit (controlMaxMessageBytes)`,
+      );
+      return;
+    }
     let body: unknown;
     try {
-      body = decodeBody(delivery.message, this.accept);
+      body = decodeBody(delivery.message, this.accept, { maxDecompressedBytes: limit });
     } catch (error) {
       this.options.logger.error(`cannot decode a remote-control message: ${(error as Error)?.message ?? error}`);
       return;
@@ -141,6 +165,14 @@ export class PidboxNode {
     // kombu declares the reply exchange (direct, transient) before every reply
     let declared = this.declaredReplyExchanges.get(exchange);
     if (!declared) {
+      const others = this.declaredReplyExchanges.size - (this.declaredReplyExchanges.has(this.replyExchangeName) ? 1 : 0);
+      const cap = this.options.maxReplyExchanges ?? DEFAULT_MAX_REPLY_EXCHANGES;
+      if (exchange !== this.replyExchangeName && others >= cap) {
+        this.options.logger.warn(
+          `remote-control ${request.method}: not replying to exchange ${JSON.stringify(exchange.slice(0, 255))}: ${cap} reply exchanges besides ${this.replyExchangeName} are declared already (maxReplyExchanges)`,
+        );
+        return;
+      }
       declared = this.app.broker.declareExchange({ name: exchange, type: 'direct', durable: false, autoDelete: false });
       declared.catch(() => this.declaredReplyExchanges.delete(exchange));
       this.declaredReplyExchanges.set(exchange, declared);

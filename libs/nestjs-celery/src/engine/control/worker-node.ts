@@ -37,6 +37,10 @@ export interface WorkerNodeOptions {
    * `--without-mingle`); default false here because it waits up to 1 s for replies
    */
   mingle?: boolean;
+  /** remote-control requests larger than this (as received or decompressed) are dropped; default 8 MiB */
+  controlMaxMessageBytes?: number;
+  /** reply exchanges besides `reply.celery.pidbox` that remote control declares at most; default 16 */
+  maxReplyExchanges?: number;
 }
 
 /** What the node needs of its Worker. */
@@ -106,6 +110,8 @@ export class WorkerNode {
       this.pidbox = new PidboxNode(app, commands, {
         hostname,
         acceptContent: app.options.acceptContent,
+        maxMessageBytes: options.controlMaxMessageBytes,
+        maxReplyExchanges: options.maxReplyExchanges,
         logger: hooks.logger,
       });
     }

@@ -55,4 +55,33 @@ describe('LimitedSet (Celery revoked ids)', () => {
     expect(inserted).toBeGreaterThan(0);
     expect(inserted).toBeLessThan(Date.now() / 1000); // seconds since boot, not epoch
   });
+
+  test('merging a large mingle mapping keeps time order and the newest maxlen ids, without quadratic re-sorting', () => {
+    // 50,000 ids (Celery's REVOKES_MAX), each older than the last: every one landed behind the
+    // newest and re-sorted the whole set (20,000 took 97 s)
+    const set = new LimitedSet(50_000, 0, clock);
+    set.add('local', 5000);
+    const mapping: Record<string, [number, string]> = {};
+    for (let i = 0; i < 50_000; i++) mapping[`id-${i}`] = [4000 - i * 0.01, `id-${i}`];
+    set.update(mapping);
+    const ids = set.ids();
+    expect(ids).toHaveLength(50_000);
+    expect(ids[ids.length - 1]).toBe('local');
+    expect(ids[0]).toBe('id-49998'); // the oldest (id-49999) went over maxlen
+    expect(set.has('id-49999')).toBe(false);
+    const wire = set.toWire();
+    const times = ids.map((id) => wire[id][0]);
+    expect(times.every((t, k) => k === 0 || times[k - 1] <= t)).toBe(true);
+  }, 60_000);
+
+  test('a mapping interleaving with held ids merges in time order', () => {
+    const set = new LimitedSet(10, 0, clock);
+    set.add('a', 10);
+    set.add('c', 30);
+    set.update({ d: [40.5, 'd'], b: 20.5, a: [5.5, 'a'] });
+    expect(set.ids()).toEqual(['a', 'b', 'c', 'd']);
+    set.add('e', 50);
+    set.update({ f: 45.5 });
+    expect(set.ids()).toEqual(['a', 'b', 'c', 'd', 'f', 'e']);
+  });
 });

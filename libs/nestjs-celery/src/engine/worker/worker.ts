@@ -5,9 +5,11 @@ import { nowNaiveUtcIso } from '../../protocol/dates.js';
 import { ContentDisallowedError, DecodeError, InvalidTaskError, MessageTooLargeError, ProtocolError } from '../../protocol/errors.js';
 import { serializeException, type ExceptionInfo } from '../../protocol/exceptions.js';
 import { createResultMeta, type ResultMeta } from '../../protocol/result-meta.js';
-import { AcceptContent, decodeBody } from '../../protocol/serialization.js';
+import { AcceptContent, decodeBody, type DecodeLimits } from '../../protocol/serialization.js';
 import { States, type TaskState } from '../../protocol/states.js';
-import { decodeTaskMessage, type TaskRequest } from '../../protocol/task-message.js';
+import { boundedTaskId, decodeTaskMessage, type TaskMessageLimits, type TaskRequest } from '../../protocol/task-message.js';
+import { boundedLogger } from '../../common/log-line.js';
+import { redactUrl } from '../../common/redact-url.js';
 import type { Consumer, Delivery } from '../../transport/broker.interface.js';
 import type { Celery } from '../celery.js';
 import type { TaskContext, TaskHandler, TaskOptions } from './task-context.js';
@@ -26,7 +28,7 @@ import { installCanvas } from '../canvas/install.js';
 import { WorkerNode, type RevokeReason, type WorkerNodeOptions } from '../control/worker-node.js';
 import { TaskAbort } from './task-abort.js';
 
-export interface WorkerOptions extends AckDefaults, UnknownTaskOptions, WorkerNodeOptions {
+export interface WorkerOptions extends AckDefaults, UnknownTaskOptions, WorkerNodeOptions, DecodeLimits, TaskMessageLimits {
   /** queues to consume, default: the app's default queue */
   queues?: string[];
   /** tasks run at once = prefetch (the broker never hands this worker more), default 16 */
@@ -69,6 +71,8 @@ export interface WorkerOptions extends AckDefaults, UnknownTaskOptions, WorkerNo
    */
   canvas?: boolean;
   logger?: CeleryLogger;
+  /** every line the worker logs is cut at this many characters (default 8192): message-controlled text cannot flood the log */
+  maxLogLineLength?: number;
 }
 
 /** A Python exception as Celery stores it, for failures the worker itself raises. */
@@ -178,7 +182,7 @@ export class Worker {
     readonly app: Celery,
     readonly options: WorkerOptions = {},
   ) {
-    this.logger = options.logger ?? consoleLogger('Worker');
+    this.logger = boundedLogger(options.logger ?? consoleLogger('Worker'), options.maxLogLineLength);
     if (options.canvas !== false) this.continuation = installCanvas(this, this.logger);
     this.hostname = options.hostname ?? `nestjs@${osHostname()}`;
     this.accept = new AcceptContent(options.acceptContent ?? app.options.acceptContent ?? ['json']);
@@ -243,7 +247,18 @@ export class Worker {
     this.consumer = await this.app.broker.consume(this.queues, { prefetch: this.concurrency, adjustablePrefetch: true }, (d) => void this.onDelivery(d));
     this.window.attach(this.consumer);
     await this.node.start();
-    this.logger.log(`${this.hostname} consuming ${this.queues.join(', ')} (concurrency ${this.concurrency}; tasks: ${this.registry.names().join(', ') || 'none'})`);
+    this.logger.log(
+      `${this.hostname} consuming ${this.queues.join(', ')} (transport ${this.describeUrl(this.app.options.broker, this.app.broker.kind)}; ` +
+        `results ${this.describeUrl(this.app.options.backend, this.app.backend ? 'custom' : 'disabled')}; ` +
+        `concurrency ${this.concurrency}; tasks: ${this.registry.names().join(', ') || 'none'})`,
+    );
+  }
+
+  /** A broker/backend URL for the banner, passwords masked as Celery's banner does ('**'). */
+  private describeUrl(url: unknown, fallback: string): string {
+    if (typeof url === 'string') return redactUrl(url, '**');
+    if (Array.isArray(url)) return redactUrl(url.join(';'), '**');
+    return fallback;
   }
 
   /**
@@ -296,17 +311,17 @@ export class Worker {
    */
   private process(delivery: Delivery): Promise<void> | undefined {
     const { message } = delivery;
-    const headerId = typeof message.headers?.id === 'string' ? (message.headers.id as string) : undefined;
+    const headerId = boundedTaskId(message.headers?.id, this.options);
     if (delivery.transportError) return this.refuse(delivery, delivery.transportError, headerId);
     if (message.body.length > this.maxMessageBytes) {
       return this.refuse(delivery, new MessageTooLargeError(`body of ${message.body.length} bytes is over the ${this.maxMessageBytes}-byte limit (maxMessageBytes)`), headerId);
     }
     let request: TaskRequest;
     try {
-      request = decodeTaskMessage(message.headers ?? {}, message.properties ?? {}, decodeBody(message, this.accept));
+      request = decodeTaskMessage(message.headers ?? {}, message.properties ?? {}, decodeBody(message, this.accept, this.options), this.options);
     } catch (error) {
       const err = error instanceof Error ? error : new Error(String(error));
-      return this.refuse(delivery, err, (error as ProtocolError).taskId ?? headerId);
+      return this.refuse(delivery, err, boundedTaskId((error as ProtocolError).taskId, this.options) ?? headerId);
     }
     const task = this.registry.get(request.task);
     if (!task) return this.unknownTasks.handle(delivery, request);
