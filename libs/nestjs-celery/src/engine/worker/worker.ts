@@ -2,6 +2,7 @@ import { hostname as osHostname } from 'node:os';
 import type { CeleryLogger } from '../../common/logger.js';
 import { consoleLogger } from '../../common/logger.js';
 import { nowNaiveUtcIso } from '../../protocol/dates.js';
+import { JsonEncodeError } from '../../protocol/json.js';
 import { ContentDisallowedError, DecodeError, InvalidTaskError, MessageTooLargeError, ProtocolError } from '../../protocol/errors.js';
 import { serializeException, type ExceptionInfo } from '../../protocol/exceptions.js';
 import { createResultMeta, type ResultMeta } from '../../protocol/result-meta.js';
@@ -18,7 +19,7 @@ import { TaskAck, ackSettings, type AckDefaults, type AckSettings } from './ack-
 import { EtaScheduler } from './eta-scheduler.js';
 import { PrefetchWindow } from './prefetch-window.js';
 import { retryTask, withAutoretry } from './retry.js';
-import { describeOutcome, failureOutcome, runOutcome } from './run-outcome.js';
+import { describeOutcome, failureOutcome, runOutcome, type RunOutcome } from './run-outcome.js';
 import { effectiveTimeLimits, runHandler, runWithTimeLimits, settleHandlerValue, type LimitedOutcome } from './time-limits.js';
 import { UnknownTaskPolicy, type UnknownTaskOptions } from './unknown-task.policy.js';
 import { installCanvas } from '../canvas/install.js';
@@ -371,7 +372,7 @@ export class Worker {
       return ack.reject(outcome.requeue);
     }
     if (outcome.kind === 'ignore') return ack.ended('ignored');
-    const { state, result, traceback } = outcome;
+    let { state, result, traceback, end } = outcome;
     // Celery: the next attempt's result joins the task's own children (send_task's add_to_parent)
     if (state === States.RETRY) children = [[[request.id, null], null]];
     if (state !== States.SUCCESS) {
@@ -386,7 +387,17 @@ export class Worker {
         ? !(request.ignoreResult || task.options.ignoreResult)
         : !task.options.ignoreResult || !!task.options.storeErrorsEvenIfIgnored;
     if (store) {
-      const stored = await this.storeOutcome(request, state, result, traceback, children);
+      let stored: boolean;
+      try {
+        stored = await this.storeOutcome(request, state, result, traceback, children);
+      } catch (error) {
+        if (!(error instanceof JsonEncodeError)) throw error;
+        // the outcome cannot be written at all: no outage, nothing to retry (Celery stores EncodeError)
+        const failed = failureOutcome(error) as RunOutcome & { kind: 'state' };
+        ({ state, result, traceback, end } = failed);
+        this.logger.error(`task ${request.name}[${request.id}] ${describeOutcome(failed)} (its outcome cannot be serialized)`);
+        stored = await this.storeOutcome(request, state, result, traceback, children);
+      }
       // RETRY is informative: the next attempt is already published, so the message is acked regardless
       if (!stored && state !== States.RETRY) {
         if (ack.ackedEarly) {
@@ -404,7 +415,7 @@ export class Worker {
     } else if (state !== States.RETRY) await this.continuation.afterFailureStored(request, state, result as ExceptionInfo, traceback);
     this.node.finished(request, state, result, traceback);
     this.processed++;
-    await ack.ended(outcome.end);
+    await ack.ended(end);
   }
 
   /**
@@ -460,6 +471,10 @@ export class Worker {
     await this.app.backend?.store(this.buildMeta(request, state, meta, null), this.target(request));
   }
 
+  /**
+   * Store with backoff while the backend is unreachable; false when it stays so. A meta that
+   * cannot be serialized (JsonEncodeError) is thrown at once: retrying cannot help.
+   */
   private async store(meta: ResultMeta, target: { taskId: string; replyTo?: string | null; correlationId?: string | null }): Promise<boolean> {
     const deadline = Date.now() + this.storeTimeoutMs;
     for (let attempt = 1; ; attempt++) {
@@ -468,6 +483,7 @@ export class Worker {
         if (attempt > 1) this.logger.log(`stored ${meta.status} of task ${meta.task_id} after ${attempt} attempts`);
         return true;
       } catch (error) {
+        if (error instanceof JsonEncodeError) throw error;
         const delay = Math.min(100 * 2 ** (attempt - 1), 5000);
         const giveUp = attempt >= this.storeAttempts || Date.now() + delay > deadline;
         // one line per doubling, not one per attempt, while the backend is down
