@@ -25,6 +25,7 @@ import { UnknownTaskPolicy, type UnknownTaskOptions } from './unknown-task.polic
 import { installCanvas } from '../canvas/install.js';
 import { WorkerNode, type RevokeReason, type WorkerNodeOptions } from '../control/worker-node.js';
 import { TaskAbort } from './task-abort.js';
+import { isLoggedAttempt, withBackoff } from '../retry-backoff.js';
 
 export interface WorkerOptions extends AckDefaults, UnknownTaskOptions, WorkerNodeOptions {
   /** queues to consume, default: the app's default queue */
@@ -54,6 +55,13 @@ export interface WorkerOptions extends AckDefaults, UnknownTaskOptions, WorkerNo
   storeTimeoutMs?: number;
   /** cap on store attempts within storeTimeoutMs (default: unlimited) */
   storeAttempts?: number;
+  /**
+   * Tries (backoff 100 ms doubling) of each canvas continuation: publishing the next chain step,
+   * link callbacks or a chord body, and updating a chord counter. When they all fail, the
+   * continuation is stored FAILURE with the cause (next step / chord body), never the task
+   * that succeeded. Default 5.
+   */
+  continuationAttempts?: number;
   /**
    * Celery's canvas on this worker (default true): chains, link callbacks and errbacks, chords,
    * and the builtin tasks celery.map, celery.starmap, celery.chunks and celery.chord_unlock.
@@ -85,8 +93,6 @@ export class WorkerShutdownAbort extends Error {
     this.name = 'WorkerShutdown';
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The TaskContext a handler gets: fields up front, the helpers on the prototype (no closures per task). */
 class WorkerTaskContext implements TaskContext {
@@ -476,24 +482,26 @@ export class Worker {
    * cannot be serialized (JsonEncodeError) is thrown at once: retrying cannot help.
    */
   private async store(meta: ResultMeta, target: { taskId: string; replyTo?: string | null; correlationId?: string | null }): Promise<boolean> {
-    const deadline = Date.now() + this.storeTimeoutMs;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.app.backend!.store(meta, target);
-        if (attempt > 1) this.logger.log(`stored ${meta.status} of task ${meta.task_id} after ${attempt} attempts`);
-        return true;
-      } catch (error) {
-        if (error instanceof JsonEncodeError) throw error;
-        const delay = Math.min(100 * 2 ** (attempt - 1), 5000);
-        const giveUp = attempt >= this.storeAttempts || Date.now() + delay > deadline;
-        // one line per doubling, not one per attempt, while the backend is down
-        if (giveUp || (attempt & (attempt - 1)) === 0) {
-          this.logger.warn(`storing ${meta.status} of task ${meta.task_id} failed (attempt ${attempt}): ${(error as Error)?.message ?? error}${giveUp ? '; giving up' : '; retrying'}`);
-        }
-        if (giveUp) return false;
-        await sleep(delay);
-      }
+    let failures = 0;
+    try {
+      await withBackoff(() => this.app.backend!.store(meta, target), {
+        attempts: this.storeAttempts,
+        deadline: Date.now() + this.storeTimeoutMs,
+        retryable: (error) => !(error instanceof JsonEncodeError),
+        onFailure: (error, attempt, giveUp) => {
+          failures = attempt;
+          if (giveUp || isLoggedAttempt(attempt)) {
+            this.logger.warn(`storing ${meta.status} of task ${meta.task_id} failed (attempt ${attempt}): ${(error as Error)?.message ?? error}${giveUp ? '; giving up' : '; retrying'}`);
+          }
+        },
+      });
+    } catch (error) {
+      if (error instanceof JsonEncodeError) throw error;
+      return false;
     }
+    if (failures) this.logger.log(`stored ${meta.status} of task ${meta.task_id} after ${failures + 1} attempts`);
+    return true;
   }
+
 
 }
