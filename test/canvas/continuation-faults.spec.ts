@@ -83,7 +83,7 @@ describeRedis('continuations under faults', () => {
     await expect(result.get({ timeout: 30_000 })).rejects.toMatchObject({ message: expect.stringContaining('connection lost') });
     const first = result.parent!.parent!;
     // its SUCCESS is stored right after the continuation gave up
-    await expect(first.get({ timeout: 30_000 })).resolves.toBe(2);
+    await expect((first as AsyncResult).get({ timeout: 30_000 })).resolves.toBe(2);
     const step = await stored(result.parent!.id);
     expect(step.status).toBe('FAILURE');
     expect(step.result.exc_message).toEqual([expect.stringContaining('connection lost')]);
