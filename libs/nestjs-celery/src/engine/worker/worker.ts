@@ -25,7 +25,7 @@ import { UnknownTaskPolicy, type UnknownTaskOptions } from './unknown-task.polic
 import { installCanvas } from '../canvas/install.js';
 import { WorkerNode, type RevokeReason, type WorkerNodeOptions } from '../control/worker-node.js';
 import { TaskAbort } from './task-abort.js';
-import { isLoggedAttempt, withBackoff } from '../retry-backoff.js';
+import { backoffDelay, isLoggedAttempt } from '../retry-backoff.js';
 
 export interface WorkerOptions extends AckDefaults, UnknownTaskOptions, WorkerNodeOptions {
   /** queues to consume, default: the app's default queue */
@@ -482,25 +482,25 @@ export class Worker {
    * cannot be serialized (JsonEncodeError) is thrown at once: retrying cannot help.
    */
   private async store(meta: ResultMeta, target: { taskId: string; replyTo?: string | null; correlationId?: string | null }): Promise<boolean> {
-    let failures = 0;
-    try {
-      await withBackoff(() => this.app.backend!.store(meta, target), {
-        attempts: this.storeAttempts,
-        deadline: Date.now() + this.storeTimeoutMs,
-        retryable: (error) => !(error instanceof JsonEncodeError),
-        onFailure: (error, attempt, giveUp) => {
-          failures = attempt;
-          if (giveUp || isLoggedAttempt(attempt)) {
-            this.logger.warn(`storing ${meta.status} of task ${meta.task_id} failed (attempt ${attempt}): ${(error as Error)?.message ?? error}${giveUp ? '; giving up' : '; retrying'}`);
-          }
-        },
-      });
-    } catch (error) {
-      if (error instanceof JsonEncodeError) throw error;
-      return false;
+    const deadline = Date.now() + this.storeTimeoutMs;
+    // the loop is inline (not withBackoff) so the common first-attempt success costs no extra promise
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.app.backend!.store(meta, target);
+        if (attempt > 1) this.logger.log(`stored ${meta.status} of task ${meta.task_id} after ${attempt} attempts`);
+        return true;
+      } catch (error) {
+        if (error instanceof JsonEncodeError) throw error;
+        const delay = backoffDelay(attempt);
+        const giveUp = attempt >= this.storeAttempts || Date.now() + delay > deadline;
+        // one line per doubling, not one per attempt, while the backend is down
+        if (giveUp || isLoggedAttempt(attempt)) {
+          this.logger.warn(`storing ${meta.status} of task ${meta.task_id} failed (attempt ${attempt}): ${(error as Error)?.message ?? error}${giveUp ? '; giving up' : '; retrying'}`);
+        }
+        if (giveUp) return false;
+        await new Promise((r) => setTimeout(r, delay));
+      }
     }
-    if (failures) this.logger.log(`stored ${meta.status} of task ${meta.task_id} after ${failures + 1} attempts`);
-    return true;
   }
 
 
