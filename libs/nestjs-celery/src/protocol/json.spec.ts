@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { dumps, JsonDecodeError, loads, quoteString } from './json.js';
+import { dumps, JsonDecodeError, JsonEncodeError, loads, MAX_JSON_DEPTH, quoteString } from './json.js';
 
 describe('dumps (Python json.dumps defaults)', () => {
   test.each([
@@ -48,6 +48,19 @@ describe('dumps (Python json.dumps defaults)', () => {
   test('undefined/functions are dropped from objects and null in arrays (JSON.stringify semantics)', () => {
     expect(dumps({ a: undefined, b: () => 1, c: 1 })).toBe('{"c": 1}');
     expect(dumps([undefined, () => 1, Symbol('x')])).toBe('[null, null, null]');
+  });
+
+  test('cycles and nesting past MAX_JSON_DEPTH throw JsonEncodeError carrying the error Python raises', () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(() => dumps(cyclic)).toThrow(expect.objectContaining({ name: 'JsonEncodeError', pyRepr: "ValueError('Circular reference detected')" }));
+    let deep: unknown[] = [];
+    for (let i = 0; i < 10_000; i++) deep = [deep];
+    expect(() => dumps(deep)).toThrow(expect.objectContaining({ pyType: 'RecursionError' }));
+    let ok: unknown[] = [];
+    for (let i = 1; i < MAX_JSON_DEPTH; i++) ok = [ok];
+    expect(dumps(ok)).toHaveLength(2 * MAX_JSON_DEPTH);
+    expect(() => dumps([ok])).toThrow(JsonEncodeError);
   });
 
   test('a top-level value JSON cannot hold throws TypeError', () => {

@@ -10,14 +10,48 @@
 import { toJsonIsoString } from './dates.js';
 import { pyFloatRepr } from './py-values.js';
 import { JsonDecodeError, parseJsonLosslessly } from './json-parser.js';
+import { pythonRepr } from './python-repr.js';
 
 export { JsonDecodeError };
 
-/** Python `json.dumps` defaults: ensure_ascii=True, allow_nan=True (NaN, Infinity), separators ', ' and ': '. BigInt is written as a plain integer. */
+/**
+ * A value JSON cannot hold (a cycle, nesting deeper than MAX_JSON_DEPTH, a top-level function
+ * or undefined). `pyRepr` is the error Python's json module raises for the same value
+ * (`ValueError('Circular reference detected')` …), which kombu wraps in EncodeError.
+ */
+export class JsonEncodeError extends TypeError {
+  readonly pyRepr: string;
+  constructor(
+    readonly pyType: 'TypeError' | 'ValueError' | 'RecursionError',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'JsonEncodeError';
+    this.pyRepr = `${pyType}(${pythonRepr(message)})`;
+  }
+}
+
+/**
+ * Deepest nesting dumps writes. Python's json gives up near its recursion limit (1000), so
+ * nothing deeper can be read by a Python peer anyway; the bound also keeps a deep value from
+ * overflowing the stack.
+ */
+export const MAX_JSON_DEPTH = 1000;
+
+/** Python `json.dumps` defaults: ensure_ascii=True, allow_nan=True (NaN, Infinity), separators ', ' and ': '. BigInt is written as a plain integer. Throws JsonEncodeError. */
 export function dumps(value: unknown): string {
-  const out = encode(value, 0, null);
+  let out: string | undefined;
+  try {
+    out = encode(value, 0, null);
+  } catch (err) {
+    if (err instanceof RangeError) {
+      // a string past V8's length limit (or, despite MAX_JSON_DEPTH, the stack)
+      throw new JsonEncodeError(/call stack/i.test(err.message) ? 'RecursionError' : 'ValueError', err.message);
+    }
+    throw err;
+  }
   if (out === undefined) {
-    throw new TypeError(`Object of type ${typeof value} is not JSON serializable`);
+    throw new JsonEncodeError('TypeError', `Object of type ${typeof value} is not JSON serializable`);
   }
   return out;
 }
@@ -90,9 +124,10 @@ function encode(value: unknown, depth: number, ancestors: Set<object> | null): s
       return value.toString();
     case 'object':
       if (value === null) return 'null';
+      if (depth >= MAX_JSON_DEPTH) throw new JsonEncodeError('RecursionError', 'maximum recursion depth exceeded while encoding a JSON object');
       if (depth < CYCLE_CHECK_DEPTH) return encodeObject(value, depth + 1, null);
       ancestors ??= new Set();
-      if (ancestors.has(value)) throw new TypeError('Circular reference detected');
+      if (ancestors.has(value)) throw new JsonEncodeError('ValueError', 'Circular reference detected');
       ancestors.add(value);
       try {
         return encodeObject(value, depth + 1, ancestors);

@@ -244,7 +244,8 @@ export class RedisConsumer implements Consumer {
       return;
     }
     let tag: string | undefined = recordedTag || undefined;
-    let recording: Promise<void> | undefined;
+    /** resolves false when the unacked entry could not be written (then only `raw` can requeue it) */
+    let recording: Promise<boolean> | undefined;
     if (!this.noAck && !tag && decoded.deliveryTag !== undefined) {
       const { exchange, routingKey } = decoded.deliveryInfo;
       // restore routes by exchange/routing key; an envelope without them goes back to this queue
@@ -252,12 +253,16 @@ export class RedisConsumer implements Consumer {
       tag = decoded.deliveryTag;
       // kombu records before the callback; we pipeline it on the main connection instead, so the
       // delivery is not held up by a round trip, and settle only after it (same order either way)
-      recording = this.ctx.ackEmulation.record(tag, raw, exchange, rk).catch((err: Error) => {
-        this.ctx.logger.error(
-          `could not record delivery ${decoded.deliveryTag} in kombu's unacked hash (${err.message}); ` +
-            `it is lost if this process dies before settling it`,
-        );
-      });
+      recording = this.ctx.ackEmulation.record(tag, raw, exchange, rk).then(
+        () => true,
+        (err: Error) => {
+          this.ctx.logger.error(
+            `could not record delivery ${decoded.deliveryTag} in kombu's unacked hash (${err.message}); ` +
+              `it is lost if this process dies before settling it`,
+          );
+          return false;
+        },
+      );
     }
     this.deliver(queue, raw, decoded, tag, recording);
   }
@@ -267,7 +272,7 @@ export class RedisConsumer implements Consumer {
     raw: string,
     decoded: DecodedEnvelope,
     tag: string | undefined,
-    recording?: Promise<void>,
+    recording?: Promise<boolean>,
   ): void {
     let settled = this.noAck;
     const settle = () => {
@@ -288,13 +293,18 @@ export class RedisConsumer implements Consumer {
         this.settling(async () => {
           if (!settle() || tag === undefined) return;
           await recording;
-          await emulation.ack(tag);
+          await emulation.ack(tag).catch((err: Error) => {
+            // not silent: the entry stays in the unacked hash and is restored (run again) after the visibility timeout
+            this.ctx.logger.error(`ack of delivery ${tag} failed (${err.message}): it stays in kombu's unacked hash and is redelivered after the visibility timeout`);
+            throw err;
+          });
         }),
       reject: (requeue: boolean) =>
         this.settling(async () => {
           if (!settle()) return;
-          await recording;
-          if (tag !== undefined) {
+          // a delivery whose unacked entry was never written cannot be restored by tag: push it back as it came
+          const recorded = (await recording) !== false;
+          if (tag !== undefined && recorded) {
             // kombu QoS.reject: restore to the far end (LPUSH), then ack. The restore already drops
             // the unacked entry atomically; acking after it could delete the entry of the same tag
             // recorded again by whoever popped the restored message meanwhile (it would be lost).
@@ -302,6 +312,8 @@ export class RedisConsumer implements Consumer {
             else await emulation.ack(tag);
           } else if (requeue) {
             await this.ctx.main.lpush(this.ctx.keys.queue(queue), raw);
+          } else if (tag !== undefined) {
+            await emulation.ack(tag);
           }
         }),
     });

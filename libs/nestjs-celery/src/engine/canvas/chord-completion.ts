@@ -13,6 +13,7 @@ import { createResultMeta } from '../../protocol/result-meta.js';
 import type { SignatureDict } from '../../protocol/signature.js';
 import { PROPAGATE_STATES, States } from '../../protocol/states.js';
 import type { ResultNode } from '../async-result.js';
+import { retryContinuation } from '../retry-backoff.js';
 import type { ApplyContext } from './apply-context.js';
 import { signatureFromDict, type Canvas } from './canvas.js';
 import { Group } from './group.js';
@@ -29,7 +30,7 @@ export function pyExceptionRepr(result: unknown): string {
 }
 
 /** A JS error's repr, for Celery's `ChordError('Callback error: …')`. */
-function errorRepr(error: unknown): string {
+export function errorRepr(error: unknown): string {
   const info = serializeException(error);
   return pyExceptionRepr(info);
 }
@@ -46,14 +47,15 @@ export interface JoinedPart {
  * Celery's `ChordError('Dependency <id> raised <repr>')` naming the first failed member.
  * `ctx.current` is the running task (its id becomes the body's parent_id).
  */
-export async function completeChord(ctx: ApplyContext, chordBody: SignatureDict | Canvas, parts: JoinedPart[], logger: CeleryLogger): Promise<void> {
+export async function completeChord(ctx: ApplyContext, chordBody: SignatureDict | Canvas, parts: JoinedPart[], logger: CeleryLogger, attempts?: number): Promise<void> {
   const body = signatureFromDict(chordBody);
   const failed = parts.find((p) => PROPAGATE_STATES.has(p.state));
-  if (failed) return failChordBody(ctx, body, `Dependency ${failed.taskId} raised ${pyExceptionRepr(failed.result)}`, logger);
+  if (failed) return failChordBody(ctx, body, `Dependency ${failed.taskId} raised ${pyExceptionRepr(failed.result)}`, logger, attempts);
   try {
-    await body.applyIn(ctx, [parts.map((p) => p.result)], {}, {});
+    // a publish that fails (broker away) is retried; if it keeps failing the body is FAILURE
+    await retryContinuation(`sending chord body ${body.task}[${body.id ?? '?'}]`, () => body.applyIn(ctx, [parts.map((p) => p.result)], {}, {}), logger, attempts);
   } catch (error) {
-    await failChordBody(ctx, body, `Callback error: ${errorRepr(error)}`, logger);
+    await failChordBody(ctx, body, `Callback error: ${errorRepr(error)}`, logger, attempts);
   }
 }
 
@@ -61,14 +63,18 @@ export async function completeChord(ctx: ApplyContext, chordBody: SignatureDict 
  * Celery's `chord_error_from_stack`: the body's errbacks are sent with the body's id, then the
  * body is stored FAILURE with the ChordError (its `children` are those errbacks, as Celery's).
  */
-export async function failChordBody(ctx: ApplyContext, body: Canvas, reason: string, logger: CeleryLogger): Promise<void> {
+export async function failChordBody(ctx: ApplyContext, body: Canvas, reason: string, logger: CeleryLogger, attempts?: number): Promise<void> {
   const error = new ChordError(reason);
   logger.error(`chord body ${body.task}[${body.id ?? '?'}] failed: ${error.message}`);
   const bodyId = body.id ?? null;
   const trail: ResultNode[] = [];
   const errbacks = maybeList(body.options.link_error as (SignatureDict | Canvas)[] | undefined) ?? [];
   if (errbacks.length) {
-    await new Group(errbacks.map(signatureFromDict)).applyIn({ ...ctx, trail }, [bodyId], {}, { parent_id: bodyId, root_id: bodyId });
+    const send = () => new Group(errbacks.map(signatureFromDict)).applyIn({ ...ctx, trail }, [bodyId], {}, { parent_id: bodyId, root_id: bodyId });
+    // the body's FAILURE is stored even when its errbacks cannot be sent
+    await retryContinuation(`sending the errbacks of chord body ${body.task}[${bodyId ?? '?'}]`, send, logger, attempts).catch((err: Error) =>
+      logger.error(`chord body ${body.task}[${bodyId ?? '?'}]: its errbacks were not sent: ${err?.message ?? err}`),
+    );
   }
   const backend = ctx.app.backend;
   if (!bodyId || !backend) return;
@@ -78,5 +84,5 @@ export async function failChordBody(ctx: ApplyContext, body: Canvas, reason: str
     dateDone: nowNaiveUtcIso(),
   });
   const replyTo = typeof body.options.reply_to === 'string' ? body.options.reply_to : null;
-  await backend.store(meta, { taskId: bodyId, replyTo, correlationId: bodyId });
+  await retryContinuation(`storing FAILURE of chord body ${body.task}[${bodyId}]`, () => backend.store(meta, { taskId: bodyId, replyTo, correlationId: bodyId }), logger, attempts);
 }

@@ -10,17 +10,19 @@
  */
 import type { CeleryLogger } from '../../common/logger.js';
 import { nowNaiveUtcIso } from '../../protocol/dates.js';
-import type { ExceptionInfo } from '../../protocol/exceptions.js';
+import { formatTraceback, serializeException, type ExceptionInfo } from '../../protocol/exceptions.js';
+import { JsonEncodeError } from '../../protocol/json.js';
 import { createResultMeta } from '../../protocol/result-meta.js';
 import type { SignatureDict } from '../../protocol/signature.js';
 import { PROPAGATE_STATES, States } from '../../protocol/states.js';
 import type { TaskRequest } from '../../protocol/task-message.js';
 import type { ResultNode } from '../async-result.js';
 import type { Celery } from '../celery.js';
+import { CONTINUATION_ATTEMPTS, retryContinuation } from '../retry-backoff.js';
 import type { TaskContinuation } from '../worker/task-continuation.js';
 import type { ApplyContext } from './apply-context.js';
 import { signatureFromDict } from './canvas.js';
-import { completeChord } from './chord-completion.js';
+import { completeChord, errorRepr, failChordBody } from './chord-completion.js';
 import { Group } from './group.js';
 
 /** A chord header member: the task itself, or a chain step standing in for one. */
@@ -40,6 +42,8 @@ export class CanvasContinuation implements TaskContinuation {
   constructor(
     private readonly app: Celery,
     private readonly logger: CeleryLogger,
+    /** tries of each publish / chord counter update before it is surfaced as the continuation's FAILURE */
+    private readonly attempts = CONTINUATION_ATTEMPTS,
   ) {}
 
   /**
@@ -63,19 +67,24 @@ export class CanvasContinuation implements TaskContinuation {
     try {
       // trace.py passes priority=None too; a chord applied here keeps it in its body's options
       const lineage = { parent_id: request.id, root_id: request.rootId || request.id, priority: null };
-      const callbacks = (request.embed.callbacks ?? []).map(signatureFromDict);
+      const callbackDicts = request.embed.callbacks ?? [];
+      const callbacks = callbackDicts.map(signatureFromDict);
       if (callbacks.length === 1) {
-        await callbacks[0].applyIn(ctx, [result], {}, lineage);
+        await this.send(request, 'link callback', callbackDicts, () => callbacks[0].applyIn(ctx, [result], {}, lineage));
       } else if (callbacks.length > 1) {
         // several callbacks go out as one new group; group callbacks each as their own group
-        for (const g of callbacks.filter((c) => c instanceof Group)) await g.applyIn(ctx, [result], {}, lineage);
+        for (const [i, g] of callbacks.entries()) {
+          if (g instanceof Group) await this.send(request, 'link callback', [callbackDicts[i]], () => g.applyIn(ctx, [result], {}, lineage));
+        }
         const tasks = callbacks.filter((c) => !(c instanceof Group));
-        if (tasks.length) await new Group(tasks).applyIn(ctx, [result], {}, lineage);
+        const taskDicts = callbackDicts.filter((_, i) => !(callbacks[i] instanceof Group));
+        if (tasks.length) await this.send(request, 'link callbacks', taskDicts, () => new Group(tasks).applyIn(ctx, [result], {}, lineage));
       }
       const chain = request.embed.chain ? [...request.embed.chain] : null;
       if (chain?.length) {
-        const next = signatureFromDict(chain.pop()!);
-        await next.applyIn(ctx, [result], {}, { ...lineage, chain });
+        const nextDict = chain.pop()!;
+        const next = signatureFromDict(nextDict);
+        await this.send(request, 'next chain step', [nextDict, ...chain], () => next.applyIn(ctx, [result], {}, { ...lineage, chain }));
       }
       return ctx.trail!.map((r) => r.asTuple());
     } finally {
@@ -104,6 +113,31 @@ export class CanvasContinuation implements TaskContinuation {
     }
   }
 
+  /**
+   * Publish continuation work of a succeeded task, retried with backoff. When it still fails the
+   * failure belongs to the continuation, not to the task: `dependents` (the signature sent and,
+   * for a chain, the steps after it) are stored FAILURE with the cause, so whoever waits on them
+   * learns it; the task's own SUCCESS stands. A result that cannot be serialized is thrown
+   * (the task is FAILURE EncodeError, as in Celery).
+   */
+  private async send(request: TaskRequest, what: string, dependents: SignatureDict[], work: () => Promise<unknown>): Promise<void> {
+    try {
+      await retryContinuation(`task ${request.name}[${request.id}]: sending its ${what}`, work, this.logger, this.attempts);
+    } catch (error) {
+      if (error instanceof JsonEncodeError) throw error;
+      const ids = dependents.map((d) => str(d.options?.task_id)).filter((id) => id !== null);
+      this.logger.error(
+        `task ${request.name}[${request.id}] succeeded but its ${what} could not be sent: ${(error as Error)?.message ?? error}; ` +
+          (ids.length ? `stored FAILURE for ${ids.join(', ')}` : 'nothing waits on it'),
+      );
+      const exception = serializeException(error);
+      const traceback = formatTraceback(error);
+      for (const step of dependents) {
+        await this.guard(request, `${what} failure`, () => this.failChainStep(request, step, States.FAILURE, exception, traceback));
+      }
+    }
+  }
+
   /** The remaining steps of a failed chain are FAILURE too, with the same exception (Celery 5.2). */
   private async failChainStep(request: TaskRequest, step: SignatureDict, state: string, exception: ExceptionInfo, traceback: string | null): Promise<void> {
     const opts = step.options ?? {};
@@ -115,7 +149,9 @@ export class CanvasContinuation implements TaskContinuation {
         dateDone: nowNaiveUtcIso(),
         request: { groupId: str(opts.group_id), parentId: str(opts.parent_id) },
       });
-      await this.app.backend.store(meta, { taskId: id, replyTo: str(opts.reply_to), correlationId: id });
+      const backend = this.app.backend;
+      const target = { taskId: id, replyTo: str(opts.reply_to), correlationId: id };
+      await retryContinuation(`storing ${state} of chain step ${id}`, () => backend.store(meta, target), this.logger, this.attempts);
     }
     // a chain that is a chord header member would otherwise leave the chord waiting forever
     if (id && opts.chord) {
@@ -128,12 +164,27 @@ export class CanvasContinuation implements TaskContinuation {
   private async chordPartReturn(request: TaskRequest, member: ChordMember, state: string, result: unknown): Promise<void> {
     const native = this.app.backend?.chord;
     if (!native || !member.groupId) return;
-    const parts = await native.onPartReturn(member.groupId, member.groupIndex, { taskId: member.id, state, result });
+    const ctx = { app: this.app, current: this.currentOf(request) };
+    const groupId = member.groupId;
+    let parts;
+    try {
+      parts = await retryContinuation(
+        `task ${request.name}[${request.id}]: chord counter of group ${groupId}`,
+        () => native.onPartReturn(groupId, member.groupIndex, { taskId: member.id, state, result }),
+        this.logger,
+        this.attempts,
+      );
+    } catch (error) {
+      // the chord can no longer complete: its body fails with the cause (Celery's "Join error")
+      return failChordBody(ctx, signatureFromDict(member.chord), `Join error: ${errorRepr(error)}`, this.logger, this.attempts);
+    }
     if (!parts) return;
     const failed = parts.some((p) => PROPAGATE_STATES.has(p.state));
-    await completeChord({ app: this.app, current: this.currentOf(request) }, member.chord, parts, this.logger);
+    await completeChord(ctx, member.chord, parts, this.logger, this.attempts);
     // Celery keeps the keys of a failed chord until they expire; a fired one is cleaned up
-    if (!failed) await native.forget(member.groupId);
+    if (!failed) {
+      await native.forget(groupId).catch((err: Error) => this.logger.warn(`chord ${groupId}: its counter keys were not deleted (${err.message}); they expire with result_expires`));
+    }
   }
 
   private memberOf(request: TaskRequest): ChordMember {

@@ -9,7 +9,7 @@ import './index.js';
  * builtin tasks canvas sends (celery.map, celery.starmap, celery.chunks, celery.chord_unlock).
  */
 export function installCanvas(worker: Worker, logger: CeleryLogger): CanvasContinuation {
-  const continuation = new CanvasContinuation(worker.app, logger);
+  const continuation = new CanvasContinuation(worker.app, logger, worker.options.continuationAttempts);
   registerCanvasBuiltins(worker, continuation, logger);
   return continuation;
 }

@@ -3,6 +3,7 @@
  * Reject, Ignore, Retry, any other exception; celery/worker/request.py `on_timeout`).
  */
 import { formatTraceback, serializeException, type ExceptionInfo } from '../../protocol/exceptions.js';
+import { JsonEncodeError } from '../../protocol/json.js';
 import { TimeLimitExceeded } from '../../protocol/python-errors.js';
 import { States, type TaskState } from '../../protocol/states.js';
 import { Ignore, Reject, Retry } from '../../protocol/task-predicates.js';
@@ -32,6 +33,12 @@ export function runOutcome(limited: LimitedOutcome): RunOutcome {
 export function failureOutcome(error: unknown): RunOutcome {
   if (error instanceof Reject) return { kind: 'reject', requeue: error.requeue, error };
   if (error instanceof Ignore) return { kind: 'ignore' };
+  if (error instanceof JsonEncodeError) {
+    // Celery (app/trace.py): a result or callback argument the serializer cannot write is
+    // FAILURE kombu.exceptions.EncodeError(<the json error's repr>), never a backend outage
+    const result: ExceptionInfo = { exc_type: 'EncodeError', exc_message: [error.pyRepr], exc_module: 'kombu.exceptions' };
+    return { kind: 'state', state: States.FAILURE, result, traceback: formatTraceback(error), end: 'failure', error };
+  }
   if (error instanceof Retry) {
     // mark_as_retry stores the cause (or None) with the traceback of the Retry itself
     const exc = error.exc === null || error.exc === undefined ? null : serializeException(error.exc);

@@ -2,6 +2,7 @@ import { hostname as osHostname } from 'node:os';
 import type { CeleryLogger } from '../../common/logger.js';
 import { consoleLogger } from '../../common/logger.js';
 import { nowNaiveUtcIso } from '../../protocol/dates.js';
+import { JsonEncodeError } from '../../protocol/json.js';
 import { ContentDisallowedError, DecodeError, InvalidTaskError, MessageTooLargeError, ProtocolError } from '../../protocol/errors.js';
 import { serializeException, type ExceptionInfo } from '../../protocol/exceptions.js';
 import { createResultMeta, type ResultMeta } from '../../protocol/result-meta.js';
@@ -21,12 +22,13 @@ import { ConsumerTimeoutGuard, DEFAULT_CONSUMER_TIMEOUT_MS } from './consumer-ti
 import { EtaScheduler } from './eta-scheduler.js';
 import { PrefetchWindow } from './prefetch-window.js';
 import { retryTask, withAutoretry } from './retry.js';
-import { describeOutcome, failureOutcome, runOutcome } from './run-outcome.js';
+import { describeOutcome, failureOutcome, runOutcome, type RunOutcome } from './run-outcome.js';
 import { effectiveTimeLimits, runHandler, runWithTimeLimits, settleHandlerValue, type LimitedOutcome } from './time-limits.js';
 import { UnknownTaskPolicy, type UnknownTaskOptions } from './unknown-task.policy.js';
 import { installCanvas } from '../canvas/install.js';
 import { WorkerNode, type RevokeReason, type WorkerNodeOptions } from '../control/worker-node.js';
 import { TaskAbort } from './task-abort.js';
+import { backoffDelay, isLoggedAttempt } from '../retry-backoff.js';
 
 export interface WorkerOptions extends AckDefaults, UnknownTaskOptions, WorkerNodeOptions, DecodeLimits, TaskMessageLimits {
   /** queues to consume, default: the app's default queue */
@@ -66,6 +68,13 @@ export interface WorkerOptions extends AckDefaults, UnknownTaskOptions, WorkerNo
   /** cap on store attempts within storeTimeoutMs (default: unlimited) */
   storeAttempts?: number;
   /**
+   * Tries (backoff 100 ms doubling) of each canvas continuation: publishing the next chain step,
+   * link callbacks or a chord body, and updating a chord counter. When they all fail, the
+   * continuation is stored FAILURE with the cause (next step / chord body), never the task
+   * that succeeded. Default 5.
+   */
+  continuationAttempts?: number;
+  /**
    * Celery's canvas on this worker (default true): chains, link callbacks and errbacks, chords,
    * and the builtin tasks celery.map, celery.starmap, celery.chunks and celery.chord_unlock.
    */
@@ -98,8 +107,6 @@ export class WorkerShutdownAbort extends Error {
     this.name = 'WorkerShutdown';
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The TaskContext a handler gets: fields up front, the helpers on the prototype (no closures per task). */
 class WorkerTaskContext implements TaskContext {
@@ -434,7 +441,7 @@ export class Worker {
       return ack.reject(outcome.requeue);
     }
     if (outcome.kind === 'ignore') return ack.ended('ignored');
-    const { state, result, traceback } = outcome;
+    let { state, result, traceback, end } = outcome;
     // Celery: the next attempt's result joins the task's own children (send_task's add_to_parent)
     if (state === States.RETRY) children = [[[request.id, null], null]];
     if (state !== States.SUCCESS) {
@@ -449,7 +456,17 @@ export class Worker {
         ? !(request.ignoreResult || task.options.ignoreResult)
         : !task.options.ignoreResult || !!task.options.storeErrorsEvenIfIgnored;
     if (store) {
-      const stored = await this.storeOutcome(request, state, result, traceback, children);
+      let stored: boolean;
+      try {
+        stored = await this.storeOutcome(request, state, result, traceback, children);
+      } catch (error) {
+        if (!(error instanceof JsonEncodeError)) throw error;
+        // the outcome cannot be written at all: no outage, nothing to retry (Celery stores EncodeError)
+        const failed = failureOutcome(error) as RunOutcome & { kind: 'state' };
+        ({ state, result, traceback, end } = failed);
+        this.logger.error(`task ${request.name}[${request.id}] ${describeOutcome(failed)} (its outcome cannot be serialized)`);
+        stored = await this.storeOutcome(request, state, result, traceback, children);
+      }
       // RETRY is informative: the next attempt is already published, so the message is acked regardless
       if (!stored && state !== States.RETRY) {
         if (ack.ackedEarly) {
@@ -467,7 +484,7 @@ export class Worker {
     } else if (state !== States.RETRY) await this.continuation.afterFailureStored(request, state, result as ExceptionInfo, traceback);
     this.node.finished(request, state, result, traceback);
     this.processed++;
-    await ack.ended(outcome.end);
+    await ack.ended(end);
   }
 
   /**
@@ -523,24 +540,31 @@ export class Worker {
     await this.app.backend?.store(this.buildMeta(request, state, meta, null), this.target(request));
   }
 
+  /**
+   * Store with backoff while the backend is unreachable; false when it stays so. A meta that
+   * cannot be serialized (JsonEncodeError) is thrown at once: retrying cannot help.
+   */
   private async store(meta: ResultMeta, target: { taskId: string; replyTo?: string | null; correlationId?: string | null }): Promise<boolean> {
     const deadline = Date.now() + this.storeTimeoutMs;
+    // the loop is inline (not withBackoff) so the common first-attempt success costs no extra promise
     for (let attempt = 1; ; attempt++) {
       try {
         await this.app.backend!.store(meta, target);
         if (attempt > 1) this.logger.log(`stored ${meta.status} of task ${meta.task_id} after ${attempt} attempts`);
         return true;
       } catch (error) {
-        const delay = Math.min(100 * 2 ** (attempt - 1), 5000);
+        if (error instanceof JsonEncodeError) throw error;
+        const delay = backoffDelay(attempt);
         const giveUp = attempt >= this.storeAttempts || Date.now() + delay > deadline;
         // one line per doubling, not one per attempt, while the backend is down
-        if (giveUp || (attempt & (attempt - 1)) === 0) {
+        if (giveUp || isLoggedAttempt(attempt)) {
           this.logger.warn(`storing ${meta.status} of task ${meta.task_id} failed (attempt ${attempt}): ${(error as Error)?.message ?? error}${giveUp ? '; giving up' : '; retrying'}`);
         }
         if (giveUp) return false;
-        await sleep(delay);
+        await new Promise((r) => setTimeout(r, delay));
       }
     }
   }
+
 
 }
