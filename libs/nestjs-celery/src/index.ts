@@ -47,7 +47,7 @@ export {
   type SignatureOptions,
   type TaskRef,
 } from './engine/canvas/index.js';
-export { CeleryError, CeleryTimeoutError, NoResultBackendError, BrokerUnavailableError, PublishTimeoutError } from './engine/errors.js';
+export { CeleryError, CeleryTimeoutError, NoResultBackendError, BrokerUnavailableError, PublishTimeoutError, InvalidTaskOptionsError } from './engine/errors.js';
 export { Worker, type WorkerOptions } from './engine/worker/worker.js';
 // the TaskContext type is exported by nest/ beside the @TaskContext() decorator of the same name
 export type { TaskHandler, TaskOptions } from './engine/worker/task-context.js';
