@@ -11,6 +11,8 @@ export interface PythonEnv {
   backend: string;
   queue: string;
   protocol?: 1 | 2;
+  /** broker_use_ssl for the Python app (py-amqp keys; cert_reqs 'required' | 'none') */
+  brokerUseSsl?: Record<string, string>;
 }
 
 /** The environment test/interop/python/interop_app.py reads its broker, backend and queue from. */
@@ -23,6 +25,7 @@ export function envFor(e: PythonEnv): NodeJS.ProcessEnv {
     INTEROP_BACKEND: e.backend,
     INTEROP_QUEUE: e.queue,
     INTEROP_PROTOCOL: String(e.protocol ?? 2),
+    ...(e.brokerUseSsl ? { INTEROP_BROKER_USE_SSL: JSON.stringify(e.brokerUseSsl) } : {}),
   };
 }
 

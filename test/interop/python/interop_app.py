@@ -5,8 +5,12 @@ Configured from the environment so one file serves every broker/backend pair:
   INTEROP_BACKEND  result backend URL (redis://… or rpc://)
   INTEROP_QUEUE    the queue its worker consumes and its client sends to
   INTEROP_PROTOCOL task message protocol the client sends (2 by default, 1 for the v1 tests)
+  INTEROP_BROKER_USE_SSL  optional JSON dict for broker_use_ssl (py-amqp's ca_certs, certfile,
+                   keyfile, cert_reqs as "required"/"none" …); rediss:// URLs carry ssl_* instead
 """
+import json
 import os
+import ssl
 
 from celery import Celery
 
@@ -24,6 +28,11 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     result_expires=3600,
 )
+if os.environ.get("INTEROP_BROKER_USE_SSL"):
+    _ssl = json.loads(os.environ["INTEROP_BROKER_USE_SSL"])
+    if "cert_reqs" in _ssl:
+        _ssl["cert_reqs"] = {"required": ssl.CERT_REQUIRED, "none": ssl.CERT_NONE}[_ssl["cert_reqs"]]
+    app.conf.broker_use_ssl = _ssl
 
 
 @app.task(name="py.add")

@@ -109,7 +109,15 @@ export class Celery {
 
   constructor(readonly options: CeleryOptions = {}) {
     this.logger = options.logger ?? consoleLogger('Celery');
-    const factoryOptions = { logger: this.logger, resultExpires: options.resultExpires, confirmPublish: options.confirmPublish };
+    const factoryOptions = {
+      logger: this.logger,
+      resultExpires: options.resultExpires,
+      confirmPublish: options.confirmPublish,
+      brokerUseSsl: options.brokerUseSsl,
+      redisBackendUseSsl: options.redisBackendUseSsl,
+      brokerTransportOptions: options.brokerTransportOptions,
+      resultBackendTransportOptions: options.resultBackendTransportOptions,
+    };
     this.broker =
       typeof options.broker === 'object' && !Array.isArray(options.broker)
         ? options.broker
