@@ -6,11 +6,15 @@ import { Redis } from 'ioredis';
 import { Celery, Worker } from 'nestjs-celery';
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
 import type { RedisBroker } from '../../libs/nestjs-celery/src/transport/redis.broker.js';
+import { celeryPeers, pythonClient, startPythonWorker, type PythonEnv } from '../support/python.js';
 import { describeIfAvailable, REDIS_URL, uniqueName } from '../support/services.js';
 import { Inbox, sleep, taskMessage } from './redis-support.js';
 
 const describeRedis = await describeIfAvailable('transport options', 'redis');
+const describePython = await describeIfAvailable('transport options with Python Celery', 'redis', 'python-celery');
 const TIMEOUT = 60_000;
+/** result_backend_transport_options global_keyprefix came with Celery 5.3 */
+const prefixingPeers = (await celeryPeers()).filter((p) => Number(p.version.split('.')[1]) >= 3 || Number(p.version.split('.')[0]) > 5);
 
 describeRedis('broker_transport_options / result_backend_transport_options (Redis)', () => {
   const redis = new Redis(REDIS_URL);
@@ -73,5 +77,41 @@ describeRedis('broker_transport_options / result_backend_transport_options (Redi
 
   test('an unknown key is refused when the app is made', () => {
     expect(() => app({ broker: REDIS_URL, brokerTransportOptions: { polling_interval: 1 } as never })).toThrow(/unknown broker_transport_options key "polling_interval"/);
+  });
+});
+
+describePython('result_backend_transport_options global_keyprefix with Python Celery ≥ 5.3', () => {
+  const apps: Celery[] = [];
+  afterAll(async () => {
+    await Promise.allSettled(apps.map((a) => a.close()));
+  }, TIMEOUT);
+
+  if (prefixingPeers.length === 0) {
+    test.skip('no Python Celery ≥ 5.3 peer yet (test/support/peers.ts)', () => undefined);
+    return;
+  }
+
+  describe.each(prefixingPeers)('Celery $version', ({ env: peerEnv }) => {
+    test('both ways: each side reads the result the other stored under the prefixed key', async () => {
+      const queue = uniqueName('rbto-py');
+      const prefix = 'billing:'; // ends in ':', so no '_' is added
+      const served = new Celery({ broker: REDIS_URL, backend: REDIS_URL, resultBackendTransportOptions: { global_keyprefix: prefix }, logger: silentLogger });
+      apps.push(served);
+      const worker = new Worker(served, { queues: [queue], concurrency: 1, logger: silentLogger });
+      worker.register('node.add', ([x, y]) => (x as number) + (y as number));
+      await worker.start();
+      const env: PythonEnv = { broker: REDIS_URL, backend: REDIS_URL, queue, peerEnv, resultBackendTransportOptions: { global_keyprefix: prefix } };
+      const [outcome] = await pythonClient(env, [{ task: 'node.add', args: [2, 3] }]);
+      expect(outcome).toMatchObject({ state: 'SUCCESS', result: 5 });
+      await worker.stop();
+
+      const py = await startPythonWorker(env);
+      try {
+        const result = await served.sendTask<number>('py.add', [4, 5], {}, { queue });
+        await expect(result.get({ timeout: 30_000 })).resolves.toBe(9);
+      } finally {
+        await py.stop();
+      }
+    }, TIMEOUT * 2);
   });
 });

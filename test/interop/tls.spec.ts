@@ -3,12 +3,13 @@
  * RabbitMQ (AMQP 5698, AMQPS 5699) that both require a client certificate, with certificates
  * made for the run: settings from the URL query, from options and from the environment, the
  * failures (wrong CA, no client certificate, a TLS client on a plain port: a clear error, never
- * a plaintext connection), and Python Celery 5.2 on the same endpoints, both ways.
+ * a plaintext connection), and Python Celery (5.2, and the peers of test/support/peers.ts) on
+ * the same endpoints, both ways.
  */
 import { Celery, Worker, connectionOptionsFromEnv, type AsyncResult } from 'nestjs-celery';
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
 import { describeWithPrivateBrokers, startPrivateRabbitMq, startPrivateRedis, type PrivateRabbitMq, type PrivateRedis } from '../support/private-broker.js';
-import { pythonClient, startPythonWorker, type PythonEnv } from '../support/python.js';
+import { celeryPeers, pythonClient, startPythonWorker, type PythonEnv } from '../support/python.js';
 import { uniqueName } from '../support/services.js';
 import { generateTestCertificates, type TestCertificates } from '../support/tls-certs.js';
 
@@ -19,6 +20,8 @@ const AMQPS_PORT = 5699;
 const TIMEOUT = 120_000;
 
 const describeTls = describeWithPrivateBrokers('TLS brokers and backends', 'redis', 'rabbitmq');
+
+const peers = await celeryPeers();
 
 describeTls('TLS: amqps and rediss with options from the URL, options and env', () => {
   let certs: TestCertificates;
@@ -149,12 +152,12 @@ describeTls('TLS: amqps and rediss with options from the URL, options and env', 
     });
   });
 
-  describe('Python Celery 5.2 on the same TLS endpoints', () => {
+  describe.each(peers)('Python Celery $version on the same TLS endpoints', ({ env: peerEnv }) => {
     const pyAmqpSsl = () => ({ ca_certs: certs.ca, certfile: certs.clientCert, keyfile: certs.clientKey, cert_reqs: 'required' });
 
     test('our client → Python worker (amqps broker, rediss backend)', async () => {
       const queue = uniqueName('tls-py');
-      const env: PythonEnv = { broker: `amqps://guest:guest@localhost:${AMQPS_PORT}//`, backend: rediss(5), queue, brokerUseSsl: pyAmqpSsl() };
+      const env: PythonEnv = { broker: `amqps://guest:guest@localhost:${AMQPS_PORT}//`, backend: rediss(5), queue, brokerUseSsl: pyAmqpSsl(), peerEnv };
       const py = await startPythonWorker(env);
       try {
         const client = app({ broker: amqps(), backend: rediss(5) });
@@ -172,7 +175,7 @@ describeTls('TLS: amqps and rediss with options from the URL, options and env', 
       workers.push(worker);
       worker.register('node.add', ([x, y]) => (x as number) + (y as number));
       await worker.start();
-      const env: PythonEnv = { broker: `amqps://guest:guest@localhost:${AMQPS_PORT}//`, backend: rediss(6), queue, brokerUseSsl: pyAmqpSsl() };
+      const env: PythonEnv = { broker: `amqps://guest:guest@localhost:${AMQPS_PORT}//`, backend: rediss(6), queue, brokerUseSsl: pyAmqpSsl(), peerEnv };
       const [outcome] = await pythonClient(env, [{ task: 'node.add', args: [1, 2] }]);
       expect(outcome).toMatchObject({ state: 'SUCCESS', result: 3 });
     }, TIMEOUT);
@@ -184,7 +187,7 @@ describeTls('TLS: amqps and rediss with options from the URL, options and env', 
       workers.push(worker);
       worker.register('node.add', ([x, y]) => (x as number) + (y as number));
       await worker.start();
-      const env: PythonEnv = { broker: rediss(7), backend: rediss(7), queue };
+      const env: PythonEnv = { broker: rediss(7), backend: rediss(7), queue, peerEnv };
       const [outcome] = await pythonClient(env, [{ task: 'node.add', args: [5, 6] }]);
       expect(outcome).toMatchObject({ state: 'SUCCESS', result: 11 });
       await worker.stop();

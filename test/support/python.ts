@@ -13,19 +13,43 @@ export interface PythonEnv {
   protocol?: 1 | 2;
   /** broker_use_ssl for the Python app (py-amqp keys; cert_reqs 'required' | 'none') */
   brokerUseSsl?: Record<string, string>;
+  /** env selecting another Celery (a peer's PYTHONPATH is put before the test dir) */
+  peerEnv?: NodeJS.ProcessEnv;
+  /** result_backend_transport_options for the Python app */
+  resultBackendTransportOptions?: Record<string, unknown>;
+}
+
+/** A Python Celery to run the peers with: its version and the env selecting it. */
+export interface CeleryPeer {
+  version: string;
+  env: NodeJS.ProcessEnv;
+}
+
+/** The peers of test/support/peers.ts (CELERY_PEERS) once it exists; until then Debian's 5.2 alone. */
+export async function celeryPeers(): Promise<CeleryPeer[]> {
+  const module = './peers.js'; // not a literal: the file may not exist yet
+  try {
+    const { CELERY_PEERS } = (await import(module)) as { CELERY_PEERS?: CeleryPeer[] };
+    if (Array.isArray(CELERY_PEERS) && CELERY_PEERS.length) return CELERY_PEERS;
+  } catch {
+    // no peers file yet
+  }
+  return [{ version: '5.2', env: {} }];
 }
 
 /** The environment test/interop/python/interop_app.py reads its broker, backend and queue from. */
 export function envFor(e: PythonEnv): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    PYTHONPATH: PYTHON_DIR,
+    ...e.peerEnv,
+    PYTHONPATH: [e.peerEnv?.PYTHONPATH, PYTHON_DIR].filter(Boolean).join(':'),
     PYTHONUNBUFFERED: '1',
     INTEROP_BROKER: e.broker,
     INTEROP_BACKEND: e.backend,
     INTEROP_QUEUE: e.queue,
     INTEROP_PROTOCOL: String(e.protocol ?? 2),
     ...(e.brokerUseSsl ? { INTEROP_BROKER_USE_SSL: JSON.stringify(e.brokerUseSsl) } : {}),
+    ...(e.resultBackendTransportOptions ? { INTEROP_RESULT_BACKEND_TRANSPORT_OPTIONS: JSON.stringify(e.resultBackendTransportOptions) } : {}),
   };
 }
 

@@ -7,6 +7,7 @@ Configured from the environment so one file serves every broker/backend pair:
   INTEROP_PROTOCOL task message protocol the client sends (2 by default, 1 for the v1 tests)
   INTEROP_BROKER_USE_SSL  optional JSON dict for broker_use_ssl (py-amqp's ca_certs, certfile,
                    keyfile, cert_reqs as "required"/"none" …); rediss:// URLs carry ssl_* instead
+  INTEROP_RESULT_BACKEND_TRANSPORT_OPTIONS  optional JSON dict (global_keyprefix … on Celery >= 5.3)
 """
 import json
 import os
@@ -33,6 +34,8 @@ if os.environ.get("INTEROP_BROKER_USE_SSL"):
     if "cert_reqs" in _ssl:
         _ssl["cert_reqs"] = {"required": ssl.CERT_REQUIRED, "none": ssl.CERT_NONE}[_ssl["cert_reqs"]]
     app.conf.broker_use_ssl = _ssl
+if os.environ.get("INTEROP_RESULT_BACKEND_TRANSPORT_OPTIONS"):
+    app.conf.result_backend_transport_options = json.loads(os.environ["INTEROP_RESULT_BACKEND_TRANSPORT_OPTIONS"])
 
 
 @app.task(name="py.add")
