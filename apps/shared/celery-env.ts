@@ -1,4 +1,4 @@
-import type { CeleryModuleOptions } from 'nestjs-celery';
+import { connectionOptionsFromEnv, type CeleryModuleOptions } from 'nestjs-celery';
 
 /**
  * Celery settings from the environment, under the names Celery users already know:
@@ -6,12 +6,13 @@ import type { CeleryModuleOptions } from 'nestjs-celery';
  *   CELERY_RESULT_BACKEND  redis://… | rpc:// | memory:// (default: memory:// with the memory broker)
  *   CELERY_QUEUES          queues the worker consumes, comma-separated (default: celery)
  *   CELERY_CONCURRENCY     tasks run at once = prefetch (default 16)
+ *   CELERY_BROKER_USE_SSL, CELERY_REDIS_BACKEND_USE_SSL, CELERY_BROKER_TRANSPORT_OPTIONS,
+ *   CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS  TLS and transport options (see connectionOptionsFromEnv)
  */
 export function celeryOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): CeleryModuleOptions {
   const queues = (env.CELERY_QUEUES ?? '').split(',').map((q) => q.trim()).filter(Boolean);
   return {
-    ...(env.CELERY_BROKER_URL ? { broker: env.CELERY_BROKER_URL } : {}),
-    ...(env.CELERY_RESULT_BACKEND ? { backend: env.CELERY_RESULT_BACKEND } : {}),
+    ...connectionOptionsFromEnv(env),
     ...(queues.length ? { taskDefaultQueue: queues[0] } : {}),
   };
 }

@@ -173,7 +173,7 @@ describe('CeleryModule worker (memory transport)', () => {
 
     test('emit sends without a result: the task runs, nothing is stored', async () => {
       const taskId = `emit-${Date.now()}`;
-      await lastValueFrom(client.emit('e2e.record', { args: ['fire'], options: { taskId } }), { defaultValue: undefined });
+      await lastValueFrom(client.emit('e2e.record', { args: ['fire'] }, { taskId }), { defaultValue: undefined });
       await waitFor(() => recorded.some((r) => (r as { id: string }).id === taskId));
       expect(recorded).toContainEqual({ args: ['fire'], id: taskId });
       await expect(client.asyncResult(taskId).state()).resolves.toBe('PENDING');

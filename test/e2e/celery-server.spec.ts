@@ -70,7 +70,7 @@ describe('CeleryServer: standalone microservice (memory transport)', () => {
 
   test('@EventPattern handlers run; their result is not stored', async () => {
     const taskId = `event-${Date.now()}`;
-    await lastValueFrom(client.emit('e2e.ev.audit', { args: ['login'], kwargs: { user: 'ada' }, options: { taskId } }), { defaultValue: undefined });
+    await lastValueFrom(client.emit('e2e.ev.audit', { args: ['login'], kwargs: { user: 'ada' } }, { taskId }), { defaultValue: undefined });
     await waitFor(() => events.some((e) => (e as { id: string }).id === taskId));
     expect(events).toContainEqual({ args: ['login'], kwargs: { user: 'ada' }, id: taskId });
     await expect(client.asyncResult(taskId).state()).resolves.toBe('PENDING');

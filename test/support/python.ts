@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CELERY_PEERS, pythonPathFor, type CeleryVersion } from './peers.js';
+import { CELERY_PEERS, CELERY_VERSIONS, pythonPathFor, type CeleryVersion } from './peers.js';
 import { PYTHON } from './services.js';
 
 export const PYTHON_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'interop', 'python');
@@ -14,6 +14,15 @@ export interface PythonEnv {
   protocol?: 1 | 2;
   /** Which Python Celery runs (CELERY_PEERS); 5.2, Debian bookworm's, by default. */
   peer?: CeleryVersion;
+  /** broker_use_ssl for the Python app (py-amqp keys; cert_reqs 'required' | 'none') */
+  brokerUseSsl?: Record<string, string>;
+  /** result_backend_transport_options for the Python app */
+  resultBackendTransportOptions?: Record<string, unknown>;
+}
+
+/** Every Python Celery the interop suites run against, for `describe.each`. */
+export function celeryPeers(): { version: CeleryVersion; peer: CeleryVersion }[] {
+  return CELERY_VERSIONS.map((version) => ({ version, peer: version }));
 }
 
 /** The environment test/interop/python/interop_app.py reads its broker, backend and queue from. */
@@ -27,6 +36,8 @@ export function envFor(e: PythonEnv): NodeJS.ProcessEnv {
     INTEROP_BACKEND: e.backend,
     INTEROP_QUEUE: e.queue,
     INTEROP_PROTOCOL: String(e.protocol ?? 2),
+    ...(e.brokerUseSsl ? { INTEROP_BROKER_USE_SSL: JSON.stringify(e.brokerUseSsl) } : {}),
+    ...(e.resultBackendTransportOptions ? { INTEROP_RESULT_BACKEND_TRANSPORT_OPTIONS: JSON.stringify(e.resultBackendTransportOptions) } : {}),
   };
 }
 

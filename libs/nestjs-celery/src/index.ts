@@ -49,7 +49,8 @@ export {
 } from './engine/canvas/index.js';
 export { redactUrl, redactSecrets } from './common/redact-url.js';
 export { UnsafePatternError } from './engine/control/matcher.js';
-export { CeleryError, CeleryTimeoutError, NoResultBackendError, BrokerUnavailableError, PublishTimeoutError, DeclarationLimitError } from './engine/errors.js';
+export { CeleryError, CeleryTimeoutError, NoResultBackendError, BrokerUnavailableError, PublishTimeoutError, DeclarationLimitError, InvalidTaskOptionsError } from './engine/errors.js';
+export { connectionOptionsFromEnv, CeleryEnvError } from './engine/celery-env.js';
 export { Worker, type WorkerOptions } from './engine/worker/worker.js';
 // the TaskContext type is exported by nest/ beside the @TaskContext() decorator of the same name
 export type { TaskHandler, TaskOptions } from './engine/worker/task-context.js';
@@ -78,4 +79,6 @@ export { AmqpBroker, type AmqpBrokerOptions } from './transport/amqp.broker.js';
 export { AmqpBrokerError, AmqpConfigError, AmqpConnectionError, AmqpBrokerClosedError, AmqpDeclarationError, AmqpPublishError, UnroutableMessageError, AmqpHeaderError } from './transport/amqp-errors.js';
 export { RedisBroker, RedisBrokerError, type RedisBrokerOptions } from './transport/redis.broker.js';
 export { RedisBackend, type RedisBackendOptions } from './transport/redis.backend.js';
+export { TlsConfigError, type SslOptions, type CertReqs } from './transport/tls-options.js';
+export { TransportOptionsError, type BrokerTransportOptions, type ResultBackendTransportOptions } from './transport/transport-options.js';
 export { ResultBackendError, BackendStoreError, BackendClosedError, ResultSubscribeError } from './transport/result-backend.errors.js';

@@ -8,8 +8,13 @@ Configured from the environment so one file serves every broker/backend pair:
   INTEROP_EXCLUSIVE_QUEUES=1  control (pidbox) and event queues exclusive: the settings Celery 5.6
                    added for RabbitMQ 4.3, which denies transient non-exclusive queues (older
                    Celery versions ignore unknown settings)
+  INTEROP_BROKER_USE_SSL  optional JSON dict for broker_use_ssl (py-amqp's ca_certs, certfile,
+                   keyfile, cert_reqs as "required"/"none" …); rediss:// URLs carry ssl_* instead
+  INTEROP_RESULT_BACKEND_TRANSPORT_OPTIONS  optional JSON dict (global_keyprefix … on Celery >= 5.3)
 """
+import json
 import os
+import ssl
 
 from celery import Celery
 
@@ -29,6 +34,13 @@ app.conf.update(
 )
 if os.environ.get("INTEROP_EXCLUSIVE_QUEUES") == "1":
     app.conf.update(control_queue_exclusive=True, event_queue_exclusive=True)
+if os.environ.get("INTEROP_BROKER_USE_SSL"):
+    _ssl = json.loads(os.environ["INTEROP_BROKER_USE_SSL"])
+    if "cert_reqs" in _ssl:
+        _ssl["cert_reqs"] = {"required": ssl.CERT_REQUIRED, "none": ssl.CERT_NONE}[_ssl["cert_reqs"]]
+    app.conf.broker_use_ssl = _ssl
+if os.environ.get("INTEROP_RESULT_BACKEND_TRANSPORT_OPTIONS"):
+    app.conf.result_backend_transport_options = json.loads(os.environ["INTEROP_RESULT_BACKEND_TRANSPORT_OPTIONS"])
 
 
 @app.task(name="py.add")

@@ -2,6 +2,8 @@ import type { CeleryLogger } from '../common/logger.js';
 import type { CompressionName, SerializerName } from '../protocol/serialization.js';
 import type { Broker } from '../transport/broker.interface.js';
 import type { ResultBackend } from '../transport/result-backend.interface.js';
+import type { SslOptions } from '../transport/tls-options.js';
+import type { BrokerTransportOptions, ResultBackendTransportOptions } from '../transport/transport-options.js';
 
 /** App-wide settings, named after Celery's (`task_default_queue` → taskDefaultQueue …). */
 export interface CeleryOptions {
@@ -55,6 +57,18 @@ export interface CeleryOptions {
   maxDeclaredQueues?: number;
   /** every line the app and its transports log is cut at this many characters (default 8192) */
   maxLogLineLength?: number;
+  /**
+   * Celery's broker_use_ssl, for a broker given as a URL: true, or TLS settings (caCerts,
+   * certfile, keyfile, certReqs, serverHostname …; Celery's ssl_* / py-amqp spellings too). Turns
+   * TLS on even for amqp:// and redis:// (as in Celery); the URL's own `ssl_*` query keys win.
+   */
+  brokerUseSsl?: boolean | SslOptions;
+  /** Celery's redis_backend_use_ssl, for a redis:// or rediss:// result backend URL */
+  redisBackendUseSsl?: boolean | SslOptions;
+  /** Celery's broker_transport_options: visibility_timeout, global_keyprefix (Redis), confirm_publish (RabbitMQ) */
+  brokerTransportOptions?: BrokerTransportOptions;
+  /** Celery's result_backend_transport_options: global_keyprefix (Redis backend) */
+  resultBackendTransportOptions?: ResultBackendTransportOptions;
 }
 
 export const DEFAULT_QUEUE = 'celery';

@@ -12,7 +12,7 @@ import type { ResultBackend } from '../transport/result-backend.interface.js';
 import { AsyncResult } from './async-result.js';
 import { DEFAULT_QUEUE, type CeleryOptions } from './celery.options.js';
 import type { ConnectionStatus } from '../transport/connection-status.js';
-import { BrokerUnavailableError, DeclarationLimitError, PublishTimeoutError } from './errors.js';
+import { BrokerUnavailableError, DeclarationLimitError, InvalidTaskOptionsError, PublishTimeoutError } from './errors.js';
 import { PublishDeadlines } from './publish-deadlines.js';
 import { Control } from './control/control.js';
 import { MailboxClient } from './control/mailbox-client.js';
@@ -57,6 +57,35 @@ export interface SendTaskOptions {
   awaitResult?: boolean;
 }
 
+/** Every key of SendTaskOptions: anything else given as a send option is refused. */
+const SEND_TASK_OPTION_KEYS: Record<keyof SendTaskOptions, true> = {
+  taskId: true, countdown: true, eta: true, expires: true, queue: true, exchange: true, routingKey: true, priority: true,
+  timeLimit: true, softTimeLimit: true, ignoreResult: true, shadow: true, retries: true, parentId: true, rootId: true,
+  groupId: true, groupIndex: true, headers: true, link: true, linkError: true, chain: true, chord: true, replyTo: true, awaitResult: true,
+};
+
+/**
+ * Refuse send options that are not a plain object or carry a key SendTaskOptions does not have
+ * (a typo, Celery's snake_case spelling, or keys copied from a request body), instead of
+ * silently ignoring them.
+ */
+export function checkSendTaskOptions(options: unknown): asserts options is SendTaskOptions {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidTaskOptionsError(`task options must be an object such as { countdown: 10, queue: 'math' }, got ${Array.isArray(options) ? 'an array' : options === null ? 'null' : typeof options}`);
+  }
+  const unknown = Object.keys(options).filter((key) => !Object.hasOwn(SEND_TASK_OPTION_KEYS, key));
+  if (unknown.length === 0) return;
+  const named = unknown.slice(0, 5).map((key) => {
+    const camel = key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+    const shown = JSON.stringify(key.slice(0, 64));
+    return camel !== key && Object.hasOwn(SEND_TASK_OPTION_KEYS, camel) ? `${shown} (did you mean "${camel}"?)` : shown;
+  });
+  throw new InvalidTaskOptionsError(
+    `unknown task option${unknown.length > 1 ? 's' : ''} ${named.join(', ')}${unknown.length > 5 ? ` and ${unknown.length - 5} more` : ''}; ` +
+      `known options: ${Object.keys(SEND_TASK_OPTION_KEYS).join(', ')}`,
+  );
+}
+
 /**
  * The client engine, like Python's `Celery` app: owns a broker and a result backend, sends
  * tasks and hands out AsyncResults. Usable without Nest.
@@ -88,6 +117,10 @@ export class Celery {
       confirmPublish: options.confirmPublish,
       maxHeaderDepth: options.maxHeaderDepth,
       maxHeaderValues: options.maxHeaderValues,
+      brokerUseSsl: options.brokerUseSsl,
+      redisBackendUseSsl: options.redisBackendUseSsl,
+      brokerTransportOptions: options.brokerTransportOptions,
+      resultBackendTransportOptions: options.resultBackendTransportOptions,
     };
     this.broker =
       typeof options.broker === 'object' && !Array.isArray(options.broker)
@@ -160,6 +193,7 @@ export class Celery {
     kwargs: Record<string, unknown> = {},
     options: SendTaskOptions = {},
   ): Promise<AsyncResult<T>> {
+    checkSendTaskOptions(options);
     await this.connect();
     const id = options.taskId ?? randomUUID();
     const queue = options.queue ?? this.defaultQueue;

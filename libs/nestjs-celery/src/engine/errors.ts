@@ -43,3 +43,10 @@ export class PublishTimeoutError extends CeleryError {
     super(`task ${taskId} was not confirmed by the broker within ${timeoutMs} ms (broker down?); it may or may not have been queued`);
   }
 }
+
+/** sendTask/send/emit got an option it does not know (a typo, or Celery's snake_case name). */
+export class InvalidTaskOptionsError extends CeleryError {
+  constructor(message: string) {
+    super(message);
+  }
+}

@@ -11,7 +11,7 @@ import { NoResultBackendError } from '../engine/errors.js';
 import { exceptionFromResult } from '../protocol/exceptions.js';
 import { PROPAGATE_STATES, States, isReady } from '../protocol/states.js';
 import { withEmbeddedDefaults } from './celery-module.options.js';
-import { readPayload } from './celery-payload.js';
+import { CeleryClientCall, readClientCall } from './celery-payload.js';
 import { celeryStatus, type CeleryStatus } from './celery.status.js';
 import { isTaskContract, type TaskKwargs, type TaskContract } from './task-contract.js';
 
@@ -23,9 +23,11 @@ export type CeleryTaskUpdate<T = unknown> =
 /**
  * A Nest ClientProxy that sends Celery tasks (to Python or Nest workers alike).
  *
- * Nest style: `send(name, payload)` is a cold Observable of the result, `emit(name, payload)`
- * sends without a result (ignore_result). The payload is an array (args), `{ args, kwargs,
- * options }`, or any other plain object (kwargs); see readPayload.
+ * Nest style: `send(name, payload, options?)` is a cold Observable of the result,
+ * `emit(name, payload, options?)` sends without a result (ignore_result). The payload is an
+ * array (args), `{ args, kwargs }`, or any other plain object (kwargs); see readPayload. Task
+ * options (countdown, queue, taskId …) are only ever the third argument, never read from the
+ * payload, so a request body forwarded as payload cannot set them.
  * Celery style: `sendTask(name, args, kwargs, options)` → AsyncResult; typed with a contract:
  * `call(addTask, [1, 2])`. Failures are CeleryTaskError (excType, excModule, excMessage, traceback).
  */
@@ -66,7 +68,21 @@ export class CeleryClient extends ClientProxy<Record<never, Function>, CelerySta
 
   /** A typed call through a contract: a cold Observable of the result (like `send`). */
   call<A extends unknown[], R, K extends object>(task: TaskContract<A, R, K>, args: NoInfer<A>, kwargs?: NoInfer<K>, options?: SendTaskOptions): Observable<R> {
-    return this.send<R>(task, { args, kwargs: kwargs ?? {}, options: options ?? {} });
+    return this.send<R>(task, { args, kwargs: kwargs ?? {} }, options);
+  }
+
+  /**
+   * Send a task and observe its result (Nest's `send`). `data` holds the task's arguments only
+   * (see readPayload); `options` are the task options (Celery's apply_async options), refused
+   * with InvalidTaskOptionsError when a key is unknown.
+   */
+  override send<TResult = unknown, TInput = unknown>(pattern: unknown, data: TInput, options?: SendTaskOptions): Observable<TResult> {
+    return super.send<TResult, unknown>(pattern, data == null ? data : new CeleryClientCall(data, options ?? {}));
+  }
+
+  /** Send a task without a result (ignore_result), Nest's `emit`; `options` as for `send`. */
+  override emit<TResult = unknown, TInput = unknown>(pattern: unknown, data: TInput, options?: SendTaskOptions): Observable<TResult> {
+    return super.emit<TResult, unknown>(pattern, data == null ? data : new CeleryClientCall(data, options ?? {}));
   }
 
   /**
@@ -75,8 +91,8 @@ export class CeleryClient extends ClientProxy<Record<never, Function>, CelerySta
    * FAILURE/REVOKED errors with CeleryTaskError. Backends keep only the latest state, so a
    * quick task may skip intermediate ones.
    */
-  sendWithStates<T = unknown>(pattern: string | TaskContract, payload: unknown): Observable<CeleryTaskUpdate<T>> {
-    return defer(() => this.sendAwaited<T>(pattern, payload)).pipe(
+  sendWithStates<T = unknown>(pattern: string | TaskContract, payload: unknown, options?: SendTaskOptions): Observable<CeleryTaskUpdate<T>> {
+    return defer(() => this.sendAwaited<T>(pattern, new CeleryClientCall(payload, options ?? {}))).pipe(
       switchMap((result) => result.state$),
       map((meta): CeleryTaskUpdate<T> => {
         if (meta.status === States.SUCCESS) return { taskId: meta.task_id, ready: true, state: States.SUCCESS, result: meta.result as T };
@@ -134,14 +150,14 @@ export class CeleryClient extends ClientProxy<Record<never, Function>, CelerySta
   }
 
   protected async dispatchEvent<T = unknown>(packet: ReadPacket): Promise<T> {
-    const { args, kwargs, options } = readPayload(packet.data);
+    const { args, kwargs, options } = readClientCall(packet.data);
     await this.sendResolved(packet.pattern, args, kwargs, { ...options, ignoreResult: true });
     return undefined as T;
   }
 
   /** Send a task whose result will be awaited: refuses before sending when there is no backend. */
-  private async sendAwaited<T>(pattern: unknown, payload: unknown): Promise<AsyncResult<T>> {
-    const { args, kwargs, options } = readPayload(payload);
+  private async sendAwaited<T>(pattern: unknown, data: unknown): Promise<AsyncResult<T>> {
+    const { args, kwargs, options } = readClientCall(data);
     const taskId = options.taskId ?? randomUUID();
     if (!this.app.backend) throw new NoResultBackendError(taskId);
     return this.sendResolved<T>(pattern, args, kwargs, { ...options, taskId, ignoreResult: false });

@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import type { SendTaskOptions } from '../engine/celery.js';
+import { checkSendTaskOptions, type SendTaskOptions } from '../engine/celery.js';
 
 /** Type-only brand carrying a contract's argument, result and kwargs types. */
 declare const CONTRACT_TYPES: unique symbol;
@@ -26,6 +26,7 @@ export interface TaskContract<A extends unknown[] = unknown[], R = unknown, K ex
 /** Declare a task contract. Type parameters: positional args tuple, result, kwargs (optional). */
 export function defineTask<A extends unknown[] = [], R = unknown, K extends object = TaskKwargs>(name: string, options?: SendTaskOptions): TaskContract<A, R, K> {
   if (typeof name !== 'string' || name === '') throw new TypeError('defineTask(name): the task name must be a non-empty string, e.g. "tasks.add"');
+  if (options !== undefined) checkSendTaskOptions(options);
   return Object.freeze({ name, ...(options ? { options } : {}), [CONTRACT]: true });
 }
 

@@ -1,7 +1,8 @@
 /** Opening a connection from a failover list, and the backoff between recovery rounds. */
 import { connect, type ChannelModel } from 'amqplib';
 import { AmqpConnectionError } from './amqp-errors.js';
-import { redactAmqpUrl } from './amqp-url.js';
+import { redactAmqpUrl, type AmqpEndpoint } from './amqp-url.js';
+import { tlsErrorHint } from './tls-options.js';
 
 export interface AmqpConnectOptions {
   /** shown by RabbitMQ as the connection's user-provided name (management UI, rabbitmqctl) */
@@ -17,18 +18,19 @@ export interface OpenedConnection {
 }
 
 /** Try each URL in order; the first that opens wins. */
-export async function connectFirst(urls: readonly string[], options: AmqpConnectOptions): Promise<OpenedConnection> {
+export async function connectFirst(endpoints: readonly AmqpEndpoint[], options: AmqpConnectOptions): Promise<OpenedConnection> {
   const failures: string[] = [];
-  for (const url of urls) {
+  for (const { url, tls } of endpoints) {
     try {
       const model = await connect(url, {
         ...options.socketOptions,
+        ...tls,
         timeout: options.connectTimeoutMs,
         clientProperties: options.connectionName ? { connection_name: options.connectionName } : undefined,
       });
       return { model, url };
     } catch (err) {
-      failures.push(`${redactAmqpUrl(url)}: ${(err as Error).message || String(err)}`);
+      failures.push(`${redactAmqpUrl(url)}: ${(err as Error).message || String(err)}${tlsErrorHint(err)}`);
     }
   }
   throw new AmqpConnectionError(

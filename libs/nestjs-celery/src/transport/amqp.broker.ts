@@ -24,7 +24,8 @@ import { AmqpDeclarer } from './amqp-declarer.js';
 import { AmqpBrokerClosedError, AmqpBrokerError } from './amqp-errors.js';
 import { AmqpPublisher } from './amqp-publisher.js';
 import { DEFAULT_HEADER_LIMITS, installContentHeaderReader } from './amqp-content-header.js';
-import { parseAmqpUrls, redactAmqpUrl } from './amqp-url.js';
+import { parseAmqpEndpoints, redactAmqpUrl, type AmqpEndpoint } from './amqp-url.js';
+import type { SslOptions } from './tls-options.js';
 
 export interface AmqpBrokerOptions {
   logger?: CeleryLogger;
@@ -36,8 +37,14 @@ export interface AmqpBrokerOptions {
   reconnect?: Partial<BackoffOptions>;
   /** per-URL TCP/TLS connect timeout; default 10 s */
   connectTimeoutMs?: number;
-  /** extra socket/TLS options for amqps:// (ca, cert, key, servername …) */
+  /** extra socket/TLS options for amqplib (Node's net/tls options) */
   socketOptions?: Record<string, unknown>;
+  /**
+   * Celery's broker_use_ssl: true, or TLS settings (CA, client certificate, verify mode, server
+   * name), turns TLS on for every URL; a URL's own `ssl_*` query keys win. amqps:// alone is TLS
+   * verified against Node's built-in CAs.
+   */
+  ssl?: boolean | SslOptions;
   /**
    * Resolve a publish only on RabbitMQ's publisher confirm (default true). false is Celery's
    * default (`broker_transport_options={'confirm_publish': False}`): a publish resolves once
@@ -74,7 +81,7 @@ export class AmqpBroker implements Broker {
   private readonly status = new BehaviorSubject<ConnectionStatus>('disconnected');
   readonly status$ = this.status.asObservable();
 
-  private readonly urls: string[];
+  private readonly urls: AmqpEndpoint[];
   private readonly backoff: BackoffOptions;
   private readonly connectTimeoutMs: number;
   private readonly confirmPublish: boolean;
@@ -101,7 +108,7 @@ export class AmqpBroker implements Broker {
     private readonly options: AmqpBrokerOptions = {},
   ) {
     this.logger = options.logger ?? consoleLogger('AmqpBroker');
-    this.urls = parseAmqpUrls(url, { heartbeatSeconds: options.heartbeatSeconds });
+    this.urls = parseAmqpEndpoints(url, { heartbeatSeconds: options.heartbeatSeconds, ssl: options.ssl });
     this.backoff = { initialDelayMs: 200, maxDelayMs: 30_000, ...options.reconnect };
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.confirmPublish = options.confirmPublish ?? true;

@@ -8,6 +8,8 @@ import { RedisBackend } from './redis.backend.js';
 import { RedisBroker } from './redis.broker.js';
 import { RpcBackend } from './rpc.backend.js';
 import type { ResultBackend } from './result-backend.interface.js';
+import type { SslOptions } from './tls-options.js';
+import { readBrokerTransportOptions, readResultBackendTransportOptions, type BrokerTransportOptions, type ResultBackendTransportOptions } from './transport-options.js';
 
 export interface TransportFactoryOptions {
   logger?: CeleryLogger;
@@ -18,6 +20,14 @@ export interface TransportFactoryOptions {
   /** AMQP: bounds on message headers (see AmqpBrokerOptions) */
   maxHeaderDepth?: number;
   maxHeaderValues?: number;
+  /** Celery's broker_use_ssl */
+  brokerUseSsl?: boolean | SslOptions;
+  /** Celery's redis_backend_use_ssl */
+  redisBackendUseSsl?: boolean | SslOptions;
+  /** Celery's broker_transport_options */
+  brokerTransportOptions?: BrokerTransportOptions;
+  /** Celery's result_backend_transport_options */
+  resultBackendTransportOptions?: ResultBackendTransportOptions;
 }
 
 /** Thrown for a URL no transport handles. */
@@ -42,16 +52,28 @@ export function createBroker(url: string | string[], options: TransportFactoryOp
       return new MemoryBroker(urls[0]);
     case 'amqp':
     case 'amqps':
-    case 'pyamqp':
+    case 'pyamqp': {
+      const transport = readBrokerTransportOptions(options.brokerTransportOptions, 'amqp');
       return new AmqpBroker(urls, {
         logger: options.logger,
-        confirmPublish: options.confirmPublish,
+        confirmPublish: options.confirmPublish ?? transport.confirm_publish,
+        ssl: options.brokerUseSsl,
         maxHeaderDepth: options.maxHeaderDepth,
         maxHeaderValues: options.maxHeaderValues,
       });
+    }
     case 'redis':
-    case 'rediss':
-      return new RedisBroker(urls, { logger: options.logger, maxHeaderDepth: options.maxHeaderDepth, maxHeaderValues: options.maxHeaderValues });
+    case 'rediss': {
+      const transport = readBrokerTransportOptions(options.brokerTransportOptions, 'redis');
+      return new RedisBroker(urls, {
+        logger: options.logger,
+        ssl: options.brokerUseSsl,
+        visibilityTimeoutSeconds: transport.visibility_timeout,
+        globalKeyprefix: transport.global_keyprefix,
+        maxHeaderDepth: options.maxHeaderDepth,
+        maxHeaderValues: options.maxHeaderValues,
+      });
+    }
     default:
       throw new UnsupportedUrlError('broker', urls[0], 'amqp://, amqps://, pyamqp://, redis://, rediss://, memory://');
   }
@@ -63,9 +85,12 @@ export function createResultBackend(url: string, broker: Broker, options: Transp
     case 'memory':
       return new MemoryBackend(url);
     case 'redis':
-    case 'rediss':
-      return new RedisBackend(url, { logger: options.logger, resultExpiresSeconds: options.resultExpires });
+    case 'rediss': {
+      const transport = readResultBackendTransportOptions(options.resultBackendTransportOptions, 'redis');
+      return new RedisBackend(url, { logger: options.logger, resultExpiresSeconds: options.resultExpires, ssl: options.redisBackendUseSsl, globalKeyprefix: transport.global_keyprefix });
+    }
     case 'rpc':
+      readResultBackendTransportOptions(options.resultBackendTransportOptions, 'rpc'); // unknown keys are refused here too
       return new RpcBackend(broker, { logger: options.logger, resultExpiresSeconds: options.resultExpires });
     default:
       throw new UnsupportedUrlError('result backend', url, 'redis://, rediss://, rpc://, memory://');

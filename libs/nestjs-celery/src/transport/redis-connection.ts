@@ -24,7 +24,9 @@ export async function openRedisConnection(endpoint: RedisEndpoint, options: Redi
     connectionName: `${redisOptions.connectionName ?? 'nestjs-celery'}-${role}`,
   });
   let lastError = '';
+  let firstError: Error | undefined;
   client.on('error', (err: Error) => {
+    firstError ??= err;
     // ioredis repeats the error on every reconnect attempt: log each distinct one once
     if (err.message === lastError) return;
     lastError = err.message;
@@ -43,7 +45,8 @@ export async function openRedisConnection(endpoint: RedisEndpoint, options: Redi
     await client.connect();
   } catch (err) {
     client.disconnect();
-    throw err;
+    // ioredis rejects with "Connection is closed."; the cause (a TLS or socket error) came first
+    throw firstError ?? err;
   }
   return client;
 }

@@ -9,6 +9,7 @@ import { RedisResultSubscriber } from './redis-backend.subscriber.js';
 import { RedisChordSupport } from './redis-chord.js';
 import { TickBatcher } from './result-backend.batcher.js';
 import { parseRedisUrl, type RedisEndpoint } from './redis-url.js';
+import { tlsErrorHint, type SslOptions } from './tls-options.js';
 import { BackendClosedError, BackendStoreError, ResultBackendError } from './result-backend.errors.js';
 import type { ResultBackend, StoreTarget } from './result-backend.interface.js';
 import { getProcessOid } from './result-backend.oid.js';
@@ -21,6 +22,13 @@ export interface RedisBackendOptions {
   keyPrefix?: string;
   /** CLIENT SETNAME prefix of the two connections (`<name>:results`, `<name>:results-subscriber`); default 'nestjs-celery' */
   connectionName?: string;
+  /** Celery's redis_backend_use_ssl: true or TLS settings; the URL's own `ssl_*` query keys win */
+  ssl?: boolean | SslOptions;
+  /**
+   * Celery's result_backend_transport_options `global_keyprefix` (Celery ≥ 5.3): prepended to
+   * the result and group keys, with `_` unless it ends in one of `:_-.`
+   */
+  globalKeyprefix?: string;
 }
 
 /** Redis refuses string values over 512 MB (celery/backends/redis.py _MAX_STR_VALUE_SIZE). */
@@ -107,16 +115,17 @@ export class RedisBackend implements ResultBackend {
 
   /** @param url redis://[user:password@]host[:port][/db] or rediss:// (throws RedisUrlError when malformed) */
   constructor(url: string, options: RedisBackendOptions = {}) {
-    this.endpoint = parseRedisUrl(url);
+    this.endpoint = parseRedisUrl(url, options.ssl, 'redis_backend_use_ssl');
+    const global = options.globalKeyprefix ? (/[:_\-.]$/.test(options.globalKeyprefix) ? options.globalKeyprefix : `${options.globalKeyprefix}_`) : '';
     this.logger = options.logger ?? consoleLogger('RedisBackend');
     const expires = options.resultExpiresSeconds === undefined ? 86_400 : options.resultExpiresSeconds;
     // Celery prepares expires with int() and only uses SETEX when it is truthy
     this.expires = expires ? Math.trunc(expires) : null;
-    this.keyPrefix = options.keyPrefix ?? 'celery-task-meta-';
+    this.keyPrefix = global + (options.keyPrefix ?? 'celery-task-meta-');
     const name = options.connectionName ?? 'nestjs-celery';
     this.commands = this.track(new TrackedRedisConnection(this.endpoint, `${name}:results`, this.logger, { lazyConnect: true }));
     this.commands.client.defineCommand('celeryStoreResults', { lua: STORE_RESULTS_LUA });
-    this.chord = new RedisChordSupport(this.commands.client, { expiresSeconds: this.expires });
+    this.chord = new RedisChordSupport(this.commands.client, { expiresSeconds: this.expires, keyPrefix: `${global}celery-taskset-meta-` });
     this.subscriber = new RedisResultSubscriber({
       endpoint: this.endpoint,
       connectionName: `${name}:results-subscriber`,
@@ -139,7 +148,8 @@ export class RedisBackend implements ResultBackend {
     try {
       await this.commands.client.connect();
     } catch (err) {
-      const why = this.commands.lastError?.message ?? (err as Error).message;
+      const cause = this.commands.lastError ?? err;
+      const why = `${(cause as Error).message}${tlsErrorHint(cause)}`;
       throw new ResultBackendError(`could not connect to the Redis result backend at ${this.endpoint.display} (${why}); check the URL and that Redis is running`);
     }
   }

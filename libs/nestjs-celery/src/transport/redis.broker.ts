@@ -27,6 +27,7 @@ import { KombuDeclarations, KombuRouter } from './redis-router.js';
 import { kombuScripts } from './redis-scripts.js';
 import { KombuAckEmulation } from './redis-unacked.js';
 import { parseRedisUrls, type RedisEndpoint } from './redis-url.js';
+import { tlsErrorHint, type SslOptions } from './tls-options.js';
 
 export interface RedisBrokerOptions {
   logger?: CeleryLogger;
@@ -43,12 +44,18 @@ export interface RedisBrokerOptions {
   globalKeyprefix?: string;
   /** kombu's BRPOP timeout in seconds (default 1) */
   pollTimeoutSeconds?: number;
-  /** extra ioredis options for every connection (TLS certificates, timeouts, …) */
+  /** extra ioredis options for every connection (timeouts, …) */
   redisOptions?: RedisOptions;
   /** message headers nested deeper than this are refused (rejected, FAILURE stored when the id is readable); default 32 */
   maxHeaderDepth?: number;
   /** message headers holding more values than this are refused likewise; default 10,000 */
   maxHeaderValues?: number;
+  /**
+   * Celery's broker_use_ssl: true, or TLS settings (caCerts, certfile, keyfile, certReqs …),
+   * turns TLS on for every URL; a URL's own `ssl_*` query keys win. rediss:// alone is TLS
+   * verified against Node's built-in CAs.
+   */
+  ssl?: boolean | SslOptions;
 }
 
 export class RedisBrokerError extends Error {
@@ -73,7 +80,7 @@ export class RedisBroker implements Broker {
   readonly status$ = this.status.asObservable();
   private readonly endpoints: RedisEndpoint[];
   private readonly logger: CeleryLogger;
-  private readonly options: Required<Omit<RedisBrokerOptions, 'logger' | 'redisOptions'>> & { redisOptions: RedisOptions };
+  private readonly options: Required<Omit<RedisBrokerOptions, 'logger' | 'redisOptions' | 'ssl'>> & { redisOptions: RedisOptions };
   private session?: Session;
   private connecting?: Promise<Session>;
   private readonly consumers = new Set<RedisConsumer>();
@@ -88,7 +95,7 @@ export class RedisBroker implements Broker {
   private closing = false;
 
   constructor(url: string | string[], options: RedisBrokerOptions = {}) {
-    this.endpoints = parseRedisUrls(url);
+    this.endpoints = parseRedisUrls(url, options.ssl);
     this.logger = options.logger ?? consoleLogger('RedisBroker');
     this.options = {
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 3600,
@@ -268,7 +275,7 @@ export class RedisBroker implements Broker {
         this.status.next('connected');
         return this.session;
       } catch (err) {
-        failures.push(`${endpoint.display}: ${(err as Error).message}`);
+        failures.push(`${endpoint.display}: ${(err as Error).message}${tlsErrorHint(err)}`);
       }
     }
     this.status.next('disconnected');
