@@ -11,13 +11,16 @@ export interface PythonEnv {
   backend: string;
   queue: string;
   protocol?: 1 | 2;
+  /** more environment for the Python process (e.g. a Celery peer's PYTHONPATH from test/support/peers.ts) */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** The environment test/interop/python/interop_app.py reads its broker, backend and queue from. */
 export function envFor(e: PythonEnv): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    PYTHONPATH: PYTHON_DIR,
+    ...e.env,
+    PYTHONPATH: [PYTHON_DIR, e.env?.PYTHONPATH].filter(Boolean).join(':'),
     PYTHONUNBUFFERED: '1',
     INTEROP_BROKER: e.broker,
     INTEROP_BACKEND: e.backend,
