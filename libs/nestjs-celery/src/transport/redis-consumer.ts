@@ -215,7 +215,7 @@ export class RedisConsumer implements Consumer {
   private handle(queue: string, raw: string, recordedTag: string): void {
     let decoded: DecodedEnvelope;
     try {
-      decoded = decodeEnvelope(raw);
+      decoded = decodeEnvelope(raw, this.options.maxMessageBytes);
     } catch (err) {
       // kombu would raise in the event loop and lose it the same way; say so loudly
       this.ctx.logger.error(
@@ -332,7 +332,7 @@ export class RedisConsumer implements Consumer {
       if (queue === undefined || this.cancelled) return;
       let decoded: DecodedEnvelope;
       try {
-        decoded = decodeEnvelope(data);
+        decoded = decodeEnvelope(data, this.options.maxMessageBytes);
       } catch (err) {
         this.ctx.logger.warn(`cannot process broadcast on channel "${channel}": ${(err as Error).message}`);
         return;
