@@ -68,6 +68,20 @@ describeInterop.each([
     expect(forbidden).toMatchObject({ state: 'FAILURE', exc_type: 'ForbiddenException', exc_args: ['Forbidden resource'] });
   }, 60_000);
 
+  test("kwargs from Python bind by name to a contract's params; a call Python refuses is its TypeError (issue 11)", async () => {
+    const out = await pythonClient({ broker: BROKER, backend: REDIS_URL, queue: nestQueue }, [
+      { task: 'e2e.add', kwargs: { x: 4, y: 5 } },
+      { task: 'e2e.add', args: [4], kwargs: { y: 5 } },
+      { task: 'e2e.add', kwargs: { x: 4 } },
+      { task: 'e2e.greet', args: ['Guido'], kwargs: { greeting: 'hi' } },
+    ]);
+    expect(out[0]).toMatchObject({ state: 'SUCCESS', result: 9 });
+    expect(out[1]).toMatchObject({ state: 'SUCCESS', result: 9 });
+    expect(out[2]).toMatchObject({ state: 'FAILURE', exc_type: 'TypeError', exc_module: 'builtins', exc_args: ["add() missing 1 required positional argument: 'y'"] });
+    // a task without params keeps the documented mapping: the kwargs object after the args
+    expect(out[3]).toMatchObject({ state: 'SUCCESS', result: 'hi Guido' });
+  }, 60_000);
+
   test('a Nest CeleryClient calls a Python worker', async () => {
     pyWorker = await startPythonWorker({ broker: BROKER, backend: REDIS_URL, queue: pyQueue });
     const client = new CeleryClient({ broker: BROKER, backend: REDIS_URL, taskDefaultQueue: pyQueue, logger: silentLogger });

@@ -19,6 +19,12 @@ const badArgsOf: ArgsOf<typeof add> = ['1', 2];
 const otherContract: TaskContract<[string], number> = add;
 void [argsOf, resultOf, kwargsOf, badArgsOf, otherContract];
 
+// params name the positional args, one name per arg type (kwargs then bind by name)
+const named = defineTask<[x: number, y?: number], number>('types.named', { params: ['x', 'y?'], queue: 'math' });
+// @ts-expect-error one name per positional arg type
+const tooFewNames = defineTask<[x: number, y: number], number>('types.few', { params: ['x'] });
+void [named, tooFewNames];
+
 export async function clientSide(client: CeleryClient): Promise<void> {
   const sum: number = await lastValueFrom(client.call(add, [1, 2]));
   const hello: Observable<string> = client.call(greet, ['Ada'], { greeting: 'hi' });

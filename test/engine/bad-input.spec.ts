@@ -25,6 +25,8 @@ const BAD: Bad[] = [
   { what: 'a pickle body', body: Buffer.from('80049505000000000000004b012e', 'hex'), contentType: 'application/x-python-serialize', headers: v2, excType: 'ContentDisallowed' },
   { what: 'an unparseable eta', body: '[[], {}, null]', headers: (id) => ({ ...v2(id), eta: 'tomorrow-ish' }), excType: 'InvalidTaskError' },
   { what: 'an oversized message', body: JSON.stringify([['x'.repeat(4096)], {}, null]), headers: v2, excType: 'MessageTooLarge' },
+  // over the limit by more than the envelope's headroom: on Redis refused before its body is decoded
+  { what: 'an oversized envelope', body: JSON.stringify([['x'.repeat(2 * 1024 * 1024)], {}, null]), headers: v2, excType: 'MessageTooLarge' },
   { what: 'a missing id header', body: '[[], {}, null]', headers: () => ({ lang: 'py', task: 't.ok' }) },
 ];
 

@@ -27,7 +27,7 @@ export class TasksService {
   }
 
   /** Sleeps, and stops early when the task is aborted. */
-  @CeleryTask(sleepTask.name)
+  @CeleryTask(sleepTask.name, { params: sleepTask.params })
   async sleep(@Args(0) seconds: number, @TaskContext() task: TaskContext): Promise<number> {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, seconds * 1000);
@@ -42,7 +42,7 @@ export class TasksService {
   }
 
   /** Reports PROGRESS states (Celery's update_state) before its result. */
-  @CeleryTask(progressTask.name)
+  @CeleryTask(progressTask.name, { params: progressTask.params })
   async progress(@Args(0) steps: number, @TaskContext() task: TaskContext): Promise<string> {
     for (let done = 1; done <= steps; done++) {
       await new Promise((r) => setTimeout(r, 100));

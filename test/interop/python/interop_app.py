@@ -63,3 +63,10 @@ def key_error(key):
     return {}[key]
 
 import ops_tasks  # noqa: E402,F401  (worker-ops suites: retrying tasks)
+
+
+@app.task(name="py.digest")
+def digest(data):
+    """Large-message cells: the length and sha256 of a (large) string argument."""
+    import hashlib
+    return {"length": len(data), "sha256": hashlib.sha256(data.encode()).hexdigest()}

@@ -27,12 +27,18 @@ export type TypedTaskDecorator<A extends unknown[], R, K extends object> = <M ex
  * With a contract (`@CeleryTask(addTask)`) the method's positional signature and result type
  * are checked at compile time; that check describes the default argument mapping, so a method
  * using `@Args()`/`@Kwargs()` parameters takes the name instead: `@CeleryTask(addTask.name)`.
+ *
+ * Parameter names (`options.params`, else the contract's `params`) make kwargs bind by name as
+ * in Python: `@CeleryTask('tasks.add', { params: ['x', 'y'] }) add(x, y)` runs `add(4, 5)` for
+ * `send_task('tasks.add', kwargs={'x': 4, 'y': 5})`, and a call Python would refuse fails with
+ * Python's TypeError.
  */
 export function CeleryTask<A extends unknown[], R, K extends object>(task: TaskContract<A, R, K>, options?: CeleryTaskOptions): TypedTaskDecorator<A, R, K>;
 export function CeleryTask(name: string, options?: CeleryTaskOptions): MethodDecorator;
 export function CeleryTask(task: string | TaskContract, options: CeleryTaskOptions = {}): MethodDecorator {
   const name = isTaskContract(task) ? task.name : task;
   if (typeof name !== 'string' || name === '') throw new TypeError('@CeleryTask(name): the task name must be a non-empty string, e.g. "tasks.add"');
-  const metadata: CeleryTaskMetadata = { name, options };
+  const params = options.params ?? (isTaskContract(task) ? task.params : undefined);
+  const metadata: CeleryTaskMetadata = { name, options: params ? { ...options, params } : options };
   return SetMetadata(CELERY_TASK_METADATA, metadata);
 }

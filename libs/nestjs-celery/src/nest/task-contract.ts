@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
 import { checkSendTaskOptions, type SendTaskOptions } from '../engine/celery.js';
+import type { TaskParams } from '../engine/worker/task-arguments.js';
 
 /** Type-only brand carrying a contract's argument, result and kwargs types. */
 declare const CONTRACT_TYPES: unique symbol;
@@ -20,14 +21,28 @@ export interface TaskContract<A extends unknown[] = unknown[], R = unknown, K ex
   readonly name: string;
   /** defaults for every send of this task (queue, priority, time limits …) */
   readonly options?: SendTaskOptions;
+  /** the handler's parameter names, one per positional arg type: kwargs bind to them by name (TaskOptions.params) */
+  readonly params?: TaskParams;
   readonly [CONTRACT_TYPES]?: { args: A; result: R; kwargs: K };
 }
 
+/**
+ * defineTask's options: send defaults, plus `params`, the parameter names of the task, one per
+ * positional arg type (`'y?'` for an optional one): `{ params: ['x', 'y'] }`.
+ */
+export type TaskContractOptions<A extends unknown[] = unknown[]> = SendTaskOptions & { params?: Readonly<{ [I in keyof A]: string }> };
+
 /** Declare a task contract. Type parameters: positional args tuple, result, kwargs (optional). */
-export function defineTask<A extends unknown[] = [], R = unknown, K extends object = TaskKwargs>(name: string, options?: SendTaskOptions): TaskContract<A, R, K> {
+export function defineTask<A extends unknown[] = [], R = unknown, K extends object = TaskKwargs>(name: string, options?: TaskContractOptions<A>): TaskContract<A, R, K> {
   if (typeof name !== 'string' || name === '') throw new TypeError('defineTask(name): the task name must be a non-empty string, e.g. "tasks.add"');
-  if (options !== undefined) checkSendTaskOptions(options);
-  return Object.freeze({ name, ...(options ? { options } : {}), [CONTRACT]: true });
+  const { params, ...sendOptions } = options ?? {};
+  if (options !== undefined) checkSendTaskOptions(sendOptions);
+  return Object.freeze({
+    name,
+    ...(options && Object.keys(sendOptions).length ? { options: sendOptions } : {}),
+    ...(params ? { params: Object.freeze([...(params as readonly string[])]) } : {}),
+    [CONTRACT]: true,
+  });
 }
 
 export type ArgsOf<T> = T extends TaskContract<infer A, unknown, object> ? A : never;

@@ -18,7 +18,13 @@ export class JsonDecodeError extends SyntaxError {
 
 /** Parse JSON text as Python's json.loads does, integers beyond 2^53 as BigInt. */
 export function parseJsonLosslessly(text: string): unknown {
-  return new SlowParser(text).parseDocument();
+  try {
+    return new SlowParser(text).parseDocument();
+  } catch (err) {
+    // it recurses per nesting level (Python's json does too, and stops at its recursion limit)
+    if (err instanceof RangeError) throw new JsonDecodeError(`JSON nested too deeply to read (${err.message})`);
+    throw err;
+  }
 }
 
 /**

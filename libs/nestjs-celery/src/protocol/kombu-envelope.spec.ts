@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { DecodeError } from './errors.js';
+import { DecodeError, MessageTooLargeError } from './errors.js';
 import { dumps, loads } from './json.js';
 import {
   decodeEnvelope,
@@ -149,7 +149,7 @@ describe('kombu envelope', () => {
 
   it('reports a body that is not strict base64 but keeps the headers (task id) readable', () => {
     const env = loads(PYTHON_ENVELOPE) as { body: string };
-    for (const bad of ['W1syLCAy!!!', 'W1syLCAyXSw', 'W1sy\nLCAy', 'W1s=yLCA']) {
+    for (const bad of ['W1syLCAy!!!', 'W1syLCAyXSw', 'W1sy\nLCAy', 'W1s=yLCA', 'W1sy-CAy', 'W1sy_CAy', 'W===', 'W1syLCA ']) {
       env.body = bad;
       const decoded = decodeEnvelope(dumps(env));
       expect(decoded.error).toBeInstanceOf(DecodeError);
@@ -197,6 +197,40 @@ describe('kombu envelope', () => {
     expect(restored.message.headers.redelivered).toBe(true);
     expect(restored.deliveryTag).toBe('2c2b2e62-2739-45e6-9164-d13bb0130ca4');
     expect(() => decodeUnackedEntry('[1, 2]')).toThrow(DecodeError);
+  });
+
+  describe('large bodies (issue 11: a 3.5 MiB body overflowed the regexp stack and was dropped)', () => {
+    const big = Buffer.alloc(8 * 1024 * 1024, 'x');
+    const encoded = () => encodeEnvelope({ body: big, contentType: 'application/json', contentEncoding: 'utf-8', headers: { id: 'big-1', task: 't' }, properties: {} }, { exchange: '', routing_key: 'q' }, 'tag-1');
+
+    it('decodes an 8 MiB body', () => {
+      const decoded = decodeEnvelope(encoded());
+      expect(decoded.error).toBeUndefined();
+      expect(decoded.message.body.equals(big)).toBe(true);
+    });
+
+    it('over maxBodyBytes: the body is skipped unread, the rest is read, the error names the task', () => {
+      const decoded = decodeEnvelope(encoded(), 1024);
+      expect(decoded.error).toBeInstanceOf(MessageTooLargeError);
+      expect(decoded.error!.taskId).toBe('big-1');
+      expect(decoded.error!.message).toMatch(/over the 1024-byte body limit \(maxMessageBytes\) for task big-1/);
+      expect(decoded.message.body.length).toBe(0);
+      expect(decoded.message.headers).toEqual({ id: 'big-1', task: 't' });
+      expect(decoded.deliveryTag).toBe('tag-1');
+      expect(decoded.deliveryInfo.routingKey).toBe('q');
+    });
+
+    it('skips a body wherever it is, past members with escaped quotes and nesting', () => {
+      const raw = `{"headers": {"id": "i\\"d", "a": [1, {"b": "}]"}]}, "body": "${'A'.repeat(2 * 1024 * 1024)}", "properties": {"delivery_tag": "t"}}`;
+      const decoded = decodeEnvelope(raw, 16);
+      expect(decoded.error).toBeInstanceOf(MessageTooLargeError);
+      expect(decoded.message.headers).toEqual({ id: 'i"d', a: [1, { b: '}]' }] });
+      expect(decoded.deliveryTag).toBe('t');
+    });
+
+    it('under the limit it is decoded as usual', () => {
+      expect(decodeEnvelope(encoded(), 8 * 1024 * 1024).error).toBeUndefined();
+    });
   });
 });
 

@@ -8,7 +8,7 @@
  *    "properties": {correlation_id, reply_to, …other properties…, delivery_mode, [expiration],
  *                   delivery_info: {exchange, routing_key}, priority, body_encoding, delivery_tag}}
  */
-import { DecodeError } from './errors.js';
+import { DecodeError, MessageTooLargeError, type ProtocolError } from './errors.js';
 import { dumps, loads } from './json.js';
 import { DEFAULT_HEADER_LIMITS, headerBoundsProblem, type HeaderLimits } from './nesting.js';
 import type { MessageProperties, TransportMessage } from './transport-message.js';
@@ -25,8 +25,8 @@ export interface DecodedEnvelope {
   deliveryInfo: { exchange: string; routingKey: string; redelivered: boolean };
   /** kombu's `properties.delivery_tag` (a uuid4); undefined when the envelope lacks one */
   deliveryTag: string | undefined;
-  /** set when the envelope was readable but not entirely (bad base64, no delivery_tag, …) */
-  error?: DecodeError;
+  /** set when the envelope was readable but not entirely (bad base64, no delivery_tag, …) or is over the size limit */
+  error?: ProtocolError;
 }
 
 /** Properties that belong to the transport, not the message: kombu adds them on every publish. */
@@ -64,12 +64,28 @@ export function encodeEnvelope(message: TransportMessage, deliveryInfo: KombuDel
   });
 }
 
+/** Room for everything but the body (headers, properties) when an envelope's length is checked. */
+const ENVELOPE_HEADROOM = 1024 * 1024;
+
 /**
  * Read an envelope. Throws DecodeError when the text is not JSON or not a JSON object (nothing
  * can be recovered). Anything else kombu could not have handled is reported in `error` while
  * what was readable (headers, hence the task id) is still returned.
+ *
+ * An envelope too long to carry a body of at most `maxBodyBytes` (base64: 4 characters per 3
+ * bytes, plus 1 MiB for the rest) is not decoded: its body is skipped unread, the rest is read,
+ * and `error` is a MessageTooLargeError with the task id.
  */
-export function decodeEnvelope(raw: string, headerLimits: HeaderLimits = DEFAULT_HEADER_LIMITS): DecodedEnvelope {
+export function decodeEnvelope(raw: string, maxBodyBytes = Number.POSITIVE_INFINITY, headerLimits: HeaderLimits = DEFAULT_HEADER_LIMITS): DecodedEnvelope {
+  if (raw.length > Math.ceil(maxBodyBytes / 3) * 4 + ENVELOPE_HEADROOM) {
+    const decoded = decodeEnvelope(withoutBody(raw), Number.POSITIVE_INFINITY, headerLimits);
+    const taskId = typeof decoded.message.headers.id === 'string' ? decoded.message.headers.id : undefined;
+    decoded.error = new MessageTooLargeError(
+      `message of ${raw.length} characters is over the ${maxBodyBytes}-byte body limit (maxMessageBytes)${taskId ? ` for task ${taskId}` : ''}`,
+      taskId,
+    );
+    return decoded;
+  }
   let parsed: unknown;
   try {
     parsed = loads(raw);
@@ -174,6 +190,68 @@ export function redeliveredEnvelope(envelope: Record<string, unknown>): string {
   return dumps(copy);
 }
 
+/**
+ * The envelope's JSON text without its top-level "body" member, found by a linear scan (strings
+ * skipped with indexOf, nesting counted, no recursion), so an oversized body is never copied.
+ * Text that is not a JSON object comes back unchanged for decodeEnvelope to refuse.
+ */
+function withoutBody(raw: string): string {
+  const members: string[] = [];
+  let p = skipSpace(raw, 0);
+  if (raw[p] !== '{') return raw;
+  p = skipSpace(raw, p + 1);
+  while (p < raw.length && raw[p] === '"') {
+    const keyEnd = skipString(raw, p);
+    const colon = skipSpace(raw, keyEnd);
+    if (raw[colon] !== ':') return raw;
+    const valueEnd = skipValue(raw, skipSpace(raw, colon + 1));
+    if (raw.slice(p, keyEnd) !== '"body"') members.push(raw.slice(p, valueEnd));
+    p = skipSpace(raw, valueEnd);
+    if (raw[p] === ',') p = skipSpace(raw, p + 1);
+    else break;
+  }
+  return raw[p] === '}' ? `{${members.join(', ')}}` : raw;
+}
+
+function skipSpace(text: string, p: number): number {
+  while (p < text.length && (text[p] === ' ' || text[p] === '\n' || text[p] === '\r' || text[p] === '\t')) p++;
+  return p;
+}
+
+/** The index after the string literal starting at `p` (its opening quote); text.length when unterminated. */
+function skipString(text: string, p: number): number {
+  for (let from = p + 1; ; ) {
+    const quote = text.indexOf('"', from);
+    if (quote === -1) return text.length;
+    let backslashes = 0;
+    while (text.charCodeAt(quote - 1 - backslashes) === 0x5c) backslashes++;
+    if (backslashes % 2 === 0) return quote + 1;
+    from = quote + 1;
+  }
+}
+
+/** The index after the JSON value starting at `p`. */
+function skipValue(text: string, p: number): number {
+  const first = text[p];
+  if (first === '"') return skipString(text, p);
+  if (first !== '{' && first !== '[') {
+    while (p < text.length && text[p] !== ',' && text[p] !== '}' && text[p] !== ']') p++;
+    return p;
+  }
+  let depth = 0;
+  while (p < text.length) {
+    const c = text[p];
+    if (c === '"') {
+      p = skipString(text, p);
+      continue;
+    }
+    if (c === '{' || c === '[') depth++;
+    else if ((c === '}' || c === ']') && --depth === 0) return p + 1;
+    p++;
+  }
+  return p;
+}
+
 function readHeaders(value: unknown, problems: string[]): Record<string, unknown> {
   if (value == null) return {};
   if (isObject(value)) return value;
@@ -181,8 +259,19 @@ function readHeaders(value: unknown, problems: string[]): Record<string, unknown
   return {};
 }
 
-/** Strict base64 (Python's b64encode output): Node's decoder silently skips bad characters. */
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/**
+ * Strict base64 (Python's b64encode output), without a regex over the body (one over a
+ * multi-MiB body overflowed V8's regexp stack). Node's decoder skips characters outside the
+ * alphabet, stops at the first '=' and also reads the URL-safe '-' and '_'; so the text is exact
+ * base64 when its length is a multiple of 4, it has neither '-' nor '_', and the decoder turned
+ * every character into output (3 bytes per 4 characters, less the padding).
+ */
+function strictBase64(text: string): Buffer | undefined {
+  if (text.length % 4 !== 0 || text.indexOf('-') !== -1 || text.indexOf('_') !== -1) return undefined;
+  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  const bytes = Buffer.from(text, 'base64');
+  return bytes.length === (text.length / 4) * 3 - padding ? bytes : undefined;
+}
 
 function readBody(body: unknown, encoding: unknown, problems: string[]): Buffer {
   // kombu's Message: a falsy body is kept as is, so no decoding happens
@@ -197,11 +286,12 @@ function readBody(body: unknown, encoding: unknown, problems: string[]): Buffer 
     problems.push(`unsupported body_encoding ${JSON.stringify(encoding)} (kombu only knows "base64")`);
     return Buffer.alloc(0);
   }
-  if (!BASE64.test(body)) {
+  const bytes = strictBase64(body);
+  if (!bytes) {
     problems.push(`body is not valid base64 (${body.length} chars: ${preview(body)})`);
     return Buffer.alloc(0);
   }
-  return Buffer.from(body, 'base64');
+  return bytes;
 }
 
 function readProperties(props: Record<string, unknown>): MessageProperties {

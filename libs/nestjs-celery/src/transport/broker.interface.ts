@@ -90,6 +90,13 @@ export interface ConsumeOptions {
    * can change on the fly but which quorum queues refuse, as in Celery 5.2.
    */
   adjustablePrefetch?: boolean;
+  /**
+   * Largest message body this consumer takes (the worker's maxMessageBytes). A transport that
+   * must decode more than the body to read the headers (kombu's Redis envelope) checks it before
+   * decoding and hands the delivery over with an empty body and a MessageTooLargeError as its
+   * transportError; others hand the body over and leave the check to the worker.
+   */
+  maxMessageBytes?: number;
 }
 
 export interface Consumer {

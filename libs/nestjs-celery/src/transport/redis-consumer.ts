@@ -233,7 +233,7 @@ export class RedisConsumer implements Consumer {
   private handle(queue: string, raw: string, recordedTag: string): void {
     let decoded: DecodedEnvelope;
     try {
-      decoded = decodeEnvelope(raw, this.ctx.headerLimits);
+      decoded = decodeEnvelope(raw, this.options.maxMessageBytes, this.ctx.headerLimits);
     } catch (err) {
       // kombu would raise in the event loop and lose it the same way; say so loudly
       this.ctx.logger.error(
@@ -363,7 +363,7 @@ export class RedisConsumer implements Consumer {
       if (queue === undefined || this.cancelled) return;
       let decoded: DecodedEnvelope;
       try {
-        decoded = decodeEnvelope(data, this.ctx.headerLimits);
+        decoded = decodeEnvelope(data, this.options.maxMessageBytes, this.ctx.headerLimits);
       } catch (err) {
         this.ctx.logger.warn(`cannot process broadcast on channel "${channel}": ${(err as Error).message}`);
         return;

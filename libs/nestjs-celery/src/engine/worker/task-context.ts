@@ -1,6 +1,7 @@
 import type { TaskRequest } from '../../protocol/task-message.js';
 import type { DeliveryInfo } from '../../transport/broker.interface.js';
 import type { AutoretryMatcher, RetryOptions } from './retry.js';
+import type { TaskParams } from './task-arguments.js';
 
 /** What a task handler knows about the message it runs (Celery's `self.request` + helpers). */
 export interface TaskContext {
@@ -31,6 +32,15 @@ export interface TaskContext {
 export type TaskHandler = (args: unknown[], kwargs: Record<string, unknown>, context: TaskContext) => unknown;
 
 export interface TaskOptions {
+  /**
+   * The handler's parameter names, as a Python `def` lists them: `['x', 'y']`, `'y?'` for one
+   * with a default, `'*args'` / `'**kwargs'` for the extras. Given, Celery's args and kwargs are
+   * bound to them as Python binds a call (a keyword fills the parameter of that name) and the
+   * handler gets them in that order as its positional args, with empty kwargs; a call Python
+   * would refuse (missing, unexpected or repeated argument, too many positionals) is a FAILURE
+   * with Python's TypeError message. Without it, args and kwargs reach the handler as sent.
+   */
+  params?: TaskParams;
   /** Celery's ignore_result */
   ignoreResult?: boolean;
   /**

@@ -1,3 +1,4 @@
+import { TaskSignature } from './task-arguments.js';
 import type { TaskHandler, TaskOptions } from './task-context.js';
 
 export interface RegisteredTask {
@@ -10,8 +11,14 @@ export interface RegisteredTask {
 export class TaskRegistry {
   private readonly tasks = new Map<string, RegisteredTask>();
 
+  /** With `options.params`, the stored handler binds args and kwargs to them first (task-arguments.ts). */
   register(name: string, handler: TaskHandler, options: TaskOptions = {}): void {
     if (this.tasks.has(name)) throw new Error(`task "${name}" is registered twice: task names must be unique per worker`);
+    if (options.params !== undefined) {
+      const signature = new TaskSignature(name, options.params);
+      const run = handler;
+      handler = (args, kwargs, context) => run(signature.bind(args, kwargs), {}, context);
+    }
     this.tasks.set(name, { name, handler, options });
   }
 

@@ -43,7 +43,12 @@ export interface WorkerOptions extends AckDefaults, UnknownTaskOptions, WorkerNo
   hostname?: string;
   /** accept_content, default the app's (['json']) */
   acceptContent?: string[];
-  /** larger message bodies are refused (FAILURE stored when the id is readable), default 16 MiB */
+  /**
+   * Larger message bodies are refused: one error log line, FAILURE MessageTooLarge stored when
+   * the task id is readable, message rejected (not requeued). Default 256 MiB. On Redis the
+   * envelope's length is checked before it is decoded. RabbitMQ has its own limit on what it
+   * accepts (max_message_size: 128 MiB by default on 3.x, 16 MiB on 4.x).
+   */
   maxMessageBytes?: number;
   /** how long stop() waits for running tasks before aborting them (default 30 s) */
   shutdownTimeoutMs?: number;
@@ -83,6 +88,9 @@ export interface WorkerOptions extends AckDefaults, UnknownTaskOptions, WorkerNo
   /** every line the worker logs is cut at this many characters (default 8192): message-controlled text cannot flood the log */
   maxLogLineLength?: number;
 }
+
+/** The default maxMessageBytes: 256 MiB, room for 100 MiB messages and more. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
 
 /** A Python exception as Celery stores it, for failures the worker itself raises. */
 const pyException = (excType: string, excModule: string, ...args: unknown[]): ExceptionInfo => ({
@@ -194,7 +202,7 @@ export class Worker {
     this.hostname = options.hostname ?? `nestjs@${osHostname()}`;
     this.accept = new AcceptContent(options.acceptContent ?? app.options.acceptContent ?? ['json']);
     this.concurrency = Math.max(1, options.concurrency ?? 16);
-    this.maxMessageBytes = options.maxMessageBytes ?? 16 * 1024 * 1024;
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.storeAttempts = Math.max(1, options.storeAttempts ?? Number.POSITIVE_INFINITY);
     this.storeTimeoutMs = options.storeTimeoutMs ?? 5 * 60_000;
     this.window = new PrefetchWindow(this.concurrency);
@@ -251,7 +259,7 @@ export class Worker {
   async start(): Promise<void> {
     await this.app.connect();
     for (const q of this.queues) await this.app.declareQueue(q);
-    this.consumer = await this.app.broker.consume(this.queues, { prefetch: this.concurrency, adjustablePrefetch: true }, (d) => void this.onDelivery(d));
+    this.consumer = await this.app.broker.consume(this.queues, { prefetch: this.concurrency, adjustablePrefetch: true, maxMessageBytes: this.maxMessageBytes }, (d) => void this.onDelivery(d));
     this.window.attach(this.consumer);
     await this.node.start();
     this.logger.log(
