@@ -11,13 +11,16 @@ export interface PythonEnv {
   backend: string;
   queue: string;
   protocol?: 1 | 2;
+  /** the environment of another Celery than Debian's 5.2 (a peer's PYTHONPATH goes before ours) */
+  peerEnv?: NodeJS.ProcessEnv;
 }
 
 /** The environment test/interop/python/interop_app.py reads its broker, backend and queue from. */
 export function envFor(e: PythonEnv): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    PYTHONPATH: PYTHON_DIR,
+    ...e.peerEnv,
+    PYTHONPATH: [e.peerEnv?.PYTHONPATH, PYTHON_DIR].filter(Boolean).join(':'),
     PYTHONUNBUFFERED: '1',
     INTEROP_BROKER: e.broker,
     INTEROP_BACKEND: e.backend,

@@ -5,6 +5,7 @@ import { consoleLogger } from '../common/logger.js';
 import { encodeBody } from '../protocol/serialization.js';
 import type { SignatureDict } from '../protocol/signature.js';
 import { createTaskMessage, type TimeLimit } from '../protocol/task-message.js';
+import type { Stamps } from '../protocol/stamps.js';
 import type { Broker, PublishRoute, QueueDeclaration, TransportMessage } from '../transport/broker.interface.js';
 import { createBroker, createResultBackend } from '../transport/factory.js';
 import type { ResultBackend } from '../transport/result-backend.interface.js';
@@ -43,6 +44,8 @@ export interface SendTaskOptions {
   groupIndex?: number;
   /** extra message headers */
   headers?: Record<string, unknown>;
+  /** Celery 5.3+ stamps (`stamped_headers` / `stamps` headers): a worker keeps them on retries, Python's revoke_by_stamped_headers matches them */
+  stamps?: Stamps;
   link?: SignatureDict[];
   linkError?: SignatureDict[];
   chain?: SignatureDict[];
@@ -182,6 +185,7 @@ export class Celery {
       chain: options.chain ?? null,
       chord: options.chord ?? null,
       headers: options.headers,
+      stamps: options.stamps,
       now,
     });
     const encoded = encodeBody(message.body, this.options.taskSerializer ?? 'json', this.options.taskCompression);

@@ -93,6 +93,8 @@ class WorkerTaskContext implements TaskContext {
   readonly task: string;
   readonly retries: number;
   readonly headers: Record<string, unknown>;
+  readonly stamps: TaskRequest['stamps'];
+  readonly stampedHeaders: string[];
   readonly deliveryInfo: Delivery['deliveryInfo'];
   readonly hostname: string;
   // truly private: a logged or spread context shows the task, not the worker behind it
@@ -106,6 +108,8 @@ class WorkerTaskContext implements TaskContext {
     this.task = request.task;
     this.retries = request.retries;
     this.headers = request.headers;
+    this.stamps = request.stamps;
+    this.stampedHeaders = request.stampedHeaders;
     this.deliveryInfo = delivery.deliveryInfo;
     this.hostname = worker.hostname;
     this.#worker = worker;
