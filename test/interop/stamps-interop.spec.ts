@@ -180,8 +180,8 @@ describeInterop.each(MATRIX)('stamps: Python %s, %s broker', (_version, brokerNa
     // terminate: a running task stamped so is aborted, REVOKED('terminated'), and the reply names the match
     const running = uniqueName('run');
     const task = await client.sendTask('nest.wait', [], {}, { queue: nodeQ, stamps: { trace: running } });
-    for (const end = Date.now() + 20_000; !waiting.has(task.id); ) {
-      if (Date.now() > end) throw new Error('nest.wait never started');
+    for (const end = Date.now() + 40_000; !waiting.has(task.id); ) {
+      if (Date.now() > end) throw new Error(`nest.wait never started (active ${worker.activeCount}, running ${[...worker.running.keys()].join(',')})`);
       await new Promise((r) => setTimeout(r, 20));
     }
     const [terminated] = await stampsClient<Record<string, { ok: string }>[]>(py, { op: 'revoke', headers: { trace: running }, terminate: true, destination: [nodeName] });
