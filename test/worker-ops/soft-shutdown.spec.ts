@@ -2,7 +2,9 @@
  * Celery 5.5's soft shutdown on real brokers: a cold shutdown gives running tasks
  * `softShutdownTimeout` to finish; a task done in time is stored and acked, a longer one is
  * aborted and its (late-acked) message goes back to the queue, where another worker runs it:
- * each task ends with exactly one outcome, nothing lost.
+ * each task ends with exactly one outcome, nothing lost. Checked first by hand on a Python 5.5.2
+ * worker (prefork, task_acks_late, worker_soft_shutdown_timeout=2, SIGQUIT during an 8 s task):
+ * "Initiating Soft Shutdown, terminating in 2 seconds", then the message was back in the queue.
  */
 import { jest } from '@jest/globals';
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
