@@ -50,6 +50,7 @@ function node() {
       for (const id of ids) state.revoked.add(id);
       return [];
     },
+    revokeByStamps: () => new Map(),
   };
   const pidbox = new PidboxNode({ broker, clock }, controlCommands(ctx), { hostname: HOSTNAME, logger, maxMessageBytes: 256 * 1024, maxReplyExchanges: 4 });
   const deliver = (message: TransportMessage) =>

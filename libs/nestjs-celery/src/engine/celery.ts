@@ -6,6 +6,7 @@ import { boundedLogger } from '../common/log-line.js';
 import { encodeBody } from '../protocol/serialization.js';
 import type { SignatureDict } from '../protocol/signature.js';
 import { createTaskMessage, type TimeLimit } from '../protocol/task-message.js';
+import type { Stamps } from '../protocol/stamps.js';
 import type { Broker, PublishRoute, QueueDeclaration, TransportMessage } from '../transport/broker.interface.js';
 import { createBroker, createResultBackend } from '../transport/factory.js';
 import type { ResultBackend } from '../transport/result-backend.interface.js';
@@ -44,6 +45,8 @@ export interface SendTaskOptions {
   groupIndex?: number;
   /** extra message headers */
   headers?: Record<string, unknown>;
+  /** Celery 5.3+ stamps (`stamped_headers` / `stamps` headers): a worker keeps them on retries, Python's revoke_by_stamped_headers matches them */
+  stamps?: Stamps;
   link?: SignatureDict[];
   linkError?: SignatureDict[];
   chain?: SignatureDict[];
@@ -61,7 +64,7 @@ export interface SendTaskOptions {
 const SEND_TASK_OPTION_KEYS: Record<keyof SendTaskOptions, true> = {
   taskId: true, countdown: true, eta: true, expires: true, queue: true, exchange: true, routingKey: true, priority: true,
   timeLimit: true, softTimeLimit: true, ignoreResult: true, shadow: true, retries: true, parentId: true, rootId: true,
-  groupId: true, groupIndex: true, headers: true, link: true, linkError: true, chain: true, chord: true, replyTo: true, awaitResult: true,
+  groupId: true, groupIndex: true, headers: true, link: true, linkError: true, chain: true, chord: true, replyTo: true, awaitResult: true, stamps: true,
 };
 
 /**
@@ -226,6 +229,7 @@ export class Celery {
       chain: options.chain ?? null,
       chord: options.chord ?? null,
       headers: options.headers,
+      stamps: options.stamps,
       now,
     });
     const encoded = encodeBody(message.body, this.options.taskSerializer ?? 'json', this.options.taskCompression);

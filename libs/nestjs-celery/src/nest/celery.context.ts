@@ -18,6 +18,11 @@ export class CeleryContext extends BaseRpcContext<CeleryContextArgs> {
     return this.args[1];
   }
 
+  /** The message's Celery 5.3+ stamps (`{}` when unstamped), Celery's `self.request.stamps`. */
+  getStamps(): TaskContext['stamps'] {
+    return this.args[0].stamps;
+  }
+
   /** Celery's `update_state`, e.g. `updateState('PROGRESS', { done: 3, total: 10 })`. */
   updateState(state: string, meta?: unknown): Promise<void> {
     return this.args[0].updateState(state, meta);

@@ -250,7 +250,7 @@ describe('envelope header bounds', () => {
   test('more values than maxHeaderValues are reported; the bounds are options; ordinary headers pass', () => {
     const many = decodeEnvelope(envelope({ id: 't', list: Array.from({ length: 20_000 }, (_, i) => i) }));
     expect(many.error!.message).toMatch(/more than 10000 values \(maxHeaderValues\)/);
-    expect(decodeEnvelope(envelope({ id: 't', a: [[[1]]] }), { maxDepth: 2, maxValues: 100 }).error!.message).toMatch(/deeper than 2 levels/);
+    expect(decodeEnvelope(envelope({ id: 't', a: [[[1]]] }), undefined, { maxDepth: 2, maxValues: 100 }).error!.message).toMatch(/deeper than 2 levels/);
     expect(decodeEnvelope(envelope({ id: 't', a: [[[1]]], stamps: { s: ['x'] } })).error).toBeUndefined();
   });
 });

@@ -159,6 +159,8 @@ describe('decodeTaskMessage: protocol 2', () => {
       ignoreResult: false,
       replyTo: 'oid-1',
       correlationId: 'id-1',
+      stampedHeaders: [],
+      stamps: {},
     });
   });
 

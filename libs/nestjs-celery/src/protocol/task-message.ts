@@ -13,6 +13,7 @@ import type { SignatureDict } from './signature.js';
 import { InvalidTaskError } from './errors.js';
 import { parseIsoDate, toIsoString } from './dates.js';
 import { pyArgsRepr, pyRepr } from './repr.js';
+import { stampHeaders, stampsFromHeaders, type Stamps } from './stamps.js';
 
 export type TimeLimit = [hard: number | null, soft: number | null];
 
@@ -80,6 +81,8 @@ export interface TaskMessageOptions {
   chord?: SignatureDict | null;
   /** extra headers merged in (never overriding the standard ones) */
   headers?: Record<string, unknown>;
+  /** Celery 5.3+ stamps: written as the `stamped_headers` and `stamps` headers (none when empty) */
+  stamps?: Stamps;
   /** now, for computing `expiration` (ms until expires); injectable for tests */
   now?: Date;
   /**
@@ -132,6 +135,7 @@ export function createTaskMessage(options: TaskMessageOptions): TaskMessage {
     ignore_result: options.ignoreResult ?? false,
   };
   const headers: TaskHeaders = { ...standard };
+  if (options.stamps && Object.keys(options.stamps).length) Object.assign(headers, stampHeaders(options.stamps));
   for (const [key, value] of Object.entries(options.headers ?? {})) {
     if (!(key in standard) && value !== undefined) headers[key] = value;
   }
@@ -181,6 +185,10 @@ export interface TaskRequest {
   ignoreResult: boolean;
   replyTo: string | null;
   correlationId: string;
+  /** Celery 5.3+ stamp names (`stamped_headers`), empty when unstamped */
+  stampedHeaders: string[];
+  /** the stamps: each name of stampedHeaders → its value from the `stamps` header */
+  stamps: Stamps;
 }
 
 /** Bounds on the names and ids a message carries (they become log fields and backend keys). */
@@ -404,6 +412,7 @@ function buildRequest(
     origin: typeof raw.origin === 'string' ? raw.origin : '',
     ignore_result: ignoreResult,
   };
+  const { stampedHeaders, stamps } = stampsFromHeaders(raw);
   const replyTo = properties?.replyTo ?? properties?.reply_to;
   const correlationId = properties?.correlationId ?? properties?.correlation_id;
   return {
@@ -426,5 +435,7 @@ function buildRequest(
     ignoreResult,
     replyTo: typeof replyTo === 'string' && replyTo !== '' ? replyTo : null,
     correlationId: typeof correlationId === 'string' && correlationId !== '' ? correlationId : id,
+    stampedHeaders,
+    stamps,
   };
 }

@@ -196,3 +196,18 @@ async function waitFor(check: () => boolean, timeoutMs = 5000): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+describe('stamp()', () => {
+  test('reaches chain steps, chord header and body, and links; the chain itself carries none', async () => {
+    const { chain, chord, signature } = await import('./index.js');
+    const body = signature('b').link(signature('l'));
+    const c = chain(signature('a'), chord([signature('h1'), signature('h2')], body)).stamp({ trace: 't' });
+    const d = c.toDict() as unknown as { options: Record<string, unknown>; kwargs: { tasks: { options: Record<string, unknown>; kwargs: Record<string, any> }[] } };
+    expect(d.options).not.toHaveProperty('stamped_headers');
+    const [first, ch] = d.kwargs.tasks;
+    expect(first.options).toMatchObject({ stamped_headers: ['trace'], trace: 't' });
+    for (const h of ch.kwargs.header) expect(h.options).toMatchObject({ stamped_headers: ['trace'], trace: 't' });
+    expect(ch.kwargs.body.options).toMatchObject({ stamped_headers: ['trace'], trace: 't' });
+    expect(ch.kwargs.body.options.link[0].options).toMatchObject({ stamped_headers: ['trace'], trace: 't' });
+  });
+});

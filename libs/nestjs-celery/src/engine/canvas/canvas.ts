@@ -14,7 +14,14 @@ import type { Celery } from '../celery.js';
 import type { ApplyContext } from './apply-context.js';
 import { InvalidSignatureError } from './errors.js';
 import type { GroupResult } from './group-result.js';
-import { toWireOptions, type SignatureOptions, type WireOptions } from './options.js';
+import { stampOptions, toWireOptions, type SignatureOptions, type WireOptions } from './options.js';
+import { mergeStamps, stampedHeaderNames, stampsFromOptions, type Stamps } from '../../protocol/stamps.js';
+
+/** `stamp()` options: Celery's `append_stamps`. */
+export interface StampOptions {
+  /** keep an existing stamp of the same name too, as a list (new value first); default: replace it */
+  appendStamps?: boolean;
+}
 
 export type SubtaskType = null | 'chain' | 'group' | 'chord' | 'xmap' | 'xstarmap' | 'chunks';
 
@@ -88,8 +95,8 @@ export function wireValue(value: unknown): unknown {
   return value;
 }
 
-/** Options Celery never lets a merge overwrite once set (`Signature._IMMUTABLE_OPTIONS`). */
-const IMMUTABLE_OPTIONS: ReadonlySet<string> = new Set(['group_id']);
+/** Options Celery never lets a merge overwrite once set (`Signature._IMMUTABLE_OPTIONS`), stamps too. */
+const IMMUTABLE_OPTIONS: ReadonlySet<string> = new Set(['group_id', 'stamped_headers']);
 
 /**
  * Every canvas primitive. `R` is what applying it resolves to: an AsyncResult, or a GroupResult
@@ -148,6 +155,47 @@ export abstract class Canvas<R extends CanvasResult = CanvasResult> {
   }
 
   /**
+   * Stamp this canvas (Celery 5.3+ `sig.stamp(**headers)`, without a visitor): every task it
+   * will send carries the stamps (`stamped_headers` / `stamps` headers): a chain's steps, a
+   * group's members, a chord's header and body, and every link and link_error. Workers (Python
+   * or Nest) keep them on what they send next, and `control.revokeByStampedHeaders()` matches
+   * them. Returns this.
+   */
+  stamp(stamps: Stamps, options: StampOptions = {}): this {
+    this.stampLinks(stamps, options);
+    for (const member of this.stampMembers()) member.stamp(stamps, options);
+    if (this.stampsItself()) Object.assign(this.options, stampOptions(mergeStamps(stampsFromOptions(this.options), stamps, options.appendStamps)));
+    return this;
+  }
+
+  /** The stamps this signature's own message will carry. */
+  get stamps(): Stamps {
+    return stampsFromOptions(this.options) ?? {};
+  }
+
+  /** @internal the signatures a stamp reaches inside this one (a chain's steps, a chord's header and body) */
+  protected stampMembers(): Canvas[] {
+    return [];
+  }
+
+  /** @internal whether stamps go into this signature's own options (a task does; chain, group, chord stamp their members) */
+  protected stampsItself(): boolean {
+    return true;
+  }
+
+  /** Celery's `stamp_links`: callbacks and errbacks get the stamps (not the linked signature's own). */
+  private stampLinks(stamps: Stamps, options: StampOptions): void {
+    for (const key of ['link', 'link_error'] as const) {
+      const links = this.options[key];
+      if (links === undefined || links === null) continue;
+      // dicts read from a message become signatures so they can be stamped
+      const list = (Array.isArray(links) ? links : [links]).map((l) => signatureFromDict(l as SignatureDict | Canvas));
+      for (const link of list) link.stamp(stamps, options);
+      this.options[key] = list;
+    }
+  }
+
+  /**
    * Celery's `|`: `a.pipe(b)` is `a | b` (a chain; `group.pipe(task)` is a chord; a chain ending
    * in a group piped into a task turns that group into a chord).
    */
@@ -195,7 +243,8 @@ export abstract class Canvas<R extends CanvasResult = CanvasResult> {
     let merged = this.options;
     if (options !== null) {
       merged = { ...this.options };
-      for (const [k, v] of Object.entries(options)) if (!IMMUTABLE_OPTIONS.has(k) || !(k in this.options)) merged[k] = v;
+      const stamped = stampedHeaderNames(this.options.stamped_headers);
+      for (const [k, v] of Object.entries(options)) if ((!IMMUTABLE_OPTIONS.has(k) && !stamped.includes(k)) || !(k in this.options)) merged[k] = v;
     }
     if (this.immutable) return [this.args, this.kwargs, merged];
     return [args.length ? [...args, ...this.args] : this.args, Object.keys(kwargs).length ? { ...this.kwargs, ...kwargs } : this.kwargs, merged];
@@ -248,6 +297,14 @@ export abstract class TaskListCanvas<R extends CanvasResult> extends Canvas<R> {
 
   toDict(): SignatureDict {
     return this.baseDict({ tasks: this.tasks.map((t) => t.toDict()) });
+  }
+
+  protected override stampMembers(): Canvas[] {
+    return this.tasks;
+  }
+
+  protected override stampsItself(): boolean {
+    return false;
   }
 
   /** A new instance of the same class (immutability kept). */

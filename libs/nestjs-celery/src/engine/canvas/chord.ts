@@ -55,6 +55,14 @@ export class Chord extends Canvas<AsyncResult> {
     return this.baseDict({ kwargs: {}, header, body: this.body ? this.body.toDict() : null });
   }
 
+  protected override stampMembers(): Canvas[] {
+    return this.body ? [...this.header, this.body] : [...this.header];
+  }
+
+  protected override stampsItself(): boolean {
+    return false;
+  }
+
   /** Celery: a chord's callback and errback belong to its body. */
   override link(callback: Canvas): this {
     this.requireBody().link(callback);

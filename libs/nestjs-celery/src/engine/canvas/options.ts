@@ -4,6 +4,7 @@
  * worker applies those dicts with `apply_async(**options)`.
  */
 import { parseIsoDate, toIsoString } from '../../protocol/dates.js';
+import { stampsFromOptions, type Stamps } from '../../protocol/stamps.js';
 import type { SignatureDict } from '../../protocol/signature.js';
 import type { SendTaskOptions } from '../celery.js';
 import { isCanvas, type Canvas } from './canvas.js';
@@ -26,6 +27,8 @@ export type SignatureOptions = Pick<
   link?: Canvas | Canvas[];
   /** applied with this task's id when it fails (Celery's link_error) */
   linkError?: Canvas | Canvas[];
+  /** Celery 5.3+ stamps of this signature only (`sig.stamp()` stamps a whole canvas) */
+  stamps?: Stamps;
 };
 
 const WIRE_NAMES: Readonly<Record<string, string>> = {
@@ -47,11 +50,21 @@ export function toWireOptions(options: SignatureOptions = {}): WireOptions {
   const wire: WireOptions = {};
   for (const [key, value] of Object.entries(options)) {
     if (value === undefined) continue;
+    if (key === 'stamps') {
+      // a signature carries its stamps as Celery's do: stamped_headers plus one option per name
+      Object.assign(wire, stampOptions(value as Stamps));
+      continue;
+    }
     const name = WIRE_NAMES[key] ?? key;
     if (name === 'link' || name === 'link_error') wire[name] = Array.isArray(value) ? [...value] : [value];
     else wire[name] = value instanceof Date ? toIsoString(value) : value;
   }
   return wire;
+}
+
+/** Stamps as signature options: `stamped_headers` and each stamp under its own name. */
+export function stampOptions(stamps: Stamps): WireOptions {
+  return { stamped_headers: Object.keys(stamps), ...stamps };
 }
 
 /** A signature (object or dict) as the dict that goes on the wire. */
@@ -103,6 +116,7 @@ export function sendOptionsFromWire(o: WireOptions): SendTaskOptions {
     chord: o.chord ? toSignatureDict(o.chord as Canvas | SignatureDict) : undefined,
     replyTo: str(o.reply_to),
     headers: o.headers && typeof o.headers === 'object' ? (o.headers as Record<string, unknown>) : undefined,
+    stamps: stampsFromOptions(o),
   };
   for (const key of Object.keys(options) as (keyof SendTaskOptions)[]) if (options[key] === undefined) delete options[key];
   return options;

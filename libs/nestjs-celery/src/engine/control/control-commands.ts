@@ -11,6 +11,8 @@ import type { LamportClock } from '../events/lamport-clock.js';
 import type { WorkerState } from '../worker/worker-state.js';
 import type { ControlHandler } from './pidbox-node.js';
 import { signum } from './signals.js';
+import { pythonRepr } from '../../protocol/python-repr.js';
+import { stampValues } from '../../protocol/stamps.js';
 
 /** What the commands read and act on. */
 export interface CommandContext {
@@ -31,6 +33,8 @@ export interface CommandContext {
   conf(): Record<string, unknown>;
   /** revoke: flag the ids; with terminate abort the running ones; returns the ids found */
   revoke(ids: string[], terminate: boolean, signum: number): string[];
+  /** revoke_by_stamped_headers: flag the stamps; with terminate abort the running tasks stamped so; returns the matches per name */
+  revokeByStamps(headers: Record<string, unknown[]>, terminate: boolean, signum: number): Map<string, unknown[]>;
 }
 
 const ok = (value: unknown) => ({ ok: value });
@@ -39,6 +43,22 @@ const ok = (value: unknown) => ({ ok: value });
 function idList(value: unknown): string[] {
   if (value === null || value === undefined) return [];
   return (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string');
+}
+
+/** revoke_by_stamped_headers' `headers`: a mapping (values one or a list), or Celery CLI's ["name=value", …]. */
+function stampedHeadersArgument(value: unknown): Record<string, unknown[]> | undefined {
+  const headers: Record<string, unknown[]> = {};
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      if (typeof item !== 'string' || !item.includes('=')) return undefined;
+      const [name, stamp] = item.split('=', 2);
+      (headers[name] ??= []).push(stamp);
+    }
+    return headers;
+  }
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [name, stamps] of Object.entries(value)) headers[name] = stampValues(stamps);
+  return headers;
 }
 
 const truthy = (value: unknown): boolean => value === true || value === 1 || (typeof value === 'string' && ['1', 'true', 'yes', 'on'].includes(value.toLowerCase()));
@@ -144,6 +164,17 @@ export function controlCommands(ctx: CommandContext): Map<string, ControlHandler
     }
     ctx.revoke(ids, false, 0);
     return ok(`tasks ${ids.join(', ')} flagged as revoked`);
+  });
+  add('revoke_by_stamped_headers', (args) => {
+    const headers = stampedHeadersArgument(args.headers);
+    if (!headers) return { error: `revoke_by_stamped_headers: headers must be a mapping of stamp names to values or a list of "name=value", got ${pythonRepr(args.headers)}` };
+    const terminate = truthy(args.terminate);
+    const matched = ctx.revokeByStamps(headers, terminate, terminate ? signum(args.signal) : 0);
+    // Celery's replies, with its reprs: the headers as given, or the matches as a defaultdict of sets
+    if (!terminate) return ok(`headers ${pythonRepr(args.headers)} flagged as revoked, but not terminated`);
+    if (!matched.size) return ok(`headers ${pythonRepr(args.headers)} were not terminated`);
+    const sets = [...matched].map(([name, values]) => `${pythonRepr(name)}: {${values.map((v) => pythonRepr(v)).join(', ')}}`);
+    return ok(`headers defaultdict(<class 'set'>, {${sets.join(', ')}}) revoked`);
   });
   add('terminate', (args) => commands.get('revoke')!({ task_id: args.task_id, terminate: true, signal: args.signal }));
 

@@ -54,6 +54,16 @@ export class Control {
     return this.broadcast('revoke', { ...target, reply, arguments: { task_id: taskId, terminate, signal } });
   }
 
+  /**
+   * Celery 5.3+ `revoke_by_stamped_headers`: workers skip every task stamped with one of these
+   * values (`{ name: value | [values] }`), and with `terminate` abort the running ones. Python
+   * 5.2 workers do not know the command. No reply unless `reply: true`.
+   */
+  revokeByStampedHeaders(headers: Record<string, unknown>, options: RevokeOptions = {}): Promise<NodeReplies> {
+    const { terminate = false, signal = 'SIGTERM', reply = false, ...target } = options;
+    return this.broadcast('revoke_by_stamped_headers', { ...target, reply, arguments: { headers, terminate, signal } });
+  }
+
   /** revoke with terminate. */
   terminate(taskId: string | string[], options: Omit<RevokeOptions, 'terminate'> = {}): Promise<NodeReplies> {
     return this.revoke(taskId, { ...options, terminate: true });

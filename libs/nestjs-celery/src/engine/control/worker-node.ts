@@ -7,6 +7,7 @@
 import type { CeleryLogger } from '../../common/logger.js';
 import type { ExceptionInfo } from '../../protocol/exceptions.js';
 import { pythonRepr } from '../../protocol/python-repr.js';
+import { matchRevokedStamp, sameStamp } from '../../protocol/stamps.js';
 import { States } from '../../protocol/states.js';
 import { TaskRevokedError } from '../../protocol/python-errors.js';
 import type { TaskRequest } from '../../protocol/task-message.js';
@@ -106,6 +107,7 @@ export class WorkerNode {
         brokerInfo: () => brokerInfo(app.options.broker, app.broker.kind),
         conf: () => this.conf(),
         revoke: (ids, terminate, signum) => this.revoke(ids, terminate, signum),
+        revokeByStamps: (headers, terminate, signum) => this.revokeByStamps(headers, terminate, signum),
       });
       this.pidbox = new PidboxNode(app, commands, {
         hostname,
@@ -147,7 +149,13 @@ export class WorkerNode {
       this.state.revoked.add(request.id);
       return 'expired';
     }
-    return this.state.revoked.has(request.id) ? 'revoked' : null;
+    if (this.state.revoked.has(request.id)) return 'revoked';
+    const stamp = request.stampedHeaders.length ? matchRevokedStamp(request.stamps, this.state.revokedStamps) : undefined;
+    if (stamp) {
+      this.hooks.logger.log(`task ${request.name}[${request.id}] revoked by stamp ${stamp.name}=${pythonRepr(stamp.value)}`);
+      return 'revoked';
+    }
+    return null;
   }
 
   /** The message is accepted for running: task-received, reserved or scheduled. */
@@ -234,6 +242,31 @@ export class WorkerNode {
       this.terminations.set(id, announced);
     }
     return found;
+  }
+
+  /**
+   * celery/worker/control.py `revoke_by_stamped_headers`: the stamps join the revoked stamps (tasks
+   * carrying one are skipped on receipt and before running); terminate aborts the running ones.
+   * Returns, per stamp name, the values that matched a running task.
+   */
+  private revokeByStamps(headers: Record<string, unknown[]>, terminate: boolean, signum: number): Map<string, unknown[]> {
+    this.state.revokeStamps(headers);
+    this.hooks.logger.log(`stamps flagged as revoked: ${pythonRepr(headers)}`);
+    const matched = new Map<string, unknown[]>();
+    if (!terminate) return matched;
+    const flagged = new Map(Object.entries(headers));
+    const ids: string[] = [];
+    for (const { request } of this.state.activeEntries()) {
+      const stamp = matchRevokedStamp(request.stamps, flagged);
+      if (!stamp) continue;
+      const values = matched.get(stamp.name) ?? [];
+      if (!values.some((v) => sameStamp(v, stamp.value))) values.push(stamp.value);
+      matched.set(stamp.name, values);
+      ids.push(request.id);
+    }
+    // the matching tasks are terminated as `revoke --terminate` does it (REVOKED 'terminated')
+    if (ids.length) this.revoke(ids, true, signum);
+    return matched;
   }
 
   private async mingle(): Promise<void> {

@@ -106,6 +106,8 @@ export async function retryTask(scope: RetryScope, options: RetryOptions = {}): 
     linkError: embed.errbacks ?? undefined,
     chain: embed.chain ?? undefined,
     chord: embed.chord ?? undefined,
+    // Celery's signature_from_request: the next attempt keeps the stamps
+    stamps: request.stampedHeaders.length ? request.stamps : undefined,
     awaitResult: false,
   });
   throw new Retry(options.exc ?? null, options.eta ?? countdown ?? 0);

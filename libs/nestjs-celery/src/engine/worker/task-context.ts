@@ -1,3 +1,4 @@
+import type { Stamps } from '../../protocol/stamps.js';
 import type { TaskRequest } from '../../protocol/task-message.js';
 import type { DeliveryInfo } from '../../transport/broker.interface.js';
 import type { AutoretryMatcher, RetryOptions } from './retry.js';
@@ -11,6 +12,10 @@ export interface TaskContext {
   retries: number;
   request: TaskRequest;
   headers: Record<string, unknown>;
+  /** Celery 5.3+ stamps of this message (Celery's `self.request.stamps`), `{}` when unstamped */
+  stamps: Stamps;
+  /** the stamp names (Celery's `self.request.stamped_headers`) */
+  stampedHeaders: string[];
   deliveryInfo: DeliveryInfo;
   /** the worker's nodename */
   hostname: string;

@@ -47,8 +47,14 @@ export type TaskStateName = 'active' | 'reserved' | 'ready';
 /** Celery gives ETA timer entries priority 6 (worker/strategy.py `call_at(..., priority=6)`). */
 const ETA_PRIORITY = 6;
 
+/** Stamp values flagged by revoke_by_stamped_headers kept at most (the oldest go first); Celery keeps all. */
+export const REVOKED_STAMPS_MAX = 10_000;
+
 export class WorkerState {
   readonly revoked = new LimitedSet(REVOKES_MAX, REVOKE_EXPIRES_SECONDS);
+  /** stamp name → values flagged as revoked (Celery's `revoked_stamps`), in memory only */
+  readonly revokedStamps = new Map<string, unknown[]>();
+  private revokedStampCount = 0;
   /** tasks accepted (started) per name since start (Celery's `total_count`) */
   readonly totals = new Map<string, number>();
   /** tasks accepted since start (Celery's `all_total_count`, the heartbeat's `processed`) */
@@ -95,6 +101,29 @@ export class WorkerState {
   clearWaiting(): void {
     this.reservedRequests.clear();
     this.scheduledRequests.clear();
+  }
+
+  /** Celery's revoke_by_stamped_headers: add the values to each name's revoked stamps (bounded). */
+  revokeStamps(headers: Record<string, unknown[]>): void {
+    for (const [name, values] of Object.entries(headers)) {
+      const list = this.revokedStamps.get(name) ?? [];
+      list.push(...values);
+      this.revokedStamps.set(name, list);
+      this.revokedStampCount += values.length;
+    }
+    // the oldest flagged values go first once over the bound
+    for (const [name, list] of this.revokedStamps) {
+      if (this.revokedStampCount <= REVOKED_STAMPS_MAX) break;
+      const drop = Math.min(list.length, this.revokedStampCount - REVOKED_STAMPS_MAX);
+      list.splice(0, drop);
+      this.revokedStampCount -= drop;
+      if (!list.length) this.revokedStamps.delete(name);
+    }
+  }
+
+  /** The requests running now. */
+  activeEntries(): IterableIterator<RequestEntry> {
+    return this.activeRequests.values();
   }
 
   active(id: string): RequestEntry | undefined {

@@ -52,6 +52,16 @@ export interface WorkerOptions extends AckDefaults, UnknownTaskOptions, WorkerNo
   maxMessageBytes?: number;
   /** how long stop() waits for running tasks before aborting them (default 30 s) */
   shutdownTimeoutMs?: number;
+  /**
+   * What stop() does by default: 'warm' (wait `shutdownTimeoutMs`) or 'cold' (Celery's cold
+   * shutdown, e.g. REMAP_SIGTERM=SIGQUIT): running tasks get `softShutdownTimeout`, then their
+   * unacked messages go back to the queue. Default 'warm'.
+   */
+  shutdownMode?: 'warm' | 'cold';
+  /** seconds a cold shutdown lets running tasks finish first (Celery 5.5 `worker_soft_shutdown_timeout`), default 0 */
+  softShutdownTimeout?: number;
+  /** run the soft shutdown even when no task is running (`worker_enable_soft_shutdown_on_idle`), default false */
+  enableSoftShutdownOnIdle?: boolean;
   /** store STARTED before running every task (task_track_started) */
   trackStarted?: boolean;
   /**
@@ -116,12 +126,22 @@ export class WorkerShutdownAbort extends Error {
   }
 }
 
+/** `stop()` options: the shutdown kind, and the grace period overriding the configured one. */
+export interface StopOptions {
+  mode?: 'warm' | 'cold';
+  graceMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 /** The TaskContext a handler gets: fields up front, the helpers on the prototype (no closures per task). */
 class WorkerTaskContext implements TaskContext {
   readonly id: string;
   readonly task: string;
   readonly retries: number;
   readonly headers: Record<string, unknown>;
+  readonly stamps: TaskRequest['stamps'];
+  readonly stampedHeaders: string[];
   readonly deliveryInfo: Delivery['deliveryInfo'];
   readonly hostname: string;
   // truly private: a logged or spread context shows the task, not the worker behind it
@@ -135,6 +155,8 @@ class WorkerTaskContext implements TaskContext {
     this.task = request.task;
     this.retries = request.retries;
     this.headers = request.headers;
+    this.stamps = request.stamps;
+    this.stampedHeaders = request.stampedHeaders;
     this.deliveryInfo = delivery.deliveryInfo;
     this.hostname = worker.hostname;
     this.#worker = worker;
@@ -188,6 +210,8 @@ export class Worker {
   private processed = 0;
   /** the (lazy) AbortController of each running task, by task id (abort = shutdown, revoke --terminate, time limit) */
   readonly running = new Map<string, TaskAbort>();
+  /** a cold shutdown is under way: aborted tasks' unacked messages go back to the queue */
+  private cold = false;
   /** canvas continuation (chain, callbacks, errbacks, chords); set by the canvas module */
   continuation: TaskContinuation = noContinuation;
   /** events, heartbeat, remote control and the state they report (engine/control/worker-node.ts) */
@@ -282,7 +306,16 @@ export class Worker {
    * still running then get their AbortSignal aborted and are not waited for: their messages are
    * unacked, so the broker gives them to another worker when this connection closes.
    */
-  async stop(graceMs = this.options.shutdownTimeoutMs ?? 30_000): Promise<void> {
+  async stop(options: number | StopOptions = {}): Promise<void> {
+    const { mode = this.options.shutdownMode ?? 'warm', graceMs: given } = typeof options === 'number' ? { graceMs: options } : options;
+    this.cold = mode === 'cold';
+    let graceMs = given ?? this.options.shutdownTimeoutMs ?? 30_000;
+    if (this.cold && given === undefined) {
+      // Celery 5.5's soft shutdown: a time-limited warm shutdown before the cold one, skipped when idle
+      const soft = this.options.softShutdownTimeout ?? 0;
+      graceMs = soft > 0 && (this.inFlight || this.options.enableSoftShutdownOnIdle) ? soft * 1000 : 0;
+      if (graceMs) this.logger.warn(`Initiating Soft Shutdown, terminating in ${soft} seconds`);
+    }
     await this.consumer?.cancel();
     this.consumer = undefined;
     this.window.attach(undefined);
@@ -501,7 +534,8 @@ export class Worker {
    * pool process (celery/worker/request.py on_failure).
    */
   private async workerLost(ack: TaskAck, request: TaskRequest): Promise<void> {
-    if (ack.settings.acksLate && ack.settings.rejectOnWorkerLost && !ack.ackedEarly) return ack.reject(true);
+    // a cold shutdown gives every unacked message back, as Celery's ("Restoring N unacknowledged message(s)")
+    if (ack.settings.acksLate && (ack.settings.rejectOnWorkerLost || this.cold) && !ack.ackedEarly) return ack.reject(true);
     const lost = serializeException(new WorkerLostError('Worker exited prematurely: aborted at shutdown after the grace period.'));
     this.logger.error(`task ${request.name}[${request.id}]: worker lost, stored FAILURE WorkerLostError`);
     await this.storeOutcome(request, States.FAILURE, lost, null);
