@@ -1,7 +1,7 @@
 /** Errors raised by the engines; each says what happened and what to do. */
 export class CeleryError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = new.target.name;
   }
 }
@@ -31,5 +31,22 @@ export class BrokerUnavailableError extends CeleryError {
 export class PublishTimeoutError extends CeleryError {
   constructor(readonly taskId: string, timeoutMs: number) {
     super(`task ${taskId} was not confirmed by the broker within ${timeoutMs} ms (broker down?); it may or may not have been queued`);
+  }
+}
+
+/** Settings that cannot work together (Celery's ImproperlyConfigured). */
+export class ImproperlyConfiguredError extends CeleryError {}
+
+/**
+ * A queue or exchange exists on the broker with other properties than our settings declare
+ * (RabbitMQ 406 PRECONDITION_FAILED): names both sides and the setting to change.
+ */
+export class QueueMismatchError extends CeleryError {
+  constructor(
+    readonly queue: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
   }
 }
