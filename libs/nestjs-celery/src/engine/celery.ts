@@ -124,7 +124,12 @@ export class Celery {
   /** Remote control of workers, Python's and ours (Celery's `app.control`): ping, revoke, inspect(). */
   get control(): Control {
     this.controlClient ??= new Control(
-      new MailboxClient(this, { serializer: this.options.taskSerializer, acceptContent: this.options.acceptContent, logger: this.logger }),
+      new MailboxClient(this, {
+        serializer: this.options.taskSerializer,
+        acceptContent: this.options.acceptContent,
+        queueFlags: { exclusive: this.options.controlQueueExclusive, durable: this.options.controlQueueDurable },
+        logger: this.logger,
+      }),
     );
     return this.controlClient;
   }

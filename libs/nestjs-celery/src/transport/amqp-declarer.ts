@@ -93,8 +93,8 @@ function declarationError(what: string, err: unknown, target?: { entity: 'queue'
   if (code === 406 && target && /inequivalent arg/.test(text)) {
     const mismatch = readMismatch(text, target.entity, target.name, target.declared);
     return new AmqpDeclarationMismatchError(
-      `RabbitMQ refused to declare ${what}: it already exists with other properties (${mismatch.existing}); ` +
-        `we declared ${JSON.stringify(target.declared)}. Declare it like the existing one or delete it first`,
+      `RabbitMQ refused to declare ${what}: it already exists with another '${mismatch.argument}' (${mismatch.existing}); ` +
+        `we declared ${JSON.stringify(target.declared)}. declare it exactly like the existing one, or delete it first`,
       mismatch,
       { cause: err },
     );

@@ -49,7 +49,7 @@ export interface NodeWorker {
     readonly broker: Broker;
     readonly clock: LamportClock;
     readonly control: Control;
-    readonly options: { broker?: unknown; backend?: unknown; acceptContent?: string[]; taskSerializer?: string; taskDefaultQueue?: string };
+    readonly options: { broker?: unknown; backend?: unknown; acceptContent?: string[]; taskSerializer?: string; taskDefaultQueue?: string; controlQueueExclusive?: boolean; controlQueueDurable?: boolean };
     queueDeclaration(name: string): QueueDeclaration;
   };
 }
@@ -106,6 +106,7 @@ export class WorkerNode {
       this.pidbox = new PidboxNode(app, commands, {
         hostname,
         acceptContent: app.options.acceptContent,
+        queueFlags: { exclusive: app.options.controlQueueExclusive, durable: app.options.controlQueueDurable },
         logger: hooks.logger,
       });
     }
