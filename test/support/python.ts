@@ -11,18 +11,23 @@ export interface PythonEnv {
   backend: string;
   queue: string;
   protocol?: 1 | 2;
+  /** prepended to PYTHONPATH: another Celery (e.g. 5.5/5.6 unpacked by scripts/interop/celery-peers.sh) */
+  pythonPath?: string;
+  /** more environment for interop_app.py (INTEROP_QUEUE_TYPE, INTEROP_EXCHANGE_TYPE …) */
+  extraEnv?: Record<string, string>;
 }
 
 /** The environment test/interop/python/interop_app.py reads its broker, backend and queue from. */
 export function envFor(e: PythonEnv): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    PYTHONPATH: PYTHON_DIR,
+    PYTHONPATH: e.pythonPath ? `${PYTHON_DIR}:${e.pythonPath}` : PYTHON_DIR,
     PYTHONUNBUFFERED: '1',
     INTEROP_BROKER: e.broker,
     INTEROP_BACKEND: e.backend,
     INTEROP_QUEUE: e.queue,
     INTEROP_PROTOCOL: String(e.protocol ?? 2),
+    ...e.extraEnv,
   };
 }
 

@@ -24,6 +24,12 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     result_expires=3600,
 )
+# Celery 5.5+ fleets (quorum queues, native delayed delivery): INTEROP_QUEUE_TYPE=quorum,
+# INTEROP_EXCHANGE_TYPE=topic; unset, the app is exactly as before
+if os.environ.get("INTEROP_QUEUE_TYPE"):
+    app.conf.task_default_queue_type = os.environ["INTEROP_QUEUE_TYPE"]
+if os.environ.get("INTEROP_EXCHANGE_TYPE"):
+    app.conf.task_default_exchange_type = os.environ["INTEROP_EXCHANGE_TYPE"]
 
 
 @app.task(name="py.add")
@@ -39,6 +45,13 @@ def echo(*args, **kwargs):
 @app.task(name="py.fail")
 def fail(message="custom"):
     raise ValueError(message)
+
+
+@app.task(name="py.delivery", bind=True)
+def delivery(self):
+    """Where the message came from: native delayed delivery shows in exchange and routing key."""
+    info = self.request.delivery_info or {}
+    return {"exchange": info.get("exchange"), "routing_key": info.get("routing_key")}
 
 
 @app.task(name="py.key_error")

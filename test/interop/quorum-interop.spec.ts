@@ -1,0 +1,115 @@
+/**
+ * A Celery 5.5/5.6 fleet with task_default_queue_type='quorum' and native delayed delivery (a
+ * topic default exchange), mixed with our worker and client: plain tasks and countdowns both
+ * ways, through the celery_delayed_* topology Python's worker and ours declare alike. Each
+ * scenario runs Python → Python first, so a failure on our side is ours.
+ * Peers: Celery 5.5 and 5.6 unpacked by scripts/interop/celery-peers.sh (CELERY_PEER_5_5 /
+ * CELERY_PEER_5_6 override their PYTHONPATH); broker: RabbitMQ 3.x (quorum queues refuse global
+ * QoS there as on 4.x) and, with TEST_AMQP4_URL, the RabbitMQ 4.x node.
+ */
+import { existsSync } from 'node:fs';
+import { jest } from '@jest/globals';
+import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
+import { Celery } from '../../libs/nestjs-celery/src/engine/celery.js';
+import type { CeleryOptions } from '../../libs/nestjs-celery/src/engine/celery.options.js';
+import { Worker } from '../../libs/nestjs-celery/src/engine/worker/worker.js';
+import { deleteAmqpQueues } from '../support/cleanup.js';
+import { pythonClient, startPythonWorker, type PythonEnv, type PythonWorker } from '../support/python.js';
+import { AMQP_URL, REDIS_URL, describeIfAvailable, uniqueName } from '../support/services.js';
+
+jest.setTimeout(120_000);
+
+const CACHE = '/var/cache/nestjs-celery';
+const PEERS = [
+  ['5.5', process.env.CELERY_PEER_5_5 ?? `${CACHE}/celery-5.5/usr/lib/python3/dist-packages`],
+  ['5.6', process.env.CELERY_PEER_5_6 ?? `${CACHE}/celery-5.6/usr/lib/python3/dist-packages`],
+] as const;
+const BROKERS: [string, string][] = [['RabbitMQ 3.x', AMQP_URL]];
+if (process.env.TEST_AMQP4_URL) BROKERS.push(['RabbitMQ 4.x', process.env.TEST_AMQP4_URL]);
+const available = PEERS.filter(([, path]) => existsSync(`${path}/celery`));
+if (process.env.CI === 'true' && available.length !== PEERS.length) {
+  throw new Error(`Celery peers missing under ${CACHE}: run scripts/interop/celery-peers.sh`);
+}
+const MATRIX = BROKERS.flatMap(([brokerName, url]) => available.map(([version, path]) => [version, brokerName, url, path] as const));
+
+const describeInterop = await describeIfAvailable('quorum + native delayed delivery interop', 'redis', 'rabbitmq', 'python-celery');
+const FLEET = { INTEROP_QUEUE_TYPE: 'quorum', INTEROP_EXCHANGE_TYPE: 'topic' };
+const SETTINGS: CeleryOptions = { taskDefaultQueueType: 'quorum', taskDefaultExchangeType: 'topic' };
+/** what kombu's calculate_routing_key makes of a 3-second countdown */
+const THREE_SECONDS = `${'0.'.repeat(26)}1.1.`;
+
+describeInterop.each(MATRIX.length ? MATRIX : [['none', 'none', '', ''] as const])('Celery %s quorum fleet on %s', (version, _broker, brokerUrl, pythonPath) => {
+  if (version === 'none') {
+    test.skip('no Celery 5.5/5.6 peer unpacked (scripts/interop/celery-peers.sh)', () => undefined);
+    return;
+  }
+  const pyQueue = uniqueName('quorum.py');
+  const nodeQueue = uniqueName('quorum.node');
+  const toPy: PythonEnv = { broker: brokerUrl, backend: REDIS_URL, queue: pyQueue, pythonPath, extraEnv: FLEET };
+  const toNode: PythonEnv = { ...toPy, queue: nodeQueue };
+  let pyWorker: PythonWorker;
+  let app: Celery;
+  let worker: Worker;
+  const seen: { exchange: string; routingKey: string; at: number }[] = [];
+
+  beforeAll(async () => {
+    // Python's worker declares the quorum queue, the topology and its bindings first
+    pyWorker = await startPythonWorker(toPy);
+    app = new Celery({ broker: brokerUrl, backend: REDIS_URL, taskDefaultQueue: nodeQueue, logger: silentLogger, ...SETTINGS });
+    worker = new Worker(app, { queues: [nodeQueue], concurrency: 2, logger: silentLogger, hostname: `${nodeQueue}@test` });
+    worker.register('py.add', ([x, y]) => (x as number) + (y as number));
+    worker.register('py.delivery', (_a, _k, ctx) => {
+      seen.push({ exchange: ctx.deliveryInfo.exchange, routingKey: ctx.deliveryInfo.routingKey, at: Date.now() });
+      return { exchange: ctx.deliveryInfo.exchange, routing_key: ctx.deliveryInfo.routingKey };
+    });
+    await worker.start();
+  });
+
+  afterAll(async () => {
+    await worker?.stop(2000).catch(() => undefined);
+    await app?.close().catch(() => undefined);
+    await pyWorker?.stop();
+    await deleteAmqpQueues([pyQueue, nodeQueue]).catch(() => undefined);
+  });
+
+  test('Python client → Python worker (validation): plain task and a countdown through celery_delayed_*', async () => {
+    const [plain, delayed] = await pythonClient(toPy, [
+      { task: 'py.add', args: [2, 3] },
+      { task: 'py.delivery', options: { countdown: 3 } },
+    ]);
+    expect(plain).toMatchObject({ state: 'SUCCESS', result: 5 });
+    expect(delayed.state).toBe('SUCCESS');
+    expect((delayed.result as { routing_key: string }).routing_key).toBe(`${THREE_SECONDS}${pyQueue}`);
+  });
+
+  test('our worker joins: same quorum queue declarations; a Python client reaches it, countdowns included', async () => {
+    const started = Date.now();
+    const [plain, delayed] = await pythonClient(toNode, [
+      { task: 'py.add', args: [4, 5] },
+      { task: 'py.delivery', options: { countdown: 3 } },
+    ]);
+    expect(plain).toMatchObject({ state: 'SUCCESS', result: 9 });
+    expect(delayed).toMatchObject({ state: 'SUCCESS', result: { routing_key: `${THREE_SECONDS}${nodeQueue}` } });
+    expect(delayed.result).toMatchObject({ exchange: expect.stringMatching(/^celery_delayed_/) });
+    expect(seen.at(-1)!.at - started).toBeGreaterThanOrEqual(2000);
+  });
+
+  test('our client reaches the Python worker: plain task and a countdown through celery_delayed_*', async () => {
+    const client = new Celery({ broker: brokerUrl, backend: REDIS_URL, taskDefaultQueue: pyQueue, logger: silentLogger, ...SETTINGS });
+    try {
+      expect(await (await client.sendTask('py.add', [20, 22])).get({ timeout: 60_000 })).toBe(42);
+      const sent = Date.now();
+      const delayed = await client.sendTask<{ routing_key: string; exchange: string }>('py.delivery', [], {}, { countdown: 3 });
+      const where = await delayed.get({ timeout: 60_000 });
+      expect(Date.now() - sent).toBeGreaterThanOrEqual(2000);
+      expect(where.routing_key).toBe(`${THREE_SECONDS}${pyQueue}`);
+      // inspect ping reaches both workers of the mixed fleet
+      const pongs = await client.control.ping({ timeout: 3000 });
+      const names = pongs.flatMap((p) => Object.keys(p));
+      expect(names).toEqual(expect.arrayContaining([`${nodeQueue}@test`]));
+      expect(names.some((n) => n.startsWith('py-'))).toBe(true);
+    } finally {
+      await client.close();
+    }
+  });
+});
