@@ -13,6 +13,9 @@ import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
 import { Celery } from '../../libs/nestjs-celery/src/engine/celery.js';
 import type { CeleryOptions } from '../../libs/nestjs-celery/src/engine/celery.options.js';
 import { Worker } from '../../libs/nestjs-celery/src/engine/worker/worker.js';
+import { chain, chord, signature } from '../../libs/nestjs-celery/src/engine/canvas/index.js';
+import type { AsyncResult } from '../../libs/nestjs-celery/src/engine/async-result.js';
+import { QueueMismatchError } from '../../libs/nestjs-celery/src/engine/errors.js';
 import { deleteAmqpQueues } from '../support/cleanup.js';
 import { pythonClient, startPythonWorker, type PythonEnv, type PythonWorker } from '../support/python.js';
 import { AMQP_URL, REDIS_URL, describeIfAvailable, uniqueName } from '../support/services.js';
@@ -34,7 +37,13 @@ const MATRIX = BROKERS.flatMap(([brokerName, url]) => available.map(([version, p
 
 const describeInterop = await describeIfAvailable('quorum + native delayed delivery interop', 'redis', 'rabbitmq', 'python-celery');
 const FLEET = { INTEROP_QUEUE_TYPE: 'quorum', INTEROP_EXCHANGE_TYPE: 'topic' };
-const SETTINGS: CeleryOptions = { taskDefaultQueueType: 'quorum', taskDefaultExchangeType: 'topic' };
+/** the fleet's settings on our side; queues beyond the default one (canvas steps) are created alike */
+const SETTINGS: CeleryOptions = {
+  taskDefaultQueueType: 'quorum',
+  taskDefaultExchangeType: 'topic',
+  taskCreateMissingQueueType: 'quorum',
+  taskCreateMissingQueueExchangeType: 'topic',
+};
 /** what kombu's calculate_routing_key makes of a 3-second countdown */
 const THREE_SECONDS = `${'0.'.repeat(26)}1.1.`;
 
@@ -45,7 +54,7 @@ describeInterop.each(MATRIX.length ? MATRIX : [['none', 'none', '', ''] as const
   }
   const pyQueue = uniqueName('quorum.py');
   const nodeQueue = uniqueName('quorum.node');
-  const toPy: PythonEnv = { broker: brokerUrl, backend: REDIS_URL, queue: pyQueue, pythonPath, extraEnv: FLEET };
+  const toPy: PythonEnv = { broker: brokerUrl, backend: REDIS_URL, queue: pyQueue, pythonPath, extraEnv: { ...FLEET, INTEROP_FLEET_QUEUES: nodeQueue } };
   const toNode: PythonEnv = { ...toPy, queue: nodeQueue };
   let pyWorker: PythonWorker;
   let app: Celery;
@@ -58,6 +67,7 @@ describeInterop.each(MATRIX.length ? MATRIX : [['none', 'none', '', ''] as const
     app = new Celery({ broker: brokerUrl, backend: REDIS_URL, taskDefaultQueue: nodeQueue, logger: silentLogger, ...SETTINGS });
     worker = new Worker(app, { queues: [nodeQueue], concurrency: 2, logger: silentLogger, hostname: `${nodeQueue}@test` });
     worker.register('py.add', ([x, y]) => (x as number) + (y as number));
+    worker.register('node.tsum', ([values]) => (values as number[]).reduce((a, b) => a + b, 0));
     worker.register('py.delivery', (_a, _k, ctx) => {
       seen.push({ exchange: ctx.deliveryInfo.exchange, routingKey: ctx.deliveryInfo.routingKey, at: Date.now() });
       return { exchange: ctx.deliveryInfo.exchange, routing_key: ctx.deliveryInfo.routingKey };
@@ -110,6 +120,42 @@ describeInterop.each(MATRIX.length ? MATRIX : [['none', 'none', '', ''] as const
       expect(names.some((n) => n.startsWith('py-'))).toBe(true);
     } finally {
       await client.close();
+    }
+  });
+
+  test('chain and chord across both workers, and a revoked countdown task, from our client', async () => {
+    const client = new Celery({ broker: brokerUrl, backend: REDIS_URL, taskDefaultQueue: nodeQueue, logger: silentLogger, ...SETTINGS });
+    try {
+      const onPy = { queue: pyQueue };
+      const onNode = { queue: nodeQueue };
+      const chained = (await chain(
+        signature('py.add', [1, 2], {}, onNode),
+        signature('py.add', [3], {}, { ...onPy, countdown: 2 }),
+        signature('py.add', [4], {}, onNode),
+      ).applyAsync(client)) as AsyncResult;
+      expect(await chained.get({ timeout: 60_000 })).toBe(10);
+      const chorded = (await chord([signature('py.add', [1, 1], {}, onPy), signature('py.add', [2, 2], {}, onNode)], signature('node.tsum', [], {}, onNode)).applyAsync(
+        client,
+      )) as AsyncResult;
+      expect(await chorded.get({ timeout: 60_000 })).toBe(6);
+      // revoked while it waits in celery_delayed_*: the Python worker refuses it on arrival
+      const doomed = await client.sendTask('py.add', [1, 1], {}, { queue: pyQueue, countdown: 3 });
+      await client.control.revoke(doomed.id);
+      await expect(doomed.get({ timeout: 60_000 })).rejects.toThrow(/revoked|TaskRevoked/i);
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("a classic declaration of the fleet's quorum queue is one clear error naming the option", async () => {
+    const classic = new Celery({ broker: brokerUrl, backend: REDIS_URL, taskDefaultQueue: pyQueue, taskDefaultExchangeType: 'topic', logger: silentLogger });
+    try {
+      await classic.connect();
+      const error = await classic.declareQueue(pyQueue).then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(QueueMismatchError);
+      expect((error as Error).message).toMatch(new RegExp(`queue '${pyQueue.replace(/\./g, '\\.')}'.*x-queue-type.*quorum.*taskDefaultQueueType`, 's'));
+    } finally {
+      await classic.close();
     }
   });
 });

@@ -26,10 +26,21 @@ app.conf.update(
 )
 # Celery 5.5+ fleets (quorum queues, native delayed delivery): INTEROP_QUEUE_TYPE=quorum,
 # INTEROP_EXCHANGE_TYPE=topic; unset, the app is exactly as before
+# INTEROP_FLEET_QUEUES: the fleet's other queues, declared alike (task_queues; Celery 5.5 has no
+# task_create_missing_queue_type)
 if os.environ.get("INTEROP_QUEUE_TYPE"):
     app.conf.task_default_queue_type = os.environ["INTEROP_QUEUE_TYPE"]
 if os.environ.get("INTEROP_EXCHANGE_TYPE"):
     app.conf.task_default_exchange_type = os.environ["INTEROP_EXCHANGE_TYPE"]
+if os.environ.get("INTEROP_FLEET_QUEUES"):
+    from kombu import Exchange, Queue
+
+    def _fleet_queue(name):
+        qtype = os.environ.get("INTEROP_QUEUE_TYPE", "classic")
+        return Queue(name, Exchange(name, type=os.environ.get("INTEROP_EXCHANGE_TYPE", "direct")), routing_key=name,
+                     queue_arguments={"x-queue-type": qtype} if qtype == "quorum" else None)
+
+    app.conf.task_queues = [_fleet_queue(n) for n in [app.conf.task_default_queue] + os.environ["INTEROP_FLEET_QUEUES"].split(",")]
 
 
 @app.task(name="py.add")

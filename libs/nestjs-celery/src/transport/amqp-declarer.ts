@@ -74,7 +74,7 @@ export class AmqpDeclarationMismatchError extends AmqpDeclarationError {
 /** "inequivalent arg 'x-queue-type' for queue 'q' in vhost '/': received 'classic' but current is 'quorum'" */
 function readMismatch(text: string, entity: 'queue' | 'exchange', name: string, declared: Record<string, unknown>): DeclarationMismatch {
   const arg = /inequivalent arg '([^']+)'/.exec(text)?.[1];
-  const existing = /in vhost '[^']*': (.*)$/.exec(text)?.[1] ?? text;
+  const existing = (/in vhost '[^']*': (.*)$/.exec(text)?.[1] ?? text).replace(/"$/, '');
   return { entity, name, argument: arg, declared, existing };
 }
 
@@ -128,8 +128,13 @@ export class AmqpDeclarer {
     });
   }
 
-  queue(queue: QueueDeclaration): Promise<void> {
+  async queue(queue: QueueDeclaration): Promise<void> {
     const what = queue.passive ? `queue '${queue.name}' (passive: use the existing queue)` : `queue '${queue.name}'`;
+    const exchange = queueExchangeName(queue);
+    // its exchange on its own, so a refusal names the exchange and what we declared for it
+    if (!queue.passive && exchange !== '') {
+      await this.exchange({ name: exchange, type: queue.exchangeType ?? 'direct', durable: queue.exchangeDurable ?? true });
+    }
     return this.serial(what, (ch) => declareQueueOn(ch, queue), { entity: 'queue', name: queue.name, declared: declaredProperties(queue) });
   }
 
