@@ -54,7 +54,11 @@ describeInterop.each(MATRIX.length ? MATRIX : [['none', 'none', '', ''] as const
   }
   const pyQueue = uniqueName('quorum.py');
   const nodeQueue = uniqueName('quorum.node');
-  const toPy: PythonEnv = { broker: brokerUrl, backend: REDIS_URL, queue: pyQueue, pythonPath, extraEnv: { ...FLEET, INTEROP_FLEET_QUEUES: nodeQueue } };
+  const rabbit4 = brokerUrl === process.env.TEST_AMQP4_URL;
+  // Celery 5.5 predates control_queue_exclusive: on RabbitMQ 4.3 its worker runs without remote control
+  const pyRemoteControl = !(rabbit4 && version === '5.5');
+  const extraEnv: Record<string, string> = { ...FLEET, INTEROP_FLEET_QUEUES: nodeQueue, ...(rabbit4 ? { INTEROP_EXCLUSIVE_CONTROL: '1' } : {}) };
+  const toPy: PythonEnv = { broker: brokerUrl, backend: REDIS_URL, queue: pyQueue, pythonPath, extraEnv };
   const toNode: PythonEnv = { ...toPy, queue: nodeQueue };
   let pyWorker: PythonWorker;
   let app: Celery;
@@ -117,7 +121,7 @@ describeInterop.each(MATRIX.length ? MATRIX : [['none', 'none', '', ''] as const
       const pongs = await client.control.ping({ timeout: 3000 });
       const names = pongs.flatMap((p) => Object.keys(p));
       expect(names).toEqual(expect.arrayContaining([`${nodeQueue}@test`]));
-      expect(names.some((n) => n.startsWith('py-'))).toBe(true);
+      if (pyRemoteControl) expect(names.some((n) => n.startsWith('py-'))).toBe(true);
     } finally {
       await client.close();
     }
@@ -139,6 +143,7 @@ describeInterop.each(MATRIX.length ? MATRIX : [['none', 'none', '', ''] as const
       )) as AsyncResult;
       expect(await chorded.get({ timeout: 60_000 })).toBe(6);
       // revoked while it waits in celery_delayed_*: the Python worker refuses it on arrival
+      if (!pyRemoteControl) return;
       const doomed = await client.sendTask('py.add', [1, 1], {}, { queue: pyQueue, countdown: 3 });
       await client.control.revoke(doomed.id);
       await expect(doomed.get({ timeout: 60_000 })).rejects.toThrow(/revoked|TaskRevoked/i);

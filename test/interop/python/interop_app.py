@@ -32,6 +32,17 @@ if os.environ.get("INTEROP_QUEUE_TYPE"):
     app.conf.task_default_queue_type = os.environ["INTEROP_QUEUE_TYPE"]
 if os.environ.get("INTEROP_EXCHANGE_TYPE"):
     app.conf.task_default_exchange_type = os.environ["INTEROP_EXCHANGE_TYPE"]
+# RabbitMQ 4.3 denies transient non-exclusive queues: INTEROP_EXCLUSIVE_CONTROL=1 gives the peer
+# Celery's own fix where its version has it (5.6: control/event_queue_exclusive); an older peer
+# (5.5) runs without remote control instead, its pidbox queue being exactly what 4.3 refuses
+if os.environ.get("INTEROP_EXCLUSIVE_CONTROL"):
+    from celery.app.defaults import DEFAULTS as _DEFAULTS
+
+    if "control_queue_exclusive" in _DEFAULTS:
+        app.conf.control_queue_exclusive = True
+        app.conf.event_queue_exclusive = True
+    else:
+        app.conf.worker_enable_remote_control = False
 if os.environ.get("INTEROP_FLEET_QUEUES"):
     from kombu import Exchange, Queue
 
