@@ -1,7 +1,8 @@
 /**
  * Celery 5.5/5.6 fleets on RabbitMQ: quorum queues, per-consumer QoS, native delayed delivery,
  * declaration mismatches and exclusive remote-control queues, against the real broker (3.10
- * here, where quorum queues exist and refuse global QoS as 4.x does).
+ * here, where quorum queues exist and refuse global QoS as 4.x does). Run it against a RabbitMQ
+ * 4.x node with every deprecated feature denied with TEST_AMQP_URL=<that node> (done: 4.3.6).
  */
 import { jest } from '@jest/globals';
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
@@ -11,6 +12,7 @@ import { QueueMismatchError } from '../../libs/nestjs-celery/src/engine/errors.j
 import { Worker } from '../../libs/nestjs-celery/src/engine/worker/worker.js';
 import { PidboxNode } from '../../libs/nestjs-celery/src/engine/control/pidbox-node.js';
 import { LamportClock } from '../../libs/nestjs-celery/src/engine/events/lamport-clock.js';
+import { EventReceiver } from '../../libs/nestjs-celery/src/engine/events/event-receiver.js';
 import { AmqpBroker } from '../../libs/nestjs-celery/src/transport/amqp.broker.js';
 import { QueueInUseError } from '../../libs/nestjs-celery/src/transport/broker.errors.js';
 import { deleteAmqpQueues } from '../support/cleanup.js';
@@ -129,6 +131,26 @@ describeAmqp('quorum queues and delayed delivery on RabbitMQ', () => {
     } finally {
       await holder.close();
       await second.close();
+    }
+  });
+
+  test('classic queues with RPC results, an ETA task, an event receiver and remote control: nothing RabbitMQ 4.3 denies', async () => {
+    const q = queue();
+    const rpc = app({ taskDefaultQueue: q, backend: 'rpc://' });
+    const worker = new Worker(rpc, { concurrency: 2, logger: silentLogger, hostname: `${q}@classic` });
+    workers.push(worker);
+    worker.register('t.add', ([x, y]) => (x as number) + (y as number));
+    await worker.start();
+    const events: string[] = [];
+    const receiver = new EventReceiver(rpc, { handlers: { '*': (e) => events.push(e.type) }, wakeup: false });
+    await receiver.start();
+    try {
+      expect(await (await rpc.sendTask('t.add', [1, 2])).get({ timeout: 30_000 })).toBe(3);
+      expect(await (await rpc.sendTask('t.add', [2, 2], {}, { countdown: 1 })).get({ timeout: 30_000 })).toBe(4);
+      const pongs = await rpc.control.ping({ timeout: 3000 });
+      expect(pongs.flatMap((p) => Object.keys(p))).toContain(`${q}@classic`);
+    } finally {
+      await receiver.stop();
     }
   });
 });
