@@ -58,7 +58,7 @@ describeInterop.each(MATRIX.length ? MATRIX : [['none', 'none', '', ''] as const
   // Celery 5.5 predates control_queue_exclusive: on RabbitMQ 4.3 its worker runs without remote control
   const pyRemoteControl = !(rabbit4 && version === '5.5');
   const extraEnv: Record<string, string> = { ...FLEET, INTEROP_FLEET_QUEUES: nodeQueue, ...(rabbit4 ? { INTEROP_EXCLUSIVE_CONTROL: '1' } : {}) };
-  const toPy: PythonEnv = { broker: brokerUrl, backend: REDIS_URL, queue: pyQueue, pythonPath, extraEnv };
+  const toPy: PythonEnv = { broker: brokerUrl, backend: REDIS_URL, queue: pyQueue, peerEnv: { PYTHONPATH: pythonPath, ...extraEnv } };
   const toNode: PythonEnv = { ...toPy, queue: nodeQueue };
   let pyWorker: PythonWorker;
   let app: Celery;

@@ -11,23 +11,21 @@ export interface PythonEnv {
   backend: string;
   queue: string;
   protocol?: 1 | 2;
-  /** prepended to PYTHONPATH: another Celery (e.g. 5.5/5.6 unpacked by scripts/interop/celery-peers.sh) */
-  pythonPath?: string;
-  /** more environment for interop_app.py (INTEROP_QUEUE_TYPE, INTEROP_EXCHANGE_TYPE …) */
-  extraEnv?: Record<string, string>;
+  /** the environment of another Celery than Debian's 5.2 (a peer's PYTHONPATH goes before ours) */
+  peerEnv?: NodeJS.ProcessEnv;
 }
 
 /** The environment test/interop/python/interop_app.py reads its broker, backend and queue from. */
 export function envFor(e: PythonEnv): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    PYTHONPATH: e.pythonPath ? `${PYTHON_DIR}:${e.pythonPath}` : PYTHON_DIR,
+    ...e.peerEnv,
+    PYTHONPATH: [e.peerEnv?.PYTHONPATH, PYTHON_DIR].filter(Boolean).join(':'),
     PYTHONUNBUFFERED: '1',
     INTEROP_BROKER: e.broker,
     INTEROP_BACKEND: e.backend,
     INTEROP_QUEUE: e.queue,
     INTEROP_PROTOCOL: String(e.protocol ?? 2),
-    ...e.extraEnv,
   };
 }
 
