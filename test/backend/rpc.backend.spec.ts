@@ -136,7 +136,7 @@ for (const v of variants) {
     });
 
     if (v.kind === 'amqp') {
-      it('declares the reply queue only when a result is awaited, exactly as Celery (x-expires, auto_delete, not durable)', async () => {
+      it('declares the reply queue only when a result is awaited, exactly as Celery since its RabbitMQ 4.3 fix (x-expires, auto_delete, durable)', async () => {
         const listed = () =>
           execFileSync('rabbitmqctl', ['list_queues', 'name', 'arguments', 'auto_delete', 'durable', '--quiet'], { encoding: 'utf8' })
             .split('\n')
@@ -147,8 +147,8 @@ for (const v of variants) {
         await custom.onTaskCall('t');
         const rows = listed();
         expect(rows.find((r) => r[0] === worker.oid)).toBeUndefined(); // store() alone creates no queue
-        expect(rows.find((r) => r[0] === client.oid)?.slice(1)).toEqual(['[{"x-expires",86400000}]', 'true', 'false']);
-        expect(rows.find((r) => r[0] === custom.oid)?.slice(1)).toEqual(['[{"x-expires",60000}]', 'true', 'false']);
+        expect(rows.find((r) => r[0] === client.oid)?.slice(1)).toEqual(['[{"x-expires",86400000}]', 'true', 'true']);
+        expect(rows.find((r) => r[0] === custom.oid)?.slice(1)).toEqual(['[{"x-expires",60000}]', 'true', 'true']);
         await custom.close();
       });
     }

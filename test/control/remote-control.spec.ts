@@ -41,7 +41,10 @@ describeControl.each(BROKERS)('remote control over %s', (_name, brokerUrl) => {
   const aborted = new Map<string, unknown>();
 
   beforeAll(async () => {
-    app = new Celery({ broker: brokerUrl, backend: REDIS_URL, logger: silentLogger });
+    // Celery 5.2 declares pidbox queues transient and non-exclusive (control_queue_exclusive came
+    // with 5.6, exclusive by default since the RabbitMQ 4.3 fix): the 5.2 fleet's settings, so the
+    // declarations below can be compared (an exclusive queue refuses other connections by design)
+    app = new Celery({ broker: brokerUrl, backend: REDIS_URL, logger: silentLogger, controlQueueExclusive: false });
     worker = new Worker(app, { hostname: nodename, queues: [queue], concurrency: 4, logger: silentLogger });
     worker.register('ctl.add', ([x, y], _kwargs, ctx: TaskContext) => {
       ran.push(ctx.id);

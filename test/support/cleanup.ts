@@ -3,8 +3,8 @@ import amqp from 'amqplib';
 import { Redis } from 'ioredis';
 import { AMQP_URL, REDIS_URL } from './services.js';
 
-export async function deleteAmqpQueues(queues: string[], exchanges: string[] = queues): Promise<void> {
-  const conn = await amqp.connect(AMQP_URL);
+export async function deleteAmqpQueues(queues: string[], exchanges: string[] = queues, url: string = AMQP_URL): Promise<void> {
+  const conn = await amqp.connect(url);
   try {
     for (const q of queues) {
       const ch = await conn.createChannel();

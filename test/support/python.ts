@@ -18,6 +18,8 @@ export interface PythonEnv {
   brokerUseSsl?: Record<string, string>;
   /** result_backend_transport_options for the Python app */
   resultBackendTransportOptions?: Record<string, unknown>;
+  /** more environment for the Python app (INTEROP_QUEUE_TYPE … read by interop_app.py) */
+  env?: Record<string, string>;
 }
 
 /** Every Python Celery the interop suites run against, for `describe.each`. */
@@ -31,6 +33,7 @@ export function envFor(e: PythonEnv): NodeJS.ProcessEnv {
     ...process.env,
     ...CELERY_PEERS[e.peer ?? '5.2'].env,
     PYTHONPATH: pythonPathFor(e.peer ?? '5.2', PYTHON_DIR),
+    ...e.env,
     PYTHONUNBUFFERED: '1',
     INTEROP_BROKER: e.broker,
     INTEROP_BACKEND: e.backend,

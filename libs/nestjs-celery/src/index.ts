@@ -8,7 +8,7 @@ export * from './nest/index.js';
 
 // engine: the Celery app and worker, usable without Nest
 export { Celery, type SendTaskOptions } from './engine/celery.js';
-export { DEFAULT_QUEUE, type CeleryOptions } from './engine/celery.options.js';
+export { DEFAULT_QUEUE, type CeleryOptions, type TaskQueueOptions } from './engine/celery.options.js';
 export { AsyncResult, type GetOptions, type ResultNode, type ResultTuple } from './engine/async-result.js';
 // remote control (pidbox) and monitoring events
 export { Control, Inspect, flattenReplies, type ControlTarget, type RevokeOptions, type BroadcastOptions, type NodeReplies } from './engine/control/control.js';
@@ -49,7 +49,7 @@ export {
 } from './engine/canvas/index.js';
 export { redactUrl, redactSecrets } from './common/redact-url.js';
 export { UnsafePatternError } from './engine/control/matcher.js';
-export { CeleryError, CeleryTimeoutError, NoResultBackendError, BrokerUnavailableError, PublishTimeoutError, DeclarationLimitError, InvalidTaskOptionsError } from './engine/errors.js';
+export { CeleryError, CeleryTimeoutError, NoResultBackendError, BrokerUnavailableError, PublishTimeoutError, DeclarationLimitError, InvalidTaskOptionsError, ImproperlyConfiguredError, QueueMismatchError } from './engine/errors.js';
 export { connectionOptionsFromEnv, CeleryEnvError } from './engine/celery-env.js';
 export { Worker, type WorkerOptions } from './engine/worker/worker.js';
 // the TaskContext type is exported by nest/ beside the @TaskContext() decorator of the same name
@@ -69,7 +69,7 @@ export type { SignatureDict } from './protocol/signature.js';
 export type { SerializerName, CompressionName } from './protocol/serialization.js';
 
 // transport: the swappable broker and result backend layer
-export type { Broker, Delivery, DeliveryInfo, ConsumeOptions, Consumer, PublishRoute, QueueDeclaration, ExchangeDeclaration, ExchangeType } from './transport/broker.interface.js';
+export type { Broker, Delivery, DeliveryInfo, ConsumeOptions, Consumer, PublishRoute, QueueDeclaration, ExchangeDeclaration, ExchangeType, QueueType, DelayedDelivery, DeclarationMismatch } from './transport/broker.interface.js';
 export type { ResultBackend, StoreTarget } from './transport/result-backend.interface.js';
 export type { ConnectionStatus } from './transport/connection-status.js';
 export { createBroker, createResultBackend, UnsupportedUrlError, type TransportFactoryOptions } from './transport/factory.js';
@@ -77,6 +77,7 @@ export { MemoryBroker, MemoryVhost } from './transport/memory.broker.js';
 export { MemoryBackend } from './transport/memory.backend.js';
 export { AmqpBroker, type AmqpBrokerOptions } from './transport/amqp.broker.js';
 export { AmqpBrokerError, AmqpConfigError, AmqpConnectionError, AmqpBrokerClosedError, AmqpDeclarationError, AmqpPublishError, UnroutableMessageError, AmqpHeaderError } from './transport/amqp-errors.js';
+export { QueueInUseError } from './transport/broker.errors.js';
 export { RedisBroker, RedisBrokerError, type RedisBrokerOptions } from './transport/redis.broker.js';
 export { RedisBackend, type RedisBackendOptions } from './transport/redis.backend.js';
 export { TlsConfigError, type SslOptions, type CertReqs } from './transport/tls-options.js';

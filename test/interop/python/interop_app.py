@@ -32,8 +32,6 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     result_expires=3600,
 )
-if os.environ.get("INTEROP_EXCLUSIVE_QUEUES") == "1":
-    app.conf.update(control_queue_exclusive=True, event_queue_exclusive=True)
 if os.environ.get("INTEROP_BROKER_USE_SSL"):
     _ssl = json.loads(os.environ["INTEROP_BROKER_USE_SSL"])
     if "cert_reqs" in _ssl:
@@ -41,6 +39,34 @@ if os.environ.get("INTEROP_BROKER_USE_SSL"):
     app.conf.broker_use_ssl = _ssl
 if os.environ.get("INTEROP_RESULT_BACKEND_TRANSPORT_OPTIONS"):
     app.conf.result_backend_transport_options = json.loads(os.environ["INTEROP_RESULT_BACKEND_TRANSPORT_OPTIONS"])
+# Celery 5.5+ fleets (quorum queues, native delayed delivery): INTEROP_QUEUE_TYPE=quorum,
+# INTEROP_EXCHANGE_TYPE=topic; unset, the app is exactly as before
+# INTEROP_FLEET_QUEUES: the fleet's other queues, declared alike (task_queues; Celery 5.5 has no
+# task_create_missing_queue_type)
+if os.environ.get("INTEROP_QUEUE_TYPE"):
+    app.conf.task_default_queue_type = os.environ["INTEROP_QUEUE_TYPE"]
+if os.environ.get("INTEROP_EXCHANGE_TYPE"):
+    app.conf.task_default_exchange_type = os.environ["INTEROP_EXCHANGE_TYPE"]
+# RabbitMQ 4.3 denies transient non-exclusive queues: INTEROP_EXCLUSIVE_CONTROL=1 gives the peer
+# Celery's own fix where its version has it (5.6: control/event_queue_exclusive); an older peer
+# (5.5) runs without remote control instead, its pidbox queue being exactly what 4.3 refuses
+if os.environ.get("INTEROP_EXCLUSIVE_CONTROL") or os.environ.get("INTEROP_EXCLUSIVE_QUEUES") == "1":
+    from celery.app.defaults import DEFAULTS as _DEFAULTS
+
+    if "control_queue_exclusive" in _DEFAULTS:
+        app.conf.control_queue_exclusive = True
+        app.conf.event_queue_exclusive = True
+    else:
+        app.conf.worker_enable_remote_control = False
+if os.environ.get("INTEROP_FLEET_QUEUES"):
+    from kombu import Exchange, Queue
+
+    def _fleet_queue(name):
+        qtype = os.environ.get("INTEROP_QUEUE_TYPE", "classic")
+        return Queue(name, Exchange(name, type=os.environ.get("INTEROP_EXCHANGE_TYPE", "direct")), routing_key=name,
+                     queue_arguments={"x-queue-type": qtype} if qtype == "quorum" else None)
+
+    app.conf.task_queues = [_fleet_queue(n) for n in [app.conf.task_default_queue] + os.environ["INTEROP_FLEET_QUEUES"].split(",")]
 
 
 @app.task(name="py.add")
@@ -56,6 +82,13 @@ def echo(*args, **kwargs):
 @app.task(name="py.fail")
 def fail(message="custom"):
     raise ValueError(message)
+
+
+@app.task(name="py.delivery", bind=True)
+def delivery(self):
+    """Where the message came from: native delayed delivery shows in exchange and routing key."""
+    info = self.request.delivery_info or {}
+    return {"exchange": info.get("exchange"), "routing_key": info.get("routing_key")}
 
 
 @app.task(name="py.key_error")

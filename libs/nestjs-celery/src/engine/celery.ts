@@ -7,13 +7,14 @@ import { encodeBody } from '../protocol/serialization.js';
 import type { SignatureDict } from '../protocol/signature.js';
 import { createTaskMessage, type TimeLimit } from '../protocol/task-message.js';
 import type { Stamps } from '../protocol/stamps.js';
-import type { Broker, PublishRoute, QueueDeclaration, TransportMessage } from '../transport/broker.interface.js';
+import { declarationMismatchOf, type Broker, type PublishRoute, type QueueDeclaration, type TransportMessage } from '../transport/broker.interface.js';
 import { createBroker, createResultBackend } from '../transport/factory.js';
 import type { ResultBackend } from '../transport/result-backend.interface.js';
 import { AsyncResult } from './async-result.js';
 import { DEFAULT_QUEUE, type CeleryOptions } from './celery.options.js';
 import type { ConnectionStatus } from '../transport/connection-status.js';
-import { BrokerUnavailableError, DeclarationLimitError, InvalidTaskOptionsError, PublishTimeoutError } from './errors.js';
+import { BrokerUnavailableError, DeclarationLimitError, ImproperlyConfiguredError, InvalidTaskOptionsError, PublishTimeoutError } from './errors.js';
+import { TaskQueues } from './task-queues.js';
 import { PublishDeadlines } from './publish-deadlines.js';
 import { Control } from './control/control.js';
 import { MailboxClient } from './control/mailbox-client.js';
@@ -110,10 +111,19 @@ export class Celery {
   /** the app's logical clock, forwarded by events and remote control (Celery's `app.clock`) */
   readonly clock = new LamportClock();
   private controlClient?: Control;
+  /** the app's queues as Celery declares them (Celery's `app.amqp.queues`) */
+  readonly queues: TaskQueues;
 
   constructor(readonly options: CeleryOptions = {}) {
     // the transports log what messages carry too (envelope previews, error texts)
     this.logger = boundedLogger(options.logger ?? consoleLogger('Celery'), options.maxLogLineLength);
+    for (const kind of ['control', 'event'] as const) {
+      if (options[`${kind}QueueExclusive`] === true && options[`${kind}QueueDurable`] === true) {
+        throw new ImproperlyConfiguredError(
+          `${kind}QueueExclusive and ${kind}QueueDurable cannot both be true (exclusive queues are deleted with their connection and cannot be durable)`,
+        );
+      }
+    }
     const factoryOptions = {
       logger: this.logger,
       resultExpires: options.resultExpires,
@@ -136,6 +146,7 @@ export class Celery {
           ? createResultBackend(options.backend, this.broker, factoryOptions)
           : options.backend;
     this.defaultQueue = options.taskDefaultQueue ?? DEFAULT_QUEUE;
+    this.queues = new TaskQueues(options, this.defaultQueue);
     this.oid = this.backend?.oid ?? randomUUID();
     this.broker.status$.subscribe((status) => (this.brokerStatus = status));
     this.deadlines = new PublishDeadlines(options.publishTimeoutMs ?? 30_000);
@@ -157,7 +168,12 @@ export class Celery {
   /** Remote control of workers, Python's and ours (Celery's `app.control`): ping, revoke, inspect(). */
   get control(): Control {
     this.controlClient ??= new Control(
-      new MailboxClient(this, { serializer: this.options.taskSerializer, acceptContent: this.options.acceptContent, logger: this.logger }),
+      new MailboxClient(this, {
+        serializer: this.options.taskSerializer,
+        acceptContent: this.options.acceptContent,
+        queueFlags: { exclusive: this.options.controlQueueExclusive, durable: this.options.controlQueueDurable },
+        logger: this.logger,
+      }),
     );
     return this.controlClient;
   }
@@ -170,10 +186,9 @@ export class Celery {
     this.declared.clear();
   }
 
-  /** The queue as Celery declares it (durable direct exchange of the same name). */
+  /** The queue as Celery declares it for this app's settings (by default a durable direct exchange of the same name). */
   queueDeclaration(name: string): QueueDeclaration {
-    const max = this.options.taskQueueMaxPriority;
-    return { name, exchange: name, exchangeType: 'direct', routingKey: name, durable: true, ...(max ? { arguments: { 'x-max-priority': max } } : {}) };
+    return this.queues.declaration(name);
   }
 
   /** Declare a queue once per app (Celery declares before the first publish). */
@@ -182,7 +197,11 @@ export class Celery {
     if (!p) {
       const limit = this.options.maxDeclaredQueues ?? 1000;
       if (this.declared.size >= limit) return Promise.reject(new DeclarationLimitError(name, limit));
-      p = this.broker.declareQueue(this.queueDeclaration(name));
+      const queue = this.queueDeclaration(name);
+      p = this.broker.declareQueue(queue).catch((error: unknown) => {
+        const mismatch = declarationMismatchOf(error);
+        throw mismatch ? this.queues.mismatchError(queue, mismatch, error) : error;
+      });
       p.catch(() => this.declared.delete(name));
       this.declared.set(name, p);
     }
@@ -200,9 +219,10 @@ export class Celery {
     await this.connect();
     const id = options.taskId ?? randomUUID();
     const queue = options.queue ?? this.defaultQueue;
-    const route = this.route(queue, options);
     const now = new Date();
     const eta = options.eta ?? (options.countdown !== undefined ? new Date(now.getTime() + options.countdown * 1000) : null);
+    const delayed = eta && options.exchange === undefined ? this.delayedRoute(queue, options.routingKey, eta, now) : undefined;
+    const route = delayed ?? this.route(queue, options);
     const expires =
       options.expires === undefined ? null : options.expires instanceof Date ? options.expires : new Date(now.getTime() + options.expires * 1000);
     const timeLimit: TimeLimit = [options.timeLimit ?? null, options.softTimeLimit ?? null];
@@ -243,6 +263,7 @@ export class Celery {
     if (subscribed && !this.backend!.watchCatchesUp) await subscribed;
     subscribed?.catch(() => undefined); // awaited below; a failed publish must not leave it unhandled
     await this.declareQueue(queue);
+    if (delayed) await this.setUpDelayedDelivery(queue);
     await this.publish(
       name,
       id,
@@ -280,5 +301,61 @@ export class Celery {
     if (options.exchange !== undefined) return { exchange: options.exchange, routingKey: options.routingKey ?? queue };
     if (options.routingKey !== undefined) return { exchange: queue, routingKey: options.routingKey };
     return { exchange: '', routingKey: queue };
+  }
+
+  /**
+   * Celery 5.5+ `send_task`: with quorum queues in the app, a countdown/ETA of a whole second or
+   * more to a queue whose exchange is not direct goes through native delayed delivery (the broker
+   * holds it, not the worker). Direct exchanges cannot carry it: the worker holds those, as always.
+   */
+  private delayedRoute(queue: string, routingKey: string | undefined, eta: Date, now: Date): PublishRoute | undefined {
+    const delayed = this.broker.delayedDelivery;
+    if (!delayed || !this.queues.usesQuorumQueues) return undefined;
+    const declaration = this.queueDeclaration(queue);
+    if ((declaration.exchangeType ?? 'direct') === 'direct') {
+      this.warnDirectOnce(declaration.exchange ?? queue);
+      return undefined;
+    }
+    const seconds = Math.trunc((eta.getTime() - now.getTime()) / 1000);
+    if (seconds < 1) return undefined;
+    try {
+      return delayed.route(seconds, routingKey ?? declaration.routingKey ?? queue);
+    } catch {
+      return undefined; // beyond the 28 levels (8.5 years): the worker holds it
+    }
+  }
+
+  private readonly delayedBound = new Map<string, Promise<void>>();
+
+  /**
+   * Native delayed delivery needs its topology and the queue's bindings; workers set them up,
+   * and so does a client before its first delayed publish to a queue, so nothing is lost when no
+   * worker has started yet (the declarations are kombu's: idempotent for the whole fleet).
+   */
+  setUpDelayedDelivery(queue: string): Promise<void> {
+    const delayed = this.broker.delayedDelivery;
+    if (!delayed) return Promise.resolve();
+    let bound = this.delayedBound.get(queue);
+    if (!bound) {
+      bound = (async () => {
+        await this.declareQueue(queue);
+        await delayed.declareTopology(this.queues.delayedDeliveryQueueType);
+        await delayed.bindQueue(this.queueDeclaration(queue));
+      })();
+      bound.catch(() => this.delayedBound.delete(queue));
+      this.delayedBound.set(queue, bound);
+    }
+    return bound;
+  }
+
+  private readonly warnedDirect = new Set<string>();
+
+  private warnDirectOnce(exchange: string): void {
+    if (this.warnedDirect.has(exchange)) return;
+    this.warnedDirect.add(exchange);
+    this.logger.warn(
+      `'${exchange}' is a direct exchange: native delayed delivery needs a topic or fanout exchange ` +
+        '(taskDefaultExchangeType / taskQueues[…].exchangeType), so countdown/ETA tasks to it wait in the worker until due',
+    );
   }
 }

@@ -1,7 +1,7 @@
 /** Errors raised by the engines; each says what happened and what to do. */
 export class CeleryError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = new.target.name;
   }
 }
@@ -48,5 +48,22 @@ export class PublishTimeoutError extends CeleryError {
 export class InvalidTaskOptionsError extends CeleryError {
   constructor(message: string) {
     super(message);
+  }
+}
+
+/** Settings that cannot work together (Celery's ImproperlyConfigured). */
+export class ImproperlyConfiguredError extends CeleryError {}
+
+/**
+ * A queue or exchange exists on the broker with other properties than our settings declare
+ * (RabbitMQ 406 PRECONDITION_FAILED): names both sides and the setting to change.
+ */
+export class QueueMismatchError extends CeleryError {
+  constructor(
+    readonly queue: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
   }
 }

@@ -1,8 +1,10 @@
 /**
- * One consumer = one channel consuming one or more queues with a shared prefetch window, so a
- * worker never holds more messages than it can run. Deliveries are settled on the channel
- * that delivered them; once that channel is gone, RabbitMQ has already put the message back,
- * settling is a no-op, and the deliveries' `lost` signal is aborted.
+ * One consumer = one channel consuming one or more queues, each subscription with a per-consumer
+ * prefetch window (basic.qos global=false: quorum queues and RabbitMQ 4.3 refuse global QoS), so a
+ * worker never holds more messages than it can run. A window change re-subscribes on the same
+ * channel with the new window, counting what earlier subscriptions still hold. Deliveries are
+ * settled on the channel that delivered them; once that channel is gone, RabbitMQ has already
+ * put the message back, settling is a no-op, and the deliveries' `lost` signal is aborted.
  */
 import { setMaxListeners } from 'node:events';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
@@ -32,7 +34,12 @@ interface Lease {
   started: boolean;
   /** unsettled deliveries on this channel */
   unsettled: number;
-  readonly consumerTags: string[];
+  /** the current subscriptions (one per queue); earlier ones were cancelled by a resize */
+  consumerTags: string[];
+  /** unsettled deliveries per subscription */
+  readonly perTag: Map<string, number>;
+  /** the per-consumer window the current subscriptions were started with (0: paused) */
+  activePrefetch: number;
   /** delivery tags handed out and not settled by their owner yet */
   readonly held: Set<number>;
   /** tags acked by their owner, not yet sent: one basic.ack per event-loop turn covers them */
@@ -112,8 +119,10 @@ export class AmqpConsumer implements Consumer {
   }
 
   /**
-   * Change the window on the live channel (RabbitMQ applies a per-channel basic.qos at once;
-   * a per-consumer one only to later consumers, hence adjustablePrefetch).
+   * Change the window while consuming. RabbitMQ applies a per-consumer basic.qos only to later
+   * subscriptions, so the consumer re-subscribes (cancel, basic.qos, consume) on the same
+   * channel; deliveries of the cancelled subscription stay valid and count against the window
+   * until settled. Only consumers started with adjustablePrefetch.
    */
   setPrefetch(count: number): void {
     if (!this.options.adjustablePrefetch) {
@@ -123,8 +132,53 @@ export class AmqpConsumer implements Consumer {
     if (window === this.window) return;
     this.window = window;
     const lease = this.lease;
-    if (lease?.open && !this.noAck) {
-      lease.channel.prefetch(window, true).catch((err: Error) => this.host.logger.debug?.(`basic.qos ${window} failed: ${err.message}`));
+    if (lease?.started && !this.noAck) this.requestResize(lease);
+  }
+
+  private resizing = false;
+  private resizeAgain = false;
+
+  /** One resize at a time; changes made meanwhile are applied by one more round. */
+  private requestResize(lease: Lease): void {
+    if (this.resizing) {
+      this.resizeAgain = true;
+      return;
+    }
+    this.resizing = true;
+    void this.resize(lease)
+      .catch((err: Error) => this.host.logger.debug?.(`changing the prefetch window of ${this.describe()} failed: ${err.message}`))
+      .finally(() => {
+        this.resizing = false;
+        const current = this.lease;
+        if (this.resizeAgain && current) {
+          this.resizeAgain = false;
+          this.requestResize(current);
+        }
+      });
+  }
+
+  /** Deliveries still held by cancelled subscriptions. */
+  private retiredUnsettled(lease: Lease): number {
+    let active = 0;
+    for (const tag of lease.consumerTags) active += lease.perTag.get(tag) ?? 0;
+    return lease.unsettled - active;
+  }
+
+  private async resize(lease: Lease): Promise<void> {
+    if (!lease.open || this.cancelled || this.lease !== lease) return;
+    if (this.window - this.retiredUnsettled(lease) === lease.activePrefetch) return;
+    // cancel first, so the old subscriptions cannot take more while the new ones start
+    const old = lease.consumerTags;
+    lease.consumerTags = [];
+    for (const tag of old) await lease.channel.cancel(tag);
+    const want = this.window - this.retiredUnsettled(lease);
+    lease.activePrefetch = Math.max(0, want);
+    // every slot is held by deliveries of cancelled subscriptions: resume as they settle
+    if (want < 1 || !lease.open || this.cancelled) return;
+    await lease.channel.prefetch(want, false);
+    for (const queue of this.queues) {
+      const ok = await lease.channel.consume(queue, (msg) => this.onMessage(lease, queue, msg), { noAck: false });
+      lease.consumerTags.push(ok.consumerTag);
     }
   }
 
@@ -176,6 +230,12 @@ export class AmqpConsumer implements Consumer {
   /** @internal called by AmqpDelivery */
   settle(lease: Lease, raw: ConsumeMessage, ack: boolean, requeue: boolean): void {
     lease.unsettled--;
+    const consumerTag = raw.fields.consumerTag;
+    const left = (lease.perTag.get(consumerTag) ?? 1) - 1;
+    if (left > 0) lease.perTag.set(consumerTag, left);
+    else lease.perTag.delete(consumerTag);
+    // a slot held by a cancelled subscription is free again: the current window can grow
+    if (this.options.adjustablePrefetch && lease.open && !this.cancelled && !lease.consumerTags.includes(consumerTag)) this.requestResize(lease);
     if (!lease.open) {
       this.host.logger.debug?.(
         `${ack ? 'ack' : 'reject'} of delivery ${raw.fields.deliveryTag} from '${raw.fields.routingKey}' skipped: ` +
@@ -236,6 +296,8 @@ export class AmqpConsumer implements Consumer {
       started: false,
       unsettled: 0,
       consumerTags: [],
+      perTag: new Map(),
+      activePrefetch: this.window,
       held: new Set(),
       pendingAcks: [],
       flushScheduled: false,
@@ -246,16 +308,9 @@ export class AmqpConsumer implements Consumer {
     channel.on('error', (err: Error) => this.host.logger.warn(`consumer channel for ${this.describe()} closed by RabbitMQ: ${err.message}`));
     channel.on('close', () => this.onChannelClosed(lease));
     try {
-      if (!this.noAck) {
-        if (this.options.adjustablePrefetch) {
-          // only the per-channel window (global=true) can change while consuming (as Celery 5.2 on RabbitMQ)
-          await channel.prefetch(this.window, true);
-        } else {
-          // per consumer, and (RabbitMQ's global=true) per channel: one window over all queues
-          await channel.prefetch(this.options.prefetch, false);
-          if (this.queues.length > 1) await channel.prefetch(this.options.prefetch, true);
-        }
-      }
+      // per consumer (global=false), as Celery on quorum queues and RabbitMQ 4: each queue's
+      // subscription gets the window (RabbitMQ 4.3 refuses the per-channel global window)
+      if (!this.noAck) await channel.prefetch(this.window, false);
       this.lease = lease;
       for (const queue of this.queues) {
         const ok = await channel.consume(queue, (msg) => this.onMessage(lease, queue, msg), { noAck: this.noAck });
@@ -281,6 +336,7 @@ export class AmqpConsumer implements Consumer {
     if (!this.noAck) {
       lease.unsettled++;
       lease.held.add(msg.fields.deliveryTag);
+      lease.perTag.set(msg.fields.consumerTag, (lease.perTag.get(msg.fields.consumerTag) ?? 0) + 1);
     }
     const delivery = new AmqpDelivery(
       fromAmqpMessage(msg),

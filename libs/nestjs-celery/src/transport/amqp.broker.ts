@@ -11,16 +11,19 @@ import type {
   Broker,
   ConsumeOptions,
   Consumer,
+  DelayedDelivery,
   DeliveryHandler,
   ExchangeDeclaration,
   PublishRoute,
   QueueDeclaration,
+  QueueType,
   TransportMessage,
 } from './broker.interface.js';
 import type { ConnectionStatus } from './connection-status.js';
 import { backoffDelay, connectFirst, type BackoffOptions } from './amqp-connect.js';
 import { AmqpConsumer, type AmqpConsumerHost } from './amqp-consumer.js';
-import { AmqpDeclarer } from './amqp-declarer.js';
+import { AmqpDeclarer, queueExchangeName } from './amqp-declarer.js';
+import { DELAYED_DELIVERY_EXCHANGE, delayedBindingKey, delayedDeliveryTopology, delayedRoute } from './amqp-delayed-delivery.js';
 import { AmqpBrokerClosedError, AmqpBrokerError } from './amqp-errors.js';
 import { AmqpPublisher } from './amqp-publisher.js';
 import { DEFAULT_HEADER_LIMITS, installContentHeaderReader } from './amqp-content-header.js';
@@ -102,6 +105,14 @@ export class AmqpBroker implements Broker {
   private readonly consumers = new Set<AmqpConsumer>();
   private readonly restartAttempts = new Map<AmqpConsumer, number>();
   private readonly consumerHost: AmqpConsumerHost;
+  private readonly topologies = new Map<QueueType, Promise<void>>();
+
+  /** kombu's native delayed delivery on this broker */
+  readonly delayedDelivery: DelayedDelivery = {
+    declareTopology: (queueType) => this.declareDelayedTopology(queueType),
+    bindQueue: (queue) => this.bindDelayedQueue(queue),
+    route: delayedRoute,
+  };
 
   constructor(
     url: string | string[],
@@ -166,6 +177,34 @@ export class AmqpBroker implements Broker {
     const live = await this.whenLive();
     await live.declarer.queue(queue);
     this.queues.set(queue.name, queue);
+  }
+
+  /** The celery_delayed_* levels and exchanges, once per queue type (durable: they outlive us). */
+  private declareDelayedTopology(queueType: QueueType): Promise<void> {
+    let declared = this.topologies.get(queueType);
+    if (!declared) {
+      declared = (async () => {
+        const live = await this.whenLive();
+        const topology = delayedDeliveryTopology(queueType);
+        for (const exchange of topology.exchanges) await live.declarer.exchange(exchange);
+        for (const queue of topology.queues) await live.declarer.queue(queue);
+        for (const binding of topology.exchangeBindings) await live.declarer.exchangeBinding(binding);
+      })();
+      declared.catch(() => this.topologies.delete(queueType));
+      this.topologies.set(queueType, declared);
+    }
+    return declared;
+  }
+
+  /** kombu's bind_queue_to_native_delayed_delivery_exchange (direct exchanges are skipped). */
+  private async bindDelayedQueue(queue: QueueDeclaration): Promise<boolean> {
+    const exchange = queueExchangeName(queue);
+    if (exchange === '' || (queue.exchangeType ?? 'direct') === 'direct') return false;
+    const key = delayedBindingKey(queue.routingKey ?? queue.name);
+    const live = await this.whenLive();
+    await live.declarer.exchangeBinding({ destination: exchange, source: DELAYED_DELIVERY_EXCHANGE, routingKey: key });
+    await live.declarer.queueBinding(queue.name, exchange, key);
+    return true;
   }
 
   /** The hot path: no declaration, no await before the write, confirms pipelined. */

@@ -40,6 +40,9 @@ export interface Delivery {
 
 export type ExchangeType = 'direct' | 'topic' | 'fanout';
 
+/** RabbitMQ queue types Celery declares (`x-queue-type`); classic is the broker default. */
+export type QueueType = 'classic' | 'quorum';
+
 export interface ExchangeDeclaration {
   name: string;
   type: ExchangeType;
@@ -63,8 +66,59 @@ export interface QueueDeclaration {
   durable?: boolean;
   autoDelete?: boolean;
   exclusive?: boolean;
-  /** queue arguments: x-max-priority, x-expires, x-message-ttl ... passed through verbatim */
+  /** queue arguments: x-queue-type, x-max-priority, x-expires, x-message-ttl ... passed through verbatim */
   arguments?: Record<string, unknown>;
+  /**
+   * Use the queue as it exists instead of declaring it (kombu's `no_declare`, a passive
+   * queue.declare): nothing is declared or bound, and only a missing queue is an error.
+   */
+  passive?: boolean;
+}
+
+/** The queue's type as declared: `x-queue-type`, classic when absent. */
+export function queueTypeOf(queue: QueueDeclaration): QueueType | string {
+  const type = queue.arguments?.['x-queue-type'];
+  return typeof type === 'string' ? type : 'classic';
+}
+
+/**
+ * What a broker reports when a queue or exchange already exists with other properties
+ * (RabbitMQ's 406 PRECONDITION_FAILED "inequivalent arg"): errors carrying it expose it as
+ * `error.mismatch`, so callers can name the setting to change.
+ */
+export interface DeclarationMismatch {
+  entity: 'queue' | 'exchange';
+  name: string;
+  /** the property that differs, as the broker names it: x-queue-type, durable, type … */
+  argument?: string;
+  /** what we declared */
+  declared: Record<string, unknown>;
+  /** the broker's words on the existing entity ("received 'classic' but current is 'quorum'") */
+  existing: string;
+}
+
+export function declarationMismatchOf(error: unknown): DeclarationMismatch | undefined {
+  const mismatch = (error as { mismatch?: DeclarationMismatch } | null)?.mismatch;
+  return mismatch && typeof mismatch === 'object' ? mismatch : undefined;
+}
+
+/**
+ * Native delayed delivery (kombu's native_delayed_delivery, Celery 5.5+): the
+ * `celery_delayed_0..27` levels route a message through TTL queues for the binary digits of its
+ * delay, then to `celery_delayed_delivery`, which the destination queues' exchanges are bound to.
+ * Only brokers that have it (RabbitMQ) expose it.
+ */
+export interface DelayedDelivery {
+  /** declare the levels and the delivery exchange exactly as kombu does (idempotent) */
+  declareTopology(queueType: QueueType): Promise<void>;
+  /**
+   * Bind a queue's exchange to the delivery exchange and the queue to its exchange, as Celery's
+   * worker does for the queues it consumes. Resolves false for a direct exchange (kombu skips
+   * those: they cannot carry the delay's routing key).
+   */
+  bindQueue(queue: QueueDeclaration): Promise<boolean>;
+  /** where to publish a message for `routingKey` to arrive in `delaySeconds` (whole, ≥ 1) */
+  route(delaySeconds: number, routingKey: string): PublishRoute;
 }
 
 export interface PublishRoute {
@@ -86,8 +140,8 @@ export interface ConsumeOptions {
   noAck?: boolean;
   /**
    * The consumer will change its window with `setPrefetch()` while it runs (a worker holding
-   * ETA tasks). On AMQP this takes RabbitMQ's per-channel prefetch (basic.qos global), which
-   * can change on the fly but which quorum queues refuse, as in Celery 5.2.
+   * ETA tasks). On AMQP the window is always per consumer (basic.qos global=false: quorum
+   * queues and RabbitMQ 4.3 refuse global QoS); a change re-subscribes with the new window.
    */
   adjustablePrefetch?: boolean;
   /**
@@ -117,6 +171,13 @@ export interface Broker {
   /** 'amqp' | 'redis' | 'memory' */
   readonly kind: string;
   readonly status$: Observable<ConnectionStatus>;
+  /** native delayed delivery, where the broker has it (RabbitMQ) */
+  readonly delayedDelivery?: DelayedDelivery;
+  /**
+   * Celery's `worker_disable_prefetch` applies (Celery: Redis only): the worker then never
+   * fetches more than it can run, held ETA tasks included.
+   */
+  readonly disablePrefetchSupported?: boolean;
   connect(): Promise<void>;
   /** cancels consumers, closes connections; unsettled deliveries return to their queue */
   close(): Promise<void>;

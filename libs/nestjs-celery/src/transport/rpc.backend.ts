@@ -59,12 +59,16 @@ export class RpcBackend implements ResultBackend {
     this.status$ = broker.status$;
   }
 
-  /** The reply queue exactly as Celery's `RPCBackend.binding` declares it. */
+  /**
+   * The reply queue as Celery's `RPCBackend.binding` declares it since its RabbitMQ 4.3 fix
+   * (celery #10290): durable, auto-deleted when unused, with x-expires — RabbitMQ 4.3 refuses
+   * transient non-exclusive queues, and an exclusive one cannot serve Celery's several connections.
+   */
   get replyQueue(): QueueDeclaration {
     return {
       name: this.oid,
       exchange: '', // the anonymous exchange: no binding, routed by queue name
-      durable: false,
+      durable: true,
       autoDelete: true,
       ...(this.expiresMs === null ? {} : { arguments: { 'x-expires': this.expiresMs } }),
     };

@@ -9,7 +9,7 @@ import type { CeleryLogger } from '../../common/logger.js';
 import { AcceptContent, decodeBody, encodeBody, type SerializerName } from '../../protocol/serialization.js';
 import type { Broker, Consumer, Delivery } from '../../transport/broker.interface.js';
 import type { LamportClock } from '../events/lamport-clock.js';
-import { DEFAULT_CONTROL_NAMESPACE, mailboxExchange, replyExchange, replyQueue, type ControlRequest } from './mailbox.js';
+import { DEFAULT_CONTROL_NAMESPACE, mailboxExchange, replyExchange, replyQueue, type ControlRequest, type ControlQueueFlags } from './mailbox.js';
 import { withTimeout } from './timeout.js';
 
 /** A request the broker has not taken within this fails (the broker is unreachable). */
@@ -28,6 +28,8 @@ export interface MailboxClientOptions {
   serializer?: SerializerName;
   /** accept_content for replies (default ['json']) */
   acceptContent?: readonly string[];
+  /** control_queue_exclusive / control_queue_durable of the reply queue */
+  queueFlags?: ControlQueueFlags;
   logger: CeleryLogger;
 }
 
@@ -158,7 +160,7 @@ export class MailboxClient {
   /** The reply queue is declared and consumed once, for the client's lifetime. */
   private listen(): Promise<Consumer> {
     this.listening ??= (async () => {
-      const queue = replyQueue(this.oid, this.namespace);
+      const queue = replyQueue(this.oid, this.namespace, this.options.queueFlags);
       await this.app.broker.declareQueue(queue);
       return this.app.broker.consume([queue.name], { prefetch: 0, noAck: true }, (d) => this.onReply(d));
     })().catch((error: unknown) => {

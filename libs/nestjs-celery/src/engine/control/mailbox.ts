@@ -21,19 +21,32 @@ export function replyExchange(namespace = DEFAULT_CONTROL_NAMESPACE): ExchangeDe
   return { name: `reply.${namespace}.pidbox`, type: 'direct', durable: false, autoDelete: false };
 }
 
-const transientQueue = { durable: false, autoDelete: true, exclusive: false, exchangeDurable: false } as const;
+/**
+ * control_queue_exclusive / control_queue_durable. Celery's RabbitMQ 4.3 fix (celery #10290,
+ * kombu #2531) made the queues exclusive by default: RabbitMQ 4.3 refuses transient
+ * non-exclusive queues. Durable ones auto-delete when unused, as kombu declares them.
+ */
+export interface ControlQueueFlags {
+  exclusive?: boolean;
+  durable?: boolean;
+}
+
+function queueFlags(flags: ControlQueueFlags = {}) {
+  const durable = flags.durable ?? false;
+  return { durable, autoDelete: !durable, exclusive: flags.exclusive ?? !durable, exchangeDurable: false } as const;
+}
 const queueArguments = { 'x-expires': CONTROL_QUEUE_EXPIRES_MS, 'x-message-ttl': CONTROL_QUEUE_TTL_MS };
 
 /** A worker's node queue `<nodename>.celery.pidbox`, bound to the mailbox with routing key ''. */
-export function nodeQueue(hostname: string, namespace = DEFAULT_CONTROL_NAMESPACE): QueueDeclaration {
+export function nodeQueue(hostname: string, namespace = DEFAULT_CONTROL_NAMESPACE, flags?: ControlQueueFlags): QueueDeclaration {
   const exchange = mailboxExchange(namespace);
-  return { name: `${hostname}.${namespace}.pidbox`, exchange: exchange.name, exchangeType: 'fanout', routingKey: '', ...transientQueue, arguments: { ...queueArguments } };
+  return { name: `${hostname}.${namespace}.pidbox`, exchange: exchange.name, exchangeType: 'fanout', routingKey: '', ...queueFlags(flags), arguments: { ...queueArguments } };
 }
 
 /** A client's reply queue `<oid>.reply.celery.pidbox`, bound to the reply exchange with its oid. */
-export function replyQueue(oid: string, namespace = DEFAULT_CONTROL_NAMESPACE): QueueDeclaration {
+export function replyQueue(oid: string, namespace = DEFAULT_CONTROL_NAMESPACE, flags?: ControlQueueFlags): QueueDeclaration {
   const exchange = replyExchange(namespace);
-  return { name: `${oid}.${exchange.name}`, exchange: exchange.name, exchangeType: 'direct', routingKey: oid, ...transientQueue, arguments: { ...queueArguments } };
+  return { name: `${oid}.${exchange.name}`, exchange: exchange.name, exchangeType: 'direct', routingKey: oid, ...queueFlags(flags), arguments: { ...queueArguments } };
 }
 
 /** Where a node sends its reply. */

@@ -11,9 +11,13 @@ import { AcceptContent, decodeBody, encodeBody, type SerializerName } from '../.
 import type { Broker, Consumer, Delivery } from '../../transport/broker.interface.js';
 import type { LamportClock } from '../events/lamport-clock.js';
 import { exceptionRepr } from '../events/task-events.js';
-import { DEFAULT_CONTROL_NAMESPACE, mailboxExchange, nodeQueue, readControlRequest, replyExchange, type ControlRequest } from './mailbox.js';
+import { DEFAULT_CONTROL_NAMESPACE, mailboxExchange, nodeQueue, readControlRequest, replyExchange, type ControlQueueFlags, type ControlRequest } from './mailbox.js';
+import { QueueInUseError } from '../../transport/broker.errors.js';
 import { matches } from './matcher.js';
 import { withTimeout } from './timeout.js';
+
+/** How often a worker retries its node queue while another connection holds it exclusively. */
+const LOCKED_RETRY_MS = 2000;
 
 /** A reply that cannot reach the broker within this is dropped (the asker has given up by then). */
 const REPLY_TIMEOUT_MS = 5000;
@@ -44,6 +48,8 @@ export interface PidboxNodeOptions {
    * this node declares at most; a request naming one more gets no reply (default 16).
    */
   maxReplyExchanges?: number;
+  /** control_queue_exclusive / control_queue_durable */
+  queueFlags?: ControlQueueFlags;
   logger: CeleryLogger;
 }
 
@@ -82,14 +88,49 @@ export class PidboxNode {
   }
 
   async start(): Promise<void> {
-    if (this.consumer) return;
+    if (this.consumer || this.retry) return;
+    try {
+      await this.listen();
+    } catch (error) {
+      if (!(error instanceof QueueInUseError)) throw error;
+      // kombu raises InconsistencyError here; we keep the worker up and try again
+      this.options.logger.warn(
+        `remote control is not listening yet: ${error.message}. Retrying every ${LOCKED_RETRY_MS / 1000} s; tasks run meanwhile`,
+      );
+      this.retry = setInterval(() => void this.retryListen(), LOCKED_RETRY_MS);
+      this.retry.unref();
+    }
+  }
+
+  private retry?: NodeJS.Timeout;
+  private retrying = false;
+
+  private async listen(): Promise<void> {
     await this.app.broker.declareExchange(mailboxExchange(this.namespace));
-    await this.app.broker.declareQueue(nodeQueue(this.hostname, this.namespace));
+    await this.app.broker.declareQueue(nodeQueue(this.hostname, this.namespace, this.options.queueFlags));
     this.consumer = await this.app.broker.consume([this.queueName], { prefetch: 0, noAck: true }, (d) => this.onDelivery(d));
+  }
+
+  private async retryListen(): Promise<void> {
+    if (this.retrying || !this.retry) return;
+    this.retrying = true;
+    try {
+      await this.listen();
+      clearInterval(this.retry);
+      this.retry = undefined;
+      this.options.logger.log(`remote control listening on ${this.queueName} (the previous holder released it)`);
+    } catch (error) {
+      const still = error instanceof QueueInUseError;
+      this.options.logger[still ? 'debug' : 'warn']?.(`remote control still not listening on ${this.queueName}: ${(error as Error)?.message ?? error}`);
+    } finally {
+      this.retrying = false;
+    }
   }
 
   /** Stop listening; requests being answered finish first. */
   async stop(): Promise<void> {
+    if (this.retry) clearInterval(this.retry);
+    this.retry = undefined;
     const consumer = this.consumer;
     this.consumer = undefined;
     await consumer?.cancel();

@@ -54,7 +54,7 @@ export interface NodeWorker {
     readonly broker: Broker;
     readonly clock: LamportClock;
     readonly control: Control;
-    readonly options: { broker?: unknown; backend?: unknown; acceptContent?: string[]; taskSerializer?: string; taskDefaultQueue?: string };
+    readonly options: { broker?: unknown; backend?: unknown; acceptContent?: string[]; taskSerializer?: string; taskDefaultQueue?: string; controlQueueExclusive?: boolean; controlQueueDurable?: boolean };
     queueDeclaration(name: string): QueueDeclaration;
   };
 }
@@ -114,6 +114,7 @@ export class WorkerNode {
         acceptContent: app.options.acceptContent,
         maxMessageBytes: options.controlMaxMessageBytes,
         maxReplyExchanges: options.maxReplyExchanges,
+        queueFlags: { exclusive: app.options.controlQueueExclusive, durable: app.options.controlQueueDurable },
         logger: hooks.logger,
       });
     }

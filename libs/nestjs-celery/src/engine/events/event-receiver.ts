@@ -10,6 +10,8 @@ import { AcceptContent, decodeBody } from '../../protocol/serialization.js';
 import type { Broker, Consumer, Delivery } from '../../transport/broker.interface.js';
 import { EVENT_EXCHANGE, eventExchange, utcoffset, type CeleryEvent } from './event.js';
 import type { LamportClock } from './lamport-clock.js';
+import type { CeleryOptions } from '../celery.options.js';
+import { ImproperlyConfiguredError } from '../errors.js';
 
 /** A received event: the sender's fields, `timestamp` in our timezone's terms, `local_received`. */
 export type ReceivedEvent = CeleryEvent & { local_received: number };
@@ -19,6 +21,7 @@ export interface EventReceiverHost {
   readonly broker: Broker;
   readonly clock: LamportClock;
   readonly control: { heartbeat(): Promise<unknown> };
+  readonly options?: Pick<CeleryOptions, 'eventQueueExclusive' | 'eventQueueDurable'>;
   connect(): Promise<void>;
 }
 
@@ -34,6 +37,12 @@ export interface EventReceiverOptions {
   queueExpiresMs?: number;
   /** Celery's event_queue_prefix (default 'celeryev') */
   queuePrefix?: string;
+  /**
+   * event_queue_exclusive (default: the app's eventQueueExclusive, else true as Celery since its
+   * RabbitMQ 4.3 fix) and event_queue_durable (default false; a durable queue auto-deletes when unused)
+   */
+  queueExclusive?: boolean;
+  queueDurable?: boolean;
   logger?: CeleryLogger;
 }
 
@@ -56,6 +65,9 @@ export class EventReceiver {
     if (this.consumer) return;
     await this.app.connect();
     const exchange = eventExchange(this.app.broker.kind);
+    const durable = this.options.queueDurable ?? this.app.options?.eventQueueDurable ?? false;
+    const exclusive = this.options.queueExclusive ?? this.app.options?.eventQueueExclusive ?? !durable;
+    if (durable && exclusive) throw new ImproperlyConfiguredError('an event queue cannot be both exclusive and durable: choose one');
     await this.app.broker.declareExchange(exchange);
     await this.app.broker.declareQueue({
       name: this.queue,
@@ -63,8 +75,9 @@ export class EventReceiver {
       exchangeType: exchange.type,
       exchangeDurable: true,
       routingKey: this.options.routingKey ?? '#',
-      durable: false,
-      autoDelete: true,
+      durable,
+      autoDelete: !durable,
+      exclusive,
       arguments: { 'x-message-ttl': this.options.queueTtlMs ?? 5000, 'x-expires': this.options.queueExpiresMs ?? 60_000 },
     });
     this.consumer = await this.app.broker.consume([this.queue], { prefetch: 0, noAck: true }, (d) => this.onMessage(d));

@@ -179,3 +179,15 @@ describe('ack modes and ETA in the worker (memory transport)', () => {
     await app.close();
   });
 });
+
+describe('PrefetchWindow with an ETA task limit (worker_eta_task_limit / worker_disable_prefetch)', () => {
+  test('held messages widen the window only up to the limit; 0 never widens it', () => {
+    const limited = new PrefetchWindow(2, 1);
+    limited.setAside();
+    limited.setAside();
+    expect(limited.size).toBe(3);
+    const none = new PrefetchWindow(2, 0);
+    none.setAside();
+    expect(none.size).toBe(2);
+  });
+});

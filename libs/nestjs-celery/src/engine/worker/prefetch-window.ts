@@ -10,6 +10,10 @@
  *   the window shrinks by one until it finishes (never below 1, as AMQP's 0 means unlimited).
  * The slots themselves are a local semaphore, so an ETA task that comes due while every slot is
  * busy waits for one.
+ * `etaTaskLimit` (Celery 5.6's worker_eta_task_limit) caps how many held messages grow the
+ * window, so a queue full of ETA tasks cannot pull them all into memory; beyond it, held
+ * messages take slots and the worker stops fetching until some run. 0 (worker_disable_prefetch)
+ * never grows it: the worker fetches only what it can run.
  */
 import type { Consumer } from '../../transport/broker.interface.js';
 
@@ -20,11 +24,14 @@ export class PrefetchWindow {
   private acked = 0;
   private consumer?: Consumer;
 
-  constructor(readonly concurrency: number) {}
+  constructor(
+    readonly concurrency: number,
+    private readonly etaTaskLimit = Number.POSITIVE_INFINITY,
+  ) {}
 
   /** The window the broker should apply now. */
   get size(): number {
-    return Math.max(1, this.concurrency + this.aside - this.acked);
+    return Math.max(1, this.concurrency + Math.min(this.aside, this.etaTaskLimit) - this.acked);
   }
 
   get busy(): number {

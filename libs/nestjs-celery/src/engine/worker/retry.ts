@@ -17,6 +17,7 @@ import type { TaskRequest } from '../../protocol/task-message.js';
 import type { DeliveryInfo } from '../../transport/broker.interface.js';
 import type { Celery, SendTaskOptions } from '../celery.js';
 import type { TaskContext, TaskOptions } from './task-context.js';
+import { isDelayedDeliveryExchange, stripDelayPrefix } from '../../transport/amqp-delayed-delivery.js';
 
 /** Celery's Task.default_retry_delay: 3 minutes. */
 export const DEFAULT_RETRY_DELAY_SECONDS = 180;
@@ -55,7 +56,9 @@ export function exponentialBackoff(factor: number, retries: number, maximum: num
 function routeOf(info: DeliveryInfo): Pick<SendTaskOptions, 'queue' | 'exchange' | 'routingKey'> {
   // sent to the anonymous exchange: back to the queue named by the routing key
   if (info.exchange === '' && info.routingKey) return { queue: info.routingKey };
-  return { queue: info.queue, exchange: info.exchange, routingKey: info.routingKey };
+  // came through native delayed delivery: back to its queue (the retry's countdown picks its own route)
+  if (isDelayedDeliveryExchange(info.exchange)) return { queue: info.queue };
+  return { queue: info.queue, exchange: info.exchange, routingKey: stripDelayPrefix(info.routingKey) };
 }
 
 export interface RetryScope {

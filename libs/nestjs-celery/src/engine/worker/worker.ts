@@ -35,6 +35,17 @@ export interface WorkerOptions extends AckDefaults, UnknownTaskOptions, WorkerNo
   queues?: string[];
   /** tasks run at once = prefetch (the broker never hands this worker more), default 16 */
   concurrency?: number;
+  /**
+   * worker_eta_task_limit: at most this many held ETA/countdown tasks widen the prefetch window
+   * (default: no limit); past it they take the slots of runnable tasks and the worker stops
+   * fetching until some are due.
+   */
+  etaTaskLimit?: number;
+  /**
+   * worker_disable_prefetch (Redis only, as in Celery; ignored with a warning elsewhere): fetch
+   * only what can run now; held ETA tasks never widen the window.
+   */
+  disablePrefetch?: boolean;
   /** default hard time limit of every task in seconds (Celery's task_time_limit) */
   timeLimit?: number;
   /** default soft time limit of every task in seconds (Celery's task_soft_time_limit) */
@@ -229,7 +240,7 @@ export class Worker {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.storeAttempts = Math.max(1, options.storeAttempts ?? Number.POSITIVE_INFINITY);
     this.storeTimeoutMs = options.storeTimeoutMs ?? 5 * 60_000;
-    this.window = new PrefetchWindow(this.concurrency);
+    this.window = new PrefetchWindow(this.concurrency, this.etaTaskLimit(options));
     const consumerTimeoutMs = options.consumerTimeoutMs ?? DEFAULT_CONSUMER_TIMEOUT_MS;
     if (app.broker.kind === 'amqp' && consumerTimeoutMs > 0) this.consumerTimeout = new ConsumerTimeoutGuard(consumerTimeoutMs);
     this.eta = new EtaScheduler(
@@ -280,9 +291,21 @@ export class Worker {
     return this;
   }
 
+  private etaTaskLimit(options: WorkerOptions): number | undefined {
+    if (options.disablePrefetch) {
+      if (this.app.broker.disablePrefetchSupported) return 0;
+      this.logger.warn(`disablePrefetch (worker_disable_prefetch) is only supported on Redis brokers, not ${this.app.broker.kind}; ignored`);
+    }
+    const limit = options.etaTaskLimit;
+    if (limit === undefined) return undefined;
+    if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`etaTaskLimit must be a whole number ≥ 0, got ${limit}`);
+    return limit;
+  }
+
   async start(): Promise<void> {
     await this.app.connect();
     for (const q of this.queues) await this.app.declareQueue(q);
+    await this.setUpDelayedDelivery();
     this.consumer = await this.app.broker.consume(this.queues, { prefetch: this.concurrency, adjustablePrefetch: true, maxMessageBytes: this.maxMessageBytes }, (d) => void this.onDelivery(d));
     this.window.attach(this.consumer);
     await this.node.start();
@@ -298,6 +321,22 @@ export class Worker {
     if (typeof url === 'string') return redactUrl(url, '**');
     if (Array.isArray(url)) return redactUrl(url.join(';'), '**');
     return fallback;
+  }
+
+  /**
+   * Celery 5.5's DelayedDelivery bootstep: with quorum queues among the app's, declare the
+   * celery_delayed_* topology and bind the consumed queues to it, so countdowns sent through it
+   * (by Python or by us) reach this worker. A failure is logged, not fatal, as in Celery.
+   */
+  private async setUpDelayedDelivery(): Promise<void> {
+    if (!this.app.broker.delayedDelivery || !this.app.queues.usesQuorumQueues) return;
+    for (const queue of this.queues) {
+      try {
+        await this.app.setUpDelayedDelivery(queue);
+      } catch (error) {
+        this.logger.warn(`native delayed delivery for queue '${queue}' is not set up: ${(error as Error)?.message ?? error}`);
+      }
+    }
   }
 
   /**

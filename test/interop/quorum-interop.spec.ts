@@ -1,0 +1,154 @@
+/**
+ * A Celery 5.5/5.6 fleet with task_default_queue_type='quorum' and native delayed delivery (a
+ * topic default exchange), mixed with our worker and client: plain tasks and countdowns both
+ * ways, through the celery_delayed_* topology Python's worker and ours declare alike. Each
+ * scenario runs Python → Python first, so a failure on our side is ours.
+ * Peers: Celery 5.5 and 5.6 (test/support/peers.ts); brokers: RabbitMQ 3.x (quorum queues refuse
+ * global QoS there as on 4.x) and the RabbitMQ 4.x node with every deprecated feature denied.
+ */
+import { jest } from '@jest/globals';
+import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
+import { Celery } from '../../libs/nestjs-celery/src/engine/celery.js';
+import type { CeleryOptions } from '../../libs/nestjs-celery/src/engine/celery.options.js';
+import { Worker } from '../../libs/nestjs-celery/src/engine/worker/worker.js';
+import { chain, chord, signature } from '../../libs/nestjs-celery/src/engine/canvas/index.js';
+import type { AsyncResult } from '../../libs/nestjs-celery/src/engine/async-result.js';
+import { QueueMismatchError } from '../../libs/nestjs-celery/src/engine/errors.js';
+import { deleteAmqpQueues } from '../support/cleanup.js';
+import { pythonClient, startPythonWorker, type PythonEnv, type PythonWorker } from '../support/python.js';
+import { AMQP_URL, REDIS_URL, describeIfAvailable, uniqueName } from '../support/services.js';
+import { AMQP4_URL } from '../support/peers.js';
+
+jest.setTimeout(120_000);
+
+const BROKERS: [string, string][] = [
+  ['RabbitMQ 3.x', AMQP_URL],
+  ['RabbitMQ 4.x', AMQP4_URL],
+];
+const MATRIX = BROKERS.flatMap(([brokerName, url]) => (['5.5', '5.6'] as const).map((version) => [version, brokerName, url] as const));
+
+const describeInterop = await describeIfAvailable('quorum + native delayed delivery interop', 'redis', 'rabbitmq', 'rabbitmq4', 'celery-5.5', 'celery-5.6');
+const FLEET = { INTEROP_QUEUE_TYPE: 'quorum', INTEROP_EXCHANGE_TYPE: 'topic' };
+/** the fleet's settings on our side; queues beyond the default one (canvas steps) are created alike */
+const SETTINGS: CeleryOptions = {
+  taskDefaultQueueType: 'quorum',
+  taskDefaultExchangeType: 'topic',
+  taskCreateMissingQueueType: 'quorum',
+  taskCreateMissingQueueExchangeType: 'topic',
+};
+/** what kombu's calculate_routing_key makes of a 3-second countdown */
+const THREE_SECONDS = `${'0.'.repeat(26)}1.1.`;
+
+describeInterop.each(MATRIX)('Celery %s quorum fleet on %s', (version, _broker, brokerUrl) => {
+  const pyQueue = uniqueName('quorum.py');
+  const nodeQueue = uniqueName('quorum.node');
+  const rabbit4 = brokerUrl === AMQP4_URL;
+  // Celery 5.5 predates control_queue_exclusive: on RabbitMQ 4.3 its worker runs without remote control
+  const pyRemoteControl = !(rabbit4 && version === '5.5');
+  const extraEnv: Record<string, string> = { ...FLEET, INTEROP_FLEET_QUEUES: nodeQueue, ...(rabbit4 ? { INTEROP_EXCLUSIVE_CONTROL: '1' } : {}) };
+  const toPy: PythonEnv = { broker: brokerUrl, backend: REDIS_URL, queue: pyQueue, peer: version, env: extraEnv };
+  const toNode: PythonEnv = { ...toPy, queue: nodeQueue };
+  let pyWorker: PythonWorker;
+  let app: Celery;
+  let worker: Worker;
+  const seen: { exchange: string; routingKey: string; at: number }[] = [];
+
+  beforeAll(async () => {
+    // Python's worker declares the quorum queue, the topology and its bindings first
+    pyWorker = await startPythonWorker(toPy);
+    app = new Celery({ broker: brokerUrl, backend: REDIS_URL, taskDefaultQueue: nodeQueue, logger: silentLogger, ...SETTINGS });
+    worker = new Worker(app, { queues: [nodeQueue], concurrency: 2, logger: silentLogger, hostname: `${nodeQueue}@test` });
+    worker.register('py.add', ([x, y]) => (x as number) + (y as number));
+    worker.register('node.tsum', ([values]) => (values as number[]).reduce((a, b) => a + b, 0));
+    worker.register('py.delivery', (_a, _k, ctx) => {
+      seen.push({ exchange: ctx.deliveryInfo.exchange, routingKey: ctx.deliveryInfo.routingKey, at: Date.now() });
+      return { exchange: ctx.deliveryInfo.exchange, routing_key: ctx.deliveryInfo.routingKey };
+    });
+    await worker.start();
+  });
+
+  afterAll(async () => {
+    await worker?.stop(2000).catch(() => undefined);
+    await app?.close().catch(() => undefined);
+    await pyWorker?.stop();
+    await deleteAmqpQueues([pyQueue, nodeQueue]).catch(() => undefined);
+  });
+
+  test('Python client → Python worker (validation): plain task and a countdown through celery_delayed_*', async () => {
+    const [plain, delayed] = await pythonClient(toPy, [
+      { task: 'py.add', args: [2, 3] },
+      { task: 'py.delivery', options: { countdown: 3 } },
+    ]);
+    expect(plain).toMatchObject({ state: 'SUCCESS', result: 5 });
+    expect(delayed.state).toBe('SUCCESS');
+    expect((delayed.result as { routing_key: string }).routing_key).toBe(`${THREE_SECONDS}${pyQueue}`);
+  });
+
+  test('our worker joins: same quorum queue declarations; a Python client reaches it, countdowns included', async () => {
+    const started = Date.now();
+    const [plain, delayed] = await pythonClient(toNode, [
+      { task: 'py.add', args: [4, 5] },
+      { task: 'py.delivery', options: { countdown: 3 } },
+    ]);
+    expect(plain).toMatchObject({ state: 'SUCCESS', result: 9 });
+    expect(delayed).toMatchObject({ state: 'SUCCESS', result: { routing_key: `${THREE_SECONDS}${nodeQueue}` } });
+    expect(delayed.result).toMatchObject({ exchange: expect.stringMatching(/^celery_delayed_/) });
+    expect(seen.at(-1)!.at - started).toBeGreaterThanOrEqual(2000);
+  });
+
+  test('our client reaches the Python worker: plain task and a countdown through celery_delayed_*', async () => {
+    const client = new Celery({ broker: brokerUrl, backend: REDIS_URL, taskDefaultQueue: pyQueue, logger: silentLogger, ...SETTINGS });
+    try {
+      expect(await (await client.sendTask('py.add', [20, 22])).get({ timeout: 60_000 })).toBe(42);
+      const sent = Date.now();
+      const delayed = await client.sendTask<{ routing_key: string; exchange: string }>('py.delivery', [], {}, { countdown: 3 });
+      const where = await delayed.get({ timeout: 60_000 });
+      expect(Date.now() - sent).toBeGreaterThanOrEqual(2000);
+      expect(where.routing_key).toBe(`${THREE_SECONDS}${pyQueue}`);
+      // inspect ping reaches both workers of the mixed fleet
+      const pongs = await client.control.ping({ timeout: 3000 });
+      const names = pongs.flatMap((p) => Object.keys(p));
+      expect(names).toEqual(expect.arrayContaining([`${nodeQueue}@test`]));
+      if (pyRemoteControl) expect(names.some((n) => n.startsWith('py-'))).toBe(true);
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('chain and chord across both workers, and a revoked countdown task, from our client', async () => {
+    const client = new Celery({ broker: brokerUrl, backend: REDIS_URL, taskDefaultQueue: nodeQueue, logger: silentLogger, ...SETTINGS });
+    try {
+      const onPy = { queue: pyQueue };
+      const onNode = { queue: nodeQueue };
+      const chained = (await chain(
+        signature('py.add', [1, 2], {}, onNode),
+        signature('py.add', [3], {}, { ...onPy, countdown: 2 }),
+        signature('py.add', [4], {}, onNode),
+      ).applyAsync(client)) as AsyncResult;
+      expect(await chained.get({ timeout: 60_000 })).toBe(10);
+      const chorded = (await chord([signature('py.add', [1, 1], {}, onPy), signature('py.add', [2, 2], {}, onNode)], signature('node.tsum', [], {}, onNode)).applyAsync(
+        client,
+      )) as AsyncResult;
+      expect(await chorded.get({ timeout: 60_000 })).toBe(6);
+      // revoked while it waits in celery_delayed_*: the Python worker refuses it on arrival
+      if (!pyRemoteControl) return;
+      const doomed = await client.sendTask('py.add', [1, 1], {}, { queue: pyQueue, countdown: 3 });
+      await client.control.revoke(doomed.id);
+      await expect(doomed.get({ timeout: 60_000 })).rejects.toThrow(/revoked|TaskRevoked/i);
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("a classic declaration of the fleet's quorum queue is one clear error naming the option", async () => {
+    const classic = new Celery({ broker: brokerUrl, backend: REDIS_URL, taskDefaultQueue: pyQueue, taskDefaultExchangeType: 'topic', logger: silentLogger });
+    try {
+      await classic.connect();
+      const error = await classic.declareQueue(pyQueue).then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(QueueMismatchError);
+      expect((error as Error).message).toMatch(new RegExp(`queue '${pyQueue.replace(/\./g, '\\.')}'.*x-queue-type.*quorum.*taskDefaultQueueType`, 's'));
+    } finally {
+      await classic.close();
+    }
+  });
+});
