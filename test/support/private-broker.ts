@@ -4,7 +4,7 @@
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { tcpReachable } from './services.js';
 import { join } from 'node:path';
 import amqp from 'amqplib';
 
@@ -17,19 +17,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Thrown when a private broker does not start, stop or answer in time; the message names its log. */
 export class PrivateBrokerError extends Error {
   override name = 'PrivateBrokerError';
-}
-
-function tcpReachable(port: number, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
 }
 
 async function waitFor(check: () => Promise<boolean> | boolean, what: string, timeoutMs: number): Promise<void> {
@@ -129,7 +116,7 @@ export async function startPrivateRedis(options: PrivateRedisOptions): Promise<P
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--logfile', join(dir, 'redis.log'), ...(options.args ?? [])];
   let child: ChildProcess | undefined;
   const pids = new Set<number>();
-  const up = () => tcpReachable(port);
+  const up = () => tcpReachable('127.0.0.1', port);
 
   const self: PrivateRedis & { destroy(): void } = {
     port,
@@ -279,7 +266,7 @@ export async function startPrivateRabbitMq(options: PrivateRabbitMqOptions): Pro
       );
     });
   const up = async () => {
-    if (!(await tcpReachable(port))) return false;
+    if (!(await tcpReachable('127.0.0.1', port))) return false;
     try {
       const conn = await amqp.connect(url);
       await conn.close();
@@ -298,7 +285,7 @@ export async function startPrivateRabbitMq(options: PrivateRabbitMqOptions): Pro
     ctl,
     up,
     async start() {
-      if (await tcpReachable(port)) throw new PrivateBrokerError(`port ${port} is already in use; a private RabbitMQ needs a free port (see ${dir})`);
+      if (await tcpReachable('127.0.0.1', port)) throw new PrivateBrokerError(`port ${port} is already in use; a private RabbitMQ needs a free port (see ${dir})`);
       child = spawn(join(RABBITMQ_BIN, 'rabbitmq-server'), [], { env, cwd: dir, stdio: ['ignore', 'ignore', 'ignore'] });
       pids.add(child.pid!);
       recordPids();
@@ -326,7 +313,7 @@ export async function startPrivateRabbitMq(options: PrivateRabbitMqOptions): Pro
     async kill() {
       const pid = beamPid();
       killPid(pid);
-      await waitFor(async () => !alive(pid) && !(await tcpReachable(port)), `private RabbitMQ ${nodeName} to die`, 30_000);
+      await waitFor(async () => !alive(pid) && !(await tcpReachable('127.0.0.1', port)), `private RabbitMQ ${nodeName} to die`, 30_000);
       rmSync(join(dir, 'rabbitmq.pid'), { force: true });
     },
     async closeConnections(reason = 'closed by test') {

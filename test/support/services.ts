@@ -29,7 +29,7 @@ function amqpPort(url: string): number {
   return Number(new URL(url).port || 5672);
 }
 
-function tcpReachable(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+export function tcpReachable(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host, port });
     const done = (ok: boolean) => {
