@@ -84,7 +84,7 @@ export class Inbox {
   };
 
   /** Resolves once `n` deliveries arrived in total; rejects after `timeoutMs`. */
-  async count(n: number, timeoutMs = 5000): Promise<Delivery[]> {
+  async count(n: number, timeoutMs = 30_000): Promise<Delivery[]> {
     if (this.received.length < n) {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(

@@ -13,6 +13,7 @@ import {
   AmqpPublishError,
   UnroutableMessageError,
 } from '../../libs/nestjs-celery/src/transport/amqp-errors.js';
+import type { Consumer, Delivery } from '../../libs/nestjs-celery/src/transport/broker.interface.js';
 import type { ConnectionStatus } from '../../libs/nestjs-celery/src/transport/connection-status.js';
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
 import { AMQP_URL, describeIfAvailable, uniqueName } from '../support/services.js';
@@ -380,6 +381,37 @@ describeAmqp('AmqpBroker (RabbitMQ)', () => {
     await expect(failed).rejects.toThrow(/127\.0\.0\.1:1.*127\.0\.0\.1:2/);
     await expect(failed).rejects.not.toThrow(/secret/);
     expect(nowhere.currentStatus).toBe('disconnected');
+  });
+
+  it('applies a window grown while the consumer subscribes, first and after a reconnect (held ETA tasks)', async () => {
+    // the worker grows the window by one per ETA task it holds (Celery's qos.increment_eventually);
+    // deliveries that arrive while the consumer is still subscribing grow it too, and must not be
+    // left with the subscription's starting window of 1
+    const connectionName = uniqueName('amqp-broker-window');
+    const own = newBroker(AMQP_URL, { connectionName, reconnect: { initialDelayMs: 50, maxDelayMs: 500 } });
+    await own.connect();
+    const name = q();
+    await own.declareQueue({ name });
+    const N = 30;
+    for (let i = 0; i < N; i++) await own.publish(message({ headers: { i } }), { exchange: '', routingKey: name });
+    const inbox = new Inbox();
+    let consumer: Consumer | undefined;
+    let heldNow = 0;
+    const holdAll = (d: Delivery) => {
+      d.lost?.addEventListener('abort', () => consumer?.setPrefetch?.(1 + --heldNow));
+      heldNow++;
+      consumer?.setPrefetch?.(1 + heldNow);
+      inbox.push(d);
+    };
+    consumer = await own.consume([name], { prefetch: 1, adjustablePrefetch: true }, holdAll);
+    consumer.setPrefetch?.(1 + heldNow);
+    await inbox.count(N, 30_000);
+
+    await closeConnectionNamed(connectionName);
+    // RabbitMQ requeues all N; the re-subscribed consumer starts at the shrunken window and grows again
+    await inbox.count(2 * N, 30_000);
+    expect(inbox.received.slice(N).map((d) => d.message.headers.i).sort((a, b) => Number(a) - Number(b))).toEqual([...Array(N).keys()]);
+    for (const d of inbox.received.slice(N)) await d.ack();
   });
 
   it('reconnects after the server closes the connection: redeclares, re-consumes, publishes again', async () => {

@@ -310,13 +310,17 @@ export class AmqpConsumer implements Consumer {
     try {
       // per consumer (global=false), as Celery on quorum queues and RabbitMQ 4: each queue's
       // subscription gets the window (RabbitMQ 4.3 refuses the per-channel global window)
-      if (!this.noAck) await channel.prefetch(this.window, false);
+      lease.activePrefetch = this.window;
+      if (!this.noAck) await channel.prefetch(lease.activePrefetch, false);
       this.lease = lease;
       for (const queue of this.queues) {
         const ok = await channel.consume(queue, (msg) => this.onMessage(lease, queue, msg), { noAck: this.noAck });
         lease.consumerTags.push(ok.consumerTag);
       }
       lease.started = true;
+      // deliveries that came while subscribing may have moved the window (ETA tasks set aside):
+      // setPrefetch() could not resize a lease that was still starting, so catch up now
+      if (this.options.adjustablePrefetch && !this.noAck && this.window !== lease.activePrefetch) this.requestResize(lease);
     } catch (err) {
       if (this.lease === lease) this.lease = undefined;
       await this.closeLease(lease);
