@@ -68,9 +68,10 @@ build() {
   mount_proc
   # no service may start inside the root while packages are installed
   printf '#!/bin/sh\nexit 101\n' >"$ROOT/usr/sbin/policy-rc.d" && chmod +x "$ROOT/usr/sbin/policy-rc.d"
+  # a mirror may serve a sid/trixie Release past its Valid-Until (seen: 29 days): its packages are still the ones we want
   log "installing rabbitmq-server inside the root"
   chroot "$ROOT" /usr/bin/env DEBIAN_FRONTEND=noninteractive sh -c \
-    'apt-get -qq update && apt-get install -y -qq --no-install-recommends rabbitmq-server && apt-get clean' \
+    'apt-get -qq -o Acquire::Check-Valid-Until=false update && apt-get install -y -qq --no-install-recommends rabbitmq-server && apt-get clean' \
     >>"$CACHE/rabbitmq4-debootstrap.log" 2>&1 ||
     { echo "rabbitmq4: installing rabbitmq-server failed" >&2; umount "$ROOT/proc"; exit 1; }
   umount "$ROOT/proc"
