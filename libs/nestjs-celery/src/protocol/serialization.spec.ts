@@ -91,6 +91,15 @@ describe('encodeBody', () => {
     ]);
   });
 
+  test('yaml: strings and keys only PyYAML would misread (its float, int, timestamp, merge resolvers) are quoted', () => {
+    // fast-check found '._': js-yaml wrote it plain, PyYAML's float resolver (and our loader) read NaN
+    const tricky = ['._', '.1_', '1_0', '0b1_0', '1:20', '1:20.5', '2001-12-14 21:59:43.10 -5', '<<', '=', '~', 'Off'];
+    const value = { list: tricky, ...Object.fromEntries(tricky.map((t) => [t, t])) };
+    const encoded = encodeBody(value, 'yaml');
+    expect(decodeBody(message(encoded.body, 'application/x-yaml'), new AcceptContent(['yaml']))).toEqual(value);
+    expect(encoded.body.toString()).toContain("'._': '._'");
+  });
+
   test('compression adds the kombu content type for the compression header', () => {
     const encoded = encodeBody([1], 'json', 'zlib');
     expect(encoded.compression).toBe('application/x-gzip');

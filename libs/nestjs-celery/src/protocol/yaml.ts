@@ -10,6 +10,7 @@
  */
 import {
   binaryTag,
+  DEFAULT_SCALAR_STYLE_RULES,
   defineScalarTag,
   dump,
   DUMP_SCHEMA,
@@ -20,6 +21,7 @@ import {
   NOT_RESOLVED,
   omapTag,
   pairsTag,
+  SCALAR_STYLE,
   setTag,
   timestampTag,
 } from 'js-yaml';
@@ -123,8 +125,35 @@ const LOAD_SCHEMA = FAILSAFE_SCHEMA.withTags(
 );
 const WRITE_SCHEMA = DUMP_SCHEMA.withTags(writeIntTag);
 
+const PY_TIMESTAMP =
+  /^(?:[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)$/;
+
+/** Would PyYAML's implicit resolvers read this plain scalar as something other than a string? */
+function pyYamlResolves(text: string): boolean {
+  return (
+    PY_NULL.test(text) || PY_BOOL.test(text) || PY_INT.test(text) || PY_FLOAT.test(text) || PY_TIMESTAMP.test(text) || text === '<<' || text === '='
+  );
+}
+
+type ScalarStyleRule = (typeof DEFAULT_SCALAR_STYLE_RULES)[keyof typeof DEFAULT_SCALAR_STYLE_RULES];
+
+/**
+ * Quote every string (keys included) that PyYAML would resolve as another type: js-yaml's dump
+ * schema knows YAML's resolvers, not PyYAML's, and writes e.g. `._` plain, which PyYAML (and our
+ * loader) reads as a float.
+ */
+const quoteWhatPyYamlResolves: ScalarStyleRule = (layout) => {
+  if (layout.style !== SCALAR_STYLE.PLAIN) return;
+  if (layout.node.tag !== layout.presenterOptions.schema.defaultScalarTag.tagName) return;
+  if (pyYamlResolves(layout.node.value)) layout.style = SCALAR_STYLE.SINGLE_QUOTED;
+};
+
+const DUMP_STYLE_RULES: ScalarStyleRule[] = Object.values(DEFAULT_SCALAR_STYLE_RULES).flatMap((rule) =>
+  rule === DEFAULT_SCALAR_STYLE_RULES.quoteInvalidPlain ? [quoteWhatPyYamlResolves, rule] : [rule],
+);
+
 export function dumpYaml(value: unknown): string {
-  return dump(value, { schema: WRITE_SCHEMA });
+  return dump(value, { schema: WRITE_SCHEMA, scalarStyleRules: DUMP_STYLE_RULES });
 }
 
 /**
