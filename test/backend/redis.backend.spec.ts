@@ -8,12 +8,13 @@ import { ResultBackendError } from '../../libs/nestjs-celery/src/transport/resul
 import { describeIfAvailable, REDIS_URL, uniqueName } from '../support/services.js';
 import { runPeer, type PeerOutcome } from './backend-peer.js';
 import { resultMeta, valueError } from './result-metas.js';
+import { eventually } from '../support/eventually.js';
 
 const describeRedis = await describeIfAvailable('redis result backend', 'redis');
 const describeInterop = await describeIfAvailable('redis result backend ↔ python celery', 'redis', 'python-celery');
 
 const KEY = (id: string) => `celery-task-meta-${id}`;
-const collect = (backend: RedisBackend, id: string, ms = 5000) => lastValueFrom(backend.watch(id).pipe(timeout(ms), toArray()));
+const collect = (backend: RedisBackend, id: string, ms = 30_000) => lastValueFrom(backend.watch(id).pipe(timeout(ms), toArray()));
 const statuses = (metas: ResultMeta[]) => metas.map((m) => m.status);
 
 /** `CLIENT LIST` rows whose name starts with `prefix` */
@@ -26,13 +27,7 @@ async function clients(redis: Redis, prefix: string): Promise<Record<string, str
     .filter((c) => c.name?.startsWith(prefix));
 }
 
-async function until(check: () => Promise<boolean> | boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (check: () => Promise<boolean> | boolean): Promise<void> => eventually(check, 'the backend state');
 
 describeRedis('RedisBackend', () => {
   let redis: Redis;
@@ -263,8 +258,8 @@ describeRedis('RedisBackend', () => {
 
   it('after the subscriber connection drops: re-subscribes and MGETs what was stored meanwhile', async () => {
     const [stored, later] = [newId(), newId()];
-    const a = collect(backend, stored, 8000);
-    const b = collect(backend, later, 8000);
+    const a = collect(backend, stored);
+    const b = collect(backend, later);
     await Promise.all([backend.onTaskCall(stored), backend.onTaskCall(later)]);
     const [sub] = await clients(redis, `${name}:results-subscriber`);
     const statuses$ = lastValueFrom(backend.status$.pipe(take(3), toArray()));
@@ -361,7 +356,7 @@ describeInterop('RedisBackend ↔ Python Celery 5.2', () => {
     const id = newId();
     const out = runPeer<PeerOutcome>({ action: 'get', ...py, id, timeout: 10 });
     // Python subscribes once it starts waiting: store after its SUBSCRIBE shows up
-    await until(async () => ((await redis.pubsub('NUMSUB', KEY(id))) as [string, number])[1] >= 1, 8000);
+    await until(async () => ((await redis.pubsub('NUMSUB', KEY(id))) as [string, number])[1] >= 1);
     await backend.store(resultMeta(id, 'SUCCESS', 'late'), { taskId: id });
     expect(await out).toEqual({ state: 'SUCCESS', value: 'late' });
   });

@@ -24,7 +24,7 @@ const variants: Variant[] = [
   { kind: 'redis', url: REDIS_URL, service: 'redis', make: () => new RedisBroker(REDIS_URL, { logger: silentLogger }) },
 ];
 
-const collect = (backend: RpcBackend, id: string, ms = 5000) => lastValueFrom(backend.watch(id).pipe(timeout(ms), toArray()));
+const collect = (backend: RpcBackend, id: string, ms = 30_000) => lastValueFrom(backend.watch(id).pipe(timeout(ms), toArray()));
 const statuses = (metas: ResultMeta[]) => metas.map((m) => m.status);
 
 /** The next delivery on `queue`, consumed without ack. */

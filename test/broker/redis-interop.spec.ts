@@ -235,7 +235,7 @@ describeInterop('RedisBroker ↔ Python kombu 5.2.4', () => {
     const rescuer = await sandbox.broker({ visibilityTimeoutSeconds: 1, restoreIntervalSeconds: 0.25 });
     const inbox = new Inbox();
     await rescuer.consume([queue], { prefetch: 1 }, inbox.handler);
-    const [d] = await inbox.next(1, 4000);
+    const [d] = await inbox.next(1);
     expect(d.message.headers.id).toBe('python-lost');
     expect(d.deliveryInfo.redelivered).toBe(true);
     expect(d.deliveryInfo.deliveryTag).toBe(taken.delivery_tag);

@@ -4,6 +4,7 @@ import type { CeleryLogger } from '../../libs/nestjs-celery/src/common/logger.js
 import type { Delivery, TransportMessage } from '../../libs/nestjs-celery/src/transport/broker.interface.js';
 import { RedisBroker, type RedisBrokerOptions } from '../../libs/nestjs-celery/src/transport/redis.broker.js';
 import { REDIS_URL, uniqueName } from '../support/services.js';
+import { eventually as pollUntil, EVENTUALLY_TIMEOUT_MS } from '../support/eventually.js';
 
 /** A logger that keeps what it was told, so tests can assert on the lines that matter. */
 export function recordingLogger(): CeleryLogger & { lines: string[] } {
@@ -53,7 +54,7 @@ export class Inbox {
     for (const w of this.waiters.splice(0)) w();
   };
 
-  async next(count: number, ms = 5000): Promise<Delivery[]> {
+  async next(count: number, ms = 30_000): Promise<Delivery[]> {
     const deadline = Date.now() + ms;
     while (this.deliveries.length < count) {
       const left = deadline - Date.now();
@@ -83,11 +84,6 @@ export function taskMessage(id: string, extra: Partial<TransportMessage> = {}): 
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Poll until `check` passes (for state that Redis, not a callback, tells us about). */
-export async function eventually(check: () => Promise<boolean> | boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
+/** Poll until `check` passes (for state that Redis, not a callback, tells us about); (check, ms, what) shape. */
+export const eventually = (check: () => Promise<boolean> | boolean, ms = EVENTUALLY_TIMEOUT_MS, what = 'condition'): Promise<void> =>
+  pollUntil(check, what, ms);

@@ -218,7 +218,7 @@ describeRedis('RedisBroker (kombu 5.2 wire format)', () => {
     const inbox = new Inbox();
     const started = Date.now();
     await rescuer.consume([queue], { prefetch: 1 }, inbox.handler);
-    const [d] = await inbox.next(1, 4000);
+    const [d] = await inbox.next(1);
     expect(Date.now() - started).toBeGreaterThanOrEqual(500);
     expect(d.message.headers.id).toBe('lost-1');
     expect(d.deliveryInfo.redelivered).toBe(true);
@@ -337,7 +337,7 @@ describeRedis('RedisBroker (kombu 5.2 wire format)', () => {
     expect(ping.deliveryInfo).toMatchObject({ exchange, routingKey: '', queue: pidbox });
     expect(heartbeat.message.headers.id).toBe('heartbeat');
     expect(heartbeat.deliveryInfo).toMatchObject({ routingKey: 'worker.heartbeat', queue: events });
-    await eventually(() => seen.length === 2, 2000, 'spy to see both broadcasts');
+    await eventually(() => seen.length === 2, undefined, 'spy to see both broadcasts');
     expect(seen).toEqual([`${sandbox.prefix}/0.${exchange}`, `${sandbox.prefix}/0.${exchange}/worker.heartbeat`]);
     await sleep(100);
     expect(plain.deliveries).toHaveLength(1); // '/0.<exchange>' does not match '/0.<exchange>/worker.heartbeat'
@@ -363,7 +363,7 @@ describeRedis('RedisBroker (kombu 5.2 wire format)', () => {
       await broker.close();
       await broker.connect();
       await broker.publish(taskMessage('two'), { exchange, routingKey: 'k' });
-      await eventually(() => seen.length === 2, 2000, 'both broadcasts');
+      await eventually(() => seen.length === 2, undefined, 'both broadcasts');
       expect(seen).toEqual([`${sandbox.prefix}/0.${exchange}/k`, `${sandbox.prefix}/0.${exchange}/k`]);
     } finally {
       spy.disconnect();
@@ -446,9 +446,9 @@ describeRedis('RedisBroker (kombu 5.2 wire format)', () => {
       .map((l) => /id=(\d+)/.exec(l)![1]);
     expect(ids.length).toBe(2); // main + consumer
     for (const id of ids) await sandbox.redis.client('KILL', 'ID', id);
-    await eventually(() => statuses.includes('reconnecting') && statuses.at(-1) === 'connected', 5000, 'reconnect');
+    await eventually(() => statuses.includes('reconnecting') && statuses.at(-1) === 'connected', undefined, 'reconnect');
     await broker.publish(taskMessage('after-reconnect'), { exchange: '', routingKey: queue });
-    const [d] = await inbox.next(1, 5000);
+    const [d] = await inbox.next(1);
     expect(d.message.headers.id).toBe('after-reconnect');
     await broker.close(); // right after the ack was called: close() lets it reach Redis first
     expect(ackErrors).toEqual([]);

@@ -120,9 +120,9 @@ describeControl.each(BROKERS)('remote control over %s', (_name, brokerUrl) => {
 
   test("Python app.control.revoke(id) → our worker skips the countdown task and stores REVOKED('revoked')", async () => {
     const result = await app.sendTask('ctl.add', [1, 2], {}, { queue, countdown: 1.5 });
-    await waitFor(() => worker.node.state.scheduledInfo().some((s) => s.request.id === result.id), 5000, 'the task to be scheduled');
+    await waitFor(() => worker.node.state.scheduledInfo().some((s) => s.request.id === result.id), undefined, 'the task to be scheduled');
     await controlPeer(env, { op: 'revoke', task_id: result.id }).result;
-    await waitFor(() => worker.node.state.revoked.has(result.id), 5000, 'the revoke to arrive');
+    await waitFor(() => worker.node.state.revoked.has(result.id), undefined, 'the revoke to arrive');
     const error = (await outcome(app, result.id)) as CeleryTaskError;
     expect(error).toBeInstanceOf(CeleryTaskError);
     expect(error).toMatchObject({ state: 'REVOKED', excType: 'TaskRevokedError', excModule: 'celery.exceptions', excMessage: ['revoked'] });
@@ -139,7 +139,7 @@ describeControl.each(BROKERS)('remote control over %s', (_name, brokerUrl) => {
 
   test('revoke(terminate=True) from Python aborts the running task: signal aborted, REVOKED(terminated)', async () => {
     const result = await app.sendTask('ctl.wait', [], {}, { queue });
-    await waitFor(() => worker.running.has(result.id), 5000, 'the task to start');
+    await waitFor(() => worker.running.has(result.id), undefined, 'the task to start');
     const active = cliJson<Record<string, { id: string; name: string; time_start: number; hostname: string }[]>>(
       await celeryCli(env, ['inspect', 'active', '-d', nodename, '-j']),
     );
@@ -152,7 +152,7 @@ describeControl.each(BROKERS)('remote control over %s', (_name, brokerUrl) => {
     }).result;
     expect(replies).toEqual([{ [nodename]: { ok: `terminate: ${result.id}` } }]);
     expect(await outcome(app, result.id)).toMatchObject({ state: 'REVOKED', excType: 'TaskRevokedError', excMessage: ['terminated'] });
-    await waitFor(() => aborted.has(result.id), 5000, 'the handler to see the abort');
+    await waitFor(() => aborted.has(result.id), undefined, 'the handler to see the abort');
     expect(aborted.get(result.id)).toBeInstanceOf(TaskRevokedError);
     // the handler's own return value ('aborted') did not overwrite REVOKED
     await new Promise((r) => setTimeout(r, 200));

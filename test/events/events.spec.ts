@@ -165,13 +165,13 @@ describeEvents.each(BROKERS)('events over %s', (_name, brokerUrl) => {
       await receiver.start();
       const result = await app.sendTask('py.add', [20, 22], {}, { queue: pyQueue });
       expect(await result.get({ timeout: 15_000 })).toBe(42);
-      await waitFor(() => seen.some((e) => e.type === 'task-succeeded' && e.uuid === result.id), 5000, 'task-succeeded from Python');
+      await waitFor(() => seen.some((e) => e.type === 'task-succeeded' && e.uuid === result.id), undefined, 'task-succeeded from Python');
       const ofTask = seen.filter((e) => e.uuid === result.id);
       expect(ofTask.map((e) => e.type)).toEqual(['task-received', 'task-started', 'task-succeeded']);
       expect(ofTask[2]).toMatchObject({ result: '42', hostname: expect.stringMatching(/^py-/), local_received: expect.any(Number) });
       expect(routingKeys).toContain('task.multi');
       // wakeup: our receiver's heartbeat broadcast was answered with a freq-5 heartbeat
-      await waitFor(() => seen.some((e) => e.type === 'worker-heartbeat' && e.freq === 5 && String(e.hostname).startsWith('py-')), 5000, "the Python worker's heartbeat");
+      await waitFor(() => seen.some((e) => e.type === 'worker-heartbeat' && e.freq === 5 && String(e.hostname).startsWith('py-')), undefined, "the Python worker's heartbeat");
     } finally {
       await receiver.stop();
       await pyWorker.stop();

@@ -6,6 +6,7 @@
 import { Redis } from 'ioredis';
 import { Celery, type SendTaskOptions } from '../../libs/nestjs-celery/src/engine/celery.js';
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
+import { eventually } from '../support/eventually.js';
 
 export type Outcome = { status: string; result: unknown } | undefined;
 
@@ -104,14 +105,8 @@ export async function expectRuns(log: RunLog, ids: string[], maxDuplicates: numb
   return reruns;
 }
 
-/** Wait until `check()` holds (polling every 50 ms), failing with `what` after `timeoutMs`. */
-export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
+/** Wait until `check()` holds, failing with `what` after `timeoutMs`. */
+export const until = (check: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> => eventually(check, what, timeoutMs, 50);
 
 /** Messages ready and unacked in a queue of a private RabbitMQ (rabbitmqctl list_queues). */
 export async function queueCounts(ctl: (...args: string[]) => Promise<string>, queue: string): Promise<{ ready: number; unacked: number }> {

@@ -13,6 +13,7 @@ import { Worker, type WorkerOptions } from '../../libs/nestjs-celery/src/engine/
 import { RedisBroker, type RedisBrokerOptions } from '../../libs/nestjs-celery/src/transport/redis.broker.js';
 import { deleteAmqpQueues } from '../support/cleanup.js';
 import { AMQP_URL, REDIS_URL, describeIfAvailable, uniqueName } from '../support/services.js';
+import { eventually } from '../support/eventually.js';
 
 const describeOps = await describeIfAvailable('worker ops on real brokers', 'redis', 'rabbitmq');
 const run = promisify(execFile);
@@ -72,15 +73,12 @@ function redis(): BrokerSide {
 }
 
 /** Poll until `check` holds (or fail with what it last saw). */
-async function until<T>(probe: () => Promise<T> | T, check: (v: T) => boolean, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last = await probe();
-  while (!check(last)) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms; last value: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 25));
-    last = await probe();
-  }
-  return last;
+async function until<T>(probe: () => Promise<T> | T, check: (v: T) => boolean): Promise<T> {
+  let last: T | undefined;
+  await eventually(async () => check((last = await probe())), 'the broker-side counts', undefined, 25).catch((err: Error) => {
+    throw new Error(`${err.message}; last value: ${JSON.stringify(last)}`);
+  });
+  return last as T;
 }
 
 /** Handlers that wait until released. */

@@ -1,8 +1,5 @@
-/** Poll until `condition` holds (or fail after `timeoutMs` saying what was awaited). */
-export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 3000, what = 'condition'): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** The e2e suites' call shape for test/support/eventually.ts: (condition, timeoutMs, what). */
+import { eventually, EVENTUALLY_TIMEOUT_MS } from '../../support/eventually.js';
+
+export const waitFor = (condition: () => boolean | Promise<boolean>, timeoutMs = EVENTUALLY_TIMEOUT_MS, what = 'condition'): Promise<void> =>
+  eventually(condition, what, timeoutMs, 10);

@@ -12,6 +12,7 @@ import { AsyncResult } from '../async-result.js';
 import { Celery } from '../celery.js';
 import { Worker } from '../worker/worker.js';
 import { ChordsNotSupportedError, GroupMemberError, GroupResult, chain, chord, chunks, group, s, si, signature, xmap, xstarmap, type SignatureOptions } from './index.js';
+import { eventually } from '../../../../../test/support/eventually.js';
 
 let seq = 0;
 const T = { timeout: 5000 };
@@ -189,13 +190,7 @@ describe('canvas on rpc://', () => {
   });
 });
 
-async function waitFor(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const waitFor = (check: () => boolean): Promise<void> => eventually(check, 'the canvas state', undefined, 10);
 
 describe('stamp()', () => {
   test('reaches chain steps, chord header and body, and links; the chain itself carries none', async () => {

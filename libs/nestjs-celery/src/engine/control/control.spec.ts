@@ -8,16 +8,11 @@ import { Celery } from '../celery.js';
 import { EventReceiver, type ReceivedEvent } from '../events/event-receiver.js';
 import type { TaskContext } from '../worker/task-context.js';
 import { Worker, type WorkerOptions } from '../worker/worker.js';
+import { eventually } from '../../../../../test/support/eventually.js';
 
 let seq = 0;
 
-async function until(condition: () => boolean, what: string, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const until = (condition: () => boolean, what: string): Promise<void> => eventually(condition, what, undefined, 5);
 
 describe('remote control and events (memory transport)', () => {
   let vhost: string;
