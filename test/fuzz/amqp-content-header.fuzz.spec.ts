@@ -8,8 +8,8 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import fc from 'fast-check';
-import { readContentHeader, unreadableHeaders } from '../../libs/nestjs-celery/src/transport/amqp-content-header.js';
-import { encodeAmqpTable } from '../../libs/nestjs-celery/src/transport/amqp-headers.js';
+import { readContentHeader, unreadableHeaders } from '../../libs/nestjs-celery/src/transport/amqp/amqp-content-header.js';
+import { encodeAmqpTable } from '../../libs/nestjs-celery/src/transport/amqp/amqp-headers.js';
 import { nestedHeaderFrame } from './bombs.js';
 import { FC_OPTIONS, FUZZ_TIMEOUT_MS, heapGrowth, mutated, wireValue } from './support.js';
 

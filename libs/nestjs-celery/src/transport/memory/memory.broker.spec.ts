@@ -1,7 +1,7 @@
-import type { Delivery, TransportMessage } from './broker.interface.js';
+import type { Delivery, TransportMessage } from '../broker.interface.js';
 import { MemoryBackend } from './memory.backend.js';
 import { Backlog, MemoryBroker } from './memory.broker.js';
-import { createResultMeta } from '../protocol/result-meta.js';
+import { createResultMeta } from '../../protocol/result-meta.js';
 
 const msg = (n: number, priority?: number): TransportMessage => ({
   body: Buffer.from(String(n)),

@@ -1,12 +1,12 @@
 import type { Redis } from 'ioredis';
 import { Observable, type Subscriber } from 'rxjs';
-import type { CeleryLogger } from '../common/logger.js';
-import type { ResultMeta } from '../protocol/result-meta.js';
-import { isReady } from '../protocol/states.js';
+import type { CeleryLogger } from '../../../common/logger.js';
+import type { ResultMeta } from '../../../protocol/result-meta.js';
+import { isReady } from '../../../protocol/states.js';
 import { TrackedRedisConnection } from './redis-backend.connection.js';
-import type { RedisEndpoint } from './redis-url.js';
-import { TickBatcher } from './result-backend.batcher.js';
-import { BackendClosedError, ResultSubscribeError } from './result-backend.errors.js';
+import type { RedisEndpoint } from '../redis-url.js';
+import { TickBatcher } from '../../result-backend.batcher.js';
+import { BackendClosedError, ResultSubscribeError } from '../../result-backend.errors.js';
 
 interface Watcher {
   subscriber: Subscriber<ResultMeta>;

@@ -2,7 +2,7 @@
  * Native delayed delivery on RabbitMQ as kombu 5.5+ lays it out (kombu/transport/
  * native_delayed_delivery.py): names, the topology plan and the binary routing key. Pure.
  */
-import type { ExchangeDeclaration, PublishRoute, QueueDeclaration, QueueType } from './broker.interface.js';
+import type { ExchangeDeclaration, PublishRoute, QueueDeclaration, QueueType } from '../broker.interface.js';
 
 /** 28 levels: delays up to 2^28 - 1 seconds (about 8.5 years). */
 export const DELAYED_DELIVERY_BITS = 28;

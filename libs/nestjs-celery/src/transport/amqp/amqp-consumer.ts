@@ -8,13 +8,13 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
-import type { CeleryLogger } from '../common/logger.js';
-import type { ConsumeOptions, Consumer, Delivery, DeliveryHandler, DeliveryInfo } from './broker.interface.js';
-import type { TransportMessage } from '../protocol/transport-message.js';
+import type { CeleryLogger } from '../../common/logger.js';
+import type { ConsumeOptions, Consumer, Delivery, DeliveryHandler, DeliveryInfo } from '../broker.interface.js';
+import type { TransportMessage } from '../../protocol/transport-message.js';
 import { AmqpBrokerError } from './amqp-errors.js';
 import { fromAmqpMessage } from './amqp-message.js';
 import { unreadableHeaders } from './amqp-content-header.js';
-import { DecodeError } from '../protocol/errors.js';
+import { DecodeError } from '../../protocol/errors.js';
 
 /** What a consumer needs from its broker. */
 export interface AmqpConsumerHost {

@@ -1,14 +1,14 @@
 import { Observable, type Subscriber } from 'rxjs';
-import { consoleLogger, type CeleryLogger } from '../common/logger.js';
-import { dumps } from '../protocol/json.js';
-import type { ResultMeta } from '../protocol/result-meta.js';
-import { AcceptContent, decodeBody } from '../protocol/serialization.js';
-import { isReady } from '../protocol/states.js';
-import type { Broker, Consumer, Delivery, QueueDeclaration } from './broker.interface.js';
-import type { ConnectionStatus } from './connection-status.js';
-import { BackendClosedError } from './result-backend.errors.js';
-import type { ResultBackend, StoreTarget } from './result-backend.interface.js';
-import { newOid } from './result-backend.oid.js';
+import { consoleLogger, type CeleryLogger } from '../../common/logger.js';
+import { dumps } from '../../protocol/json.js';
+import type { ResultMeta } from '../../protocol/result-meta.js';
+import { AcceptContent, decodeBody } from '../../protocol/serialization.js';
+import { isReady } from '../../protocol/states.js';
+import type { Broker, Consumer, Delivery, QueueDeclaration } from '../broker.interface.js';
+import type { ConnectionStatus } from '../connection-status.js';
+import { BackendClosedError } from '../result-backend.errors.js';
+import type { ResultBackend, StoreTarget } from '../result-backend.interface.js';
+import { newOid } from '../result-backend.oid.js';
 
 export interface RpcBackendOptions {
   logger?: CeleryLogger;

@@ -6,7 +6,7 @@
  */
 import { BehaviorSubject } from 'rxjs';
 import type { ChannelModel } from 'amqplib';
-import { consoleLogger, type CeleryLogger } from '../common/logger.js';
+import { consoleLogger, type CeleryLogger } from '../../common/logger.js';
 import type {
   Broker,
   ConsumeOptions,
@@ -18,8 +18,8 @@ import type {
   QueueDeclaration,
   QueueType,
   TransportMessage,
-} from './broker.interface.js';
-import type { ConnectionStatus } from './connection-status.js';
+} from '../broker.interface.js';
+import type { ConnectionStatus } from '../connection-status.js';
 import { backoffDelay, connectFirst, type BackoffOptions } from './amqp-connect.js';
 import { AmqpConsumer, type AmqpConsumerHost } from './amqp-consumer.js';
 import { AmqpDeclarer, queueExchangeName } from './amqp-declarer.js';
@@ -28,7 +28,7 @@ import { AmqpBrokerClosedError, AmqpBrokerError } from './amqp-errors.js';
 import { AmqpPublisher } from './amqp-publisher.js';
 import { DEFAULT_HEADER_LIMITS, installContentHeaderReader } from './amqp-content-header.js';
 import { parseAmqpEndpoints, redactAmqpUrl, type AmqpEndpoint } from './amqp-url.js';
-import type { SslOptions } from './tls-options.js';
+import type { SslOptions } from '../tls-options.js';
 
 export interface AmqpBrokerOptions {
   logger?: CeleryLogger;

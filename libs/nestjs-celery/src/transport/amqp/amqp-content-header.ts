@@ -32,7 +32,7 @@
  * bring the same message back forever.
  */
 
-import { DEFAULT_HEADER_LIMITS, headerCountProblem, headerDepthProblem, type HeaderLimits } from '../protocol/nesting.js';
+import { DEFAULT_HEADER_LIMITS, headerCountProblem, headerDepthProblem, type HeaderLimits } from '../../protocol/nesting.js';
 
 /** Header tables this reader produced: already plain, `decodeAmqpTable` has nothing to do. */
 export const plainHeaderTables = new WeakSet<object>();

@@ -2,7 +2,7 @@
 import { connect, type ChannelModel } from 'amqplib';
 import { AmqpConnectionError } from './amqp-errors.js';
 import { redactAmqpUrl, type AmqpEndpoint } from './amqp-url.js';
-import { tlsErrorHint } from './tls-options.js';
+import { tlsErrorHint } from '../tls-options.js';
 
 export interface AmqpConnectOptions {
   /** shown by RabbitMQ as the connection's user-provided name (management UI, rabbitmqctl) */

@@ -3,11 +3,11 @@
  * and BRPOP (kombu `_brpop_start`/`_brpop_read`), fanout queues through PSUBSCRIBE
  * (kombu `_subscribe`/`_receive_one`), with kombu's client-side prefetch (`QoS.can_consume`).
  */
-import type { HeaderLimits } from '../protocol/nesting.js';
+import type { HeaderLimits } from '../../../protocol/nesting.js';
 import type { Redis } from 'ioredis';
-import type { CeleryLogger } from '../common/logger.js';
-import { decodeEnvelope, type DecodedEnvelope } from '../protocol/kombu-envelope.js';
-import type { ConsumeOptions, Consumer, Delivery, DeliveryHandler } from './broker.interface.js';
+import type { CeleryLogger } from '../../../common/logger.js';
+import { decodeEnvelope, type DecodedEnvelope } from '../../../protocol/kombu-envelope.js';
+import type { ConsumeOptions, Consumer, Delivery, DeliveryHandler } from '../../broker.interface.js';
 import { PRIORITY_STEPS, type KombuKeys } from './redis-keys.js';
 import type { KombuAckEmulation } from './redis-unacked.js';
 import { kombuScripts, type KombuScripts } from './redis-scripts.js';

@@ -1,18 +1,18 @@
 import type { Redis } from 'ioredis';
 import { BehaviorSubject, distinctUntilChanged, type Observable } from 'rxjs';
-import { consoleLogger, type CeleryLogger } from '../common/logger.js';
-import { dumps, loads } from '../protocol/json.js';
-import type { ResultMeta } from '../protocol/result-meta.js';
-import type { ConnectionStatus } from './connection-status.js';
+import { consoleLogger, type CeleryLogger } from '../../../common/logger.js';
+import { dumps, loads } from '../../../protocol/json.js';
+import type { ResultMeta } from '../../../protocol/result-meta.js';
+import type { ConnectionStatus } from '../../connection-status.js';
 import { combineStatus, TrackedRedisConnection } from './redis-backend.connection.js';
 import { RedisResultSubscriber } from './redis-backend.subscriber.js';
 import { RedisChordSupport } from './redis-chord.js';
-import { TickBatcher } from './result-backend.batcher.js';
-import { parseRedisUrl, type RedisEndpoint } from './redis-url.js';
-import { tlsErrorHint, type SslOptions } from './tls-options.js';
-import { BackendClosedError, BackendStoreError, ResultBackendError } from './result-backend.errors.js';
-import type { ResultBackend, StoreTarget } from './result-backend.interface.js';
-import { getProcessOid } from './result-backend.oid.js';
+import { TickBatcher } from '../../result-backend.batcher.js';
+import { parseRedisUrl, type RedisEndpoint } from '../redis-url.js';
+import { tlsErrorHint, type SslOptions } from '../../tls-options.js';
+import { BackendClosedError, BackendStoreError, ResultBackendError } from '../../result-backend.errors.js';
+import type { ResultBackend, StoreTarget } from '../../result-backend.interface.js';
+import { getProcessOid } from '../../result-backend.oid.js';
 
 export interface RedisBackendOptions {
   logger?: CeleryLogger;

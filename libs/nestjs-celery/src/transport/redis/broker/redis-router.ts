@@ -4,7 +4,7 @@
  * (kombu/transport/redis.py `_queue_bind`, `get_table`; virtual/base.py `_lookup`).
  */
 import type { Redis } from 'ioredis';
-import type { ExchangeType } from './broker.interface.js';
+import type { ExchangeType } from '../../broker.interface.js';
 import {
   bindingFor,
   bindingMember,

@@ -9,8 +9,8 @@
  */
 import type { ConnectionOptions } from 'node:tls';
 import { AmqpConfigError } from './amqp-errors.js';
-import { redactUrl } from '../common/redact-url.js';
-import { resolveSsl, takeSslQuery, tlsConnectionOptions, type SslOptions } from './tls-options.js';
+import { redactUrl } from '../../common/redact-url.js';
+import { resolveSsl, takeSslQuery, tlsConnectionOptions, type SslOptions } from '../tls-options.js';
 
 const SCHEMES: Record<string, string> = { 'amqp:': 'amqp:', 'pyamqp:': 'amqp:', 'amqps:': 'amqps:' };
 

@@ -5,12 +5,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { CeleryLogger } from '../common/logger.js';
-import { decodeUnackedEntry, encodeUnackedEntry, redeliveredEnvelope } from '../protocol/kombu-envelope.js';
+import type { CeleryLogger } from '../../../common/logger.js';
+import { decodeUnackedEntry, encodeUnackedEntry, redeliveredEnvelope } from '../../../protocol/kombu-envelope.js';
 import type { KombuKeys } from './redis-keys.js';
 import type { KombuRouter } from './redis-router.js';
 import type { KombuScripts } from './redis-scripts.js';
-import { TickBatcher } from './result-backend.batcher.js';
+import { TickBatcher } from '../../result-backend.batcher.js';
 
 /** Most tags one ZREM/HDEL of a batch of acks carries. */
 const MAX_ACKS_PER_CALL = 1000;

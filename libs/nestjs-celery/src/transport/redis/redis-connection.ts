@@ -1,7 +1,7 @@
 /** Opening one ioredis connection for the Redis broker: named, logged, never an unhandled 'error'. */
 import { Redis, type RedisOptions } from 'ioredis';
-import type { CeleryLogger } from '../common/logger.js';
-import type { ConnectionStatus } from './connection-status.js';
+import type { CeleryLogger } from '../../common/logger.js';
+import type { ConnectionStatus } from '../connection-status.js';
 import type { RedisEndpoint } from './redis-url.js';
 
 export interface RedisConnectionOptions {

@@ -10,9 +10,9 @@
  * waiting for their confirm, as a return can only be matched before it.
  */
 import type { ConfirmChannel, Message } from 'amqplib';
-import type { CeleryLogger } from '../common/logger.js';
-import type { PublishRoute } from './broker.interface.js';
-import type { TransportMessage } from '../protocol/transport-message.js';
+import type { CeleryLogger } from '../../common/logger.js';
+import type { PublishRoute } from '../broker.interface.js';
+import type { TransportMessage } from '../../protocol/transport-message.js';
 import { AmqpPublishError, UnroutableMessageError } from './amqp-errors.js';
 import { toPublishOptions } from './amqp-message.js';
 

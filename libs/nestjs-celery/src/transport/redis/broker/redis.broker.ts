@@ -3,12 +3,12 @@
  * and workers share queues, bindings, broadcasts and the unacked/visibility-timeout recovery
  * with us (kombu/transport/redis.py, kombu/transport/virtual/base.py).
  */
-import { DEFAULT_HEADER_LIMITS } from '../protocol/nesting.js';
+import { DEFAULT_HEADER_LIMITS } from '../../../protocol/nesting.js';
 import { randomUUID } from 'node:crypto';
 import type { Redis, RedisOptions } from 'ioredis';
 import { BehaviorSubject } from 'rxjs';
-import { consoleLogger, type CeleryLogger } from '../common/logger.js';
-import { encodeEnvelope } from '../protocol/kombu-envelope.js';
+import { consoleLogger, type CeleryLogger } from '../../../common/logger.js';
+import { encodeEnvelope } from '../../../protocol/kombu-envelope.js';
 import type {
   Broker,
   ConsumeOptions,
@@ -18,16 +18,16 @@ import type {
   PublishRoute,
   QueueDeclaration,
   TransportMessage,
-} from './broker.interface.js';
-import type { ConnectionStatus } from './connection-status.js';
-import { openRedisConnection } from './redis-connection.js';
+} from '../../broker.interface.js';
+import type { ConnectionStatus } from '../../connection-status.js';
+import { openRedisConnection } from '../redis-connection.js';
 import { RedisConsumer, type ConsumerContext } from './redis-consumer.js';
 import { bindingFor, bindingMember, KombuKeys, routeToQueues } from './redis-keys.js';
 import { KombuDeclarations, KombuRouter } from './redis-router.js';
 import { kombuScripts } from './redis-scripts.js';
 import { KombuAckEmulation } from './redis-unacked.js';
-import { parseRedisUrls, type RedisEndpoint } from './redis-url.js';
-import { tlsErrorHint, type SslOptions } from './tls-options.js';
+import { parseRedisUrls, type RedisEndpoint } from '../redis-url.js';
+import { tlsErrorHint, type SslOptions } from '../../tls-options.js';
 
 export interface RedisBrokerOptions {
   logger?: CeleryLogger;

@@ -4,8 +4,8 @@
  * kombu's `ssl_*` query keys (`?ssl_cert_reqs=required&ssl_ca_certs=/ca.pem`).
  */
 import type { RedisOptions } from 'ioredis';
-import { redactUrl } from '../common/redact-url.js';
-import { resolveSsl, takeSslQuery, tlsConnectionOptions, type SslOptions } from './tls-options.js';
+import { redactUrl } from '../../common/redact-url.js';
+import { resolveSsl, takeSslQuery, tlsConnectionOptions, type SslOptions } from '../tls-options.js';
 
 export class RedisUrlError extends Error {
   constructor(url: string, problem: string) {

@@ -12,8 +12,8 @@
  * list layout gets WRONGTYPE errors from Redis anyway.
  */
 import type { Redis } from 'ioredis';
-import { dumps, loads } from '../protocol/json.js';
-import type { ChordPart, NativeChordSupport } from './result-backend.interface.js';
+import { dumps, loads } from '../../../protocol/json.js';
+import type { ChordPart, NativeChordSupport } from '../../result-backend.interface.js';
 
 /**
  * Celery runs ZADD, ZCOUNT, GET .t, GET .s and the EXPIREs in one MULTI, then ZRANGE when the

@@ -1,6 +1,6 @@
 /** TransportMessage ⇄ amqplib's publish options and delivered messages (AMQP basic properties). */
 import type { Message, Options } from 'amqplib';
-import type { MessageProperties, TransportMessage } from '../protocol/transport-message.js';
+import type { MessageProperties, TransportMessage } from '../../protocol/transport-message.js';
 import { decodeAmqpTable, encodeAmqpTable } from './amqp-headers.js';
 
 /** Basic properties besides content type/encoding and headers, under amqplib's names. */

@@ -2,7 +2,7 @@
  * The Redis key and channel names kombu 5.2.4's Redis transport uses, and its routing tables
  * (kombu/transport/redis.py `Channel`, kombu/transport/virtual/exchange.py). Pure.
  */
-import type { ExchangeType } from './broker.interface.js';
+import type { ExchangeType } from '../../broker.interface.js';
 
 /** kombu's separator between queue name and priority step, and inside binding members. */
 export const KOMBU_SEP = '\x06\x16';

@@ -1,8 +1,8 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { BehaviorSubject } from 'rxjs';
-import type { CeleryLogger } from '../common/logger.js';
-import type { ConnectionStatus } from './connection-status.js';
-import type { RedisEndpoint } from './redis-url.js';
+import type { CeleryLogger } from '../../../common/logger.js';
+import type { ConnectionStatus } from '../../connection-status.js';
+import type { RedisEndpoint } from '../redis-url.js';
 
 /** One ioredis connection of the Redis result backend, with its status as a ConnectionStatus. */
 export class TrackedRedisConnection {

@@ -7,9 +7,9 @@
  * it ran on, and must not take publishes, consumers or other declarations down with it.
  */
 import type { Channel, ChannelModel } from 'amqplib';
-import type { CeleryLogger } from '../common/logger.js';
-import type { DeclarationMismatch, ExchangeDeclaration, QueueDeclaration } from './broker.interface.js';
-import { QueueInUseError } from './broker.errors.js';
+import type { CeleryLogger } from '../../common/logger.js';
+import type { DeclarationMismatch, ExchangeDeclaration, QueueDeclaration } from '../broker.interface.js';
+import { QueueInUseError } from '../broker.errors.js';
 import { AmqpDeclarationError } from './amqp-errors.js';
 import { encodeAmqpTable } from './amqp-headers.js';
 import type { ExchangeBinding } from './amqp-delayed-delivery.js';

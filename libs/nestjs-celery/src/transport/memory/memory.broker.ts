@@ -10,8 +10,8 @@ import type {
   PublishRoute,
   QueueDeclaration,
   TransportMessage,
-} from './broker.interface.js';
-import type { ConnectionStatus } from './connection-status.js';
+} from '../broker.interface.js';
+import type { ConnectionStatus } from '../connection-status.js';
 
 interface QueuedMessage {
   message: TransportMessage;

@@ -8,7 +8,7 @@ import {
   topicMatches,
   topicPattern,
 } from './redis-keys.js';
-import { parseRedisUrl, parseRedisUrls, RedisUrlError } from './redis-url.js';
+import { parseRedisUrl, parseRedisUrls, RedisUrlError } from '../redis-url.js';
 
 const SEP = '\x06\x16';
 

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { BehaviorSubject, Observable } from 'rxjs';
-import type { ResultMeta } from '../protocol/result-meta.js';
-import { States, isReady } from '../protocol/states.js';
-import type { ConnectionStatus } from './connection-status.js';
-import type { ResultBackend } from './result-backend.interface.js';
+import type { ResultMeta } from '../../protocol/result-meta.js';
+import { States, isReady } from '../../protocol/states.js';
+import type { ConnectionStatus } from '../connection-status.js';
+import type { ResultBackend } from '../result-backend.interface.js';
 
 /** Results shared by every MemoryBackend of the same `memory://<name>` in this process. */
 class MemoryResultStore {
