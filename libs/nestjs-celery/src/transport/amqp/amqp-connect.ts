@@ -1,5 +1,6 @@
 /** Opening a connection from a failover list, and the backoff between recovery rounds. */
-import { connect, type ChannelModel } from 'amqplib';
+import type { ChannelModel } from 'amqplib';
+import { loadDriver } from '../driver-loader.js';
 import { AmqpConnectionError } from './amqp-errors.js';
 import { redactAmqpUrl, type AmqpEndpoint } from './amqp-url.js';
 import { tlsErrorHint } from '../tls-options.js';
@@ -19,6 +20,7 @@ export interface OpenedConnection {
 
 /** Try each URL in order; the first that opens wins. */
 export async function connectFirst(endpoints: readonly AmqpEndpoint[], options: AmqpConnectOptions): Promise<OpenedConnection> {
+  const { connect } = loadDriver('amqplib');
   const failures: string[] = [];
   for (const { url, tls } of endpoints) {
     try {

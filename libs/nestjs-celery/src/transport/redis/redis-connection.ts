@@ -1,5 +1,6 @@
 /** Opening one ioredis connection for the Redis broker: named, logged, never an unhandled 'error'. */
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { loadDriver } from '../driver-loader.js';
 import type { CeleryLogger } from '../../common/logger.js';
 import type { ConnectionStatus } from '../connection-status.js';
 import type { RedisEndpoint } from './redis-url.js';
@@ -16,7 +17,7 @@ export interface RedisConnectionOptions {
 /** Connect to `endpoint`; rejects (and stops retrying) when the first attempt fails. */
 export async function openRedisConnection(endpoint: RedisEndpoint, options: RedisConnectionOptions): Promise<Redis> {
   const { role, logger, redisOptions = {}, onStatus } = options;
-  const client = new Redis({
+  const client = new (loadDriver('ioredis').Redis)({
     ...endpoint.options,
     ...redisOptions,
     lazyConnect: true,

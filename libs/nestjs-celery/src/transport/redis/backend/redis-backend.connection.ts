@@ -1,4 +1,5 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { loadDriver } from '../../driver-loader.js';
 import { BehaviorSubject } from 'rxjs';
 import type { CeleryLogger } from '../../../common/logger.js';
 import type { ConnectionStatus } from '../../connection-status.js';
@@ -13,7 +14,7 @@ export class TrackedRedisConnection {
   private reportedError = false;
 
   constructor(endpoint: RedisEndpoint, name: string, logger: CeleryLogger, options: RedisOptions = {}) {
-    this.client = new Redis({ ...endpoint.options, connectionName: name, ...options });
+    this.client = new (loadDriver('ioredis').Redis)({ ...endpoint.options, connectionName: name, ...options });
     const c = this.client;
     c.on('ready', () => {
       this.reportedError = false;
