@@ -1,6 +1,7 @@
 import type { Delivery, TransportMessage } from '../broker.interface.js';
 import { MemoryBackend } from './memory.backend.js';
-import { Backlog, MemoryBroker } from './memory.broker.js';
+import { Backlog, MemoryBroker, MemoryVhost } from './memory.broker.js';
+import { TOPIC_TABLE } from '../topic-match.table.js';
 import { createResultMeta } from '../../protocol/result-meta.js';
 
 const msg = (n: number, priority?: number): TransportMessage => ({
@@ -79,6 +80,16 @@ describe('MemoryBroker', () => {
     // 9 is capped at the queue's 5, so it ties with 5 and keeps its place ahead of it
     expect(seen).toEqual([2, 4, 1, 5, 3, 6]);
     await broker.close();
+  });
+});
+
+describe('MemoryVhost topic routing', () => {
+  it('routes the shared topic table with AMQP semantics', () => {
+    const vhost = new MemoryVhost();
+    for (const [pattern, key, routes] of TOPIC_TABLE) {
+      vhost.exchanges.set('t', { type: 'topic', bindings: [{ routingKey: pattern, queue: 'q' }] });
+      expect([pattern, key, vhost.route({ exchange: 't', routingKey: key })]).toEqual([pattern, key, routes ? ['q'] : []]);
+    }
   });
 });
 

@@ -12,6 +12,7 @@ import type {
   TransportMessage,
 } from '../broker.interface.js';
 import type { ConnectionStatus } from '../connection-status.js';
+import { topicMatches } from '../topic-match.js';
 
 interface QueuedMessage {
   message: TransportMessage;
@@ -155,14 +156,6 @@ export class MemoryVhost {
     }
     return undefined;
   }
-}
-
-function topicMatches(pattern: string, key: string): boolean {
-  const re = pattern
-    .split('.')
-    .map((w) => (w === '#' ? '.*' : w === '*' ? '[^.]+' : w.replace(/[-/\\^$+?.()|[\]{}]/g, '\\$&')))
-    .join('\\.');
-  return new RegExp(`^${re}$`).test(key);
 }
 
 class MemoryConsumer implements Consumer {
