@@ -1,5 +1,5 @@
 /**
- * Fuzz: the AMQP content-header reader (transport/amqp-content-header.ts), which reads every
+ * Fuzz: the AMQP content-header reader (transport/amqp/amqp-content-header.ts), which reads every
  * delivery's properties and headers straight from the socket. Frames amqplib encodes from
  * generated properties, mutated; plus raw random frames and the 10,000-nested-arrays bomb.
  * Defined outcome: a frame (headers plain, or marked unreadable with a reason) or `undefined`
