@@ -3,7 +3,7 @@ import { firstValueFrom, lastValueFrom, take, timeout, toArray } from 'rxjs';
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
 import { loads } from '../../libs/nestjs-celery/src/protocol/json.js';
 import type { ResultMeta } from '../../libs/nestjs-celery/src/protocol/result-meta.js';
-import { RedisBackend } from '../../libs/nestjs-celery/src/transport/redis.backend.js';
+import { RedisBackend } from '../../libs/nestjs-celery/src/transport/redis/backend/redis.backend.js';
 import { ResultBackendError } from '../../libs/nestjs-celery/src/transport/result-backend.errors.js';
 import { describeIfAvailable, REDIS_URL, uniqueName } from '../support/services.js';
 import { runPeer, type PeerOutcome } from './backend-peer.js';

@@ -5,8 +5,8 @@
  * The Python side is test/broker/amqp-interop.py.
  */
 import { randomUUID } from 'node:crypto';
-import { AmqpBroker } from '../../libs/nestjs-celery/src/transport/amqp.broker.js';
-import { AmqpDeclarationError } from '../../libs/nestjs-celery/src/transport/amqp-errors.js';
+import { AmqpBroker } from '../../libs/nestjs-celery/src/transport/amqp/amqp.broker.js';
+import { AmqpDeclarationError } from '../../libs/nestjs-celery/src/transport/amqp/amqp-errors.js';
 import type { QueueDeclaration } from '../../libs/nestjs-celery/src/transport/broker.interface.js';
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
 import { AMQP_URL, describeIfAvailable, uniqueName } from '../support/services.js';

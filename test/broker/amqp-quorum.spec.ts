@@ -13,7 +13,7 @@ import { Worker } from '../../libs/nestjs-celery/src/engine/worker/worker.js';
 import { PidboxNode } from '../../libs/nestjs-celery/src/engine/control/pidbox-node.js';
 import { LamportClock } from '../../libs/nestjs-celery/src/engine/events/lamport-clock.js';
 import { EventReceiver } from '../../libs/nestjs-celery/src/engine/events/event-receiver.js';
-import { AmqpBroker } from '../../libs/nestjs-celery/src/transport/amqp.broker.js';
+import { AmqpBroker } from '../../libs/nestjs-celery/src/transport/amqp/amqp.broker.js';
 import { QueueInUseError } from '../../libs/nestjs-celery/src/transport/broker.errors.js';
 import { deleteAmqpQueues } from '../support/cleanup.js';
 import { AMQP4_URL } from '../support/peers.js';

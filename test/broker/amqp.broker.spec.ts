@@ -5,14 +5,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { filter, firstValueFrom } from 'rxjs';
-import { AmqpBroker } from '../../libs/nestjs-celery/src/transport/amqp.broker.js';
+import { AmqpBroker } from '../../libs/nestjs-celery/src/transport/amqp/amqp.broker.js';
 import {
   AmqpBrokerClosedError,
   AmqpConnectionError,
   AmqpDeclarationError,
   AmqpPublishError,
   UnroutableMessageError,
-} from '../../libs/nestjs-celery/src/transport/amqp-errors.js';
+} from '../../libs/nestjs-celery/src/transport/amqp/amqp-errors.js';
 import type { Consumer, Delivery } from '../../libs/nestjs-celery/src/transport/broker.interface.js';
 import type { ConnectionStatus } from '../../libs/nestjs-celery/src/transport/connection-status.js';
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';

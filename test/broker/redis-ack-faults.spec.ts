@@ -3,7 +3,7 @@
  * not be recorded is still requeued by reject(requeue), and a failed ack is reported, not silent.
  * Faults are injected by the test on the broker's ack emulation.
  */
-import type { RedisBroker } from '../../libs/nestjs-celery/src/transport/redis.broker.js';
+import type { RedisBroker } from '../../libs/nestjs-celery/src/transport/redis/broker/redis.broker.js';
 import { describeIfAvailable, uniqueName } from '../support/services.js';
 import { Inbox, RedisSandbox, recordingLogger, taskMessage } from './redis-support.js';
 

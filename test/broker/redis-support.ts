@@ -2,7 +2,7 @@
 import { Redis } from 'ioredis';
 import type { CeleryLogger } from '../../libs/nestjs-celery/src/common/logger.js';
 import type { Delivery, TransportMessage } from '../../libs/nestjs-celery/src/transport/broker.interface.js';
-import { RedisBroker, type RedisBrokerOptions } from '../../libs/nestjs-celery/src/transport/redis.broker.js';
+import { RedisBroker, type RedisBrokerOptions } from '../../libs/nestjs-celery/src/transport/redis/broker/redis.broker.js';
 import { REDIS_URL, uniqueName } from '../support/services.js';
 import { eventually as pollUntil, EVENTUALLY_TIMEOUT_MS } from '../support/eventually.js';
 

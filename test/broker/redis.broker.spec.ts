@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { decodeEnvelope, decodeUnackedEntry } from '../../libs/nestjs-celery/src/protocol/kombu-envelope.js';
 import { dumps } from '../../libs/nestjs-celery/src/protocol/json.js';
 import type { ConnectionStatus } from '../../libs/nestjs-celery/src/transport/connection-status.js';
-import { RedisBroker } from '../../libs/nestjs-celery/src/transport/redis.broker.js';
+import { RedisBroker } from '../../libs/nestjs-celery/src/transport/redis/broker/redis.broker.js';
 import { describeIfAvailable, REDIS_URL, uniqueName } from '../support/services.js';
 import { eventually, Inbox, RedisSandbox, recordingLogger, sleep, taskMessage } from './redis-support.js';
 

@@ -5,7 +5,7 @@
 import { Redis } from 'ioredis';
 import { Celery, Worker } from 'nestjs-celery';
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
-import type { RedisBroker } from '../../libs/nestjs-celery/src/transport/redis.broker.js';
+import type { RedisBroker } from '../../libs/nestjs-celery/src/transport/redis/broker/redis.broker.js';
 import { celeryPeers, pythonClient, startPythonWorker, type PythonEnv } from '../support/python.js';
 import { describeIfAvailable, REDIS_URL, uniqueName } from '../support/services.js';
 import { Inbox, sleep, taskMessage } from './redis-support.js';

@@ -7,7 +7,7 @@
 import { Redis } from 'ioredis';
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
 import { Celery } from '../../libs/nestjs-celery/src/engine/celery.js';
-import { MemoryBackend } from '../../libs/nestjs-celery/src/transport/memory.backend.js';
+import { MemoryBackend } from '../../libs/nestjs-celery/src/transport/memory/memory.backend.js';
 import { deleteRedisQueues } from '../support/cleanup.js';
 import { runPython } from '../support/python.js';
 import { REDIS_URL, describeIfAvailable, uniqueName } from '../support/services.js';

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import type { CeleryLogger } from '../../libs/nestjs-celery/src/common/logger.js';
 import { Celery } from '../../libs/nestjs-celery/src/engine/celery.js';
 import { Worker } from '../../libs/nestjs-celery/src/engine/worker/worker.js';
-import { RedisBackend } from '../../libs/nestjs-celery/src/transport/redis.backend.js';
+import { RedisBackend } from '../../libs/nestjs-celery/src/transport/redis/backend/redis.backend.js';
 import { deleteQueues } from '../support/cleanup.js';
 import { pythonClient } from '../support/python.js';
 import { AMQP_URL, REDIS_URL, describeIfAvailable, uniqueName } from '../support/services.js';

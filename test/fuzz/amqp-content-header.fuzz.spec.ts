@@ -1,5 +1,5 @@
 /**
- * Fuzz: the AMQP content-header reader (transport/amqp-content-header.ts), which reads every
+ * Fuzz: the AMQP content-header reader (transport/amqp/amqp-content-header.ts), which reads every
  * delivery's properties and headers straight from the socket. Frames amqplib encodes from
  * generated properties, mutated; plus raw random frames and the 10,000-nested-arrays bomb.
  * Defined outcome: a frame (headers plain, or marked unreadable with a reason) or `undefined`
@@ -8,8 +8,8 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import fc from 'fast-check';
-import { readContentHeader, unreadableHeaders } from '../../libs/nestjs-celery/src/transport/amqp-content-header.js';
-import { encodeAmqpTable } from '../../libs/nestjs-celery/src/transport/amqp-headers.js';
+import { readContentHeader, unreadableHeaders } from '../../libs/nestjs-celery/src/transport/amqp/amqp-content-header.js';
+import { encodeAmqpTable } from '../../libs/nestjs-celery/src/transport/amqp/amqp-headers.js';
 import { nestedHeaderFrame } from './bombs.js';
 import { FC_OPTIONS, FUZZ_TIMEOUT_MS, heapGrowth, mutated, wireValue } from './support.js';
 

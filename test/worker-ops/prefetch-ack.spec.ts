@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import { silentLogger, type CeleryLogger } from '../../libs/nestjs-celery/src/common/logger.js';
 import { Celery } from '../../libs/nestjs-celery/src/engine/celery.js';
 import { Worker, type WorkerOptions } from '../../libs/nestjs-celery/src/engine/worker/worker.js';
-import { RedisBroker, type RedisBrokerOptions } from '../../libs/nestjs-celery/src/transport/redis.broker.js';
+import { RedisBroker, type RedisBrokerOptions } from '../../libs/nestjs-celery/src/transport/redis/broker/redis.broker.js';
 import { deleteAmqpQueues } from '../support/cleanup.js';
 import { AMQP_URL, REDIS_URL, describeIfAvailable, uniqueName } from '../support/services.js';
 import { eventually } from '../support/eventually.js';

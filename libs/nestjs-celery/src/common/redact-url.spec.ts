@@ -44,8 +44,8 @@ describe('redaction of credentials', () => {
   });
 
   test('where URLs reach logs and errors: Redis endpoints, AMQP URL errors, unsupported URLs', async () => {
-    const { parseRedisUrl } = await import('../transport/redis-url.js');
-    const { normalizeAmqpUrl } = await import('../transport/amqp-url.js');
+    const { parseRedisUrl } = await import('../transport/redis/redis-url.js');
+    const { normalizeAmqpUrl } = await import('../transport/amqp/amqp-url.js');
     const { createBroker } = await import('../transport/factory.js');
     expect(parseRedisUrl('redis://:p@ss@127.0.0.1:6379/0').display).toBe('redis://:***@127.0.0.1:6379/0');
     let error: Error | undefined;

@@ -1,12 +1,12 @@
 import { redactUrl } from '../common/redact-url.js';
 import type { CeleryLogger } from '../common/logger.js';
-import { AmqpBroker } from './amqp.broker.js';
+import { AmqpBroker } from './amqp/index.js';
 import type { Broker } from './broker.interface.js';
-import { MemoryBackend } from './memory.backend.js';
-import { MemoryBroker } from './memory.broker.js';
-import { RedisBackend } from './redis.backend.js';
-import { RedisBroker } from './redis.broker.js';
-import { RpcBackend } from './rpc.backend.js';
+import { MemoryBackend } from './memory/index.js';
+import { MemoryBroker } from './memory/index.js';
+import { RedisBackend } from './redis/index.js';
+import { RedisBroker } from './redis/index.js';
+import { RpcBackend } from './rpc/index.js';
 import type { ResultBackend } from './result-backend.interface.js';
 import type { SslOptions } from './tls-options.js';
 import { readBrokerTransportOptions, readResultBackendTransportOptions, type BrokerTransportOptions, type ResultBackendTransportOptions } from './transport-options.js';

@@ -1,4 +1,4 @@
-/** Typed errors of the result backends (transport/redis.backend.ts, transport/rpc.backend.ts). */
+/** Typed errors of the result backends (transport/redis/backend/redis.backend.ts, transport/rpc/rpc.backend.ts). */
 export class ResultBackendError extends Error {
   constructor(
     message: string,

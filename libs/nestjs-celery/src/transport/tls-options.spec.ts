@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseAmqpEndpoint } from './amqp-url.js';
-import { parseRedisUrl } from './redis-url.js';
+import { parseAmqpEndpoint } from './amqp/amqp-url.js';
+import { parseRedisUrl } from './redis/redis-url.js';
 import { readSslOptions, resolveSsl, TlsConfigError, tlsConnectionOptions } from './tls-options.js';
 import { readBrokerTransportOptions, readResultBackendTransportOptions, TransportOptionsError } from './transport-options.js';
 

@@ -6,8 +6,8 @@
 import { silentLogger, type CeleryLogger } from '../../common/logger.js';
 import { CeleryTaskError } from '../../protocol/exceptions.js';
 import { ValueError } from '../../protocol/python-errors.js';
-import { MemoryBackend } from '../../transport/memory.backend.js';
-import { MemoryBroker } from '../../transport/memory.broker.js';
+import { MemoryBackend } from '../../transport/memory/memory.backend.js';
+import { MemoryBroker } from '../../transport/memory/memory.broker.js';
 import { AsyncResult } from '../async-result.js';
 import { Celery } from '../celery.js';
 import { Worker } from '../worker/worker.js';

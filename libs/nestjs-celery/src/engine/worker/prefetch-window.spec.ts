@@ -1,7 +1,7 @@
 import { silentLogger } from '../../common/logger.js';
 import type { Consumer, Delivery } from '../../transport/broker.interface.js';
-import { MemoryBackend } from '../../transport/memory.backend.js';
-import { MemoryBroker } from '../../transport/memory.broker.js';
+import { MemoryBackend } from '../../transport/memory/memory.backend.js';
+import { MemoryBroker } from '../../transport/memory/memory.broker.js';
 import { Celery } from '../celery.js';
 import { TaskAck, ackSettings } from './ack-policy.js';
 import { EtaScheduler } from './eta-scheduler.js';

@@ -17,7 +17,7 @@ import type { TaskRequest } from '../../protocol/task-message.js';
 import type { DeliveryInfo } from '../../transport/broker.interface.js';
 import type { Celery, SendTaskOptions } from '../celery.js';
 import type { TaskContext, TaskOptions } from './task-context.js';
-import { isDelayedDeliveryExchange, stripDelayPrefix } from '../../transport/amqp-delayed-delivery.js';
+import { isDelayedDeliveryExchange, stripDelayPrefix } from '../../transport/amqp/amqp-delayed-delivery.js';
 
 /** Celery's Task.default_retry_delay: 3 minutes. */
 export const DEFAULT_RETRY_DELAY_SECONDS = 180;

@@ -1,8 +1,8 @@
 import { silentLogger } from '../../common/logger.js';
 import { CeleryTaskError } from '../../protocol/exceptions.js';
 import { PyTypeError } from '../../protocol/python-errors.js';
-import { MemoryBackend } from '../../transport/memory.backend.js';
-import { MemoryBroker } from '../../transport/memory.broker.js';
+import { MemoryBackend } from '../../transport/memory/memory.backend.js';
+import { MemoryBroker } from '../../transport/memory/memory.broker.js';
 import { Celery } from '../celery.js';
 import { TaskParamsError, TaskSignature } from './task-arguments.js';
 import { Worker } from './worker.js';

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { silentLogger } from '../../common/logger.js';
 import { SoftTimeLimitExceeded, TimeLimitExceeded } from '../../protocol/python-errors.js';
-import { MemoryBackend } from '../../transport/memory.backend.js';
-import { MemoryBroker } from '../../transport/memory.broker.js';
+import { MemoryBackend } from '../../transport/memory/memory.backend.js';
+import { MemoryBroker } from '../../transport/memory/memory.broker.js';
 import { Celery } from '../celery.js';
 import { effectiveTimeLimits, runWithTimeLimits } from './time-limits.js';
 import { Worker } from './worker.js';

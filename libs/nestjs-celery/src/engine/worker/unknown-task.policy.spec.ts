@@ -1,6 +1,6 @@
 import { silentLogger, type CeleryLogger } from '../../common/logger.js';
-import { MemoryBackend } from '../../transport/memory.backend.js';
-import { MemoryBroker } from '../../transport/memory.broker.js';
+import { MemoryBackend } from '../../transport/memory/memory.backend.js';
+import { MemoryBroker } from '../../transport/memory/memory.broker.js';
 import { Celery } from '../celery.js';
 import { Worker, type WorkerOptions } from './worker.js';
 

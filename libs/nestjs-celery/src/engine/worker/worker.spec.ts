@@ -2,8 +2,8 @@ import { firstValueFrom, toArray } from 'rxjs';
 import { silentLogger, type CeleryLogger } from '../../common/logger.js';
 import { CeleryTaskError } from '../../protocol/exceptions.js';
 import type { ResultMeta } from '../../protocol/result-meta.js';
-import { MemoryBackend } from '../../transport/memory.backend.js';
-import { MemoryBroker } from '../../transport/memory.broker.js';
+import { MemoryBackend } from '../../transport/memory/memory.backend.js';
+import { MemoryBroker } from '../../transport/memory/memory.broker.js';
 import { Celery } from '../celery.js';
 import { Worker } from './worker.js';
 

@@ -1,0 +1,74 @@
+/** Drivers load only when a URL asks for them, and a missing one says how to install it. */
+import { createRequire } from 'node:module';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createBroker, createResultBackend } from './factory.js';
+import { MissingDriverError, setDriverRequirer } from './driver-loader.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const srcRoot = resolve(here, '..');
+
+const real = createRequire(import.meta.url);
+
+function recordingRequirer(requested: string[], missing: string[] = []) {
+  return (name: string) => {
+    requested.push(name);
+    if (missing.includes(name)) throw Object.assign(new Error(`Cannot find module '${name}'`), { code: 'MODULE_NOT_FOUND' });
+    return real(name);
+  };
+}
+
+describe('lazy drivers', () => {
+  afterEach(() => setDriverRequirer(undefined));
+
+  it('a memory:// app asks for no driver', async () => {
+    const requested: string[] = [];
+    setDriverRequirer(recordingRequirer(requested));
+    const broker = createBroker('memory://');
+    const backend = createResultBackend('memory://', broker);
+    await broker.connect();
+    await backend.connect();
+    await backend.close();
+    await broker.close();
+    expect(requested).toEqual([]);
+  });
+
+  it('a redis:// app asks for ioredis only, never amqplib', () => {
+    const requested: string[] = [];
+    setDriverRequirer(recordingRequirer(requested));
+    createBroker('redis://127.0.0.1:1/0');
+    const backend = createResultBackend('redis://127.0.0.1:1/0', createBroker('memory://'));
+    void backend.close().catch(() => undefined);
+    expect(requested.every((n) => n === 'ioredis')).toBe(true);
+    expect(requested).toContain('ioredis');
+  });
+
+  it('a missing driver is a MissingDriverError with the install hint', async () => {
+    setDriverRequirer(recordingRequirer([], ['amqplib']));
+    const broker = createBroker('amqp://guest:guest@127.0.0.1:1//');
+    await expect(broker.connect()).rejects.toThrow(MissingDriverError);
+    await expect(broker.connect()).rejects.toThrow(/npm install amqplib/);
+    await broker.close().catch(() => undefined);
+    setDriverRequirer(recordingRequirer([], ['ioredis']));
+    expect(() => createResultBackend('redis://127.0.0.1:1/0', createBroker('memory://'))).toThrow(/npm install ioredis/);
+  });
+
+  // Loading the package entry must not load a driver: no source file imports one as a value
+  // (type-only imports are erased); they go through driver-loader.ts at connect/construct time.
+  it('no source file imports amqplib or ioredis as a value', () => {
+    const offenders: string[] = [];
+    const walk = (dir: string): void => {
+      for (const name of readdirSync(dir)) {
+        const path = join(dir, name);
+        if (statSync(path).isDirectory()) walk(path);
+        else if (name.endsWith('.ts') && !name.endsWith('.spec.ts')) {
+          const text = readFileSync(path, 'utf8');
+          if (/^import\s+(?!type\b)[^;]*from\s+'(amqplib|ioredis)'/m.test(text) || /(?<!typeof )import\(\s*'(amqplib|ioredis)'\s*\)/.test(text)) offenders.push(path);
+        }
+      }
+    };
+    walk(srcRoot);
+    expect(offenders).toEqual([]);
+  });
+});

@@ -1,0 +1,49 @@
+/**
+ * Loading the broker client libraries (amqplib, ioredis) only when a transport first needs one,
+ * so a Redis-only app never loads amqplib and vice versa; both are optional peer dependencies.
+ */
+import { createRequire } from 'node:module';
+
+/** The client libraries a transport family may need, by package name. */
+export interface Drivers {
+  amqplib: typeof import('amqplib');
+  ioredis: typeof import('ioredis');
+}
+export type DriverName = keyof Drivers;
+
+/** Thrown when a URL asks for a transport whose client library is not installed. */
+export class MissingDriverError extends Error {
+  constructor(readonly driver: DriverName, cause?: unknown) {
+    super(`the "${driver}" package is needed for this broker/backend URL but is not installed: run \`npm install ${driver}\``, { cause });
+    this.name = 'MissingDriverError';
+  }
+}
+
+// Synchronous on purpose: RedisBackend opens its connection objects in its constructor, and
+// createBroker/createResultBackend are synchronous public API. Both drivers are CommonJS packages.
+type Requirer = (name: string) => unknown;
+const nodeRequire: Requirer = createRequire(import.meta.url);
+let requirer: Requirer = nodeRequire;
+const loaded = new Map<DriverName, unknown>();
+
+/** The driver package `name`, loaded on first use. */
+export function loadDriver<N extends DriverName>(name: N): Drivers[N] {
+  let driver = loaded.get(name);
+  if (driver === undefined) {
+    try {
+      driver = requirer(name);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') throw new MissingDriverError(name, err);
+      throw err;
+    }
+    loaded.set(name, driver);
+  }
+  return driver as Drivers[N];
+}
+
+/** Tests only: replace how drivers are loaded (undefined restores node's require) and forget loaded ones. */
+export function setDriverRequirer(next: Requirer | undefined): void {
+  requirer = next ?? nodeRequire;
+  loaded.clear();
+}

@@ -1,0 +1,3 @@
+/** The Redis family's entry point: the kombu-compatible broker and the Celery result backend. */
+export { RedisBroker, RedisBrokerError, type RedisBrokerOptions } from './broker/redis.broker.js';
+export { RedisBackend, type RedisBackendOptions } from './backend/redis.backend.js';

@@ -1,0 +1,26 @@
+/** The topic-routing cases every broker that routes must agree on (AMQP topic semantics); test data. */
+/** [binding key, routing key, routes?] — shared with the brokers' routing tests. */
+export const TOPIC_TABLE: ReadonlyArray<readonly [string, string, boolean]> = [
+  ['celery', 'celery', true],
+  ['celery', 'celeryx', false],
+  ['*', 'a', true],
+  ['*', 'a.b', false],
+  ['*.b', 'a.b', true],
+  ['*.b', 'b', false],
+  ['a.*', 'a', false],
+  ['a.*.c', 'a.b.c', true],
+  ['a.*.c', 'a.b.x.c', false],
+  ['#', '', true],
+  ['#', 'a.b.c', true],
+  ['a.#', 'a', true],
+  ['a.#', 'a.b.c', true],
+  ['a.#', 'ab', false],
+  ['#.c', 'c', true],
+  ['#.c', 'a.b.c', true],
+  ['a.#.c', 'a.c', true],
+  ['a.#.c', 'a.b.b.c', true],
+  ['task.#', 'task.succeeded', true],
+  ['task.#', 'worker.heartbeat', false],
+  ['a-b.c', 'a-b.c', true],
+  ['a+.c', 'aa.c', false],
+];
