@@ -4,6 +4,7 @@ import {
   KombuKeys,
   parseBindingMember,
   priorityStep,
+  kombuTopicMatches,
   routeToQueues,
   topicPattern,
 } from './redis-keys.js';
@@ -50,12 +51,13 @@ describe('kombu Redis key names', () => {
     expect(parseBindingMember('garbage')).toBeUndefined();
   });
 
-  it('routes topic, direct and fanout exchanges (topic: AMQP word semantics, the shared table)', () => {
-    for (const [pattern, key, routes] of TOPIC_TABLE) {
+  it('routes topic, direct and fanout exchanges (topic: kombu’s semantics, the shared table’s kombu column)', () => {
+    for (const [pattern, key, , routes] of TOPIC_TABLE) {
       expect([pattern, key, routeToQueues('topic', [bindingFor('topic', pattern, 'q')], key)]).toEqual([pattern, key, routes ? ['q'] : []]);
     }
     expect(routeToQueues('direct', [bindingFor('direct', 'k', 'q1'), bindingFor('direct', 'k', 'q1')], 'k')).toEqual(['q1']);
     expect(routeToQueues('fanout', [bindingFor('fanout', '', 'q1'), bindingFor('fanout', 'x', 'q2')], 'zzz')).toEqual(['q1', 'q2']);
+    expect(kombuTopicMatches('([', 'x')).toBe(false);
   });
 });
 

@@ -3,7 +3,6 @@
  * (kombu/transport/redis.py `Channel`, kombu/transport/virtual/exchange.py). Pure.
  */
 import type { ExchangeType } from '../../broker.interface.js';
-import { topicMatches } from '../../topic-match.js';
 
 /** kombu's separator between queue name and priority step, and inside binding members. */
 export const KOMBU_SEP = '\x06\x16';
@@ -130,16 +129,36 @@ export function topicPattern(routingKey: string): string {
   return `^${words.join('\\.')}$`;
 }
 
+const compiled = new Map<string, RegExp | null>();
+
+/**
+ * Does a stored topic pattern (kombu writes a Python regex, see topicPattern) match the routing
+ * key? kombu's semantics, not AMQP's (see ../../topic-match.table.ts): a Python publisher on the
+ * same Redis routes this way, and both sides must deliver a message to the same queues. The
+ * patterns kombu generates are valid JavaScript regexes without the `u` flag.
+ */
+export function kombuTopicMatches(pattern: string, routingKey: string): boolean {
+  let re = compiled.get(pattern);
+  if (re === undefined) {
+    try {
+      re = new RegExp(pattern);
+    } catch {
+      re = null;
+    }
+    compiled.set(pattern, re);
+  }
+  return re !== null && re.test(routingKey);
+}
+
 /**
  * kombu `_lookup` for a named exchange: the queues a message reaches given the exchange's
- * bindings (direct: equal routing key; topic: AMQP's word matching on the binding key, see
- * ../../topic-match.ts; fanout: every bound queue). The stored regex stays kombu's for Python peers.
+ * bindings (direct: equal routing key; topic: the stored kombu regex; fanout: every bound queue).
  */
 export function routeToQueues(type: ExchangeType, bindings: readonly KombuBinding[], routingKey: string): string[] {
   const queues = new Set<string>();
   for (const b of bindings) {
     const hit =
-      type === 'fanout' ? true : type === 'topic' ? topicMatches(b.routingKey, routingKey) : b.routingKey === routingKey;
+      type === 'fanout' ? true : type === 'topic' ? kombuTopicMatches(b.pattern, routingKey) : b.routingKey === routingKey;
     if (hit && b.queue) queues.add(b.queue);
   }
   return [...queues];
