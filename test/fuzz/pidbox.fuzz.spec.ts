@@ -54,7 +54,7 @@ function node() {
   };
   const pidbox = new PidboxNode({ broker, clock }, controlCommands(ctx), { hostname: HOSTNAME, logger, maxMessageBytes: 256 * 1024, maxReplyExchanges: 4 });
   const deliver = (message: TransportMessage) =>
-    handler!({ message, deliveryInfo: { exchange: 'celery.pidbox', routingKey: '', queue: pidbox.queueName, redelivered: false }, ack: async () => undefined, reject: async () => undefined } as Delivery);
+    handler!({ message, deliveryInfo: { exchange: 'celery.pidbox', routingKey: '', queue: pidbox.queueName, redelivered: false }, ack: async () => undefined, reject: async () => undefined });
   return { pidbox, lines, replies, declared, deliver, state };
 }
 

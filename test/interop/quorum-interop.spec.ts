@@ -124,11 +124,11 @@ describeInterop.each(MATRIX)('Celery %s quorum fleet on %s', (version, _broker, 
         signature('py.add', [1, 2], {}, onNode),
         signature('py.add', [3], {}, { ...onPy, countdown: 2 }),
         signature('py.add', [4], {}, onNode),
-      ).applyAsync(client)) as AsyncResult;
+      ).applyAsync(client));
       expect(await chained.get({ timeout: 60_000 })).toBe(10);
       const chorded = (await chord([signature('py.add', [1, 1], {}, onPy), signature('py.add', [2, 2], {}, onNode)], signature('node.tsum', [], {}, onNode)).applyAsync(
         client,
-      )) as AsyncResult;
+      ));
       expect(await chorded.get({ timeout: 60_000 })).toBe(6);
       // revoked while it waits in celery_delayed_*: the Python worker refuses it on arrival
       if (!pyRemoteControl) return;

@@ -137,7 +137,7 @@ describe('golden task messages from Python Celery 5.2', () => {
       for (const m of fixture.messages) {
         const { message, request } = decode(m.raw);
         const golden = message.headers;
-        const [args, kwargs, embed] = request.args && [request.args, request.kwargs, request.embed as TaskEmbed];
+        const [args, kwargs, embed] = request.args && [request.args, request.kwargs, request.embed];
         const expires = golden.expires ? parseIsoDate(golden.expires as string) : null;
         const inputs = fixture.inputs;
         const ours = createTaskMessage({

@@ -229,7 +229,7 @@ describePython('protocol decoded by Python Celery', () => {
   });
 
   test.each(EXCEPTIONS.map(([name], i) => [name, i] as const))('exception_to_python rebuilds %s', (name, i) => {
-    const info = serializeException(EXCEPTIONS[i][1]) as ExceptionInfo;
+    const info = serializeException(EXCEPTIONS[i][1]);
     const py = answer.exceptions[i];
     expect(py.ok).not.toBe(false);
     expect(py.type).toBe(info.exc_type);

@@ -42,7 +42,7 @@ export function build(d: Description): Canvas {
   for (const e of list(linkError)) sig.linkError(build(e));
   const options: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(rest)) options[CAMEL[k] ?? k] = v;
-  if (Object.keys(options).length) sig.set(options as SignatureOptions);
+  if (Object.keys(options).length) sig.set(options);
   return sig;
 }
 

@@ -259,7 +259,7 @@ export class Celery {
     // result can be missed. Where watch() catches up with a GET once subscribed (Redis, memory),
     // a result stored before the SUBSCRIBE lands is read by that GET, so the publish need not
     // wait for the subscription's round trip.
-    const subscribed = waitForResult ? this.backend!.onTaskCall(id) : undefined;
+    const subscribed = waitForResult ? this.backend.onTaskCall(id) : undefined;
     if (subscribed && !this.backend!.watchCatchesUp) await subscribed;
     subscribed?.catch(() => undefined); // awaited below; a failed publish must not leave it unhandled
     await this.declareQueue(queue);

@@ -187,7 +187,7 @@ async function applyChord(
 /** A result tuple marked as Python tuples, so kwargsrepr reads like Celery's (`((...), None)`). */
 function asPyTuple(t: ResultTuple): ResultTuple {
   const [[id, parent], members] = t;
-  return pyTuple([pyTuple([id, parent ? asPyTuple(parent) : null]), members ? members.map(asPyTuple) : null]) as ResultTuple;
+  return pyTuple([pyTuple([id, parent ? asPyTuple(parent) : null]), members ? members.map(asPyTuple) : null]);
 }
 
 /**

@@ -181,7 +181,7 @@ class WorkerTaskContext implements TaskContext {
   }
 
   updateState(state: string, meta?: unknown): Promise<void> {
-    return this.#worker.storeState(this.request, state as TaskState, meta ?? null);
+    return this.#worker.storeState(this.request, state, meta ?? null);
   }
 
   retry(options?: Parameters<TaskContext['retry']>[0]): Promise<never> {
