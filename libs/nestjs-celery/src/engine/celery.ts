@@ -1,3 +1,5 @@
+// The Celery app of the engine: sends tasks (send_task, with Celery's options), owns the broker and the
+// result backend, gives AsyncResults and remote control — the plain-TS API under the Nest layer.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { CeleryLogger } from '../common/logger.js';

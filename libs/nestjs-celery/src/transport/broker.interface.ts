@@ -1,3 +1,5 @@
+// The Broker interface every broker driver implements: deliveries, declarations of exchanges and queues,
+// publish and consume, as the engine needs them.
 import type { Observable } from 'rxjs';
 import type { ConnectionStatus } from './connection-status.js';
 import type { TransportMessage } from '../protocol/transport-message.js';

@@ -1,3 +1,4 @@
+// One tracked ioredis connection of the Redis result backend and how several connection states combine.
 import { Redis, type RedisOptions } from 'ioredis';
 import { BehaviorSubject } from 'rxjs';
 import type { CeleryLogger } from '../common/logger.js';

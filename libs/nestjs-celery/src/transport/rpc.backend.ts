@@ -1,3 +1,4 @@
+// RpcBackend: Celery's `rpc://` result backend, where states travel back as messages to the client's reply queue.
 import { Observable, type Subscriber } from 'rxjs';
 import { consoleLogger, type CeleryLogger } from '../common/logger.js';
 import { dumps } from '../protocol/json.js';

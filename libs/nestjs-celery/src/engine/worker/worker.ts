@@ -1,3 +1,5 @@
+// The worker: consumes task messages, runs handlers under Celery's ack/retry/time-limit rules, stores
+// each outcome before settling the message, and shuts down without losing what it holds.
 import { hostname as osHostname } from 'node:os';
 import type { CeleryLogger } from '../../common/logger.js';
 import { consoleLogger } from '../../common/logger.js';
