@@ -26,10 +26,7 @@ export default tseslint.config(
       '@typescript-eslint/require-await': 'off',
       // retry(exc) re-raises whatever the task handed it, as Celery does; the parsers throw private
       // sentinel objects (no stack capture) that their own catch turns into a problem string.
-      '@typescript-eslint/only-throw-error': [
-        'error',
-        { allowThrowingUnknown: true, allow: [{ from: 'file', name: ['Unreadable', 'OverBound'] }] },
-      ],
+      '@typescript-eslint/only-throw-error': ['error', { allowThrowingUnknown: true, allow: [{ from: 'file', name: ['Unreadable', 'OverBound'] }] }],
       // `_`-prefixed names are the convention for a parameter a signature requires but the body ignores.
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
     },

@@ -17,7 +17,9 @@ function* sources(dir) {
 
 const missing = [];
 for (const file of sources(src)) {
-  const first = readFileSync(file, 'utf8').replace(/^#!.*\n/, '').trimStart();
+  const first = readFileSync(file, 'utf8')
+    .replace(/^#!.*\n/, '')
+    .trimStart();
   if (!first.startsWith('//') && !first.startsWith('/*')) missing.push(relative(root, file));
 }
 
