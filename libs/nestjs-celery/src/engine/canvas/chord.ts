@@ -31,7 +31,7 @@ export class Chord extends Canvas<AsyncResult> {
     this.tasks = headerTasks(header);
   }
 
-  static fromDict(d: SignatureDict): Chord {
+  static fromDict(this: void, d: SignatureDict): Chord {
     const kwargs = d.kwargs ?? {};
     const header = kwargs.header as SignatureDict | SignatureDict[] | undefined;
     const tasks = Array.isArray(header) ? header.map(signatureFromDict) : header ? signatureFromDict(header) : [];

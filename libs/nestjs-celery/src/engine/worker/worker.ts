@@ -145,8 +145,6 @@ export interface StopOptions {
   graceMs?: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** The TaskContext a handler gets: fields up front, the helpers on the prototype (no closures per task). */
 class WorkerTaskContext implements TaskContext {
   readonly id: string;
