@@ -12,7 +12,6 @@ import { Celery } from '../../libs/nestjs-celery/src/engine/celery.js';
 import type { CeleryOptions } from '../../libs/nestjs-celery/src/engine/celery.options.js';
 import { Worker } from '../../libs/nestjs-celery/src/engine/worker/worker.js';
 import { chain, chord, signature } from '../../libs/nestjs-celery/src/engine/canvas/index.js';
-import type { AsyncResult } from '../../libs/nestjs-celery/src/engine/async-result.js';
 import { QueueMismatchError } from '../../libs/nestjs-celery/src/engine/errors.js';
 import { deleteAmqpQueues } from '../support/cleanup.js';
 import { pythonClient, startPythonWorker, type PythonEnv, type PythonWorker } from '../support/python.js';

@@ -9,7 +9,7 @@ import { describeIfAvailable } from '../support/services.js';
 import { runPythonScript } from './python-run.js';
 import { createTaskMessage, type TaskMessage, type TaskMessageOptions } from '../../libs/nestjs-celery/src/protocol/task-message.js';
 import { AcceptContent, decodeBody, encodeBody, type SerializerName } from '../../libs/nestjs-celery/src/protocol/serialization.js';
-import { serializeException, formatTraceback, type ExceptionInfo } from '../../libs/nestjs-celery/src/protocol/exceptions.js';
+import { serializeException, formatTraceback } from '../../libs/nestjs-celery/src/protocol/exceptions.js';
 import { KeyError, NotRegistered, pythonError, PyTypeError, TaskRevokedError, TimeLimitExceeded, ValueError } from '../../libs/nestjs-celery/src/protocol/python-errors.js';
 import { toIsoString } from '../../libs/nestjs-celery/src/protocol/dates.js';
 import type { SignatureDict } from '../../libs/nestjs-celery/src/protocol/signature.js';

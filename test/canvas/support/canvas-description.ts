@@ -2,7 +2,7 @@
  * One JSON description per canvas, built both by Python (test/canvas/python/canvas_build.py)
  * and by our builders here, so both sides provably build the same thing.
  */
-import type { Canvas, SignatureOptions } from '../../../libs/nestjs-celery/src/engine/canvas/index.js';
+import type { Canvas } from '../../../libs/nestjs-celery/src/engine/canvas/index.js';
 import { chain, chord, chunks, group, signature, xmap, xstarmap } from '../../../libs/nestjs-celery/src/engine/canvas/index.js';
 
 export interface Options {
