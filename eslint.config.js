@@ -27,6 +27,8 @@ export default tseslint.config(
       // retry(exc) re-raises whatever the task handed it, as Celery does; the parsers throw private
       // sentinel objects (no stack capture) that their own catch turns into a problem string.
       '@typescript-eslint/only-throw-error': ['error', { allowThrowingUnknown: true, allow: [{ from: 'file', name: ['Unreadable', 'OverBound'] }] }],
+      // Forwarding a caught `unknown` to reject() passes on what was thrown, as rethrowing would.
+      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true }],
       // `_`-prefixed names are the convention for a parameter a signature requires but the body ignores.
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
     },
