@@ -48,7 +48,7 @@ export const config = {
    */
   concurrency: int('BENCH_CONCURRENCY', 500),
   /** our worker's ack mode: late (default: ack after the outcome is stored) or early (BENCH_ACK_MODE=early, for comparison only) */
-  ackMode: (process.env.BENCH_ACK_MODE === 'early' ? 'early' : 'late') as 'late' | 'early',
+  ackMode: (process.env.BENCH_ACK_MODE === 'early' ? 'early' : 'late'),
   /** measured round trips (after 20 warm-up ones) */
   rttN: int('BENCH_RTT_N', 1_000),
   /** tasks of the RSS run, sampled every rssEvery */

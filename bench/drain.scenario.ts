@@ -113,7 +113,7 @@ export async function drain(ctx: BenchContext, kind: BrokerKind, name: WorkerNam
       figure.workerCpuUsPerTask = ((endCpu - at.cpu) * 1000) / (n - 1);
     }
     figure.serverCpuPct = Object.fromEntries(
-      servers.flatMap((s, i) => (at.servers[i] === null || endServers[i] === null ? [] : [[s.name, ((endServers[i]! - at.servers[i]!) / ms) * 100]])),
+      servers.flatMap((s, i) => (at.servers[i] === null || endServers[i] === null ? [] : [[s.name, ((endServers[i] - at.servers[i]) / ms) * 100]])),
     );
     if (at.self !== null && endSelf !== null) figure.observerCpuPct = ((endSelf - at.self) / ms) * 100;
     figure.machineBusyPct = ((endMachine.busy - at.machine.busy) / Math.max(1, endMachine.total - at.machine.total)) * 100;

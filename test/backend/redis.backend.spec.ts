@@ -237,7 +237,7 @@ describeRedis('RedisBackend', () => {
     const n = 1000;
     const batch = Array.from({ length: n }, () => newId());
     const before = await clients(redis, name);
-    const subscribeCalls = async () => Number(/cmdstat_subscribe:calls=(\d+)/.exec((await redis.info('commandstats')) as string)?.[1] ?? 0);
+    const subscribeCalls = async () => Number(/cmdstat_subscribe:calls=(\d+)/.exec((await redis.info('commandstats')))?.[1] ?? 0);
     const callsBefore = await subscribeCalls();
     const done = batch.map((id) => collect(backend, id, 10_000));
     await Promise.all(batch.map((id) => backend.onTaskCall(id)));

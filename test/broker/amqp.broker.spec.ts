@@ -395,6 +395,7 @@ describeAmqp('AmqpBroker (RabbitMQ)', () => {
     const N = 30;
     for (let i = 0; i < N; i++) await own.publish(message({ headers: { i } }), { exchange: '', routingKey: name });
     const inbox = new Inbox();
+    // eslint-disable-next-line prefer-const -- holdAll runs while consume() is still subscribing, before the assignment
     let consumer: Consumer | undefined;
     let heldNow = 0;
     const holdAll = (d: Delivery) => {

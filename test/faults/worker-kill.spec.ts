@@ -20,10 +20,10 @@ function startWorker(brokerUrl: string, backendUrl: string, queue: string, runsK
   const child = spawn(process.execPath, [join(here, 'worker-child.mjs'), brokerUrl, backendUrl, queue, runsKey], { stdio: ['ignore', 'pipe', 'pipe'] });
   let processed = 0;
   let err = '';
-  child.stderr!.on('data', (d) => (err += d));
+  child.stderr.on('data', (d) => (err += d));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`worker did not start: ${err}`)), 30_000);
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       for (const line of d.toString().split('\n')) {
         if (line === 'ready') {
           clearTimeout(timer);

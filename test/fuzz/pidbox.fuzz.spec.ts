@@ -8,7 +8,7 @@ import * as zlib from 'node:zlib';
 import fc from 'fast-check';
 import type { CeleryLogger } from '../../libs/nestjs-celery/src/common/logger.js';
 import { dumps } from '../../libs/nestjs-celery/src/protocol/json.js';
-import type { Broker, Delivery, DeliveryHandler, TransportMessage } from '../../libs/nestjs-celery/src/transport/broker.interface.js';
+import type { Broker, DeliveryHandler, TransportMessage } from '../../libs/nestjs-celery/src/transport/broker.interface.js';
 import { controlCommands, type CommandContext } from '../../libs/nestjs-celery/src/engine/control/control-commands.js';
 import { readControlRequest } from '../../libs/nestjs-celery/src/engine/control/mailbox.js';
 import { PidboxNode } from '../../libs/nestjs-celery/src/engine/control/pidbox-node.js';
@@ -54,7 +54,7 @@ function node() {
   };
   const pidbox = new PidboxNode({ broker, clock }, controlCommands(ctx), { hostname: HOSTNAME, logger, maxMessageBytes: 256 * 1024, maxReplyExchanges: 4 });
   const deliver = (message: TransportMessage) =>
-    handler!({ message, deliveryInfo: { exchange: 'celery.pidbox', routingKey: '', queue: pidbox.queueName, redelivered: false }, ack: async () => undefined, reject: async () => undefined } as Delivery);
+    handler!({ message, deliveryInfo: { exchange: 'celery.pidbox', routingKey: '', queue: pidbox.queueName, redelivered: false }, ack: async () => undefined, reject: async () => undefined });
   return { pidbox, lines, replies, declared, deliver, state };
 }
 

@@ -48,8 +48,8 @@ const generatedMessage = fc
         body: encoded.body,
         contentType: encoded.contentType,
         contentEncoding: encoded.contentEncoding,
-        headers: encoded.compression ? { ...m.headers, compression: encoded.compression } : (m.headers as Record<string, unknown>),
-        properties: m.properties as Record<string, unknown>,
+        headers: encoded.compression ? { ...m.headers, compression: encoded.compression } : (m.headers),
+        properties: m.properties,
       },
     };
   });

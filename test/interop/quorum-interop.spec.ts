@@ -12,7 +12,6 @@ import { Celery } from '../../libs/nestjs-celery/src/engine/celery.js';
 import type { CeleryOptions } from '../../libs/nestjs-celery/src/engine/celery.options.js';
 import { Worker } from '../../libs/nestjs-celery/src/engine/worker/worker.js';
 import { chain, chord, signature } from '../../libs/nestjs-celery/src/engine/canvas/index.js';
-import type { AsyncResult } from '../../libs/nestjs-celery/src/engine/async-result.js';
 import { QueueMismatchError } from '../../libs/nestjs-celery/src/engine/errors.js';
 import { deleteAmqpQueues } from '../support/cleanup.js';
 import { pythonClient, startPythonWorker, type PythonEnv, type PythonWorker } from '../support/python.js';
@@ -124,11 +123,11 @@ describeInterop.each(MATRIX)('Celery %s quorum fleet on %s', (version, _broker, 
         signature('py.add', [1, 2], {}, onNode),
         signature('py.add', [3], {}, { ...onPy, countdown: 2 }),
         signature('py.add', [4], {}, onNode),
-      ).applyAsync(client)) as AsyncResult;
+      ).applyAsync(client));
       expect(await chained.get({ timeout: 60_000 })).toBe(10);
       const chorded = (await chord([signature('py.add', [1, 1], {}, onPy), signature('py.add', [2, 2], {}, onNode)], signature('node.tsum', [], {}, onNode)).applyAsync(
         client,
-      )) as AsyncResult;
+      ));
       expect(await chorded.get({ timeout: 60_000 })).toBe(6);
       // revoked while it waits in celery_delayed_*: the Python worker refuses it on arrival
       if (!pyRemoteControl) return;

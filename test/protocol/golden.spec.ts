@@ -12,7 +12,7 @@ import { inflateSync } from 'node:zlib';
 import { dumps, loads } from '../../libs/nestjs-celery/src/protocol/json.js';
 import { decodeEnvelope } from '../../libs/nestjs-celery/src/protocol/kombu-envelope.js';
 import { AcceptContent, decodeBody, encodeBody, type SerializerName } from '../../libs/nestjs-celery/src/protocol/serialization.js';
-import { createTaskMessage, decodeTaskMessage, type TaskEmbed, type TaskRequest } from '../../libs/nestjs-celery/src/protocol/task-message.js';
+import { createTaskMessage, decodeTaskMessage, type TaskRequest } from '../../libs/nestjs-celery/src/protocol/task-message.js';
 import { pyRepr } from '../../libs/nestjs-celery/src/protocol/repr.js';
 import { nowNaiveUtcIso, parseIsoDate } from '../../libs/nestjs-celery/src/protocol/dates.js';
 import { exceptionFromResult } from '../../libs/nestjs-celery/src/protocol/exceptions.js';
@@ -137,7 +137,7 @@ describe('golden task messages from Python Celery 5.2', () => {
       for (const m of fixture.messages) {
         const { message, request } = decode(m.raw);
         const golden = message.headers;
-        const [args, kwargs, embed] = request.args && [request.args, request.kwargs, request.embed as TaskEmbed];
+        const [args, kwargs, embed] = request.args && [request.args, request.kwargs, request.embed];
         const expires = golden.expires ? parseIsoDate(golden.expires as string) : null;
         const inputs = fixture.inputs;
         const ours = createTaskMessage({

@@ -9,7 +9,7 @@ import { describeIfAvailable } from '../support/services.js';
 import { runPythonScript } from './python-run.js';
 import { createTaskMessage, type TaskMessage, type TaskMessageOptions } from '../../libs/nestjs-celery/src/protocol/task-message.js';
 import { AcceptContent, decodeBody, encodeBody, type SerializerName } from '../../libs/nestjs-celery/src/protocol/serialization.js';
-import { serializeException, formatTraceback, type ExceptionInfo } from '../../libs/nestjs-celery/src/protocol/exceptions.js';
+import { serializeException, formatTraceback } from '../../libs/nestjs-celery/src/protocol/exceptions.js';
 import { KeyError, NotRegistered, pythonError, PyTypeError, TaskRevokedError, TimeLimitExceeded, ValueError } from '../../libs/nestjs-celery/src/protocol/python-errors.js';
 import { toIsoString } from '../../libs/nestjs-celery/src/protocol/dates.js';
 import type { SignatureDict } from '../../libs/nestjs-celery/src/protocol/signature.js';
@@ -229,7 +229,7 @@ describePython('protocol decoded by Python Celery', () => {
   });
 
   test.each(EXCEPTIONS.map(([name], i) => [name, i] as const))('exception_to_python rebuilds %s', (name, i) => {
-    const info = serializeException(EXCEPTIONS[i][1]) as ExceptionInfo;
+    const info = serializeException(EXCEPTIONS[i][1]);
     const py = answer.exceptions[i];
     expect(py.ok).not.toBe(false);
     expect(py.type).toBe(info.exc_type);

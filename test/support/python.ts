@@ -127,8 +127,8 @@ export function startPythonWorker(env: PythonEnv, extraArgs: string[] = []): Pro
         resolve({ process: child, output: () => output, stop });
       }
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`Python worker exited early (${code}):\n${output}`));

@@ -2,7 +2,7 @@
  * One JSON description per canvas, built both by Python (test/canvas/python/canvas_build.py)
  * and by our builders here, so both sides provably build the same thing.
  */
-import type { Canvas, SignatureOptions } from '../../../libs/nestjs-celery/src/engine/canvas/index.js';
+import type { Canvas } from '../../../libs/nestjs-celery/src/engine/canvas/index.js';
 import { chain, chord, chunks, group, signature, xmap, xstarmap } from '../../../libs/nestjs-celery/src/engine/canvas/index.js';
 
 export interface Options {
@@ -42,7 +42,7 @@ export function build(d: Description): Canvas {
   for (const e of list(linkError)) sig.linkError(build(e));
   const options: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(rest)) options[CAMEL[k] ?? k] = v;
-  if (Object.keys(options).length) sig.set(options as SignatureOptions);
+  if (Object.keys(options).length) sig.set(options);
   return sig;
 }
 

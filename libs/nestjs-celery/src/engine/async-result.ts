@@ -1,3 +1,5 @@
+// AsyncResult: the handle on a sent task (Celery's celery.result.AsyncResult) — get, state, revoke,
+// and the parent/children tuple form Celery uses to rebuild a result graph.
 import { Observable, filter, firstValueFrom, map, take, throwError, timeout as rxTimeout } from 'rxjs';
 import { exceptionFromResult } from '../protocol/exceptions.js';
 import type { ResultMeta } from '../protocol/result-meta.js';

@@ -1,3 +1,5 @@
+// CeleryOptions: what a Celery app is configured with (broker/backend URLs, queues, routing, serializers…),
+// named after Celery's own settings, and the default queue.
 import type { CeleryLogger } from '../common/logger.js';
 import type { CompressionName, SerializerName } from '../protocol/serialization.js';
 import type { Broker, ExchangeType, QueueType } from '../transport/broker.interface.js';

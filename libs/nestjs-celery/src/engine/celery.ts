@@ -1,3 +1,5 @@
+// The Celery app of the engine: sends tasks (send_task, with Celery's options), owns the broker and the
+// result backend, gives AsyncResults and remote control — the plain-TS API under the Nest layer.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { CeleryLogger } from '../common/logger.js';
@@ -259,7 +261,7 @@ export class Celery {
     // result can be missed. Where watch() catches up with a GET once subscribed (Redis, memory),
     // a result stored before the SUBSCRIBE lands is read by that GET, so the publish need not
     // wait for the subscription's round trip.
-    const subscribed = waitForResult ? this.backend!.onTaskCall(id) : undefined;
+    const subscribed = waitForResult ? this.backend.onTaskCall(id) : undefined;
     if (subscribed && !this.backend!.watchCatchesUp) await subscribed;
     subscribed?.catch(() => undefined); // awaited below; a failed publish must not leave it unhandled
     await this.declareQueue(queue);

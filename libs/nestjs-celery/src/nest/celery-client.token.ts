@@ -1,3 +1,4 @@
+// Injection tokens for CeleryClient (the default one and named ones) and the @InjectCeleryClient decorator.
 import { Inject } from '@nestjs/common';
 import { CeleryClient } from './celery.client.js';
 

@@ -1,3 +1,4 @@
+// CeleryMetadataAccessor: reads the @CeleryTask metadata off a handler, the one place that knows its key.
 import { Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { CELERY_TASK_METADATA } from './celery.constants.js';

@@ -1,3 +1,5 @@
+// Options of CeleryModule, of CeleryServer and of named clients, and the helpers that split them into
+// connection options and worker options.
 import type { CeleryOptions } from '../engine/celery.options.js';
 import type { WorkerOptions } from '../engine/worker/worker.js';
 import type { CeleryErrorMapping } from './python-error.registry.js';

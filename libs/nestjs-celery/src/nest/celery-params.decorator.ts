@@ -1,3 +1,4 @@
+// Parameter decorators for @CeleryTask handlers: @Args, @Kwargs and @TaskContext.
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { TaskContext as EngineTaskContext } from '../engine/worker/task-context.js';
 import type { CeleryContext } from './celery.context.js';

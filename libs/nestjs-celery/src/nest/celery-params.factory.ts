@@ -1,3 +1,4 @@
+// CeleryParamsFactory: resolves @Payload() and @Ctx() in @CeleryTask methods as in @MessagePattern handlers.
 import type { ParamData } from '@nestjs/common';
 import type { ParamsFactory } from '@nestjs/core';
 import { RpcParamtype } from '@nestjs/microservices/enums/rpc-paramtype.enum.js';

@@ -1,3 +1,4 @@
+// @CeleryTask: marks a provider or controller method as the handler of a Celery task, by name or by typed contract.
 import { SetMetadata } from '@nestjs/common';
 import type { TaskOptions } from '../engine/worker/task-context.js';
 import { CELERY_TASK_METADATA } from './celery.constants.js';

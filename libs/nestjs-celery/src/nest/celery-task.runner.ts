@@ -1,3 +1,5 @@
+// Turns a discovered @CeleryTask binding into an engine TaskHandler (payload, context, Python error mapping)
+// and registers the handlers on a worker.
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { TaskContext, TaskHandler, TaskOptions } from '../engine/worker/task-context.js';
 import type { Worker } from '../engine/worker/worker.js';

@@ -1,3 +1,4 @@
+// CeleryWorkerHost: runs the module's own worker (the `worker` option) from application bootstrap to shutdown.
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Celery } from '../engine/celery.js';
 import { Worker } from '../engine/worker/worker.js';

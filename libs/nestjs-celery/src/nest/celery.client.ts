@@ -1,3 +1,4 @@
+// CeleryClient: the Nest ClientProxy that sends Celery tasks and follows their states and results.
 import { randomUUID } from 'node:crypto';
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { ClientProxy, type MsPattern, type ReadPacket, type WritePacket } from '@nestjs/microservices';

@@ -1,3 +1,4 @@
+// CeleryContext: the RPC context a Celery handler, guard, interceptor or filter gets (task context and task name).
 import { BaseRpcContext } from '@nestjs/microservices';
 import type { TaskContext } from '../engine/worker/task-context.js';
 

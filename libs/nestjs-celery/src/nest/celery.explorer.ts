@@ -1,3 +1,5 @@
+// CeleryExplorer: discovers @CeleryTask methods in the app and wraps each in Nest's context
+// (guards, interceptors, pipes, filters) for the worker to run.
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, ExternalContextCreator, MetadataScanner, ModulesContainer } from '@nestjs/core';

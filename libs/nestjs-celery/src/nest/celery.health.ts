@@ -1,3 +1,4 @@
+// CeleryHealthIndicator: a @nestjs/terminus-shaped health check over the broker and backend connections.
 import { Inject, Injectable, Optional, type OnModuleDestroy } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { Subscription } from 'rxjs';

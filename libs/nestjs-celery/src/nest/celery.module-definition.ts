@@ -1,3 +1,4 @@
+// The ConfigurableModuleBuilder behind CeleryModule (forRoot/forRootAsync options and extras).
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { CeleryModuleOptions } from './celery-module.options.js';
 

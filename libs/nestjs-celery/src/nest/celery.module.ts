@@ -1,3 +1,5 @@
+// CeleryModule: gives a Nest app its Celery clients (default and named), @CeleryTask discovery,
+// the health indicator and, with the `worker` option, a worker.
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { DiscoveryModule, MetadataScanner } from '@nestjs/core';
 import { CeleryClient } from './celery.client.js';

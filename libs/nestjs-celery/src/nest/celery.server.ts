@@ -1,3 +1,4 @@
+// CeleryServer: the Nest microservice transport that is a Celery worker (connectMicroservice({ strategy })).
 import { EventEmitter } from 'node:events';
 import { Logger } from '@nestjs/common';
 import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';

@@ -1,3 +1,4 @@
+// CeleryStatus: the connection status CeleryServer and CeleryClient report, mapped from the broker's.
 import { filter, map, type Observable } from 'rxjs';
 import type { ConnectionStatus } from '../transport/connection-status.js';
 

@@ -1,3 +1,5 @@
+// Typed task contracts (defineTask): one declaration of a task's name, args, kwargs and result shared by
+// the client that sends it and the @CeleryTask handler that runs it.
 import type { Observable } from 'rxjs';
 import { checkSendTaskOptions, type SendTaskOptions } from '../engine/celery.js';
 import type { TaskParams } from '../engine/worker/task-arguments.js';

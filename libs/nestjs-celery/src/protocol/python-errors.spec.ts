@@ -7,7 +7,7 @@ describe('python-errors', () => {
       'ZeroDivisionError', 'OverflowError', 'RuntimeError', 'NotImplementedError', 'AssertionError', 'PermissionError',
       'FileNotFoundError', 'ConnectionError', 'TimeoutError', 'OSError'] as const; // prettier-ignore
     for (const name of builtins) {
-      const Cls = errors[name] as typeof PythonError;
+      const Cls = errors[name];
       const e = new Cls('m');
       expect(e).toBeInstanceOf(Error);
       expect(e).toBeInstanceOf(PythonError);

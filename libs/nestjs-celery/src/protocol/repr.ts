@@ -190,6 +190,7 @@ function fastSaferepr(value: unknown, maxlen: number, maxlevels: number): string
         out = `'${c.text.replace(/'/g, "\\'")}'`;
         break;
       case 'bytes':
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- private sentinel, caught below
         throw NEEDS_STREAMING;
       default: {
         const [start, end] = containerLits(c);
@@ -198,6 +199,7 @@ function fastSaferepr(value: unknown, maxlen: number, maxlevels: number): string
           break;
         }
         // a cycle: saferepr prints its recursion marker (the stack is at most maxlevels deep)
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- private sentinel, caught below
         if (open.includes(c.obj) || open.length > 64) throw NEEDS_STREAMING;
         open.push(c.obj);
         const parts =
@@ -209,6 +211,7 @@ function fastSaferepr(value: unknown, maxlen: number, maxlevels: number): string
       }
     }
     length += out.length;
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- private sentinel, caught below
     if (length >= maxlen) throw NEEDS_STREAMING;
     return out;
   };

@@ -1,3 +1,4 @@
+// The result document Celery stores for a task (celery/backends/base.py _get_result_meta) and how to build it.
 import type { TaskState } from './states.js';
 
 /**

@@ -308,7 +308,7 @@ test('property: decodeTaskMessage(createTaskMessage(o)) gives back every option'
   });
   fc.assert(
     fc.property(options, (o) => {
-      const m = createTaskMessage(o as TaskMessageOptions);
+      const m = createTaskMessage(o);
       const req = decodeTaskMessage(m.headers, m.properties, m.body);
       expect(req).toMatchObject({
         protocol: 2,

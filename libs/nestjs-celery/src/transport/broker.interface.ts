@@ -1,3 +1,5 @@
+// The Broker interface every broker driver implements: deliveries, declarations of exchanges and queues,
+// publish and consume, as the engine needs them.
 import type { Observable } from 'rxjs';
 import type { ConnectionStatus } from './connection-status.js';
 import type { TransportMessage } from '../protocol/transport-message.js';
@@ -76,6 +78,7 @@ export interface QueueDeclaration {
 }
 
 /** The queue's type as declared: `x-queue-type`, classic when absent. */
+// eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents -- the known types for the reader; a broker may report others
 export function queueTypeOf(queue: QueueDeclaration): QueueType | string {
   const type = queue.arguments?.['x-queue-type'];
   return typeof type === 'string' ? type : 'classic';

@@ -1,3 +1,4 @@
+// Picks the broker and result backend driver for a URL (amqp://, redis://, memory://, rpc://).
 import { redactUrl } from '../common/redact-url.js';
 import type { CeleryLogger } from '../common/logger.js';
 import { AmqpBroker } from './amqp/index.js';

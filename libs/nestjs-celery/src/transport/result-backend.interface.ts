@@ -1,3 +1,5 @@
+// The ResultBackend interface every result backend implements: store, get and wait for task states,
+// and the optional native chord support.
 import type { Observable } from 'rxjs';
 import type { ResultMeta } from '../protocol/result-meta.js';
 import type { ConnectionStatus } from './connection-status.js';

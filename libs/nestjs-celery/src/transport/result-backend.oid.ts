@@ -1,3 +1,4 @@
+// The process oid (Celery's app.thread_oid) clients put in reply_to, and fresh oids for reply queues.
 import { randomUUID } from 'node:crypto';
 
 let processOid: string | undefined;

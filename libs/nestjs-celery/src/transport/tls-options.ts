@@ -84,7 +84,7 @@ export function readSslOptions(input: Record<string, unknown>, where: string): S
       out[name] = value;
     }
   }
-  return out as SslOptions;
+  return out;
 }
 
 /** The `ssl_*` keys of a URL's query, read as SslOptions, and the URL without them. */

@@ -20,7 +20,7 @@ export class Chain<R extends GroupMember = AsyncResult> extends TaskListCanvas<R
     super('celery.chain', tasks, options, args, immutable);
   }
 
-  static fromDict(d: SignatureDict): Chain {
+  static fromDict(this: void, d: SignatureDict): Chain {
     return new Chain(TaskListCanvas.tasksOf(d), { ...(d.options ?? {}) });
   }
 

@@ -31,7 +31,7 @@ export class Chord extends Canvas<AsyncResult> {
     this.tasks = headerTasks(header);
   }
 
-  static fromDict(d: SignatureDict): Chord {
+  static fromDict(this: void, d: SignatureDict): Chord {
     const kwargs = d.kwargs ?? {};
     const header = kwargs.header as SignatureDict | SignatureDict[] | undefined;
     const tasks = Array.isArray(header) ? header.map(signatureFromDict) : header ? signatureFromDict(header) : [];
@@ -187,7 +187,7 @@ async function applyChord(
 /** A result tuple marked as Python tuples, so kwargsrepr reads like Celery's (`((...), None)`). */
 function asPyTuple(t: ResultTuple): ResultTuple {
   const [[id, parent], members] = t;
-  return pyTuple([pyTuple([id, parent ? asPyTuple(parent) : null]), members ? members.map(asPyTuple) : null]) as ResultTuple;
+  return pyTuple([pyTuple([id, parent ? asPyTuple(parent) : null]), members ? members.map(asPyTuple) : null]);
 }
 
 /**

@@ -1,3 +1,4 @@
+// Errors canvas raises when a signature, a chain/group/chord or the result backend cannot do what was asked.
 import { CeleryError } from '../errors.js';
 
 /** A signature dict that cannot be read (no task name, unknown subtask_type). */

@@ -16,7 +16,7 @@ export class Group extends TaskListCanvas<GroupResult> {
     super('celery.group', tasks, options, args, immutable);
   }
 
-  static fromDict(d: SignatureDict): Group {
+  static fromDict(this: void, d: SignatureDict): Group {
     return new Group(TaskListCanvas.tasksOf(d), { ...(d.options ?? {}) });
   }
 

@@ -1,3 +1,4 @@
+// installCanvas: wires Celery's canvas (continuation and builtin tasks) into a worker.
 import type { CeleryLogger } from '../../common/logger.js';
 import type { Worker } from '../worker/worker.js';
 import { registerCanvasBuiltins } from './builtins.js';

@@ -32,7 +32,7 @@ export class XMap extends Canvas<AsyncResult> {
     super(subtaskType === 'xmap' ? 'celery.map' : 'celery.starmap', [], {}, options, true);
   }
 
-  static fromDict(d: SignatureDict): XMap {
+  static fromDict(this: void, d: SignatureDict): XMap {
     const kwargs = d.kwargs ?? {};
     return new XMap(d.subtask_type as MapKind, signatureFromDict(kwargs.task as SignatureDict), [...((kwargs.it as unknown[]) ?? [])], { ...(d.options ?? {}) });
   }
@@ -72,7 +72,7 @@ export class Chunks extends Canvas<GroupResult> {
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`chunks(task, items, n): n must be a positive integer, got ${n}`);
   }
 
-  static fromDict(d: SignatureDict): Chunks {
+  static fromDict(this: void, d: SignatureDict): Chunks {
     const kwargs = d.kwargs ?? {};
     return new Chunks(signatureFromDict(kwargs.task as SignatureDict), [...((kwargs.it as unknown[][]) ?? [])], Number(kwargs.n), { ...(d.options ?? {}) });
   }

@@ -17,7 +17,7 @@ const nameOf = (task: TaskRef): string => (typeof task === 'string' ? task : tas
 export class Signature extends Canvas<AsyncResult> {
   readonly subtaskType = null;
 
-  static fromDict(d: SignatureDict): Signature {
+  static fromDict(this: void, d: SignatureDict): Signature {
     return new Signature(d.task, [...(d.args ?? [])], { ...(d.kwargs ?? {}) }, { ...(d.options ?? {}) }, Boolean(d.immutable));
   }
 

@@ -81,6 +81,7 @@ export async function retryTask(scope: RetryScope, options: RetryOptions = {}): 
   const args = options.args ?? request.args;
   const kwargs = options.kwargs ?? request.kwargs;
   if (maxRetries !== null && retries > maxRetries) {
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- Celery re-raises the task's own exc, whatever it is
     if (options.exc !== undefined && options.exc !== null) throw options.exc;
     throw new MaxRetriesExceededError(`Can't retry ${request.name}[${request.id}] args:${pyArgsRepr(args)} kwargs:${pyRepr(kwargs)}`);
   }

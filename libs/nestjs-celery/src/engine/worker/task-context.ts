@@ -1,3 +1,5 @@
+// What a task handler sees (TaskContext: id, retries, headers, delivery, abort signal, updateState),
+// the handler signature and the per-task options a task is registered with.
 import type { Stamps } from '../../protocol/stamps.js';
 import type { TaskRequest } from '../../protocol/task-message.js';
 import type { DeliveryInfo } from '../../transport/broker.interface.js';

@@ -1,3 +1,4 @@
+// TaskContinuation: the hook the worker calls around a task's outcome (canvas plugs into it), and the no-op default.
 import type { ExceptionInfo } from '../../protocol/exceptions.js';
 import type { TaskRequest } from '../../protocol/task-message.js';
 

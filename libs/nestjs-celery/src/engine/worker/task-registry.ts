@@ -1,3 +1,4 @@
+// TaskRegistry: the worker's table of task names to handlers (Celery's app.tasks).
 import { TaskSignature } from './task-arguments.js';
 import type { TaskHandler, TaskOptions } from './task-context.js';
 

@@ -1,3 +1,5 @@
+// The worker: consumes task messages, runs handlers under Celery's ack/retry/time-limit rules, stores
+// each outcome before settling the message, and shuts down without losing what it holds.
 import { hostname as osHostname } from 'node:os';
 import type { CeleryLogger } from '../../common/logger.js';
 import { consoleLogger } from '../../common/logger.js';
@@ -143,8 +145,6 @@ export interface StopOptions {
   graceMs?: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** The TaskContext a handler gets: fields up front, the helpers on the prototype (no closures per task). */
 class WorkerTaskContext implements TaskContext {
   readonly id: string;
@@ -181,7 +181,7 @@ class WorkerTaskContext implements TaskContext {
   }
 
   updateState(state: string, meta?: unknown): Promise<void> {
-    return this.#worker.storeState(this.request, state as TaskState, meta ?? null);
+    return this.#worker.storeState(this.request, state, meta ?? null);
   }
 
   retry(options?: Parameters<TaskContext['retry']>[0]): Promise<never> {

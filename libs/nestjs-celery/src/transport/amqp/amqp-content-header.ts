@@ -386,6 +386,7 @@ function isFrameReader(connection: unknown): connection is FrameReader {
  */
 export function installContentHeaderReader(connection: unknown, limits: HeaderLimits = DEFAULT_HEADER_LIMITS): boolean {
   if (!isFrameReader(connection)) return false;
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- kept to be called with .call(this) below
   const recvFrame = connection.recvFrame;
   connection.recvFrame = function (this: FrameReader) {
     const header = readContentHeader(this.rest, this.maxFrameSize ?? 0, limits);

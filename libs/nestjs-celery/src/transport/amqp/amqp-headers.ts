@@ -46,7 +46,7 @@ function encodeValue(value: unknown, path: string): unknown {
     case 'boolean':
       return value;
     case 'number':
-      return Number.isInteger(value) ? encodeInteger(value as number) : typed('double', value);
+      return Number.isInteger(value) ? encodeInteger(value) : typed('double', value);
     case 'bigint':
       return encodeBigInt(value);
     case 'undefined':

@@ -52,7 +52,7 @@ export function fromAmqpMessage(msg: Message): TransportMessage {
     body: msg.content,
     contentType: src.contentType ?? '',
     contentEncoding: src.contentEncoding ?? '',
-    headers: decodeAmqpTable(src.headers as Record<string, unknown> | undefined),
+    headers: decodeAmqpTable(src.headers),
     properties,
   };
 }

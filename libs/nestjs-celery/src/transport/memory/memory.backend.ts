@@ -1,3 +1,4 @@
+// MemoryBackend: an in-process result backend for `memory://` (tests and single-process apps).
 import { randomUUID } from 'node:crypto';
 import { BehaviorSubject, Observable } from 'rxjs';
 import type { ResultMeta } from '../../protocol/result-meta.js';

@@ -1,3 +1,4 @@
+// MemoryBroker: an in-process broker with AMQP semantics for `memory://` (tests and single-process apps).
 import { BehaviorSubject } from 'rxjs';
 import type {
   Broker,

@@ -1,3 +1,4 @@
+// RpcBackend: Celery's `rpc://` result backend, where states travel back as messages to the client's reply queue.
 import { Observable, type Subscriber } from 'rxjs';
 import { consoleLogger, type CeleryLogger } from '../../common/logger.js';
 import { dumps } from '../../protocol/json.js';
@@ -176,7 +177,7 @@ export class RpcBackend implements ResultBackend {
       return;
     }
     // RPCBackend._get_message_task_id: the correlation id first, the body for old senders
-    const taskId = (delivery.message.properties.correlationId as string | undefined) ?? (body.task_id as string | undefined);
+    const taskId = (delivery.message.properties.correlationId) ?? (body.task_id as string | undefined);
     if (!taskId) {
       this.logger.warn(`rpc result backend: dropped a reply on ${this.oid} without correlation_id or task_id`);
       return;

@@ -1,3 +1,4 @@
+// One tracked ioredis connection of the Redis result backend and how several connection states combine.
 import type { Redis, RedisOptions } from 'ioredis';
 import { loadDriver } from '../../driver-loader.js';
 import { BehaviorSubject } from 'rxjs';

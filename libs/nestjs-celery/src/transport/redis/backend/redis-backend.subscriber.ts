@@ -1,3 +1,5 @@
+// RedisResultSubscriber: the Redis backend's one pub/sub connection on which clients wait for results,
+// with a GET to close the gap between a stored state and the subscription.
 import type { Redis } from 'ioredis';
 import { Observable, type Subscriber } from 'rxjs';
 import type { CeleryLogger } from '../../../common/logger.js';

@@ -1,3 +1,4 @@
+// RedisBackend: Celery's Redis result backend (celery-task-meta-<id>, SETEX + PUBLISH, chord counters).
 import type { Redis } from 'ioredis';
 import { BehaviorSubject, distinctUntilChanged, type Observable } from 'rxjs';
 import { consoleLogger, type CeleryLogger } from '../../../common/logger.js';
