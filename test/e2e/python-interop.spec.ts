@@ -74,12 +74,16 @@ describeInterop.each([
       { task: 'e2e.add', args: [4], kwargs: { y: 5 } },
       { task: 'e2e.add', kwargs: { x: 4 } },
       { task: 'e2e.greet', args: ['Guido'], kwargs: { greeting: 'hi' } },
+      { task: 'e2e.echo', args: [4], kwargs: { y: 5 } },
     ]);
     expect(out[0]).toMatchObject({ state: 'SUCCESS', result: 9 });
     expect(out[1]).toMatchObject({ state: 'SUCCESS', result: 9 });
     expect(out[2]).toMatchObject({ state: 'FAILURE', exc_type: 'TypeError', exc_module: 'builtins', exc_args: ["add() missing 1 required positional argument: 'y'"] });
-    // a task without params keeps the documented mapping: the kwargs object after the args
+    // '**kwargs' in the contract's params: the keywords come as one object after the args
     expect(out[3]).toMatchObject({ state: 'SUCCESS', result: 'hi Guido' });
+    // no params and no @Kwargs(): keywords cannot be placed, so Python's TypeError, never a result
+    expect(out[4]).toMatchObject({ state: 'FAILURE', exc_type: 'TypeError', exc_module: 'builtins' });
+    expect((out[4] as { exc_args: string[] }).exc_args[0]).toMatch(/^echo\(\) got an unexpected keyword argument 'y': .*declare them with params/);
   }, 60_000);
 
   test('a Nest CeleryClient calls a Python worker', async () => {
