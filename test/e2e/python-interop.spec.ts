@@ -9,7 +9,7 @@ import { lastValueFrom } from 'rxjs';
 import { CeleryClient, CeleryModule, CeleryServer, CeleryTaskError, defineTask } from 'nestjs-celery';
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
 import { deleteQueues } from '../support/cleanup.js';
-import { pythonClient, startPythonWorker, type PythonWorker } from '../support/python.js';
+import { celeryPeers, pythonClient, startPythonWorker, type PythonWorker } from '../support/python.js';
 import { AMQP_URL, REDIS_URL, describeIfAvailable, uniqueName } from '../support/services.js';
 import { InsufficientFunds, MathTasks } from './support/tasks.fixture.js';
 
@@ -68,8 +68,8 @@ describeInterop.each([
     expect(forbidden).toMatchObject({ state: 'FAILURE', exc_type: 'ForbiddenException', exc_args: ['Forbidden resource'] });
   }, 60_000);
 
-  test("kwargs from Python bind by name to a contract's params; a call Python refuses is its TypeError (issue 11)", async () => {
-    const out = await pythonClient({ broker: BROKER, backend: REDIS_URL, queue: nestQueue }, [
+  test.each(celeryPeers())("kwargs from Python $version bind by name to a contract's params; a call Python refuses is its TypeError (issue 11)", async ({ peer }) => {
+    const out = await pythonClient({ broker: BROKER, backend: REDIS_URL, queue: nestQueue, peer }, [
       { task: 'e2e.add', kwargs: { x: 4, y: 5 } },
       { task: 'e2e.add', args: [4], kwargs: { y: 5 } },
       { task: 'e2e.add', kwargs: { x: 4 } },
