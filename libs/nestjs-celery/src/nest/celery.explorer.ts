@@ -124,12 +124,14 @@ function positional(method: Method, task: string): Method {
   };
 }
 
-/** Python's "unexpected keyword argument" TypeError, plus how to make the task take keywords. */
+/**
+ * Python's "unexpected keyword argument" TypeError (CPython names the first one only), plus how to
+ * make the task take keywords.
+ */
 function unexpectedKeywords(task: string, keys: string[]): PyTypeError {
   const func = task.slice(task.lastIndexOf('.') + 1) || task;
-  const head = keys.length === 1 ? `an unexpected keyword argument '${keys[0]}'` : `unexpected keyword arguments ${keys.map((k) => `'${k}'`).join(', ')}`;
   return new PyTypeError(
-    `${func}() got ${head}: task "${task}" declares no parameter names, so keywords cannot be bound; ` +
+    `${func}() got an unexpected keyword argument '${keys[0]}': task "${task}" declares no parameter names, so keywords cannot be bound; ` +
       `declare them with params in @CeleryTask / defineTask options (e.g. params: ['x', 'y'], or '**kwargs' for an object), or read them with @Kwargs()`,
   );
 }
