@@ -11,10 +11,11 @@
 #
 # Node: rabbit4@localhost, AMQP 127.0.0.1:5682 (guest/guest, loopback only), distribution 25682,
 # ERL_EPMD_PORT 4370. Override with RABBITMQ4_PORT / RABBITMQ4_NODENAME / RABBITMQ4_SUITE (sid: 4.3.x,
-# trixie: 4.0.x). RABBITMQ4_PERMIT_ALL=1 leaves deprecated features at the broker's defaults: the
-# permissive node for Python peers that predate Celery's RabbitMQ 4.3 fix (Debian's Celery 5.5.2 has no
-# control_queue_exclusive; every Celery's RPC backend declares a transient non-exclusive reply queue):
-#   RABBITMQ4_PORT=5683 RABBITMQ4_PERMIT_ALL=1 scripts/interop/rabbitmq4.sh start
+# trixie: 4.0.x). RABBITMQ4_PERMIT=a,b permits only the named deprecated features and denies every
+# other one: the node for Python peers that predate Celery's RabbitMQ 4.3 fix (Debian's Celery 5.5.2
+# has no control_queue_exclusive; every Celery's RPC backend declares a transient non-exclusive reply
+# queue), permitting only what they need. RABBITMQ4_PERMIT_ALL=1 leaves every one at the broker's default.
+#   RABBITMQ4_PORT=5683 RABBITMQ4_PERMIT=transient_nonexcl_queues scripts/interop/rabbitmq4.sh start
 # Cache: ${NESTJS_CELERY_CACHE:-/var/cache/nestjs-celery}/rabbitmq4-root (~400 MB).
 set -euo pipefail
 
@@ -27,6 +28,7 @@ EPMD_PORT="${RABBITMQ4_EPMD_PORT:-$((PORT - 1312))}" # 5682 → 4370
 NODENAME="${RABBITMQ4_NODENAME:-rabbit4$([ "$PORT" = 5682 ] || echo "-$PORT")@localhost}"
 BASE="/var/lib/rabbit4-$PORT" # inside the root: data, logs, config, cookie
 PERMIT_ALL="${RABBITMQ4_PERMIT_ALL:-0}" # 1: leave deprecated features at the broker's defaults
+PERMIT="${RABBITMQ4_PERMIT:-}" # comma-separated deprecated features this node permits; every other one is denied
 
 mirror() {
   local m=""
@@ -139,7 +141,13 @@ start() {
   if [ "$PERMIT_ALL" = 1 ]; then
     write_config "# every deprecated feature left at the broker's default (permissive node)"
   else
-    write_config "$(sed 's/.*/deprecated_features.permit.& = false/' "$deny")"
+    local feature unknown=""
+    for feature in ${PERMIT//,/ }; do grep -qx "$feature" "$deny" || unknown="$unknown $feature"; done
+    [ -z "$unknown" ] || { echo "rabbitmq4: RABBITMQ4_PERMIT names no deprecated feature of this version:$unknown" >&2; exit 1; }
+    # each listed feature permitted explicitly, every other one denied
+    write_config "$(while read -r feature; do
+      case ",$PERMIT," in *",$feature,"*) echo "deprecated_features.permit.$feature = true" ;; *) echo "deprecated_features.permit.$feature = false" ;; esac
+    done <"$deny")"
   fi
   boot
   log "$NODENAME up: RabbitMQ $(ctl -q eval 'rabbit_misc:version().' 2>/dev/null | tr -d '"'), amqp://guest:guest@127.0.0.1:$PORT//"

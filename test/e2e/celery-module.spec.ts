@@ -62,13 +62,16 @@ describe('CeleryModule worker (memory transport)', () => {
       await expect(send('e2e.add', [2, 3])).resolves.toBe(5);
     });
 
-    test('default: kwargs come as one more argument only when present', async () => {
+    test("kwargs reach a plain method only through its params ('**kwargs' as one object); without names they are Python's TypeError", async () => {
       await expect(send('e2e.greet', ['Ada'])).resolves.toBe('hello Ada');
       await expect(send('e2e.greet', { args: ['Ada'], kwargs: { greeting: 'hi' } })).resolves.toBe('hi Ada');
       await expect(send('e2e.echo', [1, 'two'])).resolves.toEqual([1, 'two']);
-      await expect(send('e2e.echo', { args: [1], kwargs: { k: true } })).resolves.toEqual([1, { k: true }]);
-      // a plain object payload is the kwargs
-      await expect(send('e2e.echo', { only: 'kwargs' })).resolves.toEqual([{ only: 'kwargs' }]);
+      const error = await failureOf('e2e.echo', { args: [1], kwargs: { k: true } });
+      expect(error).toMatchObject({ excType: 'TypeError', excModule: 'builtins' });
+      expect(String(error.excMessage[0])).toMatch(/^echo\(\) got an unexpected keyword argument 'k': task "e2e.echo" declares no parameter names/);
+      // a plain object payload is the kwargs; CPython names the first unexpected one
+      const two = await failureOf('e2e.echo', { only: 'kwargs', and: 1 });
+      expect(String(two.excMessage[0])).toMatch(/^echo\(\) got an unexpected keyword argument 'only': /);
     });
 
     test('@Args/@Kwargs/@TaskContext, with a pipe on one arg', async () => {

@@ -9,7 +9,7 @@ import { lastValueFrom } from 'rxjs';
 import { CeleryClient, CeleryModule, CeleryServer, CeleryTaskError, defineTask } from 'nestjs-celery';
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
 import { deleteQueues } from '../support/cleanup.js';
-import { pythonClient, startPythonWorker, type PythonWorker } from '../support/python.js';
+import { celeryPeers, pythonClient, startPythonWorker, type PythonWorker } from '../support/python.js';
 import { AMQP_URL, REDIS_URL, describeIfAvailable, uniqueName } from '../support/services.js';
 import { InsufficientFunds, MathTasks } from './support/tasks.fixture.js';
 
@@ -68,18 +68,22 @@ describeInterop.each([
     expect(forbidden).toMatchObject({ state: 'FAILURE', exc_type: 'ForbiddenException', exc_args: ['Forbidden resource'] });
   }, 60_000);
 
-  test("kwargs from Python bind by name to a contract's params; a call Python refuses is its TypeError (issue 11)", async () => {
-    const out = await pythonClient({ broker: BROKER, backend: REDIS_URL, queue: nestQueue }, [
+  test.each(celeryPeers())("kwargs from Python $version bind by name to a contract's params; a call Python refuses is its TypeError (issue 11)", async ({ peer }) => {
+    const out = await pythonClient({ broker: BROKER, backend: REDIS_URL, queue: nestQueue, peer }, [
       { task: 'e2e.add', kwargs: { x: 4, y: 5 } },
       { task: 'e2e.add', args: [4], kwargs: { y: 5 } },
       { task: 'e2e.add', kwargs: { x: 4 } },
       { task: 'e2e.greet', args: ['Guido'], kwargs: { greeting: 'hi' } },
+      { task: 'e2e.echo', args: [4], kwargs: { y: 5 } },
     ]);
     expect(out[0]).toMatchObject({ state: 'SUCCESS', result: 9 });
     expect(out[1]).toMatchObject({ state: 'SUCCESS', result: 9 });
     expect(out[2]).toMatchObject({ state: 'FAILURE', exc_type: 'TypeError', exc_module: 'builtins', exc_args: ["add() missing 1 required positional argument: 'y'"] });
-    // a task without params keeps the documented mapping: the kwargs object after the args
+    // '**kwargs' in the contract's params: the keywords come as one object after the args
     expect(out[3]).toMatchObject({ state: 'SUCCESS', result: 'hi Guido' });
+    // no params and no @Kwargs(): keywords cannot be placed, so Python's TypeError, never a result
+    expect(out[4]).toMatchObject({ state: 'FAILURE', exc_type: 'TypeError', exc_module: 'builtins' });
+    expect((out[4] as { exc_args: string[] }).exc_args[0]).toMatch(/^echo\(\) got an unexpected keyword argument 'y': .*declare them with params/);
   }, 60_000);
 
   test('a Nest CeleryClient calls a Python worker', async () => {

@@ -21,6 +21,12 @@ void [argsOf, resultOf, kwargsOf, badArgsOf, otherContract];
 
 // params name the positional args, one name per arg type (kwargs then bind by name)
 const named = defineTask<[x: number, y?: number], number>('types.named', { params: ['x', 'y?'], queue: 'math' });
+// '**kwargs' after the names hands the method its keywords as one object
+const withKwargs = defineTask<[name: string], string, { greeting?: string }>('types.kw', { params: ['name', '**kwargs'] });
+void withKwargs;
+// @ts-expect-error a plain name beyond the arg types
+const tooManyNames = defineTask<[x: number], number>('types.many', { params: ['x', 'y'] });
+void tooManyNames;
 // @ts-expect-error one name per positional arg type
 const tooFewNames = defineTask<[x: number, y: number], number>('types.few', { params: ['x'] });
 void [named, tooFewNames];

@@ -4,7 +4,8 @@
  * RabbitMQ 4.x: plain task, error shape and countdown, validated Python → Python first, then both directions.
  * RabbitMQ 4.x cells run on the deny-all node; where the Debian-packaged peer predates Celery's RabbitMQ 4.3
  * fix (5.2, 5.5; the RPC backend's transient reply queue on every version) the cell runs on the permissive
- * node (AMQP4_PERMISSIVE_URL) and says so in its name.
+ * node (AMQP4_PERMISSIVE_URL: only transient_nonexcl_queues permitted, global QoS and the rest denied) and
+ * says so in its name.
  * TODO(infra): chain, group, chord, revoke, inspect ping, retry, ETA on each cell.
  */
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';

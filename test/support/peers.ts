@@ -13,9 +13,10 @@ export const PEERS_CACHE = process.env.NESTJS_CELERY_CACHE ?? '/var/cache/nestjs
 /** RabbitMQ 4.x with every deprecated feature denied (`scripts/interop/rabbitmq4.sh start`). */
 export const AMQP4_URL = process.env.TEST_AMQP4_URL ?? 'amqp://guest:guest@127.0.0.1:5682//';
 /**
- * The same RabbitMQ 4.x with deprecated features at the broker's defaults, only for Python-only cells
- * whose Debian-packaged Celery predates Celery's RabbitMQ 4.3 fix
- * (`RABBITMQ4_PORT=5683 RABBITMQ4_PERMIT_ALL=1 scripts/interop/rabbitmq4.sh start`).
+ * The same RabbitMQ 4.x permitting only what Python peers that predate Celery's RabbitMQ 4.3 fix need,
+ * transient non-exclusive queues (their pidbox and RPC reply queues); every other deprecated feature,
+ * global QoS included, is denied
+ * (`RABBITMQ4_PORT=5683 RABBITMQ4_PERMIT=transient_nonexcl_queues scripts/interop/rabbitmq4.sh start`).
  */
 export const AMQP4_PERMISSIVE_URL = process.env.TEST_AMQP4_PERMISSIVE_URL ?? 'amqp://guest:guest@127.0.0.1:5683//';
 

@@ -20,7 +20,7 @@ const HOW_TO_START: Record<ServiceName, string> = {
   rabbitmq: 'rabbitmq-server -detached',
   'python-celery': 'apt-get update && apt-get install -y python3-celery python3-redis python3-msgpack python3-yaml',
   rabbitmq4: 'scripts/interop/rabbitmq4.sh start',
-  'rabbitmq4-permissive': 'RABBITMQ4_PORT=5683 RABBITMQ4_PERMIT_ALL=1 scripts/interop/rabbitmq4.sh start',
+  'rabbitmq4-permissive': 'RABBITMQ4_PORT=5683 RABBITMQ4_PERMIT=transient_nonexcl_queues scripts/interop/rabbitmq4.sh start',
   'celery-5.5': 'scripts/interop/celery-peers.sh',
   'celery-5.6': 'scripts/interop/celery-peers.sh',
 };

@@ -78,7 +78,7 @@ export class MathTasks {
     return x + y;
   }
 
-  /** no parameter decorators: args spread, kwargs appended only when present */
+  /** no parameter decorators: args spread; the contract's '**kwargs' param hands over the keywords as one object */
   @CeleryTask(greetTask)
   greet(name: string, kwargs?: { greeting?: string }): string {
     return `${kwargs?.greeting ?? 'hello'} ${name}`;
@@ -138,7 +138,8 @@ export class MathTasks {
   @CeleryTask('e2e.guarded')
   @SetMetadata(ROLE, 'admin')
   @UseGuards(RoleGuard)
-  guarded(x: number): number {
+  // a parameter decorator: the kwargs (read by the guard) are not this method's to refuse
+  guarded(@Args(0) x: number): number {
     return x;
   }
 

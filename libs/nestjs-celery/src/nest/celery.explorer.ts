@@ -14,6 +14,7 @@ import { CeleryParamsFactory } from './celery-params.factory.js';
 import type { CeleryPayload } from './celery-payload.js';
 import type { CeleryInvoker, CeleryTaskBinding } from './celery-task.runner.js';
 import { PythonErrorRegistry } from './python-error.registry.js';
+import { PyTypeError } from '../protocol/python-errors.js';
 
 /** What a CeleryServer takes from the CeleryModule of the app it is connected to. */
 export interface CeleryTaskSource {
@@ -79,7 +80,7 @@ export class CeleryExplorer implements CeleryTaskSource, OnModuleDestroy {
         if (!metadata) continue;
         const source = `${instance.constructor.name}.${methodName}`;
         if (!this.isStatic(wrapper, source)) continue;
-        bindings.push({ name: metadata.name, options: metadata.options, source, invoke: this.createInvoker(instance, methodName, method as Method) });
+        bindings.push({ name: metadata.name, options: metadata.options, source, invoke: this.createInvoker(instance, methodName, method as Method, metadata.name) });
       }
     }
     return bindings;
@@ -91,9 +92,9 @@ export class CeleryExplorer implements CeleryTaskSource, OnModuleDestroy {
     return false;
   }
 
-  private createInvoker(instance: object, methodName: string, method: Method): CeleryInvoker {
+  private createInvoker(instance: object, methodName: string, method: Method, task: string): CeleryInvoker {
     const decorated = Object.keys(Reflect.getMetadata(ROUTE_ARGS_METADATA, instance.constructor, methodName) ?? {}).length > 0;
-    const callback = decorated ? passThrough(method) : positional(method);
+    const callback = decorated ? passThrough(method) : positional(method, task);
     copyMetadata(method, callback);
     return this.contextCreator.create(instance, callback, methodName, ROUTE_ARGS_METADATA, this.paramsFactory, undefined, undefined, undefined, CELERY_CONTEXT_TYPE);
   }
@@ -111,14 +112,30 @@ function passThrough(method: Method): Method {
 
 /**
  * The default mapping, for methods without parameter decorators: Celery's positional args
- * spread, then the kwargs object as one more argument only when it has keys
- * (`add.delay(2, 3)` → `add(2, 3)`; `greet.delay('Ada', greeting='hi')` → `greet('Ada', { greeting: 'hi' })`).
+ * spread (`add.delay(2, 3)` → `add(2, 3)`). Keywords reach such a method only through declared
+ * `params` (the engine binds them by name first, `'**kwargs'` collects the rest as an object);
+ * without names they cannot be placed, so the call fails as Python's would rather than run on a
+ * kwargs object where a value belongs (`add(x={..}, y=undefined)` would be a wrong SUCCESS).
  */
-function positional(method: Method): Method {
+function positional(method: Method, task: string): Method {
   return function (this: unknown, payload: unknown) {
     const { args, kwargs } = payload as CeleryPayload;
-    return emptyAsNull(method.apply(this, Object.keys(kwargs).length > 0 ? [...args, kwargs] : args));
+    const keys = Object.keys(kwargs);
+    if (keys.length > 0) throw unexpectedKeywords(task, keys);
+    return emptyAsNull(method.apply(this, args));
   };
+}
+
+/**
+ * Python's "unexpected keyword argument" TypeError (CPython names the first one only), plus how to
+ * make the task take keywords.
+ */
+function unexpectedKeywords(task: string, keys: string[]): PyTypeError {
+  const func = task.slice(task.lastIndexOf('.') + 1) || task;
+  return new PyTypeError(
+    `${func}() got an unexpected keyword argument '${keys[0]}': task "${task}" declares no parameter names, so keywords cannot be bound; ` +
+      `declare them with params in @CeleryTask / defineTask options (e.g. params: ['x', 'y'], or '**kwargs' for an object), or read them with @Kwargs()`,
+  );
 }
 
 /**

@@ -32,7 +32,10 @@ export interface TaskContract<A extends unknown[] = unknown[], R = unknown, K ex
  * defineTask's options: send defaults, plus `params`, the parameter names of the task, one per
  * positional arg type (`'y?'` for an optional one): `{ params: ['x', 'y'] }`.
  */
-export type TaskContractOptions<A extends unknown[] = unknown[]> = SendTaskOptions & { params?: Readonly<{ [I in keyof A]: string }> };
+export type TaskContractOptions<A extends unknown[] = unknown[]> = SendTaskOptions & {
+  /** one name per positional arg type, then optionally `'*args'` / `'**kwargs'` (the latter hands the method its keywords as one object) */
+  params?: Readonly<[...{ [I in keyof A]: string }, ...(`*${string}` | `**${string}`)[]]>;
+};
 
 /** Declare a task contract. Type parameters: positional args tuple, result, kwargs (optional). */
 export function defineTask<A extends unknown[] = [], R = unknown, K extends object = TaskKwargs>(name: string, options?: TaskContractOptions<A>): TaskContract<A, R, K> {
