@@ -68,7 +68,16 @@ export interface CeleryOptions {
   publishWhileDisconnected?: 'buffer' | 'fail';
   /** publishes held during an outage before new ones fail with BrokerUnavailableError (default 1000) */
   publishBufferLimit?: number;
-  /** a publish not confirmed by the broker within this fails with PublishTimeoutError (default 30 s) */
+  /**
+   * Publishes awaiting the broker's confirm (written or held), in every state: connected,
+   * blocked (RabbitMQ memory/disk alarm) or disconnected. Over it a publish fails at once with
+   * PublishBackpressureError and is not sent. Default 10,000.
+   */
+  maxPendingPublishes?: number;
+  /**
+   * a publish not confirmed by the broker within this fails with PublishTimeoutError (default
+   * 30 s); one still held then is dropped, never sent later
+   */
   publishTimeoutMs?: number;
   /**
    * RabbitMQ: sendTask resolves on the broker's publisher confirm (default true). false is

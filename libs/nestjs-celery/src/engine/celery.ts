@@ -9,13 +9,13 @@ import { encodeBody } from '../protocol/serialization.js';
 import type { SignatureDict } from '../protocol/signature.js';
 import { createTaskMessage, type TimeLimit } from '../protocol/task-message.js';
 import type { Stamps } from '../protocol/stamps.js';
-import { declarationMismatchOf, type Broker, type PublishRoute, type QueueDeclaration, type TransportMessage } from '../transport/broker.interface.js';
+import { declarationMismatchOf, type Broker, type PublishRoute, type PublishTicket, type QueueDeclaration, type TransportMessage } from '../transport/broker.interface.js';
 import { createBroker, createResultBackend } from '../transport/factory.js';
 import type { ResultBackend } from '../transport/result-backend.interface.js';
 import { AsyncResult } from './async-result.js';
 import { DEFAULT_QUEUE, type CeleryOptions } from './celery.options.js';
 import type { ConnectionStatus } from '../transport/connection-status.js';
-import { BrokerUnavailableError, DeclarationLimitError, ImproperlyConfiguredError, InvalidTaskOptionsError, PublishTimeoutError } from './errors.js';
+import { BrokerUnavailableError, DeclarationLimitError, ImproperlyConfiguredError, InvalidTaskOptionsError, PublishBackpressureError, PublishTimeoutError } from './errors.js';
 import { TaskQueues } from './task-queues.js';
 import { PublishDeadlines } from './publish-deadlines.js';
 import { Control } from './control/control.js';
@@ -109,6 +109,8 @@ export class Celery {
   private brokerStatus: ConnectionStatus = 'connecting';
   /** publishes waiting for the broker to come back */
   private held = 0;
+  /** publishes awaiting the broker's confirm, in any state (maxPendingPublishes) */
+  private pending = 0;
   private readonly deadlines: PublishDeadlines;
   /** the app's logical clock, forwarded by events and remote control (Celery's `app.clock`) */
   readonly clock = new LamportClock();
@@ -277,18 +279,33 @@ export class Celery {
     return new AsyncResult<T>(id, this.backend, null, this);
   }
 
-  /** Publish with the outage policy: fail fast, or hold a bounded number until the broker is back. */
+  /**
+   * Publish with the outage policy (fail fast, or hold a bounded number until the broker is
+   * back) under one bound on unconfirmed publishes in every state; a publish that times out
+   * while still held is cancelled, so it is never sent after its failure was reported.
+   */
   private async publish(name: string, id: string, message: TransportMessage, route: PublishRoute): Promise<void> {
     const outage = this.brokerStatus !== 'connected';
     if (outage) {
       if (this.options.publishWhileDisconnected === 'fail') throw new BrokerUnavailableError(name, `the broker is ${this.brokerStatus} (publishWhileDisconnected: 'fail')`);
       const limit = this.options.publishBufferLimit ?? 1000;
       if (this.held >= limit) throw new BrokerUnavailableError(name, `the broker is ${this.brokerStatus} and ${limit} publishes are already waiting for it (publishBufferLimit)`);
-      this.held++;
     }
+    const maxPending = this.options.maxPendingPublishes ?? 10_000;
+    if (this.pending >= maxPending) {
+      const blocked = this.broker.blocked;
+      throw new PublishBackpressureError(name, maxPending, blocked ? `RabbitMQ blocked publishing: ${blocked}` : `broker ${this.brokerStatus}`);
+    }
+    if (outage) this.held++;
+    this.pending++;
+    const ticket: PublishTicket = { cancelled: false, written: false };
     try {
-      await this.deadlines.track(this.broker.publish(message, route), () => new PublishTimeoutError(id, this.deadlines.timeoutMs));
+      await this.deadlines.track(this.broker.publish(message, route, ticket), () => {
+        ticket.cancelled = true;
+        return new PublishTimeoutError(id, this.deadlines.timeoutMs, ticket.written);
+      });
     } finally {
+      this.pending--;
       if (outage) this.held--;
     }
   }

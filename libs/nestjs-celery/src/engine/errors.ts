@@ -37,10 +37,32 @@ export class DeclarationLimitError extends CeleryError {
   }
 }
 
-/** The broker did not confirm a publish in time; the task may or may not have been queued. */
+/**
+ * The broker did not confirm a publish in time. `mayHaveBeenSent` false: it was still held
+ * (broker down or blocking publishes) and is never sent now; true: it was written, and the
+ * broker may still queue it.
+ */
 export class PublishTimeoutError extends CeleryError {
-  constructor(readonly taskId: string, timeoutMs: number) {
-    super(`task ${taskId} was not confirmed by the broker within ${timeoutMs} ms (broker down?); it may or may not have been queued`);
+  constructor(
+    readonly taskId: string,
+    timeoutMs: number,
+    readonly mayHaveBeenSent = true,
+  ) {
+    super(
+      mayHaveBeenSent
+        ? `task ${taskId} was written but not confirmed by the broker within ${timeoutMs} ms; it may still be queued (the broker can confirm it later)`
+        : `task ${taskId} was not sent within ${timeoutMs} ms (broker down or blocking publishes); it was dropped and will not be sent`,
+    );
+  }
+}
+
+/**
+ * The broker is applying backpressure: `maxPendingPublishes` publishes are already waiting
+ * for its confirm (blocked, disconnected or slow). The task was not sent.
+ */
+export class PublishBackpressureError extends CeleryError {
+  constructor(readonly taskName: string, limit: number, state: string) {
+    super(`cannot send task ${taskName}: the broker is applying backpressure (${state}) and ${limit} publishes already await its confirm (maxPendingPublishes); not sent`);
   }
 }
 

@@ -1,4 +1,5 @@
 import { PublishDeadlines } from './publish-deadlines.js';
+import { PublishTimeoutError } from './errors.js';
 
 describe('PublishDeadlines', () => {
   test('passes confirmations and failures through, and fails what is not confirmed in time', async () => {
@@ -8,5 +9,13 @@ describe('PublishDeadlines', () => {
     const started = Date.now();
     await expect(deadlines.track(new Promise(() => undefined), () => new Error('late'))).rejects.toThrow('late');
     expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+  });
+});
+
+describe('PublishTimeoutError', () => {
+  test('PublishTimeoutError says whether the message may still be queued', () => {
+    expect(new PublishTimeoutError('a', 10, false).message).toMatch(/will not be sent/);
+    expect(new PublishTimeoutError('a', 10, true).message).toMatch(/may still be queued/);
+    expect(new PublishTimeoutError('a', 10).mayHaveBeenSent).toBe(true);
   });
 });

@@ -187,7 +187,37 @@ export interface Broker {
   declareExchange(exchange: ExchangeDeclaration): Promise<void>;
   /** declare queue + exchange + binding (idempotent, same arguments as Celery) */
   declareQueue(queue: QueueDeclaration): Promise<void>;
-  /** resolves once the broker has taken responsibility for the message (publisher confirm) */
-  publish(message: TransportMessage, route: PublishRoute): Promise<void>;
+  /** set while the broker refuses publishes (RabbitMQ connection.blocked: an alarm), with its reason */
+  readonly blocked?: string;
+  /**
+   * resolves once the broker has taken responsibility for the message (publisher confirm).
+   * With a ticket: a message whose ticket is cancelled before it is written is never written,
+   * and `ticket.written` tells the sender whether it reached the socket.
+   */
+  publish(message: TransportMessage, route: PublishRoute, ticket?: PublishTicket): Promise<void>;
   consume(queues: string[], options: ConsumeOptions, onDelivery: DeliveryHandler): Promise<Consumer>;
+}
+
+/**
+ * Shared between a sender and the broker for one publish: the sender cancels it (it gave up,
+ * e.g. PublishTimeoutError), the broker marks it written when it goes to the socket, and never
+ * writes a cancelled one, so a publish reported failed is not sent afterwards.
+ */
+export interface PublishTicket {
+  cancelled: boolean;
+  written: boolean;
+}
+
+/** A held publish was cancelled by its sender (it gave up waiting) before it was written: never sent. */
+export class PublishCancelledError extends Error {
+  constructor() {
+    super('the publish was cancelled by its sender before it was written to the broker: it was not sent');
+    this.name = 'PublishCancelledError';
+  }
+}
+
+/** Mark a ticket written just before the write; a cancelled one throws instead (never written). */
+export function claimTicket(ticket: PublishTicket | undefined): void {
+  if (ticket?.cancelled) throw new PublishCancelledError();
+  if (ticket) ticket.written = true;
 }

@@ -16,6 +16,7 @@ import type {
   ExchangeDeclaration,
   PublishRoute,
   QueueDeclaration,
+  PublishTicket,
   QueueType,
   TransportMessage,
 } from '../broker.interface.js';
@@ -25,6 +26,7 @@ import { AmqpConsumer, type AmqpConsumerHost } from './amqp-consumer.js';
 import { AmqpDeclarer, queueExchangeName } from './amqp-declarer.js';
 import { DELAYED_DELIVERY_EXCHANGE, delayedBindingKey, delayedDeliveryTopology, delayedRoute } from './amqp-delayed-delivery.js';
 import { AmqpBrokerClosedError, AmqpBrokerError } from './amqp-errors.js';
+import { claimTicket } from '../broker.interface.js';
 import { AmqpPublisher } from './amqp-publisher.js';
 import { DEFAULT_HEADER_LIMITS, installContentHeaderReader } from './amqp-content-header.js';
 import { parseAmqpEndpoints, redactAmqpUrl, type AmqpEndpoint } from './amqp-url.js';
@@ -78,6 +80,11 @@ interface Waiter {
 
 const CONFIRM_DRAIN_MS = 2000;
 
+interface Gate {
+  promise: Promise<void>;
+  resolve(): void;
+}
+
 export class AmqpBroker implements Broker {
   readonly kind = 'amqp';
   private readonly logger: CeleryLogger;
@@ -97,6 +104,9 @@ export class AmqpBroker implements Broker {
   private closed = false;
   private wakeRecovery?: () => void;
   private renewing?: Promise<AmqpPublisher>;
+  /** set while RabbitMQ blocks publishing (connection.blocked); resolved on unblock or close */
+  private unblocked?: Gate;
+  private blockedReason?: string;
   private waiters: Waiter[] = [];
 
   /** what was declared, in order, to redeclare after a reconnect (auto-delete queues vanish) */
@@ -208,10 +218,27 @@ export class AmqpBroker implements Broker {
   }
 
   /** The hot path: no declaration, no await before the write, confirms pipelined. */
-  publish(message: TransportMessage, route: PublishRoute): Promise<void> {
+  publish(message: TransportMessage, route: PublishRoute, ticket?: PublishTicket): Promise<void> {
     const live = this.live;
-    if (live && live.publisher.usable) return live.publisher.publish(message, route);
-    return this.publishWhenReady(message, route);
+    if (live && live.publisher.usable && !this.blockedReason) return this.write(live.publisher, message, route, ticket);
+    return this.publishWhenReady(message, route, ticket);
+  }
+
+  /**
+   * RabbitMQ's reason while it blocks publishing on this connection (connection.blocked: a
+   * memory or disk alarm); publishes are held, not written, until connection.unblocked.
+   */
+  get blocked(): string | undefined {
+    return this.blockedReason;
+  }
+
+  private write(publisher: AmqpPublisher, message: TransportMessage, route: PublishRoute, ticket?: PublishTicket): Promise<void> {
+    try {
+      claimTicket(ticket);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    return publisher.publish(message, route);
   }
 
   async consume(queues: string[], options: ConsumeOptions, onDelivery: DeliveryHandler): Promise<Consumer> {
@@ -281,8 +308,8 @@ export class AmqpBroker implements Broker {
     }
     model.on('error', (err: Error) => this.logger.warn(`RabbitMQ connection error: ${err.message}`));
     model.on('close', (err?: Error) => this.onConnectionClosed(model, err));
-    model.on('blocked', (reason: string) => this.logger.warn(`RabbitMQ blocked publishing on this connection: ${reason}`));
-    model.on('unblocked', () => this.logger.log('RabbitMQ unblocked publishing on this connection'));
+    model.on('blocked', (reason: string) => this.onBlocked(reason));
+    model.on('unblocked', () => this.onUnblocked('RabbitMQ cleared its alarm'));
 
     const declarer = new AmqpDeclarer(model, this.logger);
     for (const exchange of this.exchanges.values()) {
@@ -321,6 +348,7 @@ export class AmqpBroker implements Broker {
   }
 
   private onConnectionClosed(model: ChannelModel, err?: Error): void {
+    if (model === this.model) this.onUnblocked('the connection closed');
     if (this.closed || this.model !== model) return;
     this.model = undefined;
     this.live = undefined;
@@ -386,10 +414,33 @@ export class AmqpBroker implements Broker {
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
-  private async publishWhenReady(message: TransportMessage, route: PublishRoute): Promise<void> {
-    const live = await this.whenLive();
-    const publisher = live.publisher.usable ? live.publisher : await this.renewPublisher(live);
-    return publisher.publish(message, route);
+  private async publishWhenReady(message: TransportMessage, route: PublishRoute, ticket?: PublishTicket): Promise<void> {
+    for (;;) {
+      while (this.unblocked) await this.unblocked.promise;
+      const live = await this.whenLive();
+      const publisher = live.publisher.usable ? live.publisher : await this.renewPublisher(live);
+      if (!this.unblocked) return this.write(publisher, message, route, ticket);
+    }
+  }
+
+  /** connection.blocked: stop writing publishes (they wait in publishWhenReady) until unblocked. */
+  private onBlocked(reason: string): void {
+    if (this.unblocked) return;
+    this.blockedReason = reason || 'no reason given';
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    this.unblocked = { promise, resolve };
+    this.logger.warn(`RabbitMQ blocked publishing on this connection (${this.blockedReason}): publishes are held until it unblocks`);
+  }
+
+  /** connection.unblocked, or the connection went away (a new one starts unblocked). */
+  private onUnblocked(why: string): void {
+    const gate = this.unblocked;
+    if (!gate) return;
+    this.unblocked = undefined;
+    this.blockedReason = undefined;
+    this.logger.warn(`RabbitMQ unblocked publishing on this connection (${why}): held publishes are sent`);
+    gate.resolve();
   }
 
   /** A server-closed publish channel (e.g. publishing to a missing exchange) is replaced. */

@@ -18,7 +18,9 @@ import type {
   PublishRoute,
   QueueDeclaration,
   TransportMessage,
+  PublishTicket,
 } from '../../broker.interface.js';
+import { claimTicket } from '../../broker.interface.js';
 import type { ConnectionStatus } from '../../connection-status.js';
 import { openRedisConnection } from '../redis-connection.js';
 import { RedisConsumer, type ConsumerContext } from './redis-consumer.js';
@@ -170,8 +172,12 @@ export class RedisBroker implements Broker {
    * direct/topic exchange → LPUSH to every queue its bindings match (none: dropped, as kombu
    * does); fanout → PUBLISH. Resolves once Redis replied.
    */
-  async publish(message: TransportMessage, route: PublishRoute): Promise<void> {
+  async publish(message: TransportMessage, route: PublishRoute, ticket?: PublishTicket): Promise<void> {
     const { client, keys, router } = this.requireSession();
+    // while Redis is away, wait here rather than in ioredis' offline queue, which cannot take
+    // back a command: a publish its sender gave up on (PublishTimeoutError) is then never sent
+    if (client.status !== 'ready') await whenReady(client);
+    claimTicket(ticket);
     const envelope = encodeEnvelope(message, { exchange: route.exchange, routing_key: route.routingKey }, randomUUID());
     const priority = message.properties.priority;
     if (!route.exchange) {
@@ -336,4 +342,20 @@ export class RedisBroker implements Broker {
     }
     await pipeline.exec().catch((err: Error) => this.logger.warn(`removing auto-delete bindings failed: ${err.message}`));
   }
+}
+
+/** Resolves when the client is ready again; rejects if it ends for good (closed). */
+function whenReady(client: Redis): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const ready = () => {
+      client.off('end', end);
+      resolve();
+    };
+    const end = () => {
+      client.off('ready', ready);
+      reject(new RedisBrokerError('the Redis connection closed before the publish could be sent; it was not sent'));
+    };
+    client.once('ready', ready);
+    client.once('end', end);
+  });
 }

@@ -1,0 +1,115 @@
+/**
+ * Fault: RabbitMQ blocks publishing (a real memory alarm on a private node sends
+ * connection.blocked). Publishes are held, not lost or failed, and delivered once after the
+ * alarm clears; maxPendingPublishes refuses extra ones at once; a publish that timed out while
+ * held is never delivered afterwards.
+ */
+import amqp from 'amqplib';
+import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
+import { Celery } from '../../libs/nestjs-celery/src/engine/celery.js';
+import { PublishBackpressureError, PublishTimeoutError } from '../../libs/nestjs-celery/src/engine/errors.js';
+import { describeWithPrivateBrokers, startPrivateRabbitMq, type PrivateRabbitMq } from '../support/private-broker.js';
+import { uniqueName } from '../support/services.js';
+
+const describeFaults = describeWithPrivateBrokers('fault: RabbitMQ blocking publishers', 'rabbitmq');
+
+async function until(what: string, check: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describeFaults('fault: RabbitMQ memory alarm (connection.blocked)', () => {
+  const apps: Celery[] = [];
+  let rabbit: PrivateRabbitMq;
+  const alarm = () => rabbit.ctl('set_vm_memory_high_watermark', 'absolute', '1');
+  const clear = () => rabbit.ctl('set_vm_memory_high_watermark', '0.4');
+
+  async function messageCount(queue: string): Promise<number> {
+    const conn = await amqp.connect(rabbit.url);
+    try {
+      const ch = await conn.createChannel();
+      return (await ch.checkQueue(queue)).messageCount;
+    } finally {
+      await conn.close();
+    }
+  }
+
+  beforeAll(async () => {
+    rabbit = await startPrivateRabbitMq({ port: 5720 });
+  }, 180_000);
+  afterAll(async () => {
+    for (const app of apps) await app.close().catch(() => undefined);
+    await rabbit?.stop();
+  }, 120_000);
+
+  test('held while blocked, refused over maxPendingPublishes, delivered exactly once after the alarm clears', async () => {
+    const queue = uniqueName('faults.blocked');
+    const app = new Celery({ broker: rabbit.url, backend: null, taskDefaultQueue: queue, maxPendingPublishes: 5, publishTimeoutMs: 120_000, logger: silentLogger });
+    apps.push(app);
+    await app.sendTask('blocked.t', [0]);
+
+    await alarm();
+    let held: Promise<unknown>[] = [];
+    let settled = 0;
+    try {
+      // RabbitMQ sends connection.blocked once the connection publishes during the alarm: this
+      // first one is written (RabbitMQ holds it), the next ones are held by us
+      held.push(app.sendTask('blocked.t', [100]).finally(() => settled++));
+      await until('connection.blocked', () => app.broker.blocked !== undefined);
+      held.push(...Array.from({ length: 4 }, (_, i) => app.sendTask('blocked.t', [101 + i]).finally(() => settled++)));
+      held.forEach((p) => p.catch(() => undefined));
+      const started = Date.now();
+      await expect(app.sendTask('blocked.t', [999])).rejects.toBeInstanceOf(PublishBackpressureError);
+      expect(Date.now() - started).toBeLessThan(1000);
+      // held: neither failed nor written while the alarm lasts
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(settled).toBe(0);
+      expect(await messageCount(queue)).toBe(1);
+    } finally {
+      await clear();
+    }
+    await expect(Promise.all(held)).resolves.toHaveLength(5);
+    expect(app.broker.blocked).toBeUndefined();
+    await until('6 messages queued', async () => (await messageCount(queue)) >= 6, 30_000);
+    expect(await messageCount(queue)).toBe(6);
+  }, 180_000);
+
+  test('a publish that timed out while held is never delivered later', async () => {
+    const queue = uniqueName('faults.blocked.timeout');
+    const app = new Celery({ broker: rabbit.url, backend: null, taskDefaultQueue: queue, publishTimeoutMs: 1500, logger: silentLogger });
+    apps.push(app);
+    await app.sendTask('blocked.t', [0]);
+
+    await alarm();
+    try {
+      const written = app.sendTask('blocked.t', [1]).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      await until('connection.blocked', () => app.broker.blocked !== undefined);
+      // written before the block arrived: RabbitMQ may still queue it, and the error says so
+      const writtenError = await written;
+      expect(writtenError).toBeInstanceOf(PublishTimeoutError);
+      expect((writtenError as PublishTimeoutError).mayHaveBeenSent).toBe(true);
+      const error = await app.sendTask('blocked.t', [1]).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(error).toBeInstanceOf(PublishTimeoutError);
+      expect((error as PublishTimeoutError).mayHaveBeenSent).toBe(false);
+      expect((error as Error).message).toMatch(/will not be sent/);
+    } finally {
+      await clear();
+    }
+    await until('unblocked', () => app.broker.blocked === undefined);
+    // a publish after the alarm is confirmed; by then the timed-out one would have been written before it
+    await app.sendTask('blocked.t', [2]);
+    // the first, the written one (RabbitMQ confirms it late), the one after: not the held one
+    await until('3 messages queued', async () => (await messageCount(queue)) >= 3, 30_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await messageCount(queue)).toBe(3);
+  }, 180_000);
+});
