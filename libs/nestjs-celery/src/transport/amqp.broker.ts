@@ -80,6 +80,7 @@ const CONFIRM_DRAIN_MS = 2000;
 
 export class AmqpBroker implements Broker {
   readonly kind = 'amqp';
+  readonly capabilities = { topicExchanges: true, consumerTimeout: true, disablePrefetch: false } as const;
   private readonly logger: CeleryLogger;
   private readonly status = new BehaviorSubject<ConnectionStatus>('disconnected');
   readonly status$ = this.status.asObservable();

@@ -36,6 +36,7 @@ class MemoryResultStore {
 /** In-process result backend with the Redis backend's semantics (SUCCESS is final, watch = current + updates). */
 export class MemoryBackend implements ResultBackend {
   readonly kind = 'memory';
+  readonly capabilities = { chords: true } as const;
   readonly watchCatchesUp = true;
   readonly oid = randomUUID();
   private readonly store$: MemoryResultStore;

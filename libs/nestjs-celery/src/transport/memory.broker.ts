@@ -239,6 +239,7 @@ class MemoryConsumer implements Consumer {
  */
 export class MemoryBroker implements Broker {
   readonly kind = 'memory';
+  readonly capabilities = { topicExchanges: true, consumerTimeout: false, disablePrefetch: false } as const;
   readonly vhost: MemoryVhost;
   private readonly status = new BehaviorSubject<ConnectionStatus>('connecting');
   readonly status$ = this.status.asObservable();

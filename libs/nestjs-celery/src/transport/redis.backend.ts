@@ -92,6 +92,7 @@ const MAX_BYTES_PER_CALL = 4 * 1024 * 1024;
  */
 export class RedisBackend implements ResultBackend {
   readonly kind = 'redis';
+  readonly capabilities = { chords: true } as const;
   /** watch() GETs after its SUBSCRIBE is confirmed: publishing may overlap onTaskCall */
   readonly watchCatchesUp = true;
   readonly oid = getProcessOid();

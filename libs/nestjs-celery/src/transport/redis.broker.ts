@@ -76,8 +76,8 @@ interface Session {
 
 export class RedisBroker implements Broker {
   readonly kind = 'redis';
+  readonly capabilities = { topicExchanges: false, consumerTimeout: false, disablePrefetch: true } as const;
   /** Celery's worker_disable_prefetch is a Redis feature */
-  readonly disablePrefetchSupported = true;
   private readonly status = new BehaviorSubject<ConnectionStatus>('disconnected');
   readonly status$ = this.status.asObservable();
   private readonly endpoints: RedisEndpoint[];

@@ -30,6 +30,7 @@ export interface RpcBackendOptions {
  */
 export class RpcBackend implements ResultBackend {
   readonly kind = 'rpc';
+  readonly capabilities = { chords: false } as const;
   /** the reply queue; one per backend instance (two in a process would split each other's replies) */
   readonly oid = newOid();
   readonly status$: Observable<ConnectionStatus>;
