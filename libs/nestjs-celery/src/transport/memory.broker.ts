@@ -1,5 +1,6 @@
 import { BehaviorSubject } from 'rxjs';
 import type {
+  BrokerCapabilities,
   Broker,
   ConsumeOptions,
   Consumer,
@@ -238,8 +239,8 @@ class MemoryConsumer implements Consumer {
  * queues. The embedded default and a test double users can rely on for their own tests.
  */
 export class MemoryBroker implements Broker {
-  readonly kind = 'memory';
-  readonly capabilities = { topicExchanges: true, consumerTimeout: false, disablePrefetch: false } as const;
+  readonly kind: string = 'memory';
+  readonly capabilities: BrokerCapabilities = { topicExchanges: true, consumerTimeout: false, disablePrefetch: false };
   readonly vhost: MemoryVhost;
   private readonly status = new BehaviorSubject<ConnectionStatus>('connecting');
   readonly status$ = this.status.asObservable();
