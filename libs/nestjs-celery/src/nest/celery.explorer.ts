@@ -8,6 +8,7 @@ import { defaultIfEmpty, isObservable, type Subscription } from 'rxjs';
 import { CELERY_CONTEXT_TYPE, CELERY_LOGGER_CONTEXT } from './celery.constants.js';
 import { MODULE_OPTIONS_TOKEN } from './celery.module-definition.js';
 import { CeleryServer } from './celery.server.js';
+import type { CeleryTaskSource } from './celery-task-source.js';
 import { CeleryMetadataAccessor } from './celery-metadata.accessor.js';
 import type { CeleryModuleOptions } from './celery-module.options.js';
 import { CeleryParamsFactory } from './celery-params.factory.js';
@@ -16,13 +17,7 @@ import type { CeleryInvoker, CeleryTaskBinding } from './celery-task.runner.js';
 import { PythonErrorRegistry } from './python-error.registry.js';
 import { PyTypeError } from '../protocol/python-errors.js';
 
-/** What a CeleryServer takes from the CeleryModule of the app it is connected to. */
-export interface CeleryTaskSource {
-  readonly options: CeleryModuleOptions;
-  readonly errors: PythonErrorRegistry;
-  /** every `@CeleryTask` handler of the app (discovered once) */
-  tasks(): CeleryTaskBinding[];
-}
+export type { CeleryTaskSource } from './celery-task-source.js';
 
 type Method = (...args: unknown[]) => unknown;
 

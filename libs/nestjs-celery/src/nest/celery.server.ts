@@ -8,7 +8,7 @@ import type { TaskContext } from '../engine/worker/task-context.js';
 import { Worker } from '../engine/worker/worker.js';
 import { CELERY_LOGGER_CONTEXT, CELERY_TRANSPORT } from './celery.constants.js';
 import type { CeleryContext } from './celery.context.js';
-import type { CeleryTaskSource } from './celery.explorer.js';
+import type { CeleryTaskSource } from './celery-task-source.js';
 import { connectionOptions, type CeleryServerOptions } from './celery-module.options.js';
 import { registerBindings, toTaskHandler, type CeleryTaskBinding } from './celery-task.runner.js';
 import { celeryStatus, type CeleryStatus } from './celery.status.js';

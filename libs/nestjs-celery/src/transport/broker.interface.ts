@@ -169,18 +169,33 @@ export interface Consumer {
 
 export type DeliveryHandler = (delivery: Delivery) => void;
 
-/** A message broker that speaks the way kombu does on the wire. */
-export interface Broker {
-  /** 'amqp' | 'redis' | 'memory' */
-  readonly kind: string;
-  readonly status$: Observable<ConnectionStatus>;
-  /** native delayed delivery, where the broker has it (RabbitMQ) */
-  readonly delayedDelivery?: DelayedDelivery;
+/**
+ * What a broker can do, as kombu's `Transport.implements`: the engine branches on these, never
+ * on a broker's name, so a new broker declares them and needs no engine change.
+ */
+export interface BrokerCapabilities {
+  /** Routes on topic exchanges; without it broadcasts (the `celeryev` events) use fanout, as kombu's Redis does. */
+  readonly topicExchanges: boolean;
+  /**
+   * Closes a channel whose delivery stays unacked past a server deadline (RabbitMQ's
+   * `consumer_timeout`), so the worker guards long-held deliveries.
+   */
+  readonly consumerTimeout: boolean;
   /**
    * Celery's `worker_disable_prefetch` applies (Celery: Redis only): the worker then never
    * fetches more than it can run, held ETA tasks included.
    */
-  readonly disablePrefetchSupported?: boolean;
+  readonly disablePrefetch: boolean;
+}
+
+/** A message broker that speaks the way kombu does on the wire. */
+export interface Broker {
+  /** A label for humans (banner, `inspect stats`): 'amqp' | 'redis' | 'memory'. Never branched on. */
+  readonly kind: string;
+  readonly capabilities: BrokerCapabilities;
+  readonly status$: Observable<ConnectionStatus>;
+  /** native delayed delivery, where the broker has it (RabbitMQ) */
+  readonly delayedDelivery?: DelayedDelivery;
   connect(): Promise<void>;
   /** cancels consumers, closes connections; unsettled deliveries return to their queue */
   close(): Promise<void>;

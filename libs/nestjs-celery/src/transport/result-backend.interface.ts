@@ -37,13 +37,20 @@ export interface NativeChordSupport {
   forget(groupId: string): Promise<void>;
 }
 
+/** What a result backend can do; the engine branches on these, never on its name. */
+export interface ResultBackendCapabilities {
+  /** Keeps the chord counters a chord's header needs (Celery: not the RPC backend, whose results go to one client). */
+  readonly chords: boolean;
+}
+
 /**
  * A Celery result backend. Implementations: redis (SETEX+PUBLISH, one shared subscriber),
  * rpc (reply_to queue on the broker), memory.
  */
 export interface ResultBackend {
-  /** 'redis' | 'rpc' | 'memory' */
+  /** A label for humans and errors: 'redis' | 'rpc' | 'memory'. Never branched on. */
   readonly kind: string;
+  readonly capabilities: ResultBackendCapabilities;
   readonly status$: Observable<ConnectionStatus>;
   /**
    * What clients put in the `reply_to` property. The RPC backend's reply queue name (Celery's

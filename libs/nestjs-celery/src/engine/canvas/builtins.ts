@@ -8,10 +8,9 @@ import type { SignatureDict } from '../../protocol/signature.js';
 import { PROPAGATE_STATES, States, isReady } from '../../protocol/states.js';
 import type { ResultTuple } from '../async-result.js';
 import type { Celery } from '../celery.js';
-import type { TaskContext } from '../worker/task-context.js';
+import type { TaskContext, TaskHandler, TaskOptions } from '../worker/task-context.js';
 import type { TaskRegistry } from '../worker/task-registry.js';
 import { settleHandlerValue } from '../worker/time-limits.js';
-import type { Worker } from '../worker/worker.js';
 import { signatureFromDict } from './canvas.js';
 import { completeChord, type JoinedPart } from './chord-completion.js';
 import type { CanvasContinuation } from './continuation.js';
@@ -26,6 +25,17 @@ function param<T>(args: unknown[], kwargs: Record<string, unknown>, name: string
   return (kwargs[name] !== undefined ? kwargs[name] : args[position]) as T;
 }
 
+/**
+ * What canvas needs of a worker: declared here (Worker satisfies it) so canvas does not import
+ * worker.ts, which installs canvas.
+ */
+export interface CanvasWorker {
+  readonly app: Celery;
+  readonly options: { continuationAttempts?: number };
+  readonly registry: TaskRegistry;
+  register(name: string, handler: TaskHandler, options?: TaskOptions): unknown;
+}
+
 /** `celery.map` / `celery.starmap`: call the task in-process per item (its signature's args are not used, as in Celery). */
 async function mapInProcess(registry: TaskRegistry, taskSig: SignatureDict, it: unknown[], star: boolean, context: TaskContext): Promise<unknown[]> {
   const name = signatureFromDict(taskSig).task;
@@ -36,7 +46,7 @@ async function mapInProcess(registry: TaskRegistry, taskSig: SignatureDict, it: 
   return out;
 }
 
-export function registerCanvasBuiltins(worker: Worker, continuation: CanvasContinuation, logger: CeleryLogger): void {
+export function registerCanvasBuiltins(worker: CanvasWorker, continuation: CanvasContinuation, logger: CeleryLogger): void {
   const registry = worker.registry;
   worker.register('celery.map', (args, kwargs, context) => mapInProcess(registry, param(args, kwargs, 'task', 0), param(args, kwargs, 'it', 1), false, context));
   worker.register('celery.starmap', (args, kwargs, context) => mapInProcess(registry, param(args, kwargs, 'task', 0), param(args, kwargs, 'it', 1), true, context));

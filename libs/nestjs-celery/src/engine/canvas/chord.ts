@@ -153,7 +153,7 @@ function headerTasks(header: Canvas[] | Group | Canvas): Canvas[] | Group {
 export function ensureChordsAllowed(ctx: ApplyContext): void {
   const backend = ctx.app.backend;
   if (!backend) throw new ChordsNotSupportedError('disabled (no result backend configured)');
-  if (backend.kind === 'rpc') throw new ChordsNotSupportedError(backend.kind);
+  if (!backend.capabilities.chords) throw new ChordsNotSupportedError(backend.kind);
 }
 
 /**

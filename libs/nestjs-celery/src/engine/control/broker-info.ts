@@ -7,9 +7,10 @@ import { redactUrl } from '../../common/redact-url.js';
 
 const DEFAULT_PORTS: Record<string, number> = { amqp: 5672, amqps: 5671, pyamqp: 5672, redis: 6379, rediss: 6379 };
 
+/** `kind` is the broker's label, reported as is (never branched on). */
 export function brokerInfo(broker: unknown, kind: string): Record<string, unknown> {
   const first = Array.isArray(broker) ? broker[0] : broker;
-  const base = { transport: kind === 'amqp' ? 'amqp' : kind, transport_options: {}, uri_prefix: null, failover_strategy: 'round-robin', alternates: [] as string[] };
+  const base = { transport: kind, transport_options: {}, uri_prefix: null, failover_strategy: 'round-robin', alternates: [] as string[] };
   if (typeof first !== 'string') return base;
   let url: URL;
   try {
@@ -22,7 +23,8 @@ export function brokerInfo(broker: unknown, kind: string): Record<string, unknow
   return {
     hostname: url.hostname || 'localhost',
     userid: url.username ? decodeURIComponent(url.username) : null,
-    virtual_host: kind === 'redis' ? path || '0' : path || '/',
+    // the URL's scheme, not the broker's name, says how an empty path reads (Redis db 0, AMQP vhost /)
+    virtual_host: scheme.startsWith('redis') ? path || '0' : path || '/',
     port: url.port ? Number(url.port) : (DEFAULT_PORTS[scheme] ?? null),
     insist: false,
     ssl: scheme === 'amqps' || scheme === 'rediss',

@@ -53,7 +53,7 @@ export class EventDispatcher {
 
   /** Declare `celeryev` (once; again after a failed attempt). */
   declare(): Promise<void> {
-    this.declared ??= this.app.broker.declareExchange(eventExchange(this.app.broker.kind)).catch((error: unknown) => {
+    this.declared ??= this.app.broker.declareExchange(eventExchange(this.app.broker.capabilities)).catch((error: unknown) => {
       this.declared = undefined;
       throw error;
     });

@@ -64,7 +64,7 @@ export class EventReceiver {
   async start(): Promise<void> {
     if (this.consumer) return;
     await this.app.connect();
-    const exchange = eventExchange(this.app.broker.kind);
+    const exchange = eventExchange(this.app.broker.capabilities);
     const durable = this.options.queueDurable ?? this.app.options?.eventQueueDurable ?? false;
     const exclusive = this.options.queueExclusive ?? this.app.options?.eventQueueExclusive ?? !durable;
     if (durable && exclusive) throw new ImproperlyConfiguredError('an event queue cannot be both exclusive and durable: choose one');

@@ -21,8 +21,8 @@ describe('Celery events on the wire', () => {
   test('routing keys, groups and the celeryev exchange per broker', () => {
     expect(routingKeyOf('task-succeeded')).toBe('task.succeeded');
     expect(groupOf('worker-heartbeat')).toBe('worker');
-    expect(eventExchange('amqp')).toEqual({ name: 'celeryev', type: 'topic', durable: true, autoDelete: false });
-    expect(eventExchange('redis').type).toBe('fanout');
+    expect(eventExchange({ topicExchanges: true })).toEqual({ name: 'celeryev', type: 'topic', durable: true, autoDelete: false });
+    expect(eventExchange({ topicExchanges: false }).type).toBe('fanout');
   });
 
   test("kombu's Lamport clock: forward counts, adjust jumps past the peer", () => {

@@ -5,16 +5,16 @@
  */
 import { createRequire } from 'node:module';
 import { loadavg, type as osType } from 'node:os';
-import type { ExchangeDeclaration } from '../../transport/broker.interface.js';
+import type { BrokerCapabilities, ExchangeDeclaration } from '../../transport/broker.interface.js';
 
 export const EVENT_EXCHANGE = 'celeryev';
 
 /**
  * `celeryev` as Celery declares it: a durable topic exchange, switched to fanout on Redis
- * (kombu's Redis transport has no topic broadcast; celery/events/event.py `get_exchange`).
+ * (a broker without topic exchanges, as kombu's Redis; celery/events/event.py `get_exchange`).
  */
-export function eventExchange(brokerKind: string): ExchangeDeclaration {
-  return { name: EVENT_EXCHANGE, type: brokerKind === 'redis' ? 'fanout' : 'topic', durable: true, autoDelete: false };
+export function eventExchange(capabilities: Pick<BrokerCapabilities, 'topicExchanges'>): ExchangeDeclaration {
+  return { name: EVENT_EXCHANGE, type: capabilities.topicExchanges ? 'topic' : 'fanout', durable: true, autoDelete: false };
 }
 
 /** Event type → routing key: `task-succeeded` → `task.succeeded`. */

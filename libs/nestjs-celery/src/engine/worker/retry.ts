@@ -16,7 +16,10 @@ import { Retry } from '../../protocol/task-predicates.js';
 import type { TaskRequest } from '../../protocol/task-message.js';
 import type { DeliveryInfo } from '../../transport/broker.interface.js';
 import type { Celery, SendTaskOptions } from '../celery.js';
-import type { TaskContext, TaskOptions } from './task-context.js';
+import type { AutoretryMatcher, RetryOptions, TaskContext, TaskOptions } from './task-context.js';
+
+// declared beside TaskContext, which takes them, so task-context.ts need not import this module
+export type { AutoretryMatcher, RetryOptions } from './task-context.js';
 import { isDelayedDeliveryExchange, stripDelayPrefix } from '../../transport/amqp/amqp-delayed-delivery.js';
 
 /** Celery's Task.default_retry_delay: 3 minutes. */
@@ -25,22 +28,6 @@ export const DEFAULT_RETRY_DELAY_SECONDS = 180;
 export const DEFAULT_MAX_RETRIES = 3;
 /** Celery's retry_backoff_max: 10 minutes. */
 export const DEFAULT_RETRY_BACKOFF_MAX_SECONDS = 600;
-
-/** What `ctx.retry()` takes (Celery's `self.retry(...)` keywords). */
-export interface RetryOptions {
-  /** seconds until the next attempt; default the task's defaultRetryDelay (180 s) unless `eta` */
-  countdown?: number;
-  /** absolute time of the next attempt */
-  eta?: Date;
-  /** the error behind the retry: stored with RETRY, and raised as is once retries run out */
-  exc?: unknown;
-  /** override the task's maxRetries for this call (null: retry forever) */
-  maxRetries?: number | null;
-  /** positional arguments of the next attempt (default: the same) */
-  args?: unknown[];
-  /** keyword arguments of the next attempt (default: the same) */
-  kwargs?: Record<string, unknown>;
-}
 
 /**
  * Celery's get_exponential_backoff_interval: `min(maximum, factor × 2^retries)` whole seconds,
@@ -117,8 +104,6 @@ export async function retryTask(scope: RetryScope, options: RetryOptions = {}): 
   throw new Retry(options.exc ?? null, options.eta ?? countdown ?? 0);
 }
 
-/** An error class (instanceof), or a predicate given as an arrow function. */
-export type AutoretryMatcher = (abstract new (...args: never[]) => unknown) | ((error: unknown) => boolean);
 
 function matches(error: unknown, matchers: readonly AutoretryMatcher[]): boolean {
   // classes (and function declarations) have a prototype; arrow functions don't

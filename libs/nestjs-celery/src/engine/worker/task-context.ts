@@ -3,8 +3,26 @@
 import type { Stamps } from '../../protocol/stamps.js';
 import type { TaskRequest } from '../../protocol/task-message.js';
 import type { DeliveryInfo } from '../../transport/broker.interface.js';
-import type { AutoretryMatcher, RetryOptions } from './retry.js';
 import type { TaskParams } from './task-arguments.js';
+
+/** What `ctx.retry()` takes (Celery's `self.retry(...)` keywords). */
+export interface RetryOptions {
+  /** seconds until the next attempt; default the task's defaultRetryDelay (180 s) unless `eta` */
+  countdown?: number;
+  /** absolute time of the next attempt */
+  eta?: Date;
+  /** the error behind the retry: stored with RETRY, and raised as is once retries run out */
+  exc?: unknown;
+  /** override the task's maxRetries for this call (null: retry forever) */
+  maxRetries?: number | null;
+  /** positional arguments of the next attempt (default: the same) */
+  args?: unknown[];
+  /** keyword arguments of the next attempt (default: the same) */
+  kwargs?: Record<string, unknown>;
+}
+
+/** An error class (instanceof), or a predicate given as an arrow function. */
+export type AutoretryMatcher = (abstract new (...args: never[]) => unknown) | ((error: unknown) => boolean);
 
 /** What a task handler knows about the message it runs (Celery's `self.request` + helpers). */
 export interface TaskContext {

@@ -242,7 +242,7 @@ export class Worker {
     this.storeTimeoutMs = options.storeTimeoutMs ?? 5 * 60_000;
     this.window = new PrefetchWindow(this.concurrency, this.etaTaskLimit(options));
     const consumerTimeoutMs = options.consumerTimeoutMs ?? DEFAULT_CONSUMER_TIMEOUT_MS;
-    if (app.broker.kind === 'amqp' && consumerTimeoutMs > 0) this.consumerTimeout = new ConsumerTimeoutGuard(consumerTimeoutMs);
+    if (app.broker.capabilities.consumerTimeout && consumerTimeoutMs > 0) this.consumerTimeout = new ConsumerTimeoutGuard(consumerTimeoutMs);
     this.eta = new EtaScheduler(
       this.window,
       this.consumerTimeout && {
@@ -293,8 +293,8 @@ export class Worker {
 
   private etaTaskLimit(options: WorkerOptions): number | undefined {
     if (options.disablePrefetch) {
-      if (this.app.broker.disablePrefetchSupported) return 0;
-      this.logger.warn(`disablePrefetch (worker_disable_prefetch) is only supported on Redis brokers, not ${this.app.broker.kind}; ignored`);
+      if (this.app.broker.capabilities.disablePrefetch) return 0;
+      this.logger.warn(`disablePrefetch (worker_disable_prefetch) is not supported by the ${this.app.broker.kind} broker (Celery: Redis only); ignored`);
     }
     const limit = options.etaTaskLimit;
     if (limit === undefined) return undefined;

@@ -8,6 +8,7 @@ import { BehaviorSubject } from 'rxjs';
 import type { ChannelModel } from 'amqplib';
 import { consoleLogger, type CeleryLogger } from '../../common/logger.js';
 import type {
+  BrokerCapabilities,
   Broker,
   ConsumeOptions,
   Consumer,
@@ -86,7 +87,8 @@ interface Gate {
 }
 
 export class AmqpBroker implements Broker {
-  readonly kind = 'amqp';
+  readonly kind: string = 'amqp';
+  readonly capabilities: BrokerCapabilities = { topicExchanges: true, consumerTimeout: true, disablePrefetch: false };
   private readonly logger: CeleryLogger;
   private readonly status = new BehaviorSubject<ConnectionStatus>('disconnected');
   readonly status$ = this.status.asObservable();

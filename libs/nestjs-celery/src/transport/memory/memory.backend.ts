@@ -4,7 +4,7 @@ import { BehaviorSubject, Observable } from 'rxjs';
 import type { ResultMeta } from '../../protocol/result-meta.js';
 import { States, isReady } from '../../protocol/states.js';
 import type { ConnectionStatus } from '../connection-status.js';
-import type { ResultBackend } from '../result-backend.interface.js';
+import type { ResultBackend, ResultBackendCapabilities } from '../result-backend.interface.js';
 
 /** Results shared by every MemoryBackend of the same `memory://<name>` in this process. */
 class MemoryResultStore {
@@ -36,7 +36,8 @@ class MemoryResultStore {
 
 /** In-process result backend with the Redis backend's semantics (SUCCESS is final, watch = current + updates). */
 export class MemoryBackend implements ResultBackend {
-  readonly kind = 'memory';
+  readonly kind: string = 'memory';
+  readonly capabilities: ResultBackendCapabilities = { chords: true };
   readonly watchCatchesUp = true;
   readonly oid = randomUUID();
   private readonly store$: MemoryResultStore;

@@ -1,6 +1,7 @@
 // MemoryBroker: an in-process broker with AMQP semantics for `memory://` (tests and single-process apps).
 import { BehaviorSubject } from 'rxjs';
 import type {
+  BrokerCapabilities,
   Broker,
   ConsumeOptions,
   Consumer,
@@ -232,7 +233,8 @@ class MemoryConsumer implements Consumer {
  * queues. The embedded default and a test double users can rely on for their own tests.
  */
 export class MemoryBroker implements Broker {
-  readonly kind = 'memory';
+  readonly kind: string = 'memory';
+  readonly capabilities: BrokerCapabilities = { topicExchanges: true, consumerTimeout: false, disablePrefetch: false };
   readonly vhost: MemoryVhost;
   private readonly status = new BehaviorSubject<ConnectionStatus>('connecting');
   readonly status$ = this.status.asObservable();

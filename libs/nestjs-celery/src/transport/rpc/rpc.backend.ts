@@ -8,7 +8,7 @@ import { isReady } from '../../protocol/states.js';
 import type { Broker, Consumer, Delivery, QueueDeclaration } from '../broker.interface.js';
 import type { ConnectionStatus } from '../connection-status.js';
 import { BackendClosedError } from '../result-backend.errors.js';
-import type { ResultBackend, StoreTarget } from '../result-backend.interface.js';
+import type { ResultBackend, ResultBackendCapabilities, StoreTarget } from '../result-backend.interface.js';
 import { newOid } from '../result-backend.oid.js';
 
 export interface RpcBackendOptions {
@@ -30,7 +30,8 @@ export interface RpcBackendOptions {
  * only knows the states that reached its own queue.
  */
 export class RpcBackend implements ResultBackend {
-  readonly kind = 'rpc';
+  readonly kind: string = 'rpc';
+  readonly capabilities: ResultBackendCapabilities = { chords: false };
   /** the reply queue; one per backend instance (two in a process would split each other's replies) */
   readonly oid = newOid();
   readonly status$: Observable<ConnectionStatus>;

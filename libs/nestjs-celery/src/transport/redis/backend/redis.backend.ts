@@ -12,7 +12,7 @@ import { TickBatcher } from '../../result-backend.batcher.js';
 import { parseRedisUrl, type RedisEndpoint } from '../redis-url.js';
 import { tlsErrorHint, type SslOptions } from '../../tls-options.js';
 import { BackendClosedError, BackendStoreError, ResultBackendError } from '../../result-backend.errors.js';
-import type { ResultBackend, StoreTarget } from '../../result-backend.interface.js';
+import type { ResultBackend, ResultBackendCapabilities, StoreTarget } from '../../result-backend.interface.js';
 import { getProcessOid } from '../../result-backend.oid.js';
 
 export interface RedisBackendOptions {
@@ -92,7 +92,8 @@ const MAX_BYTES_PER_CALL = 4 * 1024 * 1024;
  * SETEX + PUBLISH; clients wait on one shared pub/sub connection.
  */
 export class RedisBackend implements ResultBackend {
-  readonly kind = 'redis';
+  readonly kind: string = 'redis';
+  readonly capabilities: ResultBackendCapabilities = { chords: true };
   /** watch() GETs after its SUBSCRIBE is confirmed: publishing may overlap onTaskCall */
   readonly watchCatchesUp = true;
   readonly oid = getProcessOid();

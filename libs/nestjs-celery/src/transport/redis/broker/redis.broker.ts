@@ -10,6 +10,7 @@ import { BehaviorSubject } from 'rxjs';
 import { consoleLogger, type CeleryLogger } from '../../../common/logger.js';
 import { encodeEnvelope } from '../../../protocol/kombu-envelope.js';
 import type {
+  BrokerCapabilities,
   Broker,
   ConsumeOptions,
   Consumer,
@@ -77,9 +78,9 @@ interface Session {
 }
 
 export class RedisBroker implements Broker {
-  readonly kind = 'redis';
+  readonly kind: string = 'redis';
+  readonly capabilities: BrokerCapabilities = { topicExchanges: false, consumerTimeout: false, disablePrefetch: true };
   /** Celery's worker_disable_prefetch is a Redis feature */
-  readonly disablePrefetchSupported = true;
   private readonly status = new BehaviorSubject<ConnectionStatus>('disconnected');
   readonly status$ = this.status.asObservable();
   private readonly endpoints: RedisEndpoint[];
