@@ -2,12 +2,12 @@
  * The one place the conformance suites learn which drivers exist, how to build each and what
  * each can do; moving the transport files into family folders changes only these imports.
  */
-import { AmqpBroker } from '../../libs/nestjs-celery/src/transport/amqp.broker.js';
-import { RedisBroker } from '../../libs/nestjs-celery/src/transport/redis.broker.js';
-import { MemoryBroker } from '../../libs/nestjs-celery/src/transport/memory.broker.js';
-import { MemoryBackend } from '../../libs/nestjs-celery/src/transport/memory.backend.js';
-import { RedisBackend } from '../../libs/nestjs-celery/src/transport/redis.backend.js';
-import { RpcBackend } from '../../libs/nestjs-celery/src/transport/rpc.backend.js';
+import { AmqpBroker } from '../../libs/nestjs-celery/src/transport/amqp/amqp.broker.js';
+import { RedisBroker } from '../../libs/nestjs-celery/src/transport/redis/broker/redis.broker.js';
+import { MemoryBroker } from '../../libs/nestjs-celery/src/transport/memory/memory.broker.js';
+import { MemoryBackend } from '../../libs/nestjs-celery/src/transport/memory/memory.backend.js';
+import { RedisBackend } from '../../libs/nestjs-celery/src/transport/redis/backend/redis.backend.js';
+import { RpcBackend } from '../../libs/nestjs-celery/src/transport/rpc/rpc.backend.js';
 import type { Broker } from '../../libs/nestjs-celery/src/transport/broker.interface.js';
 import type { ResultBackend } from '../../libs/nestjs-celery/src/transport/result-backend.interface.js';
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
