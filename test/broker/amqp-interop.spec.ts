@@ -1,5 +1,5 @@
 /**
- * AmqpBroker against real Python Celery 5.2 / kombu / py-amqp on the same RabbitMQ:
+ * AmqpBroker against real Python Celery / kombu / py-amqp of every peer (5.2, 5.5, 5.6) on the same RabbitMQ:
  * declarations are equivalent both ways (no PRECONDITION_FAILED), and headers and properties
  * survive in both directions (py-amqp reads header tables differently from amqplib).
  * The Python side is test/broker/amqp-interop.py.
@@ -9,10 +9,11 @@ import { AmqpBroker } from '../../libs/nestjs-celery/src/transport/amqp/amqp.bro
 import { AmqpDeclarationError } from '../../libs/nestjs-celery/src/transport/amqp/amqp-errors.js';
 import type { QueueDeclaration } from '../../libs/nestjs-celery/src/transport/broker.interface.js';
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
-import { AMQP_URL, describeIfAvailable, uniqueName } from '../support/services.js';
-import { Admin, Inbox, message, python } from './amqp-support.js';
+import { peerSuites } from '../support/python.js';
+import { AMQP_URL, uniqueName } from '../support/services.js';
+import { Admin, Inbox, message, pythonOf } from './amqp-support.js';
 
-const describeInterop = await describeIfAvailable('amqp broker interop', 'rabbitmq', 'python-celery');
+const PEERS = await peerSuites('amqp broker interop', 'rabbitmq');
 
 /** One declaration in our terms and in kombu's (Queue/Exchange keyword arguments). */
 interface DeclarationCase {
@@ -104,7 +105,8 @@ function celeryLikeHeaders(id: string) {
   };
 }
 
-describeInterop('AmqpBroker ⇄ Python Celery/kombu on RabbitMQ', () => {
+for (const { version, describe: describeInterop } of PEERS) describeInterop(`AmqpBroker ⇄ Python Celery ${version}/kombu on RabbitMQ`, () => {
+  const python = pythonOf(version);
   let broker: AmqpBroker;
   let admin: Admin;
   const queues: string[] = [];

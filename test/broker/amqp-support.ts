@@ -4,20 +4,23 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { connect, type Channel, type ChannelModel } from 'amqplib';
 import type { Delivery, TransportMessage } from '../../libs/nestjs-celery/src/transport/broker.interface.js';
+import { pythonPathFor, type CeleryVersion } from '../support/peers.js';
 import { AMQP_URL, PYTHON } from '../support/services.js';
 
 const run = promisify(execFile);
 const INTEROP = fileURLToPath(new URL('./amqp-interop.py', import.meta.url));
 
-/** Run a command of amqp-interop.py with real Celery/kombu; returns its JSON output. */
-export async function python<T = unknown>(command: string, ...args: string[]): Promise<T> {
-  try {
-    const { stdout } = await run(PYTHON, [INTEROP, command, AMQP_URL, ...args], { timeout: 30_000 });
-    return JSON.parse(stdout) as T;
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`amqp-interop.py ${command} failed: ${(e.stderr ?? e.message).trim().split('\n').slice(-1)[0]}`);
-  }
+/** Run a command of amqp-interop.py with a Celery peer's Celery/kombu/py-amqp; returns its JSON output. */
+export function pythonOf(version: CeleryVersion) {
+  return async <T = unknown>(command: string, ...args: string[]): Promise<T> => {
+    try {
+      const { stdout } = await run(PYTHON, [INTEROP, command, AMQP_URL, ...args], { timeout: 30_000, env: { ...process.env, PYTHONPATH: pythonPathFor(version) } });
+      return JSON.parse(stdout) as T;
+    } catch (err) {
+      const e = err as { stderr?: string; message: string };
+      throw new Error(`amqp-interop.py ${command} failed: ${(e.stderr ?? e.message).trim().split('\n').slice(-1)[0]}`);
+    }
+  };
 }
 
 /** A plain amqplib channel for inspecting and cleaning up queues behind the broker's back. */

@@ -1,5 +1,5 @@
 /**
- * RedisBroker ↔ real Python kombu 5.2.4 on the same Redis: messages both ways, topic bindings
+ * RedisBroker ↔ real Python kombu (of each Celery peer: 5.2, 5.5, 5.6) on the same Redis: messages both ways, topic bindings
  * written by Python, broadcasts both ways, and crash recovery through the shared unacked hash in
  * both directions. The Python side is test/broker/redis-kombu-peer.py.
  */
@@ -7,10 +7,12 @@ import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TransportMessage } from '../../libs/nestjs-celery/src/transport/broker.interface.js';
-import { describeIfAvailable, PYTHON, REDIS_URL, uniqueName } from '../support/services.js';
+import { pythonPathFor, type CeleryVersion } from '../support/peers.js';
+import { peerSuites } from '../support/python.js';
+import { PYTHON, REDIS_URL, uniqueName } from '../support/services.js';
 import { Inbox, RedisSandbox, sleep, taskMessage } from './redis-support.js';
 
-const describeInterop = await describeIfAvailable('redis broker ↔ Python kombu', 'redis', 'python-celery');
+const PEERS = await peerSuites('redis broker ↔ Python kombu', 'redis');
 const PEER = join(dirname(fileURLToPath(import.meta.url)), 'redis-kombu-peer.py');
 
 interface PythonMessage {
@@ -23,10 +25,10 @@ interface PythonMessage {
   delivery_tag: string;
 }
 
-/** Run one peer command; `onReady` fires when it prints READY (listen-fanout). */
-function peer<T>(args: string[], onReady?: () => void): Promise<T> {
+/** Run one peer command with that Celery peer's kombu; `onReady` fires when it prints READY (listen-fanout). */
+function kombu<T>(version: CeleryVersion, args: string[], onReady?: () => void): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [PEER, ...args]);
+    const child = spawn(PYTHON, [PEER, ...args], { env: { ...process.env, PYTHONPATH: pythonPathFor(version) } });
     let out = '';
     let err = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
@@ -81,7 +83,8 @@ function celeryLike(id: string) {
   };
 }
 
-describeInterop('RedisBroker ↔ Python kombu 5.2.4', () => {
+for (const { version, describe: describeInterop } of PEERS) describeInterop(`RedisBroker ↔ Python kombu of Celery ${version}`, () => {
+  const peer = <T = unknown>(args: string[], onReady?: () => void) => kombu<T>(version, args, onReady);
   let sandbox: RedisSandbox;
   beforeEach(() => {
     sandbox = new RedisSandbox();

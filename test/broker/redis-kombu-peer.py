@@ -1,4 +1,4 @@
-"""The Python side of test/broker/redis-interop.spec.ts: real kombu 5.2.4 on Redis.
+"""The Python side of test/broker/redis-interop.spec.ts: real kombu on Redis (5.2.4 with Debian's Celery 5.2, or a 5.5/5.6 peer's on PYTHONPATH).
 
 Run with Debian's interpreter (/usr/bin/python3). Every command prints one JSON document
 (listen-fanout first prints a READY line once subscribed). PREFIX is kombu's global_keyprefix.

@@ -1,5 +1,5 @@
 /**
- * Monitoring events against real Python Celery 5.2, on RabbitMQ and on Redis: Python's
+ * Monitoring events against real Python Celery 5.2, 5.5 and 5.6 (every version the README claims), on RabbitMQ and on Redis: Python's
  * EventReceiver and events State (what `celery events` and Flower run on) see our worker come
  * online, heartbeat, run tasks and go offline; our EventReceiver reads a Python worker's events.
  */
@@ -11,10 +11,10 @@ import { ValueError } from '../../libs/nestjs-celery/src/protocol/python-errors.
 import { celeryCli, controlPeer, removeRedisReplyQueue } from '../control/support/python-peer.js';
 import { waitFor } from '../e2e/support/wait-for.js';
 import { deleteQueues } from '../support/cleanup.js';
-import { startPythonWorker, type PythonEnv } from '../support/python.js';
-import { AMQP_URL, REDIS_URL, describeIfAvailable, uniqueName } from '../support/services.js';
+import { peerSuites, startPythonWorker, type PythonEnv } from '../support/python.js';
+import { AMQP_URL, REDIS_URL, uniqueName } from '../support/services.js';
 
-const describeEvents = await describeIfAvailable('events with Python Celery', 'redis', 'rabbitmq', 'python-celery');
+const PEERS = await peerSuites('events with Python Celery', 'redis', 'rabbitmq');
 
 const BROKERS = [
   ['rabbitmq', AMQP_URL],
@@ -39,10 +39,10 @@ interface Captured {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describeEvents.each(BROKERS)('events over %s', (_name, brokerUrl) => {
+for (const { version, peer, describe: describeEvents } of PEERS) describeEvents.each(BROKERS)(`events with Python Celery ${version} over %s`, (_name, brokerUrl) => {
   const queue = uniqueName('events.node');
   const pyQueue = uniqueName('events.py');
-  const env: PythonEnv = { broker: brokerUrl, backend: REDIS_URL, queue };
+  const env: PythonEnv = { broker: brokerUrl, backend: REDIS_URL, queue, peer };
   const apps: Celery[] = [];
 
   function newWorker(hostname: string, options: ConstructorParameters<typeof Worker>[1] = {}): { app: Celery; worker: Worker } {

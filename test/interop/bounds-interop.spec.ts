@@ -1,5 +1,5 @@
 /**
- * Bounds against real Python Celery 5.2 (issue 12): a Python client sends messages over our
+ * Bounds against real Python Celery 5.2, 5.5 and 5.6 (issue 12): a Python client sends messages over our
  * worker's bounds (a zlib body inflating past maxDecompressedBytes, a YAML alias bomb PyYAML
  * writes for a shared structure, an over-long task name) and reads back the FAILURE each one
  * got, then a normal task's SUCCESS from the same worker, on RabbitMQ and Redis.
@@ -8,10 +8,10 @@ import type { CeleryLogger } from '../../libs/nestjs-celery/src/common/logger.js
 import { Celery } from '../../libs/nestjs-celery/src/engine/celery.js';
 import { Worker } from '../../libs/nestjs-celery/src/engine/worker/worker.js';
 import { deleteQueues } from '../support/cleanup.js';
-import { runPython, type PythonEnv } from '../support/python.js';
-import { AMQP_URL, REDIS_URL, describeIfAvailable, uniqueName } from '../support/services.js';
+import { peerSuites, runPython, type PythonEnv } from '../support/python.js';
+import { AMQP_URL, REDIS_URL, uniqueName } from '../support/services.js';
 
-const describeInterop = await describeIfAvailable('bounds interop with Python Celery', 'redis', 'rabbitmq', 'python-celery');
+const PEERS = await peerSuites('bounds interop with Python Celery', 'redis', 'rabbitmq');
 
 interface Outcome {
   state: string;
@@ -20,12 +20,12 @@ interface Outcome {
   exc_module: string | null;
 }
 
-describeInterop.each([
+for (const { version, peer, describe: describeInterop } of PEERS) describeInterop.each([
   ['rabbitmq', AMQP_URL],
   ['redis', REDIS_URL],
-])('bounds × Python Celery client: %s broker, Redis results', (name, brokerUrl) => {
+])(`bounds × Python Celery ${version} client: %s broker, Redis results`, (name, brokerUrl) => {
   const queue = uniqueName(`bounds.py.${name}`);
-  const env: PythonEnv = { broker: brokerUrl, backend: REDIS_URL, queue };
+  const env: PythonEnv = { broker: brokerUrl, backend: REDIS_URL, queue, peer };
   const lines: string[] = [];
   const logger: CeleryLogger = { log() {}, debug() {}, warn: (m) => lines.push(m), error: (m) => lines.push(m) };
   let app: Celery;

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CELERY_PEERS, CELERY_VERSIONS, pythonPathFor, type CeleryVersion } from './peers.js';
-import { PYTHON } from './services.js';
+import { PYTHON, describeIfAvailable, type ServiceName } from './services.js';
 
 export const PYTHON_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'interop', 'python');
 
@@ -25,6 +25,20 @@ export interface PythonEnv {
 /** Every Python Celery the interop suites run against, for `describe.each`. */
 export function celeryPeers(): { version: CeleryVersion; peer: CeleryVersion }[] {
   return CELERY_VERSIONS.map((version) => ({ version, peer: version }));
+}
+
+/**
+ * One `describe` per Celery peer for a suite's blocks: each needs `services` plus that peer's Celery
+ * (python-celery for 5.2, celery-5.5 / celery-5.6 from scripts/interop/celery-peers.sh), so locally a
+ * missing 5.5/5.6 cache skips only its own block with one "skipped:" line, and CI=true fails instead.
+ */
+export async function peerSuites(suite: string, ...services: ServiceName[]): Promise<{ version: CeleryVersion; peer: CeleryVersion; describe: jest.Describe }[]> {
+  const out: { version: CeleryVersion; peer: CeleryVersion; describe: jest.Describe }[] = [];
+  for (const { version, peer } of celeryPeers()) {
+    const celery: ServiceName = version === '5.2' ? 'python-celery' : version === '5.5' ? 'celery-5.5' : 'celery-5.6';
+    out.push({ version, peer, describe: await describeIfAvailable(`${suite} (Python Celery ${version})`, ...services, celery) });
+  }
+  return out;
 }
 
 /** The environment test/interop/python/interop_app.py reads its broker, backend and queue from. */

@@ -1,5 +1,5 @@
 /**
- * Retries, expiry and time limits against real Python Celery 5.2, on RabbitMQ and Redis
+ * Retries, expiry and time limits against real Python Celery 5.2, 5.5 and 5.6, on RabbitMQ and Redis
  * (Redis results): a Python client watches our worker's states, our client watches a Python
  * worker retrying.
  */
@@ -11,10 +11,10 @@ import { Worker } from '../../libs/nestjs-celery/src/engine/worker/worker.js';
 import { isReady } from '../../libs/nestjs-celery/src/protocol/states.js';
 import { ConnectionError, ValueError } from '../../libs/nestjs-celery/src/protocol/python-errors.js';
 import { deleteQueues } from '../support/cleanup.js';
-import { runPython, startPythonWorker, type PythonCall, type PythonEnv, type PythonWorker } from '../support/python.js';
-import { AMQP_URL, REDIS_URL, describeIfAvailable, uniqueName } from '../support/services.js';
+import { peerSuites, runPython, startPythonWorker, type PythonCall, type PythonEnv, type PythonWorker } from '../support/python.js';
+import { AMQP_URL, REDIS_URL, uniqueName } from '../support/services.js';
 
-const describeInterop = await describeIfAvailable('worker ops interop with Python Celery', 'redis', 'rabbitmq', 'python-celery');
+const PEERS = await peerSuites('worker ops interop with Python Celery', 'redis', 'rabbitmq');
 
 /** What test/interop/python/ops_client.py reports per call. */
 interface Watched {
@@ -43,10 +43,10 @@ const BROKERS = [
   ['redis', REDIS_URL],
 ] as const;
 
-describeInterop.each(BROKERS)('worker ops × Python Celery: %s broker, Redis results', (_name, brokerUrl) => {
+for (const { version, peer, describe: describeInterop } of PEERS) describeInterop.each(BROKERS)(`worker ops × Python Celery ${version}: %s broker, Redis results`, (_name, brokerUrl) => {
   const nodeQueue = uniqueName('ops.node');
   const pyQueue = uniqueName('ops.py');
-  const toNode: PythonEnv = { broker: brokerUrl, backend: REDIS_URL, queue: nodeQueue };
+  const toNode: PythonEnv = { broker: brokerUrl, backend: REDIS_URL, queue: nodeQueue, peer };
   let app: Celery;
   let worker: Worker;
   let pyWorker: PythonWorker;
@@ -79,7 +79,7 @@ describeInterop.each(BROKERS)('worker ops × Python Celery: %s broker, Redis res
     worker.register('node.hard_limited', () => sleep(3000, 'too late', { ref: false }), { timeLimit: 0.3 });
     worker.register('node.add', ([x, y]) => (x as number) + (y as number));
     await worker.start();
-    pyWorker = await startPythonWorker({ broker: brokerUrl, backend: REDIS_URL, queue: pyQueue });
+    pyWorker = await startPythonWorker({ broker: brokerUrl, backend: REDIS_URL, queue: pyQueue, peer });
   }, 60_000);
 
   afterAll(async () => {
