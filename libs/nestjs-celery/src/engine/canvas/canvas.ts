@@ -13,6 +13,7 @@ import type { AsyncResult } from '../async-result.js';
 import type { Celery } from '../celery.js';
 import type { ApplyContext } from './apply-context.js';
 import { InvalidSignatureError } from './errors.js';
+import { CANVAS_BRAND, isSignatureLike } from './signature-like.js';
 import type { GroupResult } from './group-result.js';
 import { stampOptions, toWireOptions, type SignatureOptions, type WireOptions } from './options.js';
 import { mergeStamps, stampedHeaderNames, stampsFromOptions, type Stamps } from '../../protocol/stamps.js';
@@ -35,10 +36,8 @@ export interface FreezeOptions {
   groupIndex?: number | null;
 }
 
-const BRAND = Symbol.for('nestjs-celery.canvas');
-
 export function isCanvas(value: unknown): value is Canvas {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  return isSignatureLike(value);
 }
 
 type FromDict = (d: SignatureDict) => Canvas;
@@ -104,7 +103,7 @@ const IMMUTABLE_OPTIONS: ReadonlySet<string> = new Set(['group_id', 'stamped_hea
  * for groups and chunks.
  */
 export abstract class Canvas<R extends CanvasResult = CanvasResult> {
-  readonly [BRAND] = true;
+  readonly [CANVAS_BRAND] = true as const;
   abstract readonly subtaskType: SubtaskType;
   /** the options dict, wire names (task_id, reply_to, link, link_error, queue …) */
   options: WireOptions;

@@ -7,7 +7,7 @@ import { parseIsoDate, toIsoString } from '../../protocol/dates.js';
 import { stampsFromOptions, type Stamps } from '../../protocol/stamps.js';
 import type { SignatureDict } from '../../protocol/signature.js';
 import type { SendTaskOptions } from '../celery.js';
-import { isCanvas, type Canvas } from './canvas.js';
+import { isSignatureLike, type SignatureLike } from './signature-like.js';
 
 /** A signature's options exactly as they go on the wire (Celery's apply_async keywords). */
 export type WireOptions = Record<string, unknown>;
@@ -24,9 +24,9 @@ export type SignatureOptions = Pick<
    */
   expires?: number | Date | string;
   /** applied with this task's result when it succeeds (Celery's link) */
-  link?: Canvas | Canvas[];
+  link?: SignatureLike | SignatureLike[];
   /** applied with this task's id when it fails (Celery's link_error) */
-  linkError?: Canvas | Canvas[];
+  linkError?: SignatureLike | SignatureLike[];
   /** Celery 5.3+ stamps of this signature only (`sig.stamp()` stamps a whole canvas) */
   stamps?: Stamps;
 };
@@ -68,8 +68,8 @@ export function stampOptions(stamps: Stamps): WireOptions {
 }
 
 /** A signature (object or dict) as the dict that goes on the wire. */
-export function toSignatureDict(sig: Canvas | SignatureDict): SignatureDict {
-  return isCanvas(sig) ? sig.toDict() : sig;
+export function toSignatureDict(sig: SignatureLike | SignatureDict): SignatureDict {
+  return isSignatureLike(sig) ? sig.toDict() : sig;
 }
 
 /** Celery's maybe_list: a single value or a list, as a list (null/undefined → undefined). */
@@ -88,9 +88,9 @@ const date = (v: unknown): Date | undefined => (v instanceof Date ? v : typeof v
  */
 export function sendOptionsFromWire(o: WireOptions): SendTaskOptions {
   const expires = num(o.expires) ?? date(o.expires);
-  const links = maybeList(o.link as Canvas | SignatureDict | undefined);
-  const errbacks = maybeList(o.link_error as Canvas | SignatureDict | undefined);
-  const chain = o.chain as (Canvas | SignatureDict)[] | null | undefined;
+  const links = maybeList(o.link as SignatureLike | SignatureDict | undefined);
+  const errbacks = maybeList(o.link_error as SignatureLike | SignatureDict | undefined);
+  const chain = o.chain as (SignatureLike | SignatureDict)[] | null | undefined;
   const options: SendTaskOptions = {
     taskId: str(o.task_id),
     countdown: num(o.countdown),
@@ -113,7 +113,7 @@ export function sendOptionsFromWire(o: WireOptions): SendTaskOptions {
     linkError: errbacks?.map(toSignatureDict),
     // an empty list stays a list: Celery's worker passes the popped chain on as is (`"chain": []`)
     chain: Array.isArray(chain) ? chain.map(toSignatureDict) : undefined,
-    chord: o.chord ? toSignatureDict(o.chord as Canvas | SignatureDict) : undefined,
+    chord: o.chord ? toSignatureDict(o.chord as SignatureLike | SignatureDict) : undefined,
     replyTo: str(o.reply_to),
     headers: o.headers && typeof o.headers === 'object' ? (o.headers as Record<string, unknown>) : undefined,
     stamps: stampsFromOptions(o),
