@@ -25,7 +25,10 @@ export const config = {
   /** the result backend of every scenario */
   backend: process.env.BENCH_BACKEND_URL ?? process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0',
   /** which brokers to run (BENCH_BROKERS=amqp,redis) */
-  brokerKinds: (process.env.BENCH_BROKERS ?? 'amqp,redis').split(',').map((s) => s.trim()).filter(Boolean) as BrokerKind[],
+  brokerKinds: (process.env.BENCH_BROKERS ?? 'amqp,redis')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean) as BrokerKind[],
   /** which parts to run (BENCH_ONLY=drain,publish,rtt,rss) */
   parts: new Set((process.env.BENCH_ONLY ?? 'drain,publish,rtt,rss').split(',').map((s) => s.trim())),
   /** which workers the drain part runs (BENCH_WORKERS=ours,python,celery-node) */
@@ -48,7 +51,7 @@ export const config = {
    */
   concurrency: int('BENCH_CONCURRENCY', 500),
   /** our worker's ack mode: late (default: ack after the outcome is stored) or early (BENCH_ACK_MODE=early, for comparison only) */
-  ackMode: (process.env.BENCH_ACK_MODE === 'early' ? 'early' : 'late'),
+  ackMode: process.env.BENCH_ACK_MODE === 'early' ? 'early' : 'late',
   /** measured round trips (after 20 warm-up ones) */
   rttN: int('BENCH_RTT_N', 1_000),
   /** tasks of the RSS run, sampled every rssEvery */

@@ -70,8 +70,14 @@ function startWorker(name: WorkerName, kind: BrokerKind, queue: string): Running
   const broker = config.brokers[kind];
   const label = `${name} worker on ${kind}`;
   if (name === 'python') return new PythonWorker(label, { broker, backend: config.backend, queue });
-  if (name === 'celery-node') return new NodeChild(label, 'celery-node-worker.js', { broker, backend: config.backend, queue, task: config.task }, { quiet: true });
-  return new NodeChild(label, 'our-worker.js', { broker, backend: config.backend, queue, task: config.task, concurrency: config.concurrency, ackMode: config.ackMode }, { profileName: `worker-drain-${kind}` });
+  if (name === 'celery-node')
+    return new NodeChild(label, 'celery-node-worker.js', { broker, backend: config.backend, queue, task: config.task }, { quiet: true });
+  return new NodeChild(
+    label,
+    'our-worker.js',
+    { broker, backend: config.backend, queue, task: config.task, concurrency: config.concurrency, ackMode: config.ackMode },
+    { profileName: `worker-drain-${kind}` },
+  );
 }
 
 export async function drain(ctx: BenchContext, kind: BrokerKind, name: WorkerName): Promise<DrainFigure> {
@@ -126,7 +132,9 @@ export async function drain(ctx: BenchContext, kind: BrokerKind, name: WorkerNam
     const left = await ctx.admin.depth(kind, queue);
     if (left !== 0) {
       const again = (await ctx.admin.queuedTaskIds(kind, queue))?.filter((id) => ids.includes(id)).length;
-      throw new Error(`${left} messages left in ${queue} after all ${n} results were stored${again === undefined ? '' : ` (${again} of them copies of tasks already done)`}`);
+      throw new Error(
+        `${left} messages left in ${queue} after all ${n} results were stored${again === undefined ? '' : ` (${again} of them copies of tasks already done)`}`,
+      );
     }
   } catch (error) {
     figure.error = errorText(error);

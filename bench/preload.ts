@@ -11,7 +11,9 @@ export interface Preloaded {
 
 export async function preload(ctx: BenchContext, kind: BrokerKind, queue: string, n: number): Promise<Preloaded> {
   if (config.preloader === 'python') {
-    const out = await runPythonScript<{ ids: string[]; seconds: number }>('bench_preload.py', { broker: config.brokers[kind], backend: 'disabled://', queue }, [String(n)]);
+    const out = await runPythonScript<{ ids: string[]; seconds: number }>('bench_preload.py', { broker: config.brokers[kind], backend: 'disabled://', queue }, [
+      String(n),
+    ]);
     await checkDepth(ctx, kind, queue, n);
     return { ids: out.ids, rate: n / out.seconds };
   }

@@ -61,10 +61,7 @@ export function serverPids(): { name: string; pid: number }[] {
     const r = spawnSync('pgrep', ['-x', exe], { encoding: 'utf8' });
     return r.status === 0 ? r.stdout.split('\n').filter(Boolean).map(Number) : [];
   };
-  return [
-    ...find('beam.smp').map((pid) => ({ name: 'rabbitmq', pid })),
-    ...find('redis-server').map((pid) => ({ name: 'redis', pid })),
-  ];
+  return [...find('beam.smp').map((pid) => ({ name: 'rabbitmq', pid })), ...find('redis-server').map((pid) => ({ name: 'redis', pid }))];
 }
 
 /** Busy and total jiffies of the whole machine (for "was the machine saturated"). */
@@ -216,7 +213,23 @@ export class PythonWorker {
     const nodename = `bench-py-${process.pid}-${Math.random().toString(36).slice(2, 8)}@%h`;
     this.process = spawn(
       config.python,
-      ['-m', 'celery', '-A', 'bench_app', 'worker', '-P', 'solo', '-Q', env.queue, '-n', nodename, '--without-heartbeat', '--without-gossip', '--without-mingle', ...config.pythonWorkerArgs],
+      [
+        '-m',
+        'celery',
+        '-A',
+        'bench_app',
+        'worker',
+        '-P',
+        'solo',
+        '-Q',
+        env.queue,
+        '-n',
+        nodename,
+        '--without-heartbeat',
+        '--without-gossip',
+        '--without-mingle',
+        ...config.pythonWorkerArgs,
+      ],
       { env: pythonEnv(env), cwd: config.pythonDir, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.output = tail(this.process);

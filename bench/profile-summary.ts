@@ -71,11 +71,21 @@ export function summarize(path: string, top = 25): string {
   }
   const busy = total - idle;
   const pct = (us: number) => `${((us / busy) * 100).toFixed(1).padStart(5)} %`;
-  const lines = [`${basename(path)}: ${(total / 1e6).toFixed(1)} s profiled, ${(busy / 1e6).toFixed(1)} s on CPU (${((busy / total) * 100).toFixed(0)} %); shares below are of CPU time`];
+  const lines = [
+    `${basename(path)}: ${(total / 1e6).toFixed(1)} s profiled, ${(busy / 1e6).toFixed(1)} s on CPU (${((busy / total) * 100).toFixed(0)} %); shares below are of CPU time`,
+  ];
   lines.push('  by area (self time):');
-  for (const [a, us] of [...areas].filter(([a]) => a !== 'idle').sort((x, y) => y[1] - x[1]).slice(0, 20)) lines.push(`    ${pct(us)}  ${a}`);
+  for (const [a, us] of [...areas]
+    .filter(([a]) => a !== 'idle')
+    .sort((x, y) => y[1] - x[1])
+    .slice(0, 20))
+    lines.push(`    ${pct(us)}  ${a}`);
   lines.push(`  top ${top} functions (self time):`);
-  for (const [f, us] of [...fns].filter(([f]) => !f.startsWith('(idle)')).sort((x, y) => y[1] - x[1]).slice(0, top)) lines.push(`    ${pct(us)}  ${f}`);
+  for (const [f, us] of [...fns]
+    .filter(([f]) => !f.startsWith('(idle)'))
+    .sort((x, y) => y[1] - x[1])
+    .slice(0, top))
+    lines.push(`    ${pct(us)}  ${f}`);
   lines.push(`  top ${top} library/our functions, native and node-internal work below them included:`);
   for (const [f, us] of [...attributed].sort((x, y) => y[1] - x[1]).slice(0, top)) lines.push(`    ${pct(us)}  ${f}`);
   return lines.join('\n');
@@ -84,7 +94,12 @@ export function summarize(path: string, top = 25): string {
 function main(): void {
   const dir = join(config.outDir, 'profiles');
   const files = process.argv.slice(2);
-  const paths = files.length ? files : readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort().map((f) => join(dir, f));
+  const paths = files.length
+    ? files
+    : readdirSync(dir)
+        .filter((f) => f.endsWith('.cpuprofile'))
+        .sort()
+        .map((f) => join(dir, f));
   if (!paths.length) {
     process.stderr.write(`no profiles in ${dir}: run the bench with BENCH_PROFILE=1 first\n`);
     process.exit(1);

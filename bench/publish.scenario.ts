@@ -31,18 +31,27 @@ export async function publish(ctx: BenchContext, kind: BrokerKind, client: 'ours
     ctx.progress(`publish ${client} on ${kind}${kind === 'amqp' ? (confirms ? ' with confirms' : ' without confirms') : ''}: ${n} sends to ${queue}`);
     let seconds: number;
     if (client === 'python') {
-      ({ seconds } = await runPythonScript<{ seconds: number }>('bench_publish.py', { broker: config.brokers[kind], backend: config.backend, queue, confirmPublish: confirms }, [String(n)]));
+      ({ seconds } = await runPythonScript<{ seconds: number }>(
+        'bench_publish.py',
+        { broker: config.brokers[kind], backend: config.backend, queue, confirmPublish: confirms },
+        [String(n)],
+      ));
     } else {
-      const child = new NodeChild(`our client publishing on ${kind}`, 'our-client.js', {
-        mode: 'publish',
-        broker: config.brokers[kind],
-        backend: config.backend,
-        queue,
-        task: config.task,
-        n,
-        inflight: config.inflight,
-        confirmPublish: confirms,
-      }, { profileName: `client-publish-${kind}${confirms ? '' : '-noconfirm'}` });
+      const child = new NodeChild(
+        `our client publishing on ${kind}`,
+        'our-client.js',
+        {
+          mode: 'publish',
+          broker: config.brokers[kind],
+          backend: config.backend,
+          queue,
+          task: config.task,
+          n,
+          inflight: config.inflight,
+          confirmPublish: confirms,
+        },
+        { profileName: `client-publish-${kind}${confirms ? '' : '-noconfirm'}` },
+      );
       try {
         seconds = (await child.next('result', 600_000)).seconds as number;
       } finally {

@@ -45,7 +45,16 @@ const shortError = (e: string) => `error: ${e.split('\n')[0].slice(0, 100)}`;
 function table(rows: string[][], indent = '  '): string {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => indent + row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map(
+      (row) =>
+        indent +
+        row
+          .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i])))
+          .join('  ')
+          .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** A worker's run with the median rate over the rounds (errors left out), and every round's rate. */
@@ -98,7 +107,7 @@ function drainSection(r: BenchResults, out: string[]): void {
   out.push(`   ${config.rounds} round(s), the workers interleaved in each; each row is the worker's median round, the ratios divide medians.`);
   out.push('   rate = (N − 1) / (last − first result stored); a result is "stored" when the backend\'s PUBLISH on');
   out.push('   celery-task-meta-<id> reaches a PSUBSCRIBE in the bench process (nothing extra for the worker to do).');
-  out.push('   µs/task = the worker process\'s CPU time per task; cpu columns = % of one core (machine: % of all cores),');
+  out.push("   µs/task = the worker process's CPU time per task; cpu columns = % of one core (machine: % of all cores),");
   out.push(`   all over that same window. A pause ≥ ${STALL_MS} ms between two results is reported as a stall.`);
   const rows: string[][] = [['broker', 'worker', 'drain rate', 'µs/task', 'worker', 'rabbitmq', 'redis', 'bench', 'machine', 'note']];
   for (const b of brokers) {
@@ -111,16 +120,30 @@ function drainSection(r: BenchResults, out: string[]): void {
       }
       const notes: string[] = [];
       if (f.roundRates.length > 1) notes.push(`rounds ${f.roundRates.map((x) => (Number.isNaN(x) ? 'failed' : int(x))).join(' / ')}`);
-      if ((f.stalledMs ?? 0) > 0) notes.push(`stalled ${round((f.stalledMs ?? 0) / 1000, 1)} s (longest ${round((f.maxGapMs ?? 0) / 1000, 1)} s); ${rate(f.rateWithoutStalls)} without stalls`);
+      if ((f.stalledMs ?? 0) > 0)
+        notes.push(
+          `stalled ${round((f.stalledMs ?? 0) / 1000, 1)} s (longest ${round((f.maxGapMs ?? 0) / 1000, 1)} s); ${rate(f.rateWithoutStalls)} without stalls`,
+        );
       if (f.wrongResults) notes.push(`${f.wrongResults} results WRONG or missing`);
       if (f.consumers != null && f.consumers !== 1) notes.push(`${f.consumers} consumers on the queue while draining (expected 1)`);
       const cpu = f.serverCpuPct ?? {};
-      rows.push([BROKER_NAMES[b], WORKER_LABELS[w], rate(f.rate), f.workerCpuUsPerTask === undefined ? '–' : int(f.workerCpuUsPerTask), pct(f.workerCpuPct), pct(cpu.rabbitmq), pct(cpu.redis), pct(f.observerCpuPct), pct(f.machineBusyPct), notes.join('; ')]);
+      rows.push([
+        BROKER_NAMES[b],
+        WORKER_LABELS[w],
+        rate(f.rate),
+        f.workerCpuUsPerTask === undefined ? '–' : int(f.workerCpuUsPerTask),
+        pct(f.workerCpuPct),
+        pct(cpu.rabbitmq),
+        pct(cpu.redis),
+        pct(f.observerCpuPct),
+        pct(f.machineBusyPct),
+        notes.join('; '),
+      ]);
     }
   }
   out.push(table(rows));
   out.push('');
-  out.push('   ratios (our rate over the other\'s rate without its stalls, so a stall of theirs never flatters ours):');
+  out.push("   ratios (our rate over the other's rate without its stalls, so a stall of theirs never flatters ours):");
   const ratios: string[][] = [];
   for (const b of brokers) {
     ratios.push(ratioRow(r, b, 'drain.oursOverPython', 'ours / Python Celery'));
@@ -128,7 +151,9 @@ function drainSection(r: BenchResults, out: string[]): void {
   }
   out.push(table(ratios));
   out.push('');
-  out.push(`   for orientation, figures measured earlier on this kind of machine: ${brokers.map((b) => `${BROKER_NAMES[b]} Python ${rate(REFERENCE[b].python)}, celery-node ${rate(REFERENCE[b]['celery-node'])}`).join('; ')}`);
+  out.push(
+    `   for orientation, figures measured earlier on this kind of machine: ${brokers.map((b) => `${BROKER_NAMES[b]} Python ${rate(REFERENCE[b].python)}, celery-node ${rate(REFERENCE[b]['celery-node'])}`).join('; ')}`,
+  );
   const preloads = brokers.map((b) => `${BROKER_NAMES[b]} ${rate(r.drain.find((f) => f.broker === b && f.preloadRate)?.preloadRate)}`).join(', ');
   out.push(`   our client while preloading (no result backend, ${config.inflight} sends in flight): ${preloads}`);
 }
@@ -140,7 +165,7 @@ function publishSection(r: BenchResults, out: string[]): void {
   out.push('');
   out.push('2. Client publish rate: N sends to a queue nobody consumes, Redis result backend (each send subscribes to its result first)');
   out.push(`   ours: sendTask with ${config.inflight} in flight; Python: add.delay() in a loop. On RabbitMQ like for like, without publisher`);
-  out.push('   confirms (Celery\'s default confirm_publish off; ours with confirmPublish: false) and with them (our default; Python');
+  out.push("   confirms (Celery's default confirm_publish off; ours with confirmPublish: false) and with them (our default; Python");
   out.push('   with broker_transport_options confirm_publish=True). On Redis the LPUSH reply is the confirm for both.');
   const rows: string[][] = [['broker', 'publisher confirms', 'ours', 'Python', 'ours / Python', 'target', '']];
   for (const b of brokers) {
@@ -153,7 +178,15 @@ function publishSection(r: BenchResults, out: string[]): void {
         : [[true, 'LPUSH reply', 'publish.oursOverPython']];
     for (const [confirms, label, key] of variants) {
       const x = r.ratios[`${key}.${b}`];
-      rows.push([BROKER_NAMES[b], label, cell(get(b, 'ours', confirms)), cell(get(b, 'python', confirms)), times(x?.value), `≥ ${TARGETS.publishOverPython}×`, x?.value === undefined ? '' : x.met ? 'met' : 'NOT met']);
+      rows.push([
+        BROKER_NAMES[b],
+        label,
+        cell(get(b, 'ours', confirms)),
+        cell(get(b, 'python', confirms)),
+        times(x?.value),
+        `≥ ${TARGETS.publishOverPython}×`,
+        x?.value === undefined ? '' : x.met ? 'met' : 'NOT met',
+      ]);
     }
   }
   out.push(table(rows));
@@ -167,7 +200,10 @@ function rttSection(r: BenchResults, out: string[]): void {
   out.push(`3. Round trip of one task at a time (send → result in hand), ${config.rttN} tasks after 20 warm-ups`);
   const rows: string[][] = [['broker', 'client + worker', 'p50', 'p99', 'mean']];
   for (const b of brokers) {
-    for (const [pair, label] of [['ours', 'our client + our worker'], ['python', 'Python client + Python worker (-P solo)']] as const) {
+    for (const [pair, label] of [
+      ['ours', 'our client + our worker'],
+      ['python', 'Python client + Python worker (-P solo)'],
+    ] as const) {
       const f = r.rtt.find((x) => x.broker === b && x.pair === pair);
       if (!f) continue;
       rows.push(f.error ? [BROKER_NAMES[b], label, shortError(f.error)] : [BROKER_NAMES[b], label, ms(f.p50Ms), ms(f.p99Ms), ms(f.meanMs)]);
@@ -178,9 +214,16 @@ function rttSection(r: BenchResults, out: string[]): void {
 
 function rssSection(f: RssFigure, out: string[]): void {
   out.push('');
-  out.push(`4. Our worker's memory over ${f.tasks.toLocaleString('en-US')} tasks (${BROKER_NAMES[f.broker as BrokerKind]} broker), sampled every ${config.rssEvery.toLocaleString('en-US')} completions after a full GC`);
+  out.push(
+    `4. Our worker's memory over ${f.tasks.toLocaleString('en-US')} tasks (${BROKER_NAMES[f.broker as BrokerKind]} broker), sampled every ${config.rssEvery.toLocaleString('en-US')} completions after a full GC`,
+  );
   if (f.error) out.push(`  ${shortError(f.error)}`);
-  out.push(table([['tasks', 'RSS', 'V8 heap reserved', 'heap used'], ...f.samples.map((s) => [int(s.tasks), `${s.rssMB.toFixed(1)} MB`, `${s.heapTotalMB.toFixed(1)} MB`, `${s.heapUsedMB.toFixed(1)} MB`])]));
+  out.push(
+    table([
+      ['tasks', 'RSS', 'V8 heap reserved', 'heap used'],
+      ...f.samples.map((s) => [int(s.tasks), `${s.rssMB.toFixed(1)} MB`, `${s.heapTotalMB.toFixed(1)} MB`, `${s.heapUsedMB.toFixed(1)} MB`]),
+    ]),
+  );
   if (f.growthPct !== undefined) {
     const sign = f.growthPct >= 0 ? '+' : '';
     const hsign = (f.heapGrowthPct ?? 0) >= 0 ? '+' : '';
@@ -194,7 +237,9 @@ function rssSection(f: RssFigure, out: string[]): void {
 export function render(r: BenchResults): string {
   const out: string[] = [];
   const m = r.meta;
-  out.push(`nestjs-celery bench — ${m.date}, ${m.cpus} CPUs, Node ${m.node}, Python Celery ${m.pythonCelery}, celery-node ${m.celeryNode}, RabbitMQ ${m.rabbitmq}, Redis ${m.redis}`);
+  out.push(
+    `nestjs-celery bench — ${m.date}, ${m.cpus} CPUs, Node ${m.node}, Python Celery ${m.pythonCelery}, celery-node ${m.celeryNode}, RabbitMQ ${m.rabbitmq}, Redis ${m.redis}`,
+  );
   out.push(`task bench.add(x, y) = x + y; result backend: Redis; N = ${config.n.toLocaleString('en-US')} tasks per drain and per publish run`);
   if (Number(m.busyBeforePct) >= BUSY_WARNING_PCT) {
     out.push(`WARNING: the machine was ${m.busyBeforePct}% busy before the bench started (other processes): expect noisy figures`);

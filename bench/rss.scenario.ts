@@ -49,14 +49,20 @@ export async function rssOverTime(ctx: BenchContext): Promise<RssFigure> {
     ctx.progress(`rss: preloading ${config.rssTasks} tasks on ${kind} (${queue})`);
     ids = (await preload(ctx, kind, queue, config.rssTasks)).ids;
     ctx.progress(`rss: our worker draining them`);
-    worker = new NodeChild('our worker (rss)', 'our-worker.js', {
-      broker: config.brokers[kind],
-      backend: config.backend,
-      queue,
-      task: config.task,
-      concurrency: config.concurrency, ackMode: config.ackMode,
-      rssEvery: config.rssEvery,
-    }, { profileName: `worker-rss-${kind}`, execArgv: ['--expose-gc'] });
+    worker = new NodeChild(
+      'our worker (rss)',
+      'our-worker.js',
+      {
+        broker: config.brokers[kind],
+        backend: config.backend,
+        queue,
+        task: config.task,
+        concurrency: config.concurrency,
+        ackMode: config.ackMode,
+        rssEvery: config.rssEvery,
+      },
+      { profileName: `worker-rss-${kind}`, execArgv: ['--expose-gc'] },
+    );
     worker.process.on('message', (m: { type: string; tasks: number; rss: number; heapTotal: number; heapUsed: number }) => {
       if (m.type === 'rss') figure.samples.push({ tasks: m.tasks, rssMB: m.rss / MB, heapTotalMB: m.heapTotal / MB, heapUsedMB: m.heapUsed / MB });
     });

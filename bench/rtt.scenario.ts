@@ -34,10 +34,20 @@ export async function roundTrip(ctx: BenchContext, kind: BrokerKind, pair: 'ours
       ]);
       ({ latenciesMs: latencies, ids } = out);
     } else {
-      const w = new NodeChild(`our worker (rtt, ${kind})`, 'our-worker.js', { broker, backend: config.backend, queue, task: config.task, concurrency: config.concurrency, ackMode: config.ackMode }, { profileName: `worker-rtt-${kind}` });
+      const w = new NodeChild(
+        `our worker (rtt, ${kind})`,
+        'our-worker.js',
+        { broker, backend: config.backend, queue, task: config.task, concurrency: config.concurrency, ackMode: config.ackMode },
+        { profileName: `worker-rtt-${kind}` },
+      );
       worker = w;
       await w.next('ready');
-      const client = new NodeChild(`our client (rtt, ${kind})`, 'our-client.js', { mode: 'rtt', broker, backend: config.backend, queue, task: config.task, n, inflight: 1, warmup: WARMUP }, { profileName: `client-rtt-${kind}` });
+      const client = new NodeChild(
+        `our client (rtt, ${kind})`,
+        'our-client.js',
+        { mode: 'rtt', broker, backend: config.backend, queue, task: config.task, n, inflight: 1, warmup: WARMUP },
+        { profileName: `client-rtt-${kind}` },
+      );
       try {
         const out = await Promise.race([client.next('result', 600_000), w.died]);
         latencies = out.latenciesMs as number[];

@@ -97,7 +97,9 @@ async function main(): Promise<void> {
   results.ratios = computeRatios(results);
   results.meta.seconds = Math.round((Date.now() - started) / 1000);
   const path = writeJson(results);
-  process.stdout.write(`\n${render(results)}\n\nwritten to ${path} (${results.meta.seconds} s)${config.profile ? `; CPU profiles in ${join(config.outDir, 'profiles')}` : ''}\n`);
+  process.stdout.write(
+    `\n${render(results)}\n\nwritten to ${path} (${results.meta.seconds} s)${config.profile ? `; CPU profiles in ${join(config.outDir, 'profiles')}` : ''}\n`,
+  );
   const failed = [...results.drain, ...results.publish, ...results.rtt, ...(results.rss ? [results.rss] : [])].filter((f) => f.error);
   if (failed.length) process.exitCode = 1;
 }

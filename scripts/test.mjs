@@ -26,10 +26,14 @@ let status = 0;
 for (const phase of phases) {
   const out = join(dir, `${phase.projects.join('-')}.json`);
   console.log(`\n== ${phase.name} ==`);
-  const run = spawnSync(process.execPath, [jest, '--selectProjects', ...phase.projects, '--passWithNoTests', ...phase.jestArgs, '--json', `--outputFile=${out}`, ...args], {
-    stdio: 'inherit',
-    env,
-  });
+  const run = spawnSync(
+    process.execPath,
+    [jest, '--selectProjects', ...phase.projects, '--passWithNoTests', ...phase.jestArgs, '--json', `--outputFile=${out}`, ...args],
+    {
+      stdio: 'inherit',
+      env,
+    },
+  );
   if (run.status !== 0) status = run.status ?? 1;
   if (!existsSync(out)) continue;
   const r = JSON.parse(readFileSync(out, 'utf8'));

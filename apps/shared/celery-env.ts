@@ -10,7 +10,10 @@ import { connectionOptionsFromEnv, type CeleryModuleOptions } from 'nestjs-celer
  *   CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS  TLS and transport options (see connectionOptionsFromEnv)
  */
 export function celeryOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): CeleryModuleOptions {
-  const queues = (env.CELERY_QUEUES ?? '').split(',').map((q) => q.trim()).filter(Boolean);
+  const queues = (env.CELERY_QUEUES ?? '')
+    .split(',')
+    .map((q) => q.trim())
+    .filter(Boolean);
   return {
     ...connectionOptionsFromEnv(env),
     ...(queues.length ? { taskDefaultQueue: queues[0] } : {}),
@@ -18,7 +21,10 @@ export function celeryOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Cele
 }
 
 export function workerOptionsFromEnv(env: NodeJS.ProcessEnv = process.env) {
-  const queues = (env.CELERY_QUEUES ?? '').split(',').map((q) => q.trim()).filter(Boolean);
+  const queues = (env.CELERY_QUEUES ?? '')
+    .split(',')
+    .map((q) => q.trim())
+    .filter(Boolean);
   return {
     ...(queues.length ? { queues } : {}),
     concurrency: Number(env.CELERY_CONCURRENCY ?? 16),

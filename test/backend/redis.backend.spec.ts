@@ -237,7 +237,7 @@ describeRedis('RedisBackend', () => {
     const n = 1000;
     const batch = Array.from({ length: n }, () => newId());
     const before = await clients(redis, name);
-    const subscribeCalls = async () => Number(/cmdstat_subscribe:calls=(\d+)/.exec((await redis.info('commandstats')))?.[1] ?? 0);
+    const subscribeCalls = async () => Number(/cmdstat_subscribe:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
     const callsBefore = await subscribeCalls();
     const done = batch.map((id) => collect(backend, id, 10_000));
     await Promise.all(batch.map((id) => backend.onTaskCall(id)));
@@ -334,16 +334,29 @@ describeInterop('RedisBackend ↔ Python Celery 5.2', () => {
     const id = newId();
     const seen = collect(backend, id, 15_000);
     await backend.onTaskCall(id);
-    await runPeer({ action: 'store', ...py, items: [{ id, state: 'STARTED', result: { pid: 7 } }, { id, state: 'SUCCESS', result: [1, 'two'] }] });
+    await runPeer({
+      action: 'store',
+      ...py,
+      items: [
+        { id, state: 'STARTED', result: { pid: 7 } },
+        { id, state: 'SUCCESS', result: [1, 'two'] },
+      ],
+    });
     const metas = await seen;
     expect(metas.at(-1)).toEqual(expect.objectContaining({ status: 'SUCCESS', result: [1, 'two'], task_id: id }));
-    expect(statuses(metas).slice(0, -1).every((s) => s === 'STARTED')).toBe(true);
+    expect(
+      statuses(metas)
+        .slice(0, -1)
+        .every((s) => s === 'STARTED'),
+    ).toBe(true);
   });
 
   it("Python's AsyncResult.get() reads what we store: a value, and a FAILURE raised as ValueError", async () => {
     const [ok, fail] = [newId(), newId()];
     await backend.store(resultMeta(ok, 'SUCCESS', { sum: 3, list: [1, 'a', null] }), { taskId: ok });
-    await backend.store(resultMeta(fail, 'FAILURE', valueError('bad input'), { traceback: 'Traceback (most recent call last):\nValueError: bad input' }), { taskId: fail });
+    await backend.store(resultMeta(fail, 'FAILURE', valueError('bad input'), { traceback: 'Traceback (most recent call last):\nValueError: bad input' }), {
+      taskId: fail,
+    });
     const [okOut, failOut] = await Promise.all([
       runPeer<PeerOutcome>({ action: 'get', ...py, id: ok, timeout: 5 }),
       runPeer<PeerOutcome>({ action: 'get', ...py, id: fail, timeout: 5 }),

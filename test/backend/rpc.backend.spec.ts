@@ -89,7 +89,13 @@ for (const v of variants) {
       await worker.store(resultMeta(c, 'SUCCESS', 'corr'), { taskId: c, replyTo: client.oid, correlationId: 'corr-' + c });
       // an old-style reply without correlation_id: the body's task_id decides
       await broker.publish(
-        { body: Buffer.from(JSON.stringify({ task_id: c, status: 'FAILURE', result: valueError('x'), traceback: null, children: [] })), contentType: 'application/json', contentEncoding: 'utf-8', headers: {}, properties: { deliveryMode: 1 } },
+        {
+          body: Buffer.from(JSON.stringify({ task_id: c, status: 'FAILURE', result: valueError('x'), traceback: null, children: [] })),
+          contentType: 'application/json',
+          contentEncoding: 'utf-8',
+          headers: {},
+          properties: { deliveryMode: 1 },
+        },
         { exchange: '', routingKey: client.oid },
       );
       // the last reply sent: once it is in, every earlier one is (one queue, in order)
@@ -187,7 +193,11 @@ for (const v of variants) {
       });
       await bothSeen;
       await consumer.cancel();
-      const target = (id: string) => ({ taskId: id, replyTo: seen.get(id)!.message.properties.replyTo, correlationId: seen.get(id)!.message.properties.correlationId });
+      const target = (id: string) => ({
+        taskId: id,
+        replyTo: seen.get(id)!.message.properties.replyTo,
+        correlationId: seen.get(id)!.message.properties.correlationId,
+      });
       expect(target(okId).replyTo).toMatch(/^[0-9a-f-]{36}$/);
       await backend.store(resultMeta(okId, 'STARTED', { pid: 1 }), target(okId));
       await backend.store(resultMeta(okId, 'SUCCESS', 5), target(okId));

@@ -75,7 +75,10 @@ describeAmqp.each([
     await quorum.declareQueue(q);
     const classic = app({ taskDefaultQueue: q });
     await classic.connect();
-    const error = await classic.declareQueue(q).then(() => undefined, (e: unknown) => e);
+    const error = await classic.declareQueue(q).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(QueueMismatchError);
     const message = (error as Error).message;
     expect(message).toContain(`queue '${q}'`);
@@ -112,7 +115,7 @@ describeAmqp.each([
     expect(seen[0].at - sent).toBeGreaterThanOrEqual(2000);
   });
 
-  test("an exclusive pidbox queue held by another connection: QueueInUseError, then the node listens once it is released", async () => {
+  test('an exclusive pidbox queue held by another connection: QueueInUseError, then the node listens once it is released', async () => {
     const name = uniqueName('pidbox');
     const holder = new AmqpBroker(BROKER_URL, { logger: silentLogger });
     const second = new AmqpBroker(BROKER_URL, { logger: silentLogger });
@@ -124,7 +127,9 @@ describeAmqp.each([
       const first = new PidboxNode({ broker: holder, clock: new LamportClock() }, new Map(), { hostname: name, logger: silentLogger });
       await first.start();
       const blocked = new PidboxNode({ broker: second, clock: new LamportClock() }, new Map(), { hostname: name, logger });
-      await expect(second.declareQueue({ name: first.queueName, exchange: '', durable: false, exclusive: true, autoDelete: true })).rejects.toBeInstanceOf(QueueInUseError);
+      await expect(second.declareQueue({ name: first.queueName, exchange: '', durable: false, exclusive: true, autoDelete: true })).rejects.toBeInstanceOf(
+        QueueInUseError,
+      );
       await blocked.start(); // does not throw: retries in the background
       expect(logs.join('\n')).toMatch(/RESOURCE_LOCKED|exclusive to another connection/);
       await holder.close();

@@ -14,7 +14,10 @@ const INTEROP = fileURLToPath(new URL('./amqp-interop.py', import.meta.url));
 export function pythonOf(version: CeleryVersion) {
   return async <T = unknown>(command: string, ...args: string[]): Promise<T> => {
     try {
-      const { stdout } = await run(PYTHON, [INTEROP, command, AMQP_URL, ...args], { timeout: 30_000, env: { ...process.env, PYTHONPATH: pythonPathFor(version) } });
+      const { stdout } = await run(PYTHON, [INTEROP, command, AMQP_URL, ...args], {
+        timeout: 30_000,
+        env: { ...process.env, PYTHONPATH: pythonPathFor(version) },
+      });
       return JSON.parse(stdout) as T;
     } catch (err) {
       const e = err as { stderr?: string; message: string };
@@ -90,10 +93,7 @@ export class Inbox {
   async count(n: number, timeoutMs = 30_000): Promise<Delivery[]> {
     if (this.received.length < n) {
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`expected ${n} deliveries within ${timeoutMs} ms, got ${this.received.length}`)),
-          timeoutMs,
-        );
+        const timer = setTimeout(() => reject(new Error(`expected ${n} deliveries within ${timeoutMs} ms, got ${this.received.length}`)), timeoutMs);
         this.waiting.push({ n, resolve: () => (clearTimeout(timer), resolve()) });
       });
     }

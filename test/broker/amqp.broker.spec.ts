@@ -411,7 +411,12 @@ describeAmqp('AmqpBroker (RabbitMQ)', () => {
     await closeConnectionNamed(connectionName);
     // RabbitMQ requeues all N; the re-subscribed consumer starts at the shrunken window and grows again
     await inbox.count(2 * N, 30_000);
-    expect(inbox.received.slice(N).map((d) => d.message.headers.i).sort((a, b) => Number(a) - Number(b))).toEqual([...Array(N).keys()]);
+    expect(
+      inbox.received
+        .slice(N)
+        .map((d) => d.message.headers.i)
+        .sort((a, b) => Number(a) - Number(b)),
+    ).toEqual([...Array(N).keys()]);
     for (const d of inbox.received.slice(N)) await d.ack();
   });
 

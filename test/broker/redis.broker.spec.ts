@@ -286,9 +286,11 @@ describeRedis('RedisBroker (kombu 5.2 wire format)', () => {
     const got = await inbox.next(3);
     await sleep(100);
     expect(inbox.deliveries).toHaveLength(3);
-    expect(got.map((d) => `${d.deliveryInfo.queue === q1 ? 'q1' : d.deliveryInfo.queue === q2 ? 'q2' : 'q3'}:${d.message.headers.id}`).sort()).toEqual(
-      ['q1:d1', 'q2:t1', 'q3:t1'],
-    );
+    expect(got.map((d) => `${d.deliveryInfo.queue === q1 ? 'q1' : d.deliveryInfo.queue === q2 ? 'q2' : 'q3'}:${d.message.headers.id}`).sort()).toEqual([
+      'q1:d1',
+      'q2:t1',
+      'q3:t1',
+    ]);
     expect(got.find((d) => d.message.headers.id === 'd1')!.deliveryInfo).toMatchObject({ exchange: direct, routingKey: 'rk.one' });
   });
 

@@ -14,7 +14,7 @@ const describeRedis = await describeIfAvailable('transport options', 'redis');
 const describePython = await describeIfAvailable('transport options with Python Celery', 'redis', 'python-celery');
 const TIMEOUT = 60_000;
 /** result_backend_transport_options global_keyprefix came with Celery 5.3 */
-const prefixingPeers = (celeryPeers()).filter((p) => Number(p.version.split('.')[1]) >= 3 || Number(p.version.split('.')[0]) > 5);
+const prefixingPeers = celeryPeers().filter((p) => Number(p.version.split('.')[1]) >= 3 || Number(p.version.split('.')[0]) > 5);
 
 describeRedis('broker_transport_options / result_backend_transport_options (Redis)', () => {
   const redis = new Redis(REDIS_URL);
@@ -35,48 +35,58 @@ describeRedis('broker_transport_options / result_backend_transport_options (Redi
     redis.disconnect();
   }, TIMEOUT);
 
-  test('visibility_timeout and global_keyprefix reach the broker: a delivery older than 1 s is restored under the prefix', async () => {
-    const prefix = `${uniqueName('bto')}:`;
-    prefixes.push(prefix);
-    const queue = uniqueName('bto');
-    const holder = app({ broker: REDIS_URL, brokerTransportOptions: { global_keyprefix: prefix } }).broker as RedisBroker;
-    await holder.connect();
-    await holder.publish(taskMessage('held-1'), { exchange: '', routingKey: queue });
-    const inbox = new Inbox();
-    await holder.consume([queue], { prefetch: 1 }, inbox.handler);
-    await inbox.next(1, 10_000); // delivered, never acked
-    expect(await redis.hlen(`${prefix}unacked`)).toBe(1);
+  test(
+    'visibility_timeout and global_keyprefix reach the broker: a delivery older than 1 s is restored under the prefix',
+    async () => {
+      const prefix = `${uniqueName('bto')}:`;
+      prefixes.push(prefix);
+      const queue = uniqueName('bto');
+      const holder = app({ broker: REDIS_URL, brokerTransportOptions: { global_keyprefix: prefix } }).broker as RedisBroker;
+      await holder.connect();
+      await holder.publish(taskMessage('held-1'), { exchange: '', routingKey: queue });
+      const inbox = new Inbox();
+      await holder.consume([queue], { prefetch: 1 }, inbox.handler);
+      await inbox.next(1, 10_000); // delivered, never acked
+      expect(await redis.hlen(`${prefix}unacked`)).toBe(1);
 
-    const byDefault = app({ broker: REDIS_URL, brokerTransportOptions: { global_keyprefix: prefix } }).broker as RedisBroker;
-    const short = app({ broker: REDIS_URL, brokerTransportOptions: { global_keyprefix: prefix, visibility_timeout: 1 } }).broker as RedisBroker;
-    await byDefault.connect();
-    await short.connect();
-    await sleep(1500); // the delivery is now older than the 1 s visibility timeout
-    expect(await byDefault.restoreVisible()).toBe(0); // kombu's default, 3600 s
-    expect(await short.restoreVisible()).toBe(1);
-    expect(await redis.llen(`${prefix}${queue}`)).toBe(1);
-  }, TIMEOUT);
+      const byDefault = app({ broker: REDIS_URL, brokerTransportOptions: { global_keyprefix: prefix } }).broker as RedisBroker;
+      const short = app({ broker: REDIS_URL, brokerTransportOptions: { global_keyprefix: prefix, visibility_timeout: 1 } }).broker as RedisBroker;
+      await byDefault.connect();
+      await short.connect();
+      await sleep(1500); // the delivery is now older than the 1 s visibility timeout
+      expect(await byDefault.restoreVisible()).toBe(0); // kombu's default, 3600 s
+      expect(await short.restoreVisible()).toBe(1);
+      expect(await redis.llen(`${prefix}${queue}`)).toBe(1);
+    },
+    TIMEOUT,
+  );
 
-  test("result_backend_transport_options global_keyprefix: results under Celery's prefixed key", async () => {
-    const prefix = uniqueName('rbto');
-    prefixes.push(prefix);
-    const queue = uniqueName('rbto');
-    const a = app({ broker: `memory://${queue}`, backend: REDIS_URL, resultBackendTransportOptions: { global_keyprefix: prefix } });
-    const worker = new Worker(a, { queues: [queue], concurrency: 1, logger: silentLogger });
-    worker.register('bto.add', ([x, y]) => (x as number) + (y as number));
-    await worker.start();
-    try {
-      const result = await a.sendTask<number>('bto.add', [1, 2], {}, { queue });
-      await expect(result.get({ timeout: 30_000 })).resolves.toBe(3);
-      expect(JSON.parse((await redis.get(`${prefix}_celery-task-meta-${result.id}`))!)).toMatchObject({ status: 'SUCCESS', result: 3 });
-      expect(await redis.exists(`celery-task-meta-${result.id}`)).toBe(0);
-    } finally {
-      await worker.stop();
-    }
-  }, TIMEOUT);
+  test(
+    "result_backend_transport_options global_keyprefix: results under Celery's prefixed key",
+    async () => {
+      const prefix = uniqueName('rbto');
+      prefixes.push(prefix);
+      const queue = uniqueName('rbto');
+      const a = app({ broker: `memory://${queue}`, backend: REDIS_URL, resultBackendTransportOptions: { global_keyprefix: prefix } });
+      const worker = new Worker(a, { queues: [queue], concurrency: 1, logger: silentLogger });
+      worker.register('bto.add', ([x, y]) => (x as number) + (y as number));
+      await worker.start();
+      try {
+        const result = await a.sendTask<number>('bto.add', [1, 2], {}, { queue });
+        await expect(result.get({ timeout: 30_000 })).resolves.toBe(3);
+        expect(JSON.parse((await redis.get(`${prefix}_celery-task-meta-${result.id}`))!)).toMatchObject({ status: 'SUCCESS', result: 3 });
+        expect(await redis.exists(`celery-task-meta-${result.id}`)).toBe(0);
+      } finally {
+        await worker.stop();
+      }
+    },
+    TIMEOUT,
+  );
 
   test('an unknown key is refused when the app is made', () => {
-    expect(() => app({ broker: REDIS_URL, brokerTransportOptions: { polling_interval: 1 } as never })).toThrow(/unknown broker_transport_options key "polling_interval"/);
+    expect(() => app({ broker: REDIS_URL, brokerTransportOptions: { polling_interval: 1 } as never })).toThrow(
+      /unknown broker_transport_options key "polling_interval"/,
+    );
   });
 });
 
@@ -87,26 +97,30 @@ describePython('result_backend_transport_options global_keyprefix with Python Ce
   }, TIMEOUT);
 
   describe.each(prefixingPeers)('Celery $version', ({ peer }) => {
-    test('both ways: each side reads the result the other stored under the prefixed key', async () => {
-      const queue = uniqueName('rbto-py');
-      const prefix = 'billing:'; // ends in ':', so no '_' is added
-      const served = new Celery({ broker: REDIS_URL, backend: REDIS_URL, resultBackendTransportOptions: { global_keyprefix: prefix }, logger: silentLogger });
-      apps.push(served);
-      const worker = new Worker(served, { queues: [queue], concurrency: 1, logger: silentLogger });
-      worker.register('node.add', ([x, y]) => (x as number) + (y as number));
-      await worker.start();
-      const env: PythonEnv = { broker: REDIS_URL, backend: REDIS_URL, queue, peer, resultBackendTransportOptions: { global_keyprefix: prefix } };
-      const [outcome] = await pythonClient(env, [{ task: 'node.add', args: [2, 3] }]);
-      expect(outcome).toMatchObject({ state: 'SUCCESS', result: 5 });
-      await worker.stop();
+    test(
+      'both ways: each side reads the result the other stored under the prefixed key',
+      async () => {
+        const queue = uniqueName('rbto-py');
+        const prefix = 'billing:'; // ends in ':', so no '_' is added
+        const served = new Celery({ broker: REDIS_URL, backend: REDIS_URL, resultBackendTransportOptions: { global_keyprefix: prefix }, logger: silentLogger });
+        apps.push(served);
+        const worker = new Worker(served, { queues: [queue], concurrency: 1, logger: silentLogger });
+        worker.register('node.add', ([x, y]) => (x as number) + (y as number));
+        await worker.start();
+        const env: PythonEnv = { broker: REDIS_URL, backend: REDIS_URL, queue, peer, resultBackendTransportOptions: { global_keyprefix: prefix } };
+        const [outcome] = await pythonClient(env, [{ task: 'node.add', args: [2, 3] }]);
+        expect(outcome).toMatchObject({ state: 'SUCCESS', result: 5 });
+        await worker.stop();
 
-      const py = await startPythonWorker(env);
-      try {
-        const result = await served.sendTask<number>('py.add', [4, 5], {}, { queue });
-        await expect(result.get({ timeout: 30_000 })).resolves.toBe(9);
-      } finally {
-        await py.stop();
-      }
-    }, TIMEOUT * 2);
+        const py = await startPythonWorker(env);
+        try {
+          const result = await served.sendTask<number>('py.add', [4, 5], {}, { queue });
+          await expect(result.get({ timeout: 30_000 })).resolves.toBe(9);
+        } finally {
+          await py.stop();
+        }
+      },
+      TIMEOUT * 2,
+    );
   });
 });

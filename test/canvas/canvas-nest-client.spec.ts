@@ -52,7 +52,21 @@ describe('CeleryClient canvas (memory transport)', () => {
     expect(result).toBeInstanceOf(GroupResult);
     await expect(result.get(T)).resolves.toEqual([1, 2, 3]);
     await expect(lastValueFrom(client.apply$(group(s('add', 4), s('add', 5))).pipe(toArray()))).resolves.toEqual([[4, 5]]);
-    await expect(firstValueFrom(client.apply$(chunks('add', [[1, 1], [2, 2], [3, 3]], 2)))).resolves.toEqual([[2, 4], [6]]);
+    await expect(
+      firstValueFrom(
+        client.apply$(
+          chunks(
+            'add',
+            [
+              [1, 1],
+              [2, 2],
+              [3, 3],
+            ],
+            2,
+          ),
+        ),
+      ),
+    ).resolves.toEqual([[2, 4], [6]]);
   });
 
   test('apply$() of a group errors with the failing member; of a chord emits the body result', async () => {

@@ -43,7 +43,16 @@ describeNest('canvas built in Python runs on Nest @CeleryTask handlers', () => {
 
   beforeAll(async () => {
     moduleRef = await Test.createTestingModule({
-      imports: [CeleryModule.forRoot({ broker: AMQP_URL, backend: REDIS_URL, taskDefaultQueue: queue, resultExpires: 3600, logger: silentLogger, worker: { queues: [queue] } })],
+      imports: [
+        CeleryModule.forRoot({
+          broker: AMQP_URL,
+          backend: REDIS_URL,
+          taskDefaultQueue: queue,
+          resultExpires: 3600,
+          logger: silentLogger,
+          worker: { queues: [queue] },
+        }),
+      ],
       providers: [CanvasTasks],
     }).compile();
     moduleRef.useLogger(false);

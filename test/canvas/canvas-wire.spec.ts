@@ -40,8 +40,26 @@ const SCENARIOS: Record<string, Scenario> = {
   'chain ending with a group': { canvas: { chain: [s('t.add', 1, 1), { group: [s('t.add', 1), s('t.add', 2)] }] } },
   'empty chord header (body sent at once)': { canvas: { chord: [], body: s('t.tsum') } },
   map: { canvas: { map: s('t.double'), it: [1, 2, 3] } },
-  starmap: { canvas: { starmap: s('t.add'), it: [[1, 2], [3, 4]] } },
-  chunks: { canvas: { chunks: s('t.add'), it: [[1, 2], [3, 4], [5, 6]], n: 2 } },
+  starmap: {
+    canvas: {
+      starmap: s('t.add'),
+      it: [
+        [1, 2],
+        [3, 4],
+      ],
+    },
+  },
+  chunks: {
+    canvas: {
+      chunks: s('t.add'),
+      it: [
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ],
+      n: 2,
+    },
+  },
   'link and link_error': { canvas: withOptions(s('t.add', 1, 1), { link: [s('t.add', 10), s('t.add', 20)], link_error: s('t.err') }) },
   'chord on a backend without native chords (celery.chord_unlock first)': {
     canvas: { chord: [s('t.add', 1, 1), s('t.add', 2, 2)], body: s('t.tsum') },
@@ -61,7 +79,13 @@ describeWire('canvas wire shapes vs Python Celery 5.2', () => {
   beforeAll(async () => {
     redis = new Redis(REDIS_URL);
     const scenarios = names.map((name, i) => ({ ...SCENARIOS[name], queue: queue('py', i) }));
-    pyIds.push(...(await runPython<(string | null)[]>('../../canvas/python/canvas_capture.py', { broker: REDIS_URL, backend: REDIS_URL, queue: 'unused' }, { redis: REDIS_URL, scenarios })));
+    pyIds.push(
+      ...(await runPython<(string | null)[]>(
+        '../../canvas/python/canvas_capture.py',
+        { broker: REDIS_URL, backend: REDIS_URL, queue: 'unused' },
+        { redis: REDIS_URL, scenarios },
+      )),
+    );
     for (const [i, name] of names.entries()) {
       const { canvas, args, backend } = SCENARIOS[name];
       const app = new Celery({

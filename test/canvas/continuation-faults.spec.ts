@@ -73,13 +73,13 @@ describeRedis('continuations under faults', () => {
 
   test('a next chain step whose publish fails twice is retried and the chain completes', async () => {
     failB = 2;
-    const result = (await chain(s('c.a', 1), s('c.b'), s('c.c')).applyAsync(app));
+    const result = await chain(s('c.a', 1), s('c.b'), s('c.c')).applyAsync(app);
     await expect(result.get({ timeout: 30_000 })).resolves.toBe(25);
   }, 60_000);
 
   test('a next chain step that cannot be published: the steps after are FAILURE with the cause, the first step keeps SUCCESS', async () => {
     failB = 3; // continuationAttempts
-    const result = (await chain(s('c.a', 1), s('c.b'), s('c.c')).applyAsync(app));
+    const result = await chain(s('c.a', 1), s('c.b'), s('c.c')).applyAsync(app);
     await expect(result.get({ timeout: 30_000 })).rejects.toMatchObject({ message: expect.stringContaining('connection lost') });
     const first = result.parent!.parent!;
     // its SUCCESS is stored right after the continuation gave up
@@ -91,15 +91,14 @@ describeRedis('continuations under faults', () => {
 
   test('a chord counter update that fails twice is retried and the body fires', async () => {
     failCounter = 2;
-    const result = (await chord([s('c.a', 1), s('c.a', 2)], s('c.sum')).applyAsync(app));
+    const result = await chord([s('c.a', 1), s('c.a', 2)], s('c.sum')).applyAsync(app);
     await expect(result.get({ timeout: 30_000 })).resolves.toBe(5);
   }, 60_000);
 
   test('a chord counter of the wrong type: the body is FAILURE ChordError("Join error: …"), the header task keeps SUCCESS', async () => {
-    const result = (await chord([s('c.break', 1)], s('c.sum')).applyAsync(app));
+    const result = await chord([s('c.break', 1)], s('c.sum')).applyAsync(app);
     await expect(result.get({ timeout: 30_000 })).rejects.toMatchObject({ excType: 'ChordError', message: expect.stringContaining('Join error') });
     expect((await stored(result.id)).result.exc_message[0]).toContain('WRONGTYPE');
     expect((await stored(brokenBy[0])).status).toBe('SUCCESS');
   }, 60_000);
 });
-

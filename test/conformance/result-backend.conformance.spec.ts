@@ -25,7 +25,12 @@ for (const driver of backendDrivers) {
     it('a stored result is seen by watch() and get()', async () => {
       const taskId = randomUUID();
       await handle.backend.onTaskCall(taskId);
-      const seen = firstValueFrom(handle.backend.watch(taskId).pipe(filter((m) => m.status === 'SUCCESS'), timeout(10_000)));
+      const seen = firstValueFrom(
+        handle.backend.watch(taskId).pipe(
+          filter((m) => m.status === 'SUCCESS'),
+          timeout(10_000),
+        ),
+      );
       await handle.backend.store(createResultMeta(taskId, 'SUCCESS', { n: 42 }), target(taskId));
       expect((await seen).result).toEqual({ n: 42 });
       expect((await handle.backend.get(taskId))?.result).toEqual({ n: 42 });
@@ -35,7 +40,12 @@ for (const driver of backendDrivers) {
       const taskId = randomUUID();
       await handle.backend.onTaskCall(taskId);
       const big = 'x'.repeat(1 << 20);
-      const seen = firstValueFrom(handle.backend.watch(taskId).pipe(filter((m) => m.status === 'SUCCESS'), timeout(10_000)));
+      const seen = firstValueFrom(
+        handle.backend.watch(taskId).pipe(
+          filter((m) => m.status === 'SUCCESS'),
+          timeout(10_000),
+        ),
+      );
       await handle.backend.store(createResultMeta(taskId, 'SUCCESS', big), target(taskId));
       expect((await seen).result).toBe(big);
     }, 30_000);

@@ -128,7 +128,10 @@ describe('CeleryServer: explicit options, no CeleryModule', () => {
         return 2;
       }
     }
-    const moduleRef = await Test.createTestingModule({ imports: [CeleryModule.forRoot({ ...memoryUrls('twice'), logger: silentLogger })], controllers: [Twice] }).compile();
+    const moduleRef = await Test.createTestingModule({
+      imports: [CeleryModule.forRoot({ ...memoryUrls('twice'), logger: silentLogger })],
+      controllers: [Twice],
+    }).compile();
     const app = moduleRef.createNestMicroservice({ strategy: new CeleryServer(), logger: false });
     await expect(app.listen()).rejects.toThrow(/"e2e\.twice" is bound twice \(@MessagePattern\('e2e\.twice'\) and Twice\.b\)/);
     await app.close();

@@ -34,7 +34,13 @@ for (const transport of transports) {
     const tag = uniqueName('e2e');
     const workerQueue = `${tag}.worker`;
     const hybridQueue = `${tag}.hybrid`;
-    const connection = (queue: string) => ({ broker: transport.broker, backend: transport.backend, taskDefaultQueue: queue, resultExpires: 300, logger: silentLogger });
+    const connection = (queue: string) => ({
+      broker: transport.broker,
+      backend: transport.backend,
+      taskDefaultQueue: queue,
+      resultExpires: 300,
+      logger: silentLogger,
+    });
     let microservice: INestMicroservice;
     let callerRef: TestingModule;
     let client: CeleryClient;
@@ -67,11 +73,19 @@ for (const transport of transports) {
 
     test('@MessagePattern and decorated @CeleryTask handlers', async () => {
       await expect(lastValueFrom(client.send('e2e.mp.sum', [1, 2, 3]))).resolves.toBe(6);
-      await expect(lastValueFrom(client.send('e2e.decorated', { args: ['7'], kwargs: { unit: 'm' } }))).resolves.toMatchObject({ n: 7, unit: 'm', queue: workerQueue });
+      await expect(lastValueFrom(client.send('e2e.decorated', { args: ['7'], kwargs: { unit: 'm' } }))).resolves.toMatchObject({
+        n: 7,
+        unit: 'm',
+        queue: workerQueue,
+      });
     });
 
     test('failures arrive as Python exceptions (builtin and mapped)', async () => {
-      await expect(lastValueFrom(client.send('e2e.value-error', ['v']))).rejects.toMatchObject({ excType: 'ValueError', excModule: 'builtins', excMessage: ['bad value: v'] });
+      await expect(lastValueFrom(client.send('e2e.value-error', ['v']))).rejects.toMatchObject({
+        excType: 'ValueError',
+        excModule: 'builtins',
+        excMessage: ['bad value: v'],
+      });
       await expect(lastValueFrom(client.send('e2e.insufficient', [5]))).rejects.toMatchObject({ excType: 'InsufficientFunds', excModule: 'billing.errors' });
     });
 

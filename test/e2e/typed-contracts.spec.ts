@@ -23,7 +23,9 @@ describe('typed task contracts (compile time)', () => {
   test('wrong args, kwargs and result types are compile errors; right ones compile', () => {
     const expected = readFileSync(file, 'utf8').match(/^\s*\/\/ @ts-expect-error/gm)?.length ?? 0;
     expect(expected).toBeGreaterThanOrEqual(13);
-    const messages = compile().map((d) => `${d.start !== undefined ? d.file?.getLineAndCharacterOfPosition(d.start).line : '?'}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+    const messages = compile().map(
+      (d) => `${d.start !== undefined ? d.file?.getLineAndCharacterOfPosition(d.start).line : '?'}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`,
+    );
     expect(messages).toEqual([]);
   }, 60_000);
 });

@@ -16,13 +16,30 @@ const describeBrokers = await describeIfAvailable('bad input over real brokers',
 
 type Bad = { what: string; body: string | Buffer; contentType?: string; headers?: (id: string) => Record<string, unknown>; excType?: string };
 
-const v2 = (id: string) => ({ lang: 'py', task: 't.ok', id, root_id: id, parent_id: null, group: null, retries: 0, timelimit: [null, null], eta: null, expires: null });
+const v2 = (id: string) => ({
+  lang: 'py',
+  task: 't.ok',
+  id,
+  root_id: id,
+  parent_id: null,
+  group: null,
+  retries: 0,
+  timelimit: [null, null],
+  eta: null,
+  expires: null,
+});
 const BAD: Bad[] = [
   { what: 'invalid JSON', body: '[[1], {}, {"callbacks": nul', headers: v2, excType: 'DecodeError' },
   { what: 'a body that is not a 3-element array', body: '[[1], {}]', headers: v2, excType: 'InvalidTaskError' },
   { what: 'args that are not a list', body: '["x", {}, null]', headers: v2, excType: 'InvalidTaskError' },
   { what: 'an unknown content type', body: 'a,b', contentType: 'text/csv', headers: v2, excType: 'ContentDisallowed' },
-  { what: 'a pickle body', body: Buffer.from('80049505000000000000004b012e', 'hex'), contentType: 'application/x-python-serialize', headers: v2, excType: 'ContentDisallowed' },
+  {
+    what: 'a pickle body',
+    body: Buffer.from('80049505000000000000004b012e', 'hex'),
+    contentType: 'application/x-python-serialize',
+    headers: v2,
+    excType: 'ContentDisallowed',
+  },
   { what: 'an unparseable eta', body: '[[], {}, null]', headers: (id) => ({ ...v2(id), eta: 'tomorrow-ish' }), excType: 'InvalidTaskError' },
   { what: 'an oversized message', body: JSON.stringify([['x'.repeat(4096)], {}, null]), headers: v2, excType: 'MessageTooLarge' },
   // over the limit by more than the envelope's headroom: on Redis refused before its body is decoded
@@ -55,7 +72,13 @@ describeBrokers.each([
 
   const publishRaw = (body: string | Buffer, contentType: string, headers: Record<string, unknown>) =>
     app.broker.publish(
-      { body: Buffer.isBuffer(body) ? body : Buffer.from(body), contentType, contentEncoding: 'utf-8', headers, properties: { correlationId: String(headers.id ?? 'x'), replyTo: app.oid, deliveryMode: 2 } },
+      {
+        body: Buffer.isBuffer(body) ? body : Buffer.from(body),
+        contentType,
+        contentEncoding: 'utf-8',
+        headers,
+        properties: { correlationId: String(headers.id ?? 'x'), replyTo: app.oid, deliveryMode: 2 },
+      },
       { exchange: '', routingKey: queue },
     );
 
@@ -93,7 +116,15 @@ describeBrokers.each([
           'content-encoding': 'utf-8',
           'content-type': 'application/json',
           headers: v2(id),
-          properties: { correlation_id: id, reply_to: app.oid, delivery_mode: 2, delivery_info: { exchange: '', routing_key: queue }, priority: 0, body_encoding: 'base64', delivery_tag: uniqueName('tag') },
+          properties: {
+            correlation_id: id,
+            reply_to: app.oid,
+            delivery_mode: 2,
+            delivery_info: { exchange: '', routing_key: queue },
+            priority: 0,
+            body_encoding: 'base64',
+            delivery_tag: uniqueName('tag'),
+          },
         };
         await redis.lpush(queue, JSON.stringify(envelope));
         const after = await app.sendTask('t.ok');

@@ -26,7 +26,19 @@ const defs = require(join(dirname(require.resolve('amqplib')), 'lib', 'defs.js')
   encodeMethod(id: number, channel: number, fields: Record<string, unknown>): Buffer;
 };
 
-const v2 = (id: string, extra: Record<string, unknown> = {}) => ({ lang: 'py', task: 't.ok', id, root_id: id, parent_id: null, group: null, retries: 0, timelimit: [null, null], eta: null, expires: null, ...extra });
+const v2 = (id: string, extra: Record<string, unknown> = {}) => ({
+  lang: 'py',
+  task: 't.ok',
+  id,
+  root_id: id,
+  parent_id: null,
+  group: null,
+  retries: 0,
+  timelimit: [null, null],
+  eta: null,
+  expires: null,
+  ...extra,
+});
 
 describeBrokers.each([
   ['rabbitmq', AMQP_URL],
@@ -54,7 +66,13 @@ describeBrokers.each([
 
   const publishRaw = (body: string | Buffer, contentType: string, headers: Record<string, unknown>) =>
     app.broker.publish(
-      { body: Buffer.isBuffer(body) ? body : Buffer.from(body), contentType, contentEncoding: 'utf-8', headers, properties: { correlationId: String(headers.id), replyTo: app.oid, deliveryMode: 2 } },
+      {
+        body: Buffer.isBuffer(body) ? body : Buffer.from(body),
+        contentType,
+        contentEncoding: 'utf-8',
+        headers,
+        properties: { correlationId: String(headers.id), replyTo: app.oid, deliveryMode: 2 },
+      },
       { exchange: '', routingKey: queue },
     );
 
@@ -106,7 +124,9 @@ describeBrokers.each([
         await expectRefused(
           id,
           async () => {
-            (conn as unknown as { connection: { stream: { write(b: Buffer): boolean } } }).connection.stream.write(Buffer.concat([method, nestedHeaderFrame(10_000, id, channelNo)]));
+            (conn as unknown as { connection: { stream: { write(b: Buffer): boolean } } }).connection.stream.write(
+              Buffer.concat([method, nestedHeaderFrame(10_000, id, channelNo)]),
+            );
             await ch.checkQueue(queue); // a round trip on the same channel: the publish went first
           },
           'DecodeError',

@@ -90,19 +90,23 @@ describeBrokers.each([
     redis?.disconnect();
   }, 60_000);
 
-  test.each(CASES)('$task: FAILURE EncodeError as Python Celery stores it, acked, run once', async ({ task, repr }) => {
-    const result = await app.sendTask(task);
-    await expect(result.get({ timeout: 30_000 })).rejects.toMatchObject({ excType: 'EncodeError' });
-    const meta = JSON.parse((await redis.get(`celery-task-meta-${result.id}`))!);
-    expect(meta.status).toBe('FAILURE');
-    expect(meta.result).toEqual({ exc_type: 'EncodeError', exc_message: [repr], exc_module: 'kombu.exceptions' });
-    // the message is settled: a clean worker stop leaves nothing of it in the broker
-    const other = await app.sendTask('t.ok');
-    await expect(other.get({ timeout: 30_000 })).resolves.toBe('ok');
-    if (brokerName === 'redis') expect(await settled(redis, result.id)).toBe(0);
-    expect(runs.get(result.id)).toBe(1);
-    expect(lines.some((l) => l.includes(result.id) && l.includes('EncodeError'))).toBe(true);
-  }, 60_000);
+  test.each(CASES)(
+    '$task: FAILURE EncodeError as Python Celery stores it, acked, run once',
+    async ({ task, repr }) => {
+      const result = await app.sendTask(task);
+      await expect(result.get({ timeout: 30_000 })).rejects.toMatchObject({ excType: 'EncodeError' });
+      const meta = JSON.parse((await redis.get(`celery-task-meta-${result.id}`))!);
+      expect(meta.status).toBe('FAILURE');
+      expect(meta.result).toEqual({ exc_type: 'EncodeError', exc_message: [repr], exc_module: 'kombu.exceptions' });
+      // the message is settled: a clean worker stop leaves nothing of it in the broker
+      const other = await app.sendTask('t.ok');
+      await expect(other.get({ timeout: 30_000 })).resolves.toBe('ok');
+      if (brokerName === 'redis') expect(await settled(redis, result.id)).toBe(0);
+      expect(runs.get(result.id)).toBe(1);
+      expect(lines.some((l) => l.includes(result.id) && l.includes('EncodeError'))).toBe(true);
+    },
+    60_000,
+  );
 
   test('a Python client reads it as kombu.exceptions.EncodeError', async () => {
     const [outcome] = await pythonClient({ broker: brokerUrl, backend: REDIS_URL, queue }, [{ task: 't.cycle' }]);

@@ -39,142 +39,154 @@ interface Captured {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-for (const { version, peer, describe: describeEvents } of PEERS) describeEvents.each(BROKERS)(`events with Python Celery ${version} over %s`, (_name, brokerUrl) => {
-  const queue = uniqueName('events.node');
-  const pyQueue = uniqueName('events.py');
-  const env: PythonEnv = { broker: brokerUrl, backend: REDIS_URL, queue, peer };
-  const apps: Celery[] = [];
+for (const { version, peer, describe: describeEvents } of PEERS)
+  describeEvents.each(BROKERS)(`events with Python Celery ${version} over %s`, (_name, brokerUrl) => {
+    const queue = uniqueName('events.node');
+    const pyQueue = uniqueName('events.py');
+    const env: PythonEnv = { broker: brokerUrl, backend: REDIS_URL, queue, peer };
+    const apps: Celery[] = [];
 
-  function newWorker(hostname: string, options: ConstructorParameters<typeof Worker>[1] = {}): { app: Celery; worker: Worker } {
-    const app = new Celery({ broker: brokerUrl, backend: REDIS_URL, logger: silentLogger });
-    apps.push(app);
-    const worker = new Worker(app, { hostname, queues: [queue], logger: silentLogger, heartbeatInterval: 0.5, ...options });
-    worker.register('ev.add', ([x, y]) => (x as number) + (y as number));
-    worker.register('ev.fail', ([message]) => {
-      throw new ValueError(message);
-    });
-    return { app, worker };
-  }
-
-  afterAll(async () => {
-    for (const app of apps) {
-      await app.close();
-      if (brokerUrl.startsWith('redis')) await removeRedisReplyQueue(app.control.mailbox.oid);
-    }
-    await deleteQueues(brokerUrl, [queue, pyQueue]);
-  });
-
-  test('Python EventReceiver and State see our worker come online, heartbeat, run tasks and go offline', async () => {
-    const hostname = `${uniqueName('nest-ev')}@events-test`;
-    const peer = controlPeer<Captured>(env, { op: 'events', hostname, seconds: 25, until: 'worker-offline' });
-    await peer.ready;
-    const { app, worker } = newWorker(hostname, { sendTaskEvents: true });
-    await worker.start();
-    const ok = await app.sendTask('ev.add', [1, 2], {}, { queue });
-    const bad = await app.sendTask('ev.fail', ['boom'], {}, { queue });
-    await expect(ok.get({ timeout: 10_000 })).resolves.toBe(3);
-    await expect(bad.get({ timeout: 10_000 })).rejects.toMatchObject({ excType: 'ValueError' });
-    await sleep(1200); // heartbeats after the tasks: processed = 2
-    await worker.stop();
-    const { events, alive_snapshot, final } = await peer.result;
-
-    const types = events.map((e) => e.type);
-    expect(types[0]).toBe('worker-online');
-    expect(types[types.length - 1]).toBe('worker-offline');
-    expect(types.filter((t) => t === 'worker-heartbeat').length).toBeGreaterThanOrEqual(2);
-    const ofTask = (id: string) => events.filter((e) => e.uuid === id).map((e) => e.type);
-    expect(ofTask(ok.id)).toEqual(['task-received', 'task-started', 'task-succeeded']);
-    expect(ofTask(bad.id)).toEqual(['task-received', 'task-started', 'task-failed']);
-
-    // bodies as Celery writes them; the Lamport clock only moves forward
-    const clocks = events.map((e) => e.clock);
-    expect([...clocks].sort((a, b) => a - b)).toEqual(clocks);
-    const heartbeat = events.find((e) => e.type === 'worker-heartbeat')!;
-    expect(heartbeat).toMatchObject({ hostname, pid: process.pid, freq: 0.5, sw_ident: 'nestjs-celery', sw_sys: expect.any(String), sw_ver: expect.any(String) });
-    expect(heartbeat.utcoffset).toBe(Math.floor(new Date().getTimezoneOffset() / 60));
-    expect(heartbeat.loadavg).toEqual([expect.any(Number), expect.any(Number), expect.any(Number)]);
-    expect(Math.abs(heartbeat.timestamp - Date.now() / 1000)).toBeLessThan(60);
-    const received = events.find((e) => e.type === 'task-received' && e.uuid === ok.id)!;
-    expect(received).toMatchObject({ name: 'ev.add', args: '(1, 2)', kwargs: '{}', root_id: ok.id, parent_id: null, retries: 0, eta: null, expires: null });
-    expect(events.find((e) => e.type === 'task-succeeded')).toMatchObject({ uuid: ok.id, result: '3', runtime: expect.any(Number) });
-    const failed = events.find((e) => e.type === 'task-failed')!;
-    expect(failed).toMatchObject({ uuid: bad.id, exception: "ValueError('boom')" });
-    expect(failed.traceback).toEqual(expect.stringContaining('ValueError'));
-
-    // Flower's view (celery.events.state.State): alive while heartbeating, with its counts
-    expect(alive_snapshot).toMatchObject({ alive: true, processed: 2, active: 0, freq: 0.5, sw_ident: 'nestjs-celery' });
-    expect(final!.alive).toBe(false);
-    expect(final!.tasks[ok.id]).toMatchObject({ state: 'SUCCESS', name: 'ev.add', result: '3' });
-    expect(final!.tasks[bad.id]).toMatchObject({ state: 'FAILURE', exception: "ValueError('boom')" });
-  }, 60_000);
-
-  test('without sendTaskEvents only worker events go out; `celery control heartbeat` gets a heartbeat at once', async () => {
-    const hostname = `${uniqueName('nest-ev')}@events-test`;
-    const quiet = `${uniqueName('nest-quiet')}@events-test`;
-    const { app, worker } = newWorker(hostname);
-    const { worker: silent } = newWorker(quiet, { withoutHeartbeat: true });
-    await Promise.all([worker.start(), silent.start()]);
-    const peer = controlPeer<Captured>(env, { op: 'events', hostname, seconds: 4 });
-    await peer.ready;
-    const result = await app.sendTask('ev.add', [2, 2], {}, { queue });
-    await result.get({ timeout: 10_000 });
-    // the receiver's own wakeup broadcast goes out before kombu's Redis transport has subscribed,
-    // so it can miss the answer (Python workers' too): ask again once it listens
-    await sleep(300);
-    const asked = await celeryCli(env, ['control', 'heartbeat', '-d', hostname, '-j']);
-    expect(JSON.parse(asked.stdout)).toEqual([{ [hostname]: null }]);
-    const { events } = await peer.result;
-    await Promise.all([worker.stop(), silent.stop()]);
-    expect(events.length).toBeGreaterThan(0);
-    expect(events.every((e) => e.type.startsWith('worker-'))).toBe(true);
-    // the `heartbeat` command's answer has freq 5 and no counts (celery/worker/control.py)
-    expect(events).toContainEqual(expect.objectContaining({ type: 'worker-heartbeat', freq: 5, sw_ident: 'nestjs-celery' }));
-    expect(events.find((e) => e.type === 'worker-heartbeat' && e.freq === 5)).not.toHaveProperty('processed');
-  }, 60_000);
-
-  test('task events switched on at runtime with enable_events reach Python', async () => {
-    const hostname = `${uniqueName('nest-ev')}@events-test`;
-    const { app, worker } = newWorker(hostname);
-    await worker.start();
-    const replies = await app.control.enableEvents({ destination: [hostname], reply: true });
-    expect(replies).toEqual([{ [hostname]: { ok: 'task events enabled' } }]);
-    const peer = controlPeer<Captured>(env, { op: 'events', hostname, seconds: 8, until: 'task-succeeded' });
-    await peer.ready;
-    const result = await app.sendTask('ev.add', [3, 4], {}, { queue });
-    await result.get({ timeout: 10_000 });
-    const { events } = await peer.result;
-    await worker.stop();
-    expect(events.filter((e) => e.uuid === result.id).map((e) => e.type)).toEqual(['task-received', 'task-started', 'task-succeeded']);
-  }, 60_000);
-
-  test("our EventReceiver reads a Python worker's events, task.multi lists included", async () => {
-    const pyWorker = await startPythonWorker({ ...env, queue: pyQueue }, ['-E']);
-    const app = new Celery({ broker: brokerUrl, backend: REDIS_URL, logger: silentLogger });
-    apps.push(app);
-    const seen: ReceivedEvent[] = [];
-    // the routing keys of the messages the receiver consumes: Python buffers task events into task.multi lists
-    const routingKeys: string[] = [];
-    const consume = app.broker.consume.bind(app.broker);
-    app.broker.consume = (queues, options, onDelivery) =>
-      consume(queues, options, (delivery) => {
-        routingKeys.push(delivery.deliveryInfo.routingKey);
-        onDelivery(delivery);
+    function newWorker(hostname: string, options: ConstructorParameters<typeof Worker>[1] = {}): { app: Celery; worker: Worker } {
+      const app = new Celery({ broker: brokerUrl, backend: REDIS_URL, logger: silentLogger });
+      apps.push(app);
+      const worker = new Worker(app, { hostname, queues: [queue], logger: silentLogger, heartbeatInterval: 0.5, ...options });
+      worker.register('ev.add', ([x, y]) => (x as number) + (y as number));
+      worker.register('ev.fail', ([message]) => {
+        throw new ValueError(message);
       });
-    const receiver = new EventReceiver(app, { handlers: { '*': (e) => seen.push(e) }, logger: silentLogger });
-    try {
-      await receiver.start();
-      const result = await app.sendTask('py.add', [20, 22], {}, { queue: pyQueue });
-      expect(await result.get({ timeout: 15_000 })).toBe(42);
-      await waitFor(() => seen.some((e) => e.type === 'task-succeeded' && e.uuid === result.id), undefined, 'task-succeeded from Python');
-      const ofTask = seen.filter((e) => e.uuid === result.id);
-      expect(ofTask.map((e) => e.type)).toEqual(['task-received', 'task-started', 'task-succeeded']);
-      expect(ofTask[2]).toMatchObject({ result: '42', hostname: expect.stringMatching(/^py-/), local_received: expect.any(Number) });
-      expect(routingKeys).toContain('task.multi');
-      // wakeup: our receiver's heartbeat broadcast was answered with a freq-5 heartbeat
-      await waitFor(() => seen.some((e) => e.type === 'worker-heartbeat' && e.freq === 5 && String(e.hostname).startsWith('py-')), undefined, "the Python worker's heartbeat");
-    } finally {
-      await receiver.stop();
-      await pyWorker.stop();
+      return { app, worker };
     }
-  }, 60_000);
-});
+
+    afterAll(async () => {
+      for (const app of apps) {
+        await app.close();
+        if (brokerUrl.startsWith('redis')) await removeRedisReplyQueue(app.control.mailbox.oid);
+      }
+      await deleteQueues(brokerUrl, [queue, pyQueue]);
+    });
+
+    test('Python EventReceiver and State see our worker come online, heartbeat, run tasks and go offline', async () => {
+      const hostname = `${uniqueName('nest-ev')}@events-test`;
+      const peer = controlPeer<Captured>(env, { op: 'events', hostname, seconds: 25, until: 'worker-offline' });
+      await peer.ready;
+      const { app, worker } = newWorker(hostname, { sendTaskEvents: true });
+      await worker.start();
+      const ok = await app.sendTask('ev.add', [1, 2], {}, { queue });
+      const bad = await app.sendTask('ev.fail', ['boom'], {}, { queue });
+      await expect(ok.get({ timeout: 10_000 })).resolves.toBe(3);
+      await expect(bad.get({ timeout: 10_000 })).rejects.toMatchObject({ excType: 'ValueError' });
+      await sleep(1200); // heartbeats after the tasks: processed = 2
+      await worker.stop();
+      const { events, alive_snapshot, final } = await peer.result;
+
+      const types = events.map((e) => e.type);
+      expect(types[0]).toBe('worker-online');
+      expect(types[types.length - 1]).toBe('worker-offline');
+      expect(types.filter((t) => t === 'worker-heartbeat').length).toBeGreaterThanOrEqual(2);
+      const ofTask = (id: string) => events.filter((e) => e.uuid === id).map((e) => e.type);
+      expect(ofTask(ok.id)).toEqual(['task-received', 'task-started', 'task-succeeded']);
+      expect(ofTask(bad.id)).toEqual(['task-received', 'task-started', 'task-failed']);
+
+      // bodies as Celery writes them; the Lamport clock only moves forward
+      const clocks = events.map((e) => e.clock);
+      expect([...clocks].sort((a, b) => a - b)).toEqual(clocks);
+      const heartbeat = events.find((e) => e.type === 'worker-heartbeat')!;
+      expect(heartbeat).toMatchObject({
+        hostname,
+        pid: process.pid,
+        freq: 0.5,
+        sw_ident: 'nestjs-celery',
+        sw_sys: expect.any(String),
+        sw_ver: expect.any(String),
+      });
+      expect(heartbeat.utcoffset).toBe(Math.floor(new Date().getTimezoneOffset() / 60));
+      expect(heartbeat.loadavg).toEqual([expect.any(Number), expect.any(Number), expect.any(Number)]);
+      expect(Math.abs(heartbeat.timestamp - Date.now() / 1000)).toBeLessThan(60);
+      const received = events.find((e) => e.type === 'task-received' && e.uuid === ok.id)!;
+      expect(received).toMatchObject({ name: 'ev.add', args: '(1, 2)', kwargs: '{}', root_id: ok.id, parent_id: null, retries: 0, eta: null, expires: null });
+      expect(events.find((e) => e.type === 'task-succeeded')).toMatchObject({ uuid: ok.id, result: '3', runtime: expect.any(Number) });
+      const failed = events.find((e) => e.type === 'task-failed')!;
+      expect(failed).toMatchObject({ uuid: bad.id, exception: "ValueError('boom')" });
+      expect(failed.traceback).toEqual(expect.stringContaining('ValueError'));
+
+      // Flower's view (celery.events.state.State): alive while heartbeating, with its counts
+      expect(alive_snapshot).toMatchObject({ alive: true, processed: 2, active: 0, freq: 0.5, sw_ident: 'nestjs-celery' });
+      expect(final!.alive).toBe(false);
+      expect(final!.tasks[ok.id]).toMatchObject({ state: 'SUCCESS', name: 'ev.add', result: '3' });
+      expect(final!.tasks[bad.id]).toMatchObject({ state: 'FAILURE', exception: "ValueError('boom')" });
+    }, 60_000);
+
+    test('without sendTaskEvents only worker events go out; `celery control heartbeat` gets a heartbeat at once', async () => {
+      const hostname = `${uniqueName('nest-ev')}@events-test`;
+      const quiet = `${uniqueName('nest-quiet')}@events-test`;
+      const { app, worker } = newWorker(hostname);
+      const { worker: silent } = newWorker(quiet, { withoutHeartbeat: true });
+      await Promise.all([worker.start(), silent.start()]);
+      const peer = controlPeer<Captured>(env, { op: 'events', hostname, seconds: 4 });
+      await peer.ready;
+      const result = await app.sendTask('ev.add', [2, 2], {}, { queue });
+      await result.get({ timeout: 10_000 });
+      // the receiver's own wakeup broadcast goes out before kombu's Redis transport has subscribed,
+      // so it can miss the answer (Python workers' too): ask again once it listens
+      await sleep(300);
+      const asked = await celeryCli(env, ['control', 'heartbeat', '-d', hostname, '-j']);
+      expect(JSON.parse(asked.stdout)).toEqual([{ [hostname]: null }]);
+      const { events } = await peer.result;
+      await Promise.all([worker.stop(), silent.stop()]);
+      expect(events.length).toBeGreaterThan(0);
+      expect(events.every((e) => e.type.startsWith('worker-'))).toBe(true);
+      // the `heartbeat` command's answer has freq 5 and no counts (celery/worker/control.py)
+      expect(events).toContainEqual(expect.objectContaining({ type: 'worker-heartbeat', freq: 5, sw_ident: 'nestjs-celery' }));
+      expect(events.find((e) => e.type === 'worker-heartbeat' && e.freq === 5)).not.toHaveProperty('processed');
+    }, 60_000);
+
+    test('task events switched on at runtime with enable_events reach Python', async () => {
+      const hostname = `${uniqueName('nest-ev')}@events-test`;
+      const { app, worker } = newWorker(hostname);
+      await worker.start();
+      const replies = await app.control.enableEvents({ destination: [hostname], reply: true });
+      expect(replies).toEqual([{ [hostname]: { ok: 'task events enabled' } }]);
+      const peer = controlPeer<Captured>(env, { op: 'events', hostname, seconds: 8, until: 'task-succeeded' });
+      await peer.ready;
+      const result = await app.sendTask('ev.add', [3, 4], {}, { queue });
+      await result.get({ timeout: 10_000 });
+      const { events } = await peer.result;
+      await worker.stop();
+      expect(events.filter((e) => e.uuid === result.id).map((e) => e.type)).toEqual(['task-received', 'task-started', 'task-succeeded']);
+    }, 60_000);
+
+    test("our EventReceiver reads a Python worker's events, task.multi lists included", async () => {
+      const pyWorker = await startPythonWorker({ ...env, queue: pyQueue }, ['-E']);
+      const app = new Celery({ broker: brokerUrl, backend: REDIS_URL, logger: silentLogger });
+      apps.push(app);
+      const seen: ReceivedEvent[] = [];
+      // the routing keys of the messages the receiver consumes: Python buffers task events into task.multi lists
+      const routingKeys: string[] = [];
+      const consume = app.broker.consume.bind(app.broker);
+      app.broker.consume = (queues, options, onDelivery) =>
+        consume(queues, options, (delivery) => {
+          routingKeys.push(delivery.deliveryInfo.routingKey);
+          onDelivery(delivery);
+        });
+      const receiver = new EventReceiver(app, { handlers: { '*': (e) => seen.push(e) }, logger: silentLogger });
+      try {
+        await receiver.start();
+        const result = await app.sendTask('py.add', [20, 22], {}, { queue: pyQueue });
+        expect(await result.get({ timeout: 15_000 })).toBe(42);
+        await waitFor(() => seen.some((e) => e.type === 'task-succeeded' && e.uuid === result.id), undefined, 'task-succeeded from Python');
+        const ofTask = seen.filter((e) => e.uuid === result.id);
+        expect(ofTask.map((e) => e.type)).toEqual(['task-received', 'task-started', 'task-succeeded']);
+        expect(ofTask[2]).toMatchObject({ result: '42', hostname: expect.stringMatching(/^py-/), local_received: expect.any(Number) });
+        expect(routingKeys).toContain('task.multi');
+        // wakeup: our receiver's heartbeat broadcast was answered with a freq-5 heartbeat
+        await waitFor(
+          () => seen.some((e) => e.type === 'worker-heartbeat' && e.freq === 5 && String(e.hostname).startsWith('py-')),
+          undefined,
+          "the Python worker's heartbeat",
+        );
+      } finally {
+        await receiver.stop();
+        await pyWorker.stop();
+      }
+    }, 60_000);
+  });

@@ -47,7 +47,14 @@ describeFaults('fault: RabbitMQ memory alarm (connection.blocked)', () => {
 
   test('held while blocked, refused over maxPendingPublishes, delivered exactly once after the alarm clears', async () => {
     const queue = uniqueName('faults.blocked');
-    const app = new Celery({ broker: rabbit.url, backend: null, taskDefaultQueue: queue, maxPendingPublishes: 5, publishTimeoutMs: 120_000, logger: silentLogger });
+    const app = new Celery({
+      broker: rabbit.url,
+      backend: null,
+      taskDefaultQueue: queue,
+      maxPendingPublishes: 5,
+      publishTimeoutMs: 120_000,
+      logger: silentLogger,
+    });
     apps.push(app);
     await app.sendTask('blocked.t', [0]);
 

@@ -27,7 +27,11 @@ describeFaults('fault: RabbitMQ then Redis restart during a 10,000-task run', ()
   let runs: RunLog | undefined;
 
   beforeAll(async () => {
-    [rabbit, redis, runsRedis] = await Promise.all([startPrivateRabbitMq({ port: 5711 }), startPrivateRedis({ port: 6402 }), startPrivateRedis({ port: 6403 })]);
+    [rabbit, redis, runsRedis] = await Promise.all([
+      startPrivateRabbitMq({ port: 5711 }),
+      startPrivateRedis({ port: 6402 }),
+      startPrivateRedis({ port: 6403 }),
+    ]);
   }, 180_000);
   afterAll(async () => {
     await worker?.stop(1000).catch(() => undefined);

@@ -60,13 +60,20 @@ describeFaults('fault: consumer_timeout 4 s with 12 s ETAs and 7 s late-ack task
 
     const all = await awaitOutcomes(redis.url(), ids, 120_000);
     expectAllSucceeded(all);
-    const slowOutcomes = await awaitOutcomes(redis.url(), slow.map((r) => r.id), 60_000);
+    const slowOutcomes = await awaitOutcomes(
+      redis.url(),
+      slow.map((r) => r.id),
+      60_000,
+    );
     expect(slowOutcomes.map((o) => o?.status)).toEqual(Array(5).fill('SUCCESS'));
     await expectRuns(runs, [...ids, ...slow.map((r) => r.id)], 0);
     // the long tasks were acked before the timeout, with one line each
     expect(warnings.filter((w) => /near the broker's consumer timeout/.test(w))).toHaveLength(5);
     // RabbitMQ never had to close a channel over it
-    const logs = readdirSync(join(rabbit.dir, 'log')).filter((f) => f.endsWith('.log')).map((f) => readFileSync(join(rabbit.dir, 'log', f), 'utf8')).join('\n');
+    const logs = readdirSync(join(rabbit.dir, 'log'))
+      .filter((f) => f.endsWith('.log'))
+      .map((f) => readFileSync(join(rabbit.dir, 'log', f), 'utf8'))
+      .join('\n');
     expect(logs).not.toMatch(/timed out waiting for delivery acknowledgement/);
   }, 240_000);
 });

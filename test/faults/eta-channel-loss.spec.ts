@@ -50,10 +50,14 @@ describeFaults('fault: RabbitMQ connection loss while 2,000 ETA tasks wait', () 
     await until(async () => (await queueCounts(rabbit.ctl, queue)).unacked === N, `${N} ETA tasks held by the worker`, 60_000);
     await rabbit.closeConnections('fault test: connection lost');
     // RabbitMQ requeued them; the reconnected worker holds them again
-    await until(async () => {
-      const c = await queueCounts(rabbit.ctl, queue);
-      return c.unacked === N && c.ready === 0;
-    }, `${N} ETA tasks held again after the reconnect`, 60_000);
+    await until(
+      async () => {
+        const c = await queueCounts(rabbit.ctl, queue);
+        return c.unacked === N && c.ready === 0;
+      },
+      `${N} ETA tasks held again after the reconnect`,
+      60_000,
+    );
     // the whole fault happened while the tasks waited (else this test proves nothing)
     expect(Date.now() - publishedAt).toBeLessThan(COUNTDOWN_S * 1000);
     expect((await runs.counts(ids)).filter((c) => c > 0)).toEqual([]);

@@ -63,9 +63,13 @@ describeFaults('fault: network cut between the worker and RabbitMQ during a 3,00
     expectAllSucceeded(all);
     await expectRuns(runs, ids, 10);
     expect(proxy.accepted).toBeGreaterThanOrEqual(2);
-    await until(async () => {
-      const c = await queueCounts(rabbit.ctl, queue);
-      return c.ready === 0 && c.unacked === 0;
-    }, 'an empty queue', 60_000);
+    await until(
+      async () => {
+        const c = await queueCounts(rabbit.ctl, queue);
+        return c.ready === 0 && c.unacked === 0;
+      },
+      'an empty queue',
+      60_000,
+    );
   }, 240_000);
 });

@@ -28,7 +28,14 @@ describeFaults('fault: publishing during a RabbitMQ outage', () => {
 
   test("'fail' rejects at once; 'buffer' holds a bounded number and delivers them after recovery", async () => {
     const failing = new Celery({ broker: rabbit.url, backend: null, taskDefaultQueue: queue, publishWhileDisconnected: 'fail', logger: silentLogger });
-    const buffering = new Celery({ broker: rabbit.url, backend: null, taskDefaultQueue: queue, publishBufferLimit: 5, publishTimeoutMs: 60_000, logger: silentLogger });
+    const buffering = new Celery({
+      broker: rabbit.url,
+      backend: null,
+      taskDefaultQueue: queue,
+      publishBufferLimit: 5,
+      publishTimeoutMs: 60_000,
+      logger: silentLogger,
+    });
     apps.push(failing, buffering);
     await failing.sendTask('outage.t', [0]);
     await buffering.sendTask('outage.t', [0]);

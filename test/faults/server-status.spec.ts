@@ -35,7 +35,10 @@ describeFaults('fault: CeleryServer status through broker and backend restarts',
   }, 120_000);
 
   test('outages are reported and recovered, and tasks run again afterwards', async () => {
-    @Module({ imports: [CeleryModule.forRoot({ broker: rabbit.url, backend: redis.url(), taskDefaultQueue: queue, logger: silentLogger })], providers: [Tasks] })
+    @Module({
+      imports: [CeleryModule.forRoot({ broker: rabbit.url, backend: redis.url(), taskDefaultQueue: queue, logger: silentLogger })],
+      providers: [Tasks],
+    })
     class AppModule {}
     const server = new CeleryServer();
     const events: string[] = [];
@@ -63,7 +66,12 @@ describeFaults('fault: CeleryServer status through broker and backend restarts',
       expect(events).toEqual(expect.arrayContaining(['broker disconnected', 'broker connected']));
       expect(statuses).toEqual(expect.arrayContaining(['connected', 'disconnected']));
       // the status stream settles on connected (a recovery round may still be reporting when the task returns)
-      await firstValueFrom(server.status.pipe(filter((s) => s === 'connected'), timeout(10_000))).catch(() => undefined);
+      await firstValueFrom(
+        server.status.pipe(
+          filter((s) => s === 'connected'),
+          timeout(10_000),
+        ),
+      ).catch(() => undefined);
       expect({ statuses, last: statuses.at(-1) }).toMatchObject({ last: 'connected' });
       expect(lines.some((l) => /^broker connection (lost|reconnecting): recovering with backoff$/.test(l))).toBe(true);
       expect(lines).toContain('broker connection restored');

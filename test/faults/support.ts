@@ -18,7 +18,9 @@ export async function preload(brokerUrl: string, queue: string, n: number, optio
   const ids: string[] = [];
   try {
     for (let start = 0; start < n; start += 500) {
-      const batch = await Promise.all(Array.from({ length: Math.min(500, n - start) }, (_, k) => publisher.sendTask('fault.add', [start + k, start + k], {}, options)));
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(500, n - start) }, (_, k) => publisher.sendTask('fault.add', [start + k, start + k], {}, options)),
+      );
       ids.push(...batch.map((r) => r.id));
     }
   } finally {

@@ -47,7 +47,9 @@ describeFaults.each([['RabbitMQ'], ['Redis']])('fault: worker SIGKILLed mid-run 
 
   beforeAll(async () => {
     // the child workers load the built library, as a user's process would
-    execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'libs', 'nestjs-celery', 'tsconfig.lib.json')], { stdio: 'pipe' });
+    execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'libs', 'nestjs-celery', 'tsconfig.lib.json')], {
+      stdio: 'pipe',
+    });
     redis = await startPrivateRedis({ port: name === 'Redis' ? 6400 : 6401 });
     if (name === 'RabbitMQ') rabbit = await startPrivateRabbitMq({ port: 5710 });
     brokerUrl = rabbit?.url ?? redis.url(1);

@@ -20,7 +20,11 @@ const defs = require(join(dirname(require.resolve('amqplib')), 'lib', 'defs.js')
 };
 const MAX_FRAME = 131_072;
 
-const headers = fc.dictionary(fc.string({ minLength: 1, maxLength: 20 }).filter((k) => k !== '!' && k !== '__proto__'), wireValue, { maxKeys: 20 });
+const headers = fc.dictionary(
+  fc.string({ minLength: 1, maxLength: 20 }).filter((k) => k !== '!' && k !== '__proto__'),
+  wireValue,
+  { maxKeys: 20 },
+);
 const frames = fc
   .record(
     {
@@ -64,7 +68,12 @@ describe('fuzz: AMQP content-header reader', () => {
   test(
     'mutated frames of generated properties: a frame or undefined, never a throw',
     async () => {
-      const growth = await heapGrowth(() => fc.assert(fc.property(mutated(frames), (bytes) => check(bytes)), FC_OPTIONS));
+      const growth = await heapGrowth(() =>
+        fc.assert(
+          fc.property(mutated(frames), (bytes) => check(bytes)),
+          FC_OPTIONS,
+        ),
+      );
       expect(growth).toBeLessThan(256 * 1024 * 1024);
     },
     FUZZ_TIMEOUT_MS,
@@ -79,7 +88,12 @@ describe('fuzz: AMQP content-header reader', () => {
         prefix.writeUInt32BE(props.length, 3);
         return Buffer.concat([prefix, props, Buffer.from([0xce])]);
       });
-      fc.assert(fc.property(raw, fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 50 }), (bytes, maxDepth, maxValues) => check(bytes, { maxDepth, maxValues })), FC_OPTIONS);
+      fc.assert(
+        fc.property(raw, fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 50 }), (bytes, maxDepth, maxValues) =>
+          check(bytes, { maxDepth, maxValues }),
+        ),
+        FC_OPTIONS,
+      );
     },
     FUZZ_TIMEOUT_MS,
   );

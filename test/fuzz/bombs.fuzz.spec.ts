@@ -42,14 +42,17 @@ describe('fuzz: the known bombs', () => {
       const zlibBomb = (await zlibBomb1Gib()).subarray(0, 64 * 1024);
       const seeds = fc.constantFrom({ body: BROTLI_1GIB, c: 'application/x-brotli' }, { body: zlibBomb, c: 'application/x-gzip' });
       fc.assert(
-        fc.property(seeds.chain(({ body, c }) => mutated(fc.constant(body)).map((m) => ({ body: m, c }))), ({ body, c }) => {
-          try {
-            const out = decodeBody(json(body, c), undefined, { maxDecompressedBytes: MIB });
-            expect(Buffer.byteLength(String(out))).toBeLessThanOrEqual(MIB);
-          } catch (err) {
-            expect(err instanceof MessageTooLargeError || err instanceof DecodeError).toBe(true);
-          }
-        }),
+        fc.property(
+          seeds.chain(({ body, c }) => mutated(fc.constant(body)).map((m) => ({ body: m, c }))),
+          ({ body, c }) => {
+            try {
+              const out = decodeBody(json(body, c), undefined, { maxDecompressedBytes: MIB });
+              expect(Buffer.byteLength(String(out))).toBeLessThanOrEqual(MIB);
+            } catch (err) {
+              expect(err instanceof MessageTooLargeError || err instanceof DecodeError).toBe(true);
+            }
+          },
+        ),
         { ...FC_OPTIONS, numRuns: Math.ceil(FC_OPTIONS.numRuns / 10) },
       );
     },
@@ -59,7 +62,11 @@ describe('fuzz: the known bombs', () => {
   test('YAML alias bombs (the worker died OOM, exit 134): refused at maxYamlNodes', () => {
     const yaml = new AcceptContent(['yaml']);
     for (const doc of [yamlAliasBomb(), yamlTaskBomb(), yamlAliasBomb(30)]) {
-      refusedWithin(() => decodeBody({ body: Buffer.from(doc), contentType: 'application/x-yaml', contentEncoding: 'utf-8', headers: {} }, yaml), DecodeError, 256 * MIB);
+      refusedWithin(
+        () => decodeBody({ body: Buffer.from(doc), contentType: 'application/x-yaml', contentEncoding: 'utf-8', headers: {} }, yaml),
+        DecodeError,
+        256 * MIB,
+      );
     }
   });
 

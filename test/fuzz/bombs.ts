@@ -36,14 +36,22 @@ export function zlibBomb1Gib(): Promise<Buffer> {
 /** "Billion laughs": nine levels of ten aliases each, 10^9 strings once expanded (about 520 bytes). */
 export function yamlAliasBomb(levels = 9): string {
   let doc = 'a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n';
-  for (let i = 1; i < levels; i++) doc += `a${i}: &a${i} [${Array(10).fill('*a' + (i - 1)).join(',')}]\n`;
+  for (let i = 1; i < levels; i++)
+    doc += `a${i}: &a${i} [${Array(10)
+      .fill('*a' + (i - 1))
+      .join(',')}]\n`;
   return doc;
 }
 
 /** A YAML task body [args, kwargs, embed] whose args hold the alias bomb. */
 export function yamlTaskBomb(levels = 9): string {
   const lines = ['- - &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
-  for (let i = 1; i < levels; i++) lines.push(`  - &a${i} [${Array(10).fill('*a' + (i - 1)).join(',')}]`);
+  for (let i = 1; i < levels; i++)
+    lines.push(
+      `  - &a${i} [${Array(10)
+        .fill('*a' + (i - 1))
+        .join(',')}]`,
+    );
   return `${lines.join('\n')}\n- {}\n- null\n`;
 }
 
@@ -56,7 +64,16 @@ export function nestedHeaderFrame(depth: number, id = 't-1', channel = 1): Buffe
   };
   let inner = Buffer.alloc(0);
   for (let i = 0; i < depth; i++) inner = Buffer.concat([Buffer.from('A'), int32(inner.length), inner]);
-  const entries = Buffer.concat([Buffer.from([2]), Buffer.from('id'), Buffer.from('S'), int32(id.length), Buffer.from(id), Buffer.from([4]), Buffer.from('deep'), inner]);
+  const entries = Buffer.concat([
+    Buffer.from([2]),
+    Buffer.from('id'),
+    Buffer.from('S'),
+    int32(id.length),
+    Buffer.from(id),
+    Buffer.from([4]),
+    Buffer.from('deep'),
+    inner,
+  ]);
   const props = Buffer.alloc(14);
   props.writeUInt16BE(60, 0);
   props.writeBigUInt64BE(0n, 4);

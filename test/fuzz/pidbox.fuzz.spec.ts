@@ -54,11 +54,40 @@ function node() {
   };
   const pidbox = new PidboxNode({ broker, clock }, controlCommands(ctx), { hostname: HOSTNAME, logger, maxMessageBytes: 256 * 1024, maxReplyExchanges: 4 });
   const deliver = (message: TransportMessage) =>
-    handler!({ message, deliveryInfo: { exchange: 'celery.pidbox', routingKey: '', queue: pidbox.queueName, redelivered: false }, ack: async () => undefined, reject: async () => undefined });
+    handler!({
+      message,
+      deliveryInfo: { exchange: 'celery.pidbox', routingKey: '', queue: pidbox.queueName, redelivered: false },
+      ack: async () => undefined,
+      reject: async () => undefined,
+    });
   return { pidbox, lines, replies, declared, deliver, state };
 }
 
-const METHODS = ['ping', 'clock', 'report', 'heartbeat', 'enable_events', 'disable_events', 'revoke', 'terminate', 'hello', 'stats', 'registered', 'active', 'reserved', 'scheduled', 'revoked', 'active_queues', 'query_task', 'conf', 'shutdown', 'pool_grow', '__proto__', 'constructor', 'toString'];
+const METHODS = [
+  'ping',
+  'clock',
+  'report',
+  'heartbeat',
+  'enable_events',
+  'disable_events',
+  'revoke',
+  'terminate',
+  'hello',
+  'stats',
+  'registered',
+  'active',
+  'reserved',
+  'scheduled',
+  'revoked',
+  'active_queues',
+  'query_task',
+  'conf',
+  'shutdown',
+  'pool_grow',
+  '__proto__',
+  'constructor',
+  'toString',
+];
 const globChars = fc.string({ unit: fc.constantFrom('*', '?', '[', ']', '!', '^', '-', 'n', 'e', 's', '@', 'f', 'X', '\\'), maxLength: 40 });
 const pcreChars = fc.string({ unit: fc.constantFrom('(', ')', '*', '+', '?', '{', '1', '}', '|', '.', 'a', '\\', '[', ']', '^', '$', 'n'), maxLength: 30 });
 const revokedMapping = fc.dictionary(fc.uuid(), fc.oneof(fc.tuple(fc.double(), fc.uuid()), fc.double(), wireValue), { maxKeys: 50 });
@@ -121,13 +150,27 @@ describe('fuzz: remote-control requests', () => {
       await fc.assert(
         fc.asyncProperty(bodies, async ([body, compression]) => {
           const packed = compression === 'zlib' ? zlib.deflateSync(body) : compression === 'brotli' ? zlib.brotliCompressSync(body) : body;
-          n.deliver({ body: packed, contentType: 'application/json', contentEncoding: 'utf-8', headers: compression ? { compression, clock: 1 } : { clock: 'x' }, properties: {} });
+          n.deliver({
+            body: packed,
+            contentType: 'application/json',
+            contentEncoding: 'utf-8',
+            headers: compression ? { compression, clock: 1 } : { clock: 'x' },
+            properties: {},
+          });
         }),
         FC_OPTIONS,
       );
       await n.pidbox.stop(); // waits for every request in flight
       const before = n.replies.length;
-      await n.pidbox.handle({ method: 'ping', arguments: {}, destination: [HOSTNAME], pattern: null, matcher: null, ticket: 't', reply_to: { exchange: 'reply.celery.pidbox', routing_key: 'r' } });
+      await n.pidbox.handle({
+        method: 'ping',
+        arguments: {},
+        destination: [HOSTNAME],
+        pattern: null,
+        matcher: null,
+        ticket: 't',
+        reply_to: { exchange: 'reply.celery.pidbox', routing_key: 'r' },
+      });
       expect(n.replies.length).toBe(before + 1);
       expect(Math.max(0, ...n.lines.map((l) => l.length))).toBeLessThan(64 * 1024);
     },

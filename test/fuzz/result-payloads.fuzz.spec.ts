@@ -47,7 +47,14 @@ describe('fuzz: result payloads from a Python worker', () => {
           status: fc.oneof(fc.constantFrom('SUCCESS', 'FAILURE', 'RETRY', 'REVOKED', 'PENDING', 'STARTED', 'PROGRESS'), wireValue),
           result: fc.oneof(
             wireValue,
-            fc.record({ exc_type: fc.oneof(fc.string({ maxLength: 20 }), wireValue), exc_message: fc.oneof(fc.array(wireValue, { maxLength: 4 }), wireValue), exc_module: fc.oneof(fc.string({ maxLength: 20 }), wireValue) }, { requiredKeys: [] }),
+            fc.record(
+              {
+                exc_type: fc.oneof(fc.string({ maxLength: 20 }), wireValue),
+                exc_message: fc.oneof(fc.array(wireValue, { maxLength: 4 }), wireValue),
+                exc_module: fc.oneof(fc.string({ maxLength: 20 }), wireValue),
+              },
+              { requiredKeys: [] },
+            ),
           ),
           traceback: fc.oneof(fc.string({ maxLength: 200 }), wireValue),
           children: wireValue,
@@ -77,13 +84,17 @@ describe('fuzz: result payloads from a Python worker', () => {
     () => {
       const accept = new AcceptContent(['json', 'msgpack', 'yaml']);
       fc.assert(
-        fc.property(mutatedText(fc.constantFrom(...python)), fc.constantFrom('application/json', 'application/x-msgpack', 'application/x-yaml'), (raw, contentType) => {
-          const body = expectOnly(() => decodeBody({ body: Buffer.from(raw), contentType, contentEncoding: 'utf-8', headers: {} }, accept), ProtocolError);
-          if (body && typeof body === 'object' && typeof (body as { status?: unknown }).status === 'string') {
-            const b = body as { status: string; result: unknown };
-            if (b.status !== 'SUCCESS') expect(exceptionFromResult(b.result, null)).toBeInstanceOf(CeleryTaskError);
-          }
-        }),
+        fc.property(
+          mutatedText(fc.constantFrom(...python)),
+          fc.constantFrom('application/json', 'application/x-msgpack', 'application/x-yaml'),
+          (raw, contentType) => {
+            const body = expectOnly(() => decodeBody({ body: Buffer.from(raw), contentType, contentEncoding: 'utf-8', headers: {} }, accept), ProtocolError);
+            if (body && typeof body === 'object' && typeof (body as { status?: unknown }).status === 'string') {
+              const b = body as { status: string; result: unknown };
+              if (b.status !== 'SUCCESS') expect(exceptionFromResult(b.result, null)).toBeInstanceOf(CeleryTaskError);
+            }
+          },
+        ),
         FC_OPTIONS,
       );
     },

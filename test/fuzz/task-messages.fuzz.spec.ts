@@ -17,10 +17,17 @@ const ACCEPT_ALL = new AcceptContent(['json', 'msgpack', 'yaml']);
 const LIMITS = { maxDecompressedBytes: 64 * 1024, maxYamlNodes: 10_000 };
 
 /** Everything the worker does with a delivered message before running it. */
-function decodeAll(message: { body: Buffer; contentType: string; contentEncoding: string; headers: Record<string, unknown>; properties: Record<string, unknown> }): void {
+function decodeAll(message: {
+  body: Buffer;
+  contentType: string;
+  contentEncoding: string;
+  headers: Record<string, unknown>;
+  properties: Record<string, unknown>;
+}): void {
   const body = expectOnly(() => decodeBody(message, ACCEPT_ALL, LIMITS), DecodeError, ContentDisallowedError, MessageTooLargeError);
   if (body === undefined) return;
-  const request = expectOnly(() => decodeTaskMessage(message.headers, message.properties, body), InvalidTaskError) as ReturnType<typeof decodeTaskMessage> | undefined;
+  const request = expectOnly(() => decodeTaskMessage(message.headers, message.properties, body), InvalidTaskError) as
+    ReturnType<typeof decodeTaskMessage> | undefined;
   if (request) {
     expect(typeof request.id).toBe('string');
     expect(request.id.length).toBeLessThanOrEqual(256);
@@ -48,7 +55,7 @@ const generatedMessage = fc
         body: encoded.body,
         contentType: encoded.contentType,
         contentEncoding: encoded.contentEncoding,
-        headers: encoded.compression ? { ...m.headers, compression: encoded.compression } : (m.headers),
+        headers: encoded.compression ? { ...m.headers, compression: encoded.compression } : m.headers,
         properties: m.properties,
       },
     };
@@ -67,7 +74,7 @@ describe('fuzz: task messages from the wire', () => {
   });
 
   test(
-    "mutated Python envelopes: decodeEnvelope returns (maybe with an error) or throws DecodeError; what it returns decodes to a request or a typed error",
+    'mutated Python envelopes: decodeEnvelope returns (maybe with an error) or throws DecodeError; what it returns decodes to a request or a typed error',
     async () => {
       const growth = await heapGrowth(() =>
         fc.assert(
@@ -109,15 +116,34 @@ describe('fuzz: task messages from the wire', () => {
   test(
     'arbitrary bytes under every content type and compression header: a value or a typed error',
     () => {
-      const types = fc.constantFrom('application/json', 'application/x-msgpack', 'application/x-yaml', 'application/x-python-serialize', 'application/data', 'text/plain', '');
+      const types = fc.constantFrom(
+        'application/json',
+        'application/x-msgpack',
+        'application/x-yaml',
+        'application/x-python-serialize',
+        'application/data',
+        'text/plain',
+        '',
+      );
       const compressions = fc.constantFrom(undefined, 'application/x-gzip', 'application/x-brotli', 'application/x-bz2', 'zstd', 'nonsense');
       fc.assert(
-        fc.property(fc.uint8Array({ maxLength: 300 }), types, compressions, fc.constantFrom('utf-8', 'binary', 'latin-1', 'utf-16', 'nope'), (bytes, contentType, c, encoding) => {
-          expectOnly(
-            () => decodeBody({ body: Buffer.from(bytes), contentType, contentEncoding: encoding, headers: c ? { compression: c, id: 'x' } : {} }, ACCEPT_ALL, LIMITS),
-            ProtocolError,
-          );
-        }),
+        fc.property(
+          fc.uint8Array({ maxLength: 300 }),
+          types,
+          compressions,
+          fc.constantFrom('utf-8', 'binary', 'latin-1', 'utf-16', 'nope'),
+          (bytes, contentType, c, encoding) => {
+            expectOnly(
+              () =>
+                decodeBody(
+                  { body: Buffer.from(bytes), contentType, contentEncoding: encoding, headers: c ? { compression: c, id: 'x' } : {} },
+                  ACCEPT_ALL,
+                  LIMITS,
+                ),
+              ProtocolError,
+            );
+          },
+        ),
         FC_OPTIONS,
       );
     },
@@ -127,11 +153,34 @@ describe('fuzz: task messages from the wire', () => {
   test(
     'decodeTaskMessage on arbitrary headers and bodies: a request or InvalidTaskError',
     () => {
-      const headers = fc.dictionary(fc.constantFrom('id', 'task', 'eta', 'expires', 'retries', 'timelimit', 'group', 'group_index', 'root_id', 'parent_id', 'shadow', 'argsrepr', 'lang', 'x'), wireValue);
+      const headers = fc.dictionary(
+        fc.constantFrom(
+          'id',
+          'task',
+          'eta',
+          'expires',
+          'retries',
+          'timelimit',
+          'group',
+          'group_index',
+          'root_id',
+          'parent_id',
+          'shadow',
+          'argsrepr',
+          'lang',
+          'x',
+        ),
+        wireValue,
+      );
       fc.assert(
-        fc.property(headers, wireValue, fc.dictionary(fc.constantFrom('reply_to', 'correlation_id', 'replyTo', 'correlationId'), wireValue), (h, body, props) => {
-          expectOnly(() => decodeTaskMessage(h, props, body), InvalidTaskError);
-        }),
+        fc.property(
+          headers,
+          wireValue,
+          fc.dictionary(fc.constantFrom('reply_to', 'correlation_id', 'replyTo', 'correlationId'), wireValue),
+          (h, body, props) => {
+            expectOnly(() => decodeTaskMessage(h, props, body), InvalidTaskError);
+          },
+        ),
         FC_OPTIONS,
       );
     },

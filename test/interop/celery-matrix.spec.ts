@@ -30,9 +30,7 @@ interface Cell {
 
 const CELLS: Cell[] = [
   ...(['5.5', '5.6'] as const).flatMap((version) =>
-    (['rabbitmq3', 'rabbitmq4', 'redis'] as const).flatMap((broker) =>
-      (['redis', 'rpc'] as const).map((backend) => ({ version, broker, backend })),
-    ),
+    (['rabbitmq3', 'rabbitmq4', 'redis'] as const).flatMap((broker) => (['redis', 'rpc'] as const).map((backend) => ({ version, broker, backend }))),
   ),
   { version: '5.2', broker: 'rabbitmq4', backend: 'redis' },
   { version: '5.2', broker: 'rabbitmq4', backend: 'rpc' },
@@ -45,7 +43,8 @@ function brokerUrl(c: Cell): string {
 }
 
 function label(c: Cell): string {
-  const node = c.broker !== 'rabbitmq4' ? '' : brokerUrl(c) === AMQP4_URL ? ' (deny-all node)' : ' (permissive node: this Debian Celery predates the RabbitMQ 4.3 fix)';
+  const node =
+    c.broker !== 'rabbitmq4' ? '' : brokerUrl(c) === AMQP4_URL ? ' (deny-all node)' : ' (permissive node: this Debian Celery predates the RabbitMQ 4.3 fix)';
   return `Celery ${c.version}, ${c.broker}${node}, ${c.backend} backend`;
 }
 

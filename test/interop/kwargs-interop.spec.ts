@@ -19,7 +19,9 @@ const BROKERS = { rabbitmq: AMQP_URL, redis: REDIS_URL } as const;
 const BACKENDS = { redis: REDIS_URL, rpc: 'rpc://' } as const;
 const PEERS = celeryPeers();
 const MATRIX = PEERS.flatMap((peer) =>
-  (Object.keys(BROKERS) as (keyof typeof BROKERS)[]).flatMap((b) => (Object.keys(BACKENDS) as (keyof typeof BACKENDS)[]).map((r) => [peer.version, b, r, peer] as const)),
+  (Object.keys(BROKERS) as (keyof typeof BROKERS)[]).flatMap((b) =>
+    (Object.keys(BACKENDS) as (keyof typeof BACKENDS)[]).map((r) => [peer.version, b, r, peer] as const),
+  ),
 );
 
 /** add(x, y) called every way Python allows or refuses; `task` is filled in per worker. */
@@ -63,22 +65,36 @@ describeInterop.each(MATRIX)('kwargs interop: Celery %s, %s broker, %s backend',
 
   test('Python send_task: our worker binds and refuses exactly as the Python worker does', async () => {
     const [fromPy, fromNode] = await Promise.all([
-      pythonClient(toPy, CALLS.map((c) => ({ ...c, task: 'py.add' }))),
-      pythonClient(toNode, CALLS.map((c) => ({ ...c, task: 'node.add' }))),
+      pythonClient(
+        toPy,
+        CALLS.map((c) => ({ ...c, task: 'py.add' })),
+      ),
+      pythonClient(
+        toNode,
+        CALLS.map((c) => ({ ...c, task: 'node.add' })),
+      ),
     ]);
-    const outcome = (o: (typeof fromPy)[number]) => ({ state: o.state, result: o.result, exc_type: o.exc_type, exc_module: o.exc_module, exc_args: o.exc_args });
+    const outcome = (o: (typeof fromPy)[number]) => ({
+      state: o.state,
+      result: o.result,
+      exc_type: o.exc_type,
+      exc_module: o.exc_module,
+      exc_args: o.exc_args,
+    });
     // the scenario as Python runs it: the same calls give these outcomes on a Python worker
-    expect(fromPy.map(outcome)).toEqual([
-      { state: 'SUCCESS', result: 9 },
-      { state: 'SUCCESS', result: 9 },
-      { state: 'SUCCESS', result: 9 },
-      { state: 'SUCCESS', result: 9 },
-      { state: 'FAILURE', exc_type: 'TypeError', exc_module: 'builtins', exc_args: ["add() missing 1 required positional argument: 'y'"] },
-      { state: 'FAILURE', exc_type: 'TypeError', exc_module: 'builtins', exc_args: ["add() missing 2 required positional arguments: 'x' and 'y'"] },
-      { state: 'FAILURE', exc_type: 'TypeError', exc_module: 'builtins', exc_args: ["add() got an unexpected keyword argument 'z'"] },
-      { state: 'FAILURE', exc_type: 'TypeError', exc_module: 'builtins', exc_args: ["add() got multiple values for argument 'x'"] },
-      { state: 'FAILURE', exc_type: 'TypeError', exc_module: 'builtins', exc_args: ['add() takes 2 positional arguments but 3 were given'] },
-    ].map((o) => ({ result: undefined, exc_type: undefined, exc_module: undefined, exc_args: undefined, ...o })));
+    expect(fromPy.map(outcome)).toEqual(
+      [
+        { state: 'SUCCESS', result: 9 },
+        { state: 'SUCCESS', result: 9 },
+        { state: 'SUCCESS', result: 9 },
+        { state: 'SUCCESS', result: 9 },
+        { state: 'FAILURE', exc_type: 'TypeError', exc_module: 'builtins', exc_args: ["add() missing 1 required positional argument: 'y'"] },
+        { state: 'FAILURE', exc_type: 'TypeError', exc_module: 'builtins', exc_args: ["add() missing 2 required positional arguments: 'x' and 'y'"] },
+        { state: 'FAILURE', exc_type: 'TypeError', exc_module: 'builtins', exc_args: ["add() got an unexpected keyword argument 'z'"] },
+        { state: 'FAILURE', exc_type: 'TypeError', exc_module: 'builtins', exc_args: ["add() got multiple values for argument 'x'"] },
+        { state: 'FAILURE', exc_type: 'TypeError', exc_module: 'builtins', exc_args: ['add() takes 2 positional arguments but 3 were given'] },
+      ].map((o) => ({ result: undefined, exc_type: undefined, exc_module: undefined, exc_args: undefined, ...o })),
+    );
     expect(fromNode.map(outcome)).toEqual(fromPy.map(outcome));
   }, 120_000);
 
@@ -87,10 +103,7 @@ describeInterop.each(MATRIX)('kwargs interop: Celery %s, %s broker, %s backend',
       [pyQueue, 'py.add'],
       [nodeQueue, 'node.add'],
     ] as const) {
-      const sums = await Promise.all([
-        app.sendTask<number>(task, [], { x: 4, y: 5 }, { queue }),
-        app.sendTask<number>(task, [4], { y: 5 }, { queue }),
-      ]);
+      const sums = await Promise.all([app.sendTask<number>(task, [], { x: 4, y: 5 }, { queue }), app.sendTask<number>(task, [4], { y: 5 }, { queue })]);
       await expect(Promise.all(sums.map((r) => r.get({ timeout: 60_000 })))).resolves.toEqual([9, 9]);
       const bad = await app.sendTask(task, [4], { z: 5 }, { queue });
       const error = (await bad.get({ timeout: 60_000 }).catch((e: unknown) => e)) as CeleryTaskError;

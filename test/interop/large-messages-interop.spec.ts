@@ -21,7 +21,9 @@ const BROKERS = { rabbitmq: AMQP_URL, redis: REDIS_URL } as const;
 const BACKENDS = { redis: REDIS_URL, rpc: 'rpc://' } as const;
 const PEERS = celeryPeers();
 const MATRIX = PEERS.flatMap((peer) =>
-  (Object.keys(BROKERS) as (keyof typeof BROKERS)[]).flatMap((b) => (Object.keys(BACKENDS) as (keyof typeof BACKENDS)[]).map((r) => [peer.version, b, r, peer] as const)),
+  (Object.keys(BROKERS) as (keyof typeof BROKERS)[]).flatMap((b) =>
+    (Object.keys(BACKENDS) as (keyof typeof BACKENDS)[]).map((r) => [peer.version, b, r, peer] as const),
+  ),
 );
 
 const digest = (data: string) => ({ length: data.length, sha256: createHash('sha256').update(data).digest('hex') });

@@ -119,15 +119,16 @@ describeInterop.each(MATRIX)('Celery %s quorum fleet on %s', (version, _broker, 
     try {
       const onPy = { queue: pyQueue };
       const onNode = { queue: nodeQueue };
-      const chained = (await chain(
+      const chained = await chain(
         signature('py.add', [1, 2], {}, onNode),
         signature('py.add', [3], {}, { ...onPy, countdown: 2 }),
         signature('py.add', [4], {}, onNode),
-      ).applyAsync(client));
+      ).applyAsync(client);
       expect(await chained.get({ timeout: 60_000 })).toBe(10);
-      const chorded = (await chord([signature('py.add', [1, 1], {}, onPy), signature('py.add', [2, 2], {}, onNode)], signature('node.tsum', [], {}, onNode)).applyAsync(
-        client,
-      ));
+      const chorded = await chord(
+        [signature('py.add', [1, 1], {}, onPy), signature('py.add', [2, 2], {}, onNode)],
+        signature('node.tsum', [], {}, onNode),
+      ).applyAsync(client);
       expect(await chorded.get({ timeout: 60_000 })).toBe(6);
       // revoked while it waits in celery_delayed_*: the Python worker refuses it on arrival
       if (!pyRemoteControl) return;
@@ -143,7 +144,10 @@ describeInterop.each(MATRIX)('Celery %s quorum fleet on %s', (version, _broker, 
     const classic = new Celery({ broker: brokerUrl, backend: REDIS_URL, taskDefaultQueue: pyQueue, taskDefaultExchangeType: 'topic', logger: silentLogger });
     try {
       await classic.connect();
-      const error = await classic.declareQueue(pyQueue).then(() => undefined, (e: unknown) => e);
+      const error = await classic.declareQueue(pyQueue).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(QueueMismatchError);
       expect((error as Error).message).toMatch(new RegExp(`queue '${pyQueue.replace(/\./g, '\\.')}'.*x-queue-type.*quorum.*taskDefaultQueueType`, 's'));
     } finally {

@@ -78,10 +78,14 @@ describeInterop.each(MATRIX)('stamps: Python %s, %s broker', (_version, brokerNa
     workerApp = new Celery({ broker: brokerUrl, backend: REDIS_URL, taskDefaultQueue: nodeQ, resultExpires: 3600, logger: silentLogger });
     worker = new Worker(workerApp, { queues: [nodeQ], concurrency: 4, hostname: nodeName, logger: silentLogger });
     worker.register('nest.stamps', (_args, _kwargs, ctx) => seenOf(ctx));
-    worker.register('nest.wait', (_args, _kwargs, ctx) => new Promise((resolve, reject) => {
-      waiting.set(ctx.id, resolve);
-      ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason));
-    }));
+    worker.register(
+      'nest.wait',
+      (_args, _kwargs, ctx) =>
+        new Promise((resolve, reject) => {
+          waiting.set(ctx.id, resolve);
+          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason));
+        }),
+    );
     await worker.start();
     pyWorker = await startPythonWorker(py, ['--include', 'stamps_tasks']);
     pyNode = pyWorker.output().match(/(py-\d+-[a-z0-9]+@[\w.-]+)/)?.[1] ?? '';
@@ -102,7 +106,11 @@ describeInterop.each(MATRIX)('stamps: Python %s, %s broker', (_version, brokerNa
     const stamps = { trace: uniqueName('t'), teams: ['a', 'b'] };
     const reference = await stampsClient<Seen[]>(py, { op: 'chain', steps: [onPy('py.stamps'), onPy('py.stamps')], stamps });
     expect(reference).toEqual([expected(stamps), expected(stamps)]);
-    const mixed = await stampsClient<Seen[]>(py, { op: 'chain', steps: [onPy('py.stamps'), onNode('nest.stamps'), onNode('nest.stamps'), onPy('py.stamps')], stamps });
+    const mixed = await stampsClient<Seen[]>(py, {
+      op: 'chain',
+      steps: [onPy('py.stamps'), onNode('nest.stamps'), onNode('nest.stamps'), onPy('py.stamps')],
+      stamps,
+    });
     expect(mixed).toEqual([expected(stamps), expected(stamps), expected(stamps), expected(stamps)]);
   });
 
@@ -120,7 +128,11 @@ describeInterop.each(MATRIX)('stamps: Python %s, %s broker', (_version, brokerNa
     const stamps = { trace: uniqueName('n'), tenant: 7 };
     const one = await signature('py.stamps', [], {}, { queue: pyQ }).stamp(stamps).applyAsync(client);
     expect(await one.get(T)).toEqual(expected(stamps));
-    const steps = chain(signature('py.stamps', [], {}, { queue: pyQ }), signature('nest.stamps', [], {}, { queue: nodeQ }), signature('py.stamps', [], {}, { queue: pyQ }));
+    const steps = chain(
+      signature('py.stamps', [], {}, { queue: pyQ }),
+      signature('nest.stamps', [], {}, { queue: nodeQ }),
+      signature('py.stamps', [], {}, { queue: pyQ }),
+    );
     const last = await steps.stamp(stamps).applyAsync(client);
     expect(await last.get(T)).toEqual(expected(stamps));
     expect(await (last.parent as typeof last).get(T)).toEqual(expected(stamps));
@@ -163,13 +175,23 @@ describeInterop.each(MATRIX)('stamps: Python %s, %s broker', (_version, brokerNa
     // terminate: a running task stamped so is aborted, REVOKED('terminated'), and the reply names the match
     const running = uniqueName('run');
     const task = await client.sendTask('nest.wait', [], {}, { queue: nodeQ, stamps: { trace: running } });
-    for (const end = Date.now() + 40_000; !waiting.has(task.id); ) {
+    for (const end = Date.now() + 40_000; !waiting.has(task.id);) {
       if (Date.now() > end) throw new Error(`nest.wait never started (active ${worker.activeCount}, running ${[...worker.running.keys()].join(',')})`);
       await new Promise((r) => setTimeout(r, 20));
     }
-    const [terminated] = await stampsClient<Record<string, { ok: string }>[]>(py, { op: 'revoke', headers: { trace: running }, terminate: true, destination: [nodeName] });
+    const [terminated] = await stampsClient<Record<string, { ok: string }>[]>(py, {
+      op: 'revoke',
+      headers: { trace: running },
+      terminate: true,
+      destination: [nodeName],
+    });
     expect(terminated).toEqual({ [nodeName]: { ok: `headers defaultdict(<class 'set'>, {'trace': {'${running}'}}) revoked` } });
-    const [none] = await stampsClient<Record<string, { ok: string }>[]>(py, { op: 'revoke', headers: { trace: 'nobody' }, terminate: true, destination: [nodeName] });
+    const [none] = await stampsClient<Record<string, { ok: string }>[]>(py, {
+      op: 'revoke',
+      headers: { trace: 'nobody' },
+      terminate: true,
+      destination: [nodeName],
+    });
     expect(none).toEqual({ [nodeName]: { ok: "headers {'trace': 'nobody'} were not terminated" } });
     const finals = await stampsClient<Record<string, [string, string]>>(py, { op: 'state', ids: [task.id] });
     expect(finals[task.id]).toEqual(['REVOKED', "TaskRevokedError('terminated')"]);

@@ -31,7 +31,8 @@ describeTls('TLS: amqps and rediss with options from the URL, options and env', 
   const workers: Worker[] = [];
 
   /** kombu's URL query form of the client side of mutual TLS */
-  const query = (ca = certs.ca) => `ssl_cert_reqs=required&ssl_ca_certs=${encodeURIComponent(ca)}&ssl_certfile=${encodeURIComponent(certs.clientCert)}&ssl_keyfile=${encodeURIComponent(certs.clientKey)}`;
+  const query = (ca = certs.ca) =>
+    `ssl_cert_reqs=required&ssl_ca_certs=${encodeURIComponent(ca)}&ssl_certfile=${encodeURIComponent(certs.clientCert)}&ssl_keyfile=${encodeURIComponent(certs.clientKey)}`;
   const rediss = (db: number, ca?: string) => `rediss://127.0.0.1:${REDIS_TLS_PORT}/${db}?${query(ca)}`;
   const amqps = (ca?: string) => `amqps://guest:guest@localhost:${AMQPS_PORT}//?${query(ca)}`;
 
@@ -39,7 +40,18 @@ describeTls('TLS: amqps and rediss with options from the URL, options and env', 
     certs = generateTestCertificates();
     redis = await startPrivateRedis({
       port: REDIS_PORT,
-      args: ['--tls-port', String(REDIS_TLS_PORT), '--tls-cert-file', certs.serverCert, '--tls-key-file', certs.serverKey, '--tls-ca-cert-file', certs.ca, '--tls-auth-clients', 'yes'],
+      args: [
+        '--tls-port',
+        String(REDIS_TLS_PORT),
+        '--tls-cert-file',
+        certs.serverCert,
+        '--tls-key-file',
+        certs.serverKey,
+        '--tls-ca-cert-file',
+        certs.ca,
+        '--tls-auth-clients',
+        'yes',
+      ],
     });
     rabbit = await startPrivateRabbitMq({
       port: AMQP_PORT,
@@ -83,32 +95,53 @@ describeTls('TLS: amqps and rediss with options from the URL, options and env', 
   }
 
   describe('our client and worker over TLS', () => {
-    test('rediss broker and backend, settings in the URL query (kombu form)', async () => {
-      await expect(roundTrip({ broker: rediss(1), backend: rediss(1) })).resolves.toBe(42);
-    }, TIMEOUT);
+    test(
+      'rediss broker and backend, settings in the URL query (kombu form)',
+      async () => {
+        await expect(roundTrip({ broker: rediss(1), backend: rediss(1) })).resolves.toBe(42);
+      },
+      TIMEOUT,
+    );
 
-    test('amqps broker with the RPC backend, settings in the URL query', async () => {
-      await expect(roundTrip({ broker: amqps(), backend: 'rpc://' })).resolves.toBe(42);
-    }, TIMEOUT);
+    test(
+      'amqps broker with the RPC backend, settings in the URL query',
+      async () => {
+        await expect(roundTrip({ broker: amqps(), backend: 'rpc://' })).resolves.toBe(42);
+      },
+      TIMEOUT,
+    );
 
-    test('broker_use_ssl / redis_backend_use_ssl as options: amqp:// and redis:// URLs become TLS', async () => {
-      const ssl = { caCerts: certs.ca, certfile: certs.clientCert, keyfile: certs.clientKey, certReqs: 'required' as const };
-      await expect(
-        roundTrip({ broker: `amqp://guest:guest@localhost:${AMQPS_PORT}//`, brokerUseSsl: ssl, backend: `redis://127.0.0.1:${REDIS_TLS_PORT}/2`, redisBackendUseSsl: ssl }),
-      ).resolves.toBe(42);
-    }, TIMEOUT);
+    test(
+      'broker_use_ssl / redis_backend_use_ssl as options: amqp:// and redis:// URLs become TLS',
+      async () => {
+        const ssl = { caCerts: certs.ca, certfile: certs.clientCert, keyfile: certs.clientKey, certReqs: 'required' as const };
+        await expect(
+          roundTrip({
+            broker: `amqp://guest:guest@localhost:${AMQPS_PORT}//`,
+            brokerUseSsl: ssl,
+            backend: `redis://127.0.0.1:${REDIS_TLS_PORT}/2`,
+            redisBackendUseSsl: ssl,
+          }),
+        ).resolves.toBe(42);
+      },
+      TIMEOUT,
+    );
 
-    test('from the environment, in Celery and py-amqp spellings', async () => {
-      const tls = JSON.stringify({ ca_certs: certs.ca, certfile: certs.clientCert, keyfile: certs.clientKey, cert_reqs: 'CERT_REQUIRED' });
-      const fromEnv = connectionOptionsFromEnv({
-        CELERY_BROKER_URL: `redis://127.0.0.1:${REDIS_TLS_PORT}/3`,
-        CELERY_BROKER_USE_SSL: JSON.stringify({ ssl_ca_certs: certs.ca, ssl_certfile: certs.clientCert, ssl_keyfile: certs.clientKey }),
-        CELERY_BROKER_TRANSPORT_OPTIONS: '{"visibility_timeout": 7200}',
-        CELERY_RESULT_BACKEND: `redis://127.0.0.1:${REDIS_TLS_PORT}/3`,
-        CELERY_REDIS_BACKEND_USE_SSL: tls,
-      });
-      await expect(roundTrip(fromEnv)).resolves.toBe(42);
-    }, TIMEOUT);
+    test(
+      'from the environment, in Celery and py-amqp spellings',
+      async () => {
+        const tls = JSON.stringify({ ca_certs: certs.ca, certfile: certs.clientCert, keyfile: certs.clientKey, cert_reqs: 'CERT_REQUIRED' });
+        const fromEnv = connectionOptionsFromEnv({
+          CELERY_BROKER_URL: `redis://127.0.0.1:${REDIS_TLS_PORT}/3`,
+          CELERY_BROKER_USE_SSL: JSON.stringify({ ssl_ca_certs: certs.ca, ssl_certfile: certs.clientCert, ssl_keyfile: certs.clientKey }),
+          CELERY_BROKER_TRANSPORT_OPTIONS: '{"visibility_timeout": 7200}',
+          CELERY_RESULT_BACKEND: `redis://127.0.0.1:${REDIS_TLS_PORT}/3`,
+          CELERY_REDIS_BACKEND_USE_SSL: tls,
+        });
+        await expect(roundTrip(fromEnv)).resolves.toBe(42);
+      },
+      TIMEOUT,
+    );
   });
 
   describe('failures are clear errors, never plaintext', () => {
@@ -122,32 +155,48 @@ describeTls('TLS: amqps and rediss with options from the URL, options and env', 
       return error!;
     };
 
-    test('the wrong CA: the server certificate is refused (RabbitMQ and Redis)', async () => {
-      const amqp = await refused({ broker: amqps(certs.wrongCa) });
-      expect(amqp.message).toMatch(/certificate/i);
-      expect(amqp.message).toMatch(/TLS: check that ssl_ca_certs/);
-      const redisError = await refused({ broker: rediss(4, certs.wrongCa) });
-      expect(redisError.message).toMatch(/certificate/i);
-      expect(redisError.message).toMatch(/TLS: check that ssl_ca_certs/);
-      const backendError = await refused({ broker: 'memory://', backend: rediss(4, certs.wrongCa) });
-      expect(backendError.message).toMatch(/certificate/i);
-    }, TIMEOUT);
+    test(
+      'the wrong CA: the server certificate is refused (RabbitMQ and Redis)',
+      async () => {
+        const amqp = await refused({ broker: amqps(certs.wrongCa) });
+        expect(amqp.message).toMatch(/certificate/i);
+        expect(amqp.message).toMatch(/TLS: check that ssl_ca_certs/);
+        const redisError = await refused({ broker: rediss(4, certs.wrongCa) });
+        expect(redisError.message).toMatch(/certificate/i);
+        expect(redisError.message).toMatch(/TLS: check that ssl_ca_certs/);
+        const backendError = await refused({ broker: 'memory://', backend: rediss(4, certs.wrongCa) });
+        expect(backendError.message).toMatch(/certificate/i);
+      },
+      TIMEOUT,
+    );
 
-    test('no client certificate where the server requires one', async () => {
-      const ca = encodeURIComponent(certs.ca);
-      await refused({ broker: `amqps://guest:guest@localhost:${AMQPS_PORT}//?ssl_ca_certs=${ca}` });
-      await refused({ broker: `rediss://127.0.0.1:${REDIS_TLS_PORT}/4?ssl_ca_certs=${ca}` });
-    }, TIMEOUT);
+    test(
+      'no client certificate where the server requires one',
+      async () => {
+        const ca = encodeURIComponent(certs.ca);
+        await refused({ broker: `amqps://guest:guest@localhost:${AMQPS_PORT}//?ssl_ca_certs=${ca}` });
+        await refused({ broker: `rediss://127.0.0.1:${REDIS_TLS_PORT}/4?ssl_ca_certs=${ca}` });
+      },
+      TIMEOUT,
+    );
 
-    test('TLS settings against a plaintext port fail instead of falling back to plaintext', async () => {
-      const amqp = await refused({ broker: `amqps://guest:guest@localhost:${AMQP_PORT}//?${query()}` });
-      expect(amqp.message).toMatch(/amqps:\/\/guest:\*+@localhost:5698/);
-      await refused({ broker: `redis://127.0.0.1:${REDIS_PORT}/4?${query()}` });
-    }, TIMEOUT);
+    test(
+      'TLS settings against a plaintext port fail instead of falling back to plaintext',
+      async () => {
+        const amqp = await refused({ broker: `amqps://guest:guest@localhost:${AMQP_PORT}//?${query()}` });
+        expect(amqp.message).toMatch(/amqps:\/\/guest:\*+@localhost:5698/);
+        await refused({ broker: `redis://127.0.0.1:${REDIS_PORT}/4?${query()}` });
+      },
+      TIMEOUT,
+    );
 
     test('an unknown ssl_ key or an unreadable file is refused when the app is made', () => {
-      expect(() => app({ broker: `rediss://127.0.0.1:${REDIS_TLS_PORT}/0?ssl_ca_cert=${encodeURIComponent(certs.ca)}` })).toThrow(/unknown TLS option "ssl_ca_cert"/);
-      expect(() => app({ broker: `amqps://localhost:${AMQPS_PORT}//`, brokerUseSsl: { caCerts: '/nonexistent/ca.pem' } })).toThrow(/cannot read the ssl_ca_certs file "\/nonexistent\/ca.pem"/);
+      expect(() => app({ broker: `rediss://127.0.0.1:${REDIS_TLS_PORT}/0?ssl_ca_cert=${encodeURIComponent(certs.ca)}` })).toThrow(
+        /unknown TLS option "ssl_ca_cert"/,
+      );
+      expect(() => app({ broker: `amqps://localhost:${AMQPS_PORT}//`, brokerUseSsl: { caCerts: '/nonexistent/ca.pem' } })).toThrow(
+        /cannot read the ssl_ca_certs file "\/nonexistent\/ca.pem"/,
+      );
       expect(() => app({ broker: 'memory://', backend: `rediss://127.0.0.1:${REDIS_TLS_PORT}/0?ssl_cert_reqs=sometimes` })).toThrow(/not a verify mode/);
     });
   });
@@ -155,50 +204,62 @@ describeTls('TLS: amqps and rediss with options from the URL, options and env', 
   describe.each(peers)('Python Celery $version on the same TLS endpoints', ({ peer }) => {
     const pyAmqpSsl = () => ({ ca_certs: certs.ca, certfile: certs.clientCert, keyfile: certs.clientKey, cert_reqs: 'required' });
 
-    test('our client → Python worker (amqps broker, rediss backend)', async () => {
-      const queue = uniqueName('tls-py');
-      const env: PythonEnv = { broker: `amqps://guest:guest@localhost:${AMQPS_PORT}//`, backend: rediss(5), queue, brokerUseSsl: pyAmqpSsl(), peer };
-      const py = await startPythonWorker(env);
-      try {
-        const client = app({ broker: amqps(), backend: rediss(5) });
-        const result = await client.sendTask<number>('py.add', [40, 2], {}, { queue });
-        await expect(result.get({ timeout: 60_000 })).resolves.toBe(42);
-      } finally {
-        await py.stop();
-      }
-    }, TIMEOUT);
+    test(
+      'our client → Python worker (amqps broker, rediss backend)',
+      async () => {
+        const queue = uniqueName('tls-py');
+        const env: PythonEnv = { broker: `amqps://guest:guest@localhost:${AMQPS_PORT}//`, backend: rediss(5), queue, brokerUseSsl: pyAmqpSsl(), peer };
+        const py = await startPythonWorker(env);
+        try {
+          const client = app({ broker: amqps(), backend: rediss(5) });
+          const result = await client.sendTask<number>('py.add', [40, 2], {}, { queue });
+          await expect(result.get({ timeout: 60_000 })).resolves.toBe(42);
+        } finally {
+          await py.stop();
+        }
+      },
+      TIMEOUT,
+    );
 
-    test('Python client → our worker (amqps broker, rediss backend)', async () => {
-      const queue = uniqueName('tls-py');
-      const served = app({ broker: amqps(), backend: rediss(6) });
-      const worker = new Worker(served, { queues: [queue], concurrency: 1, logger: silentLogger });
-      workers.push(worker);
-      worker.register('node.add', ([x, y]) => (x as number) + (y as number));
-      await worker.start();
-      const env: PythonEnv = { broker: `amqps://guest:guest@localhost:${AMQPS_PORT}//`, backend: rediss(6), queue, brokerUseSsl: pyAmqpSsl(), peer };
-      const [outcome] = await pythonClient(env, [{ task: 'node.add', args: [1, 2] }]);
-      expect(outcome).toMatchObject({ state: 'SUCCESS', result: 3 });
-    }, TIMEOUT);
+    test(
+      'Python client → our worker (amqps broker, rediss backend)',
+      async () => {
+        const queue = uniqueName('tls-py');
+        const served = app({ broker: amqps(), backend: rediss(6) });
+        const worker = new Worker(served, { queues: [queue], concurrency: 1, logger: silentLogger });
+        workers.push(worker);
+        worker.register('node.add', ([x, y]) => (x as number) + (y as number));
+        await worker.start();
+        const env: PythonEnv = { broker: `amqps://guest:guest@localhost:${AMQPS_PORT}//`, backend: rediss(6), queue, brokerUseSsl: pyAmqpSsl(), peer };
+        const [outcome] = await pythonClient(env, [{ task: 'node.add', args: [1, 2] }]);
+        expect(outcome).toMatchObject({ state: 'SUCCESS', result: 3 });
+      },
+      TIMEOUT,
+    );
 
-    test('both ways over a rediss broker, kombu reading the same URL query form', async () => {
-      const queue = uniqueName('tls-py');
-      const served = app({ broker: rediss(7), backend: rediss(7) });
-      const worker = new Worker(served, { queues: [queue], concurrency: 1, logger: silentLogger });
-      workers.push(worker);
-      worker.register('node.add', ([x, y]) => (x as number) + (y as number));
-      await worker.start();
-      const env: PythonEnv = { broker: rediss(7), backend: rediss(7), queue, peer };
-      const [outcome] = await pythonClient(env, [{ task: 'node.add', args: [5, 6] }]);
-      expect(outcome).toMatchObject({ state: 'SUCCESS', result: 11 });
-      await worker.stop();
+    test(
+      'both ways over a rediss broker, kombu reading the same URL query form',
+      async () => {
+        const queue = uniqueName('tls-py');
+        const served = app({ broker: rediss(7), backend: rediss(7) });
+        const worker = new Worker(served, { queues: [queue], concurrency: 1, logger: silentLogger });
+        workers.push(worker);
+        worker.register('node.add', ([x, y]) => (x as number) + (y as number));
+        await worker.start();
+        const env: PythonEnv = { broker: rediss(7), backend: rediss(7), queue, peer };
+        const [outcome] = await pythonClient(env, [{ task: 'node.add', args: [5, 6] }]);
+        expect(outcome).toMatchObject({ state: 'SUCCESS', result: 11 });
+        await worker.stop();
 
-      const py = await startPythonWorker(env);
-      try {
-        const result = await served.sendTask<number>('py.add', [7, 8], {}, { queue });
-        await expect(result.get({ timeout: 60_000 })).resolves.toBe(15);
-      } finally {
-        await py.stop();
-      }
-    }, TIMEOUT);
+        const py = await startPythonWorker(env);
+        try {
+          const result = await served.sendTask<number>('py.add', [7, 8], {}, { queue });
+          await expect(result.get({ timeout: 60_000 })).resolves.toBe(15);
+        } finally {
+          await py.stop();
+        }
+      },
+      TIMEOUT,
+    );
   });
 });

@@ -18,13 +18,20 @@ if (!installed) {
 
 (installed ? describe : describe.skip)('Nest 11 smoke test', () => {
   test('a @CeleryTask runs and a CeleryClient gets its result and typed failure under @nestjs/* 11', () => {
-    execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'libs', 'nestjs-celery', 'tsconfig.lib.json')], { stdio: 'pipe' });
+    execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'libs', 'nestjs-celery', 'tsconfig.lib.json')], {
+      stdio: 'pipe',
+    });
     const target = join(here, 'node_modules', 'nestjs-celery');
     rmSync(target, { recursive: true, force: true });
     mkdirSync(target, { recursive: true });
     cpSync(join(root, 'libs', 'nestjs-celery', 'dist'), join(target, 'dist'), { recursive: true });
     cpSync(join(root, 'libs', 'nestjs-celery', 'package.json'), join(target, 'package.json'));
-    const out = JSON.parse(execFileSync(process.execPath, [join(here, 'smoke.mjs')], { cwd: here, encoding: 'utf8' }).trim().split('\n').pop()!);
+    const out = JSON.parse(
+      execFileSync(process.execPath, [join(here, 'smoke.mjs')], { cwd: here, encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .pop()!,
+    );
     expect(out.nest).toMatch(/^11\./);
     expect(out.sum).toBe(5);
     expect(out.failure).toEqual(['ValueError', ['nest 11']]);

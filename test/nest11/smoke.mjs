@@ -15,7 +15,10 @@ class Tasks {
     throw new ValueError(message);
   }
 }
-for (const [method, name] of [['add', 'smoke.add'], ['fail', 'smoke.fail']]) {
+for (const [method, name] of [
+  ['add', 'smoke.add'],
+  ['fail', 'smoke.fail'],
+]) {
   CeleryTask(name)(Tasks.prototype, method, Object.getOwnPropertyDescriptor(Tasks.prototype, method));
 }
 Injectable()(Tasks);

@@ -81,9 +81,7 @@ function decode(raw: string): Decoded {
  * 10000000000000000 and 0 for us. The one fixture with such floats is compared after this
  * substitution; everything else must match as captured.
  */
-const INTEGRAL_FLOATS: [string, string][] = [
-  ['[0.1, 1.0, 1e+16, 1.5e-07, -0.0, 123456789.125]', '[0.1, 1, 10000000000000000, 1.5e-07, 0, 123456789.125]'],
-];
+const INTEGRAL_FLOATS: [string, string][] = [['[0.1, 1.0, 1e+16, 1.5e-07, -0.0, 123456789.125]', '[0.1, 1, 10000000000000000, 1.5e-07, 0, 123456789.125]']];
 const asJsSees = (text: string) => INTEGRAL_FLOATS.reduce((t, [py, js]) => t.split(py).join(js), text);
 
 /** The same, for values: integral floats come back as ints (BigInt beyond 2^53). */
@@ -317,7 +315,12 @@ describe('golden specifics', () => {
     expect(request.expires!.getTime() - request.eta!.getTime()).toBe(30_000);
     expect(message.properties.expiration).toBe('60000');
     const link = decode(byName(messageFixtures, 'v1-protocol-link').messages[0].raw).request;
-    expect(link.embed).toEqual({ callbacks: [{ task: 'tasks.add', args: [1], kwargs: {}, options: {}, subtask_type: null, immutable: false }], errbacks: null, chord: null, chain: null });
+    expect(link.embed).toEqual({
+      callbacks: [{ task: 'tasks.add', args: [1], kwargs: {}, options: {}, subtask_type: null, immutable: false }],
+      errbacks: null,
+      chord: null,
+      chain: null,
+    });
   });
 
   test('msgpack: str as str, bytes as bin (a Buffer), uint64 as a number', () => {
@@ -336,7 +339,7 @@ describe('golden specifics', () => {
     expect(request.args).toEqual(['h\u00e9', 'yes', 1.5, null, true, '2024-01-01']);
   });
 
-  test("zlib: header application/x-gzip, body in zlib format", () => {
+  test('zlib: header application/x-gzip, body in zlib format', () => {
     const { message, request } = decode(byName(messageFixtures, 'v2-zlib').messages[0].raw);
     expect(message.headers.compression).toBe('application/x-gzip');
     expect(message.body[0]).toBe(0x78);
@@ -375,10 +378,18 @@ describe('golden result metas from the Redis backend', () => {
     expect(nowNaiveUtcIso(new Date('2024-05-01T10:00:05.123Z'))).toMatch(naive);
   });
 
-  test('exception results become typed CeleryTaskErrors whose message is the traceback\'s last line', () => {
+  test("exception results become typed CeleryTaskErrors whose message is the traceback's last line", () => {
     // the names whose last traceback line is str(exc) of the stored args (a custom __str__ or
     // repr of a non-JSON-able arg cannot be rebuilt from exc_message)
-    for (const name of ['failure-value-error', 'failure-key-error', 'failure-multi-args', 'failure-no-args', 'failure-custom-class', 'failure-not-registered', 'retry']) {
+    for (const name of [
+      'failure-value-error',
+      'failure-key-error',
+      'failure-multi-args',
+      'failure-no-args',
+      'failure-custom-class',
+      'failure-not-registered',
+      'retry',
+    ]) {
       const { meta, task_id } = metas[name];
       const error = exceptionFromResult(meta.result, meta.traceback as string, task_id, meta.status as string);
       const lastLine = (meta.traceback as string).trimEnd().split('\n').pop();
@@ -408,14 +419,44 @@ describe('golden result metas from the Redis backend', () => {
       parent_id: 'parent-1',
       children: [
         [['child-1', null], null],
-        [['group-child', null], [[['gc-1', null], null], [['gc-2', null], null]]],
+        [
+          ['group-child', null],
+          [
+            [['gc-1', null], null],
+            [['gc-2', null], null],
+          ],
+        ],
       ],
     });
-    expect(metas['success-extended'].meta).toMatchObject({ name: 'tasks.add', args: [1, 2], kwargs: { k: 'v' }, worker: 'celery@host', retries: 1, queue: 'celery' });
+    expect(metas['success-extended'].meta).toMatchObject({
+      name: 'tasks.add',
+      args: [1, 2],
+      kwargs: { k: 'v' },
+      worker: 'celery@host',
+      retries: 1,
+      queue: 'celery',
+    });
     expect(metas['started'].meta).toMatchObject({ status: 'STARTED', result: { pid: 1234, hostname: 'celery@host' }, date_done: null });
-    expect(metas['group-saved'].meta).toEqual({ result: [[metas['group-saved'].task_id, null], [[['t-1', null], null], [['t-2', null], null]]] });
+    expect(metas['group-saved'].meta).toEqual({
+      result: [
+        [metas['group-saved'].task_id, null],
+        [
+          [['t-1', null], null],
+          [['t-2', null], null],
+        ],
+      ],
+    });
     // key order as Celery writes it, task_id last
-    expect(Object.keys(metas['success-with-request'].meta)).toEqual(['status', 'result', 'traceback', 'children', 'date_done', 'group_id', 'parent_id', 'task_id']);
+    expect(Object.keys(metas['success-with-request'].meta)).toEqual([
+      'status',
+      'result',
+      'traceback',
+      'children',
+      'date_done',
+      'group_id',
+      'parent_id',
+      'task_id',
+    ]);
     for (const f of metaFixtures) expect(f.ttl).toBeGreaterThan(86_000);
   });
 });

@@ -23,7 +23,7 @@ const TRICKY_JSON: unknown[] = [
   [0.1, 1.5e-7, 1e-5, 0.0001, 123456789.125, 5e-324, 1.7976931348623157e308, 1e21, 1e300, -2.5e-5],
   [NaN, Infinity, -Infinity, -0, 0],
   [2n ** 64n + 1n, -(2n ** 70n), 9007199254740993n, 2 ** 53, -(2 ** 60), 66939409190951608],
-  { z: 1, a: [null, true, false], 'é': { nested: [[[]]] }, '': '' },
+  { z: 1, a: [null, true, false], é: { nested: [[[]]] }, '': '' },
   [[2, 2], {}, { callbacks: null, errbacks: null, chain: null, chord: null }],
 ];
 
@@ -83,14 +83,25 @@ describePython('protocol cross-check with Python', () => {
   const reprValues = fc.sample(reprValue, { numRuns: 400, seed: SEED });
   const maxes = fc.sample(fc.oneof(fc.integer({ min: 1, max: 60 }), fc.constant(1024)), { numRuns: reprValues.length, seed: SEED });
   const reprCases = [
-    ...[pyTuple([2, 2]), pyTuple([[1, 2]]), { a: { b: { c: { d: 1 } } } }, pyTuple([Array.from({ length: 400 }, (_, i) => i)])].map(
-      (value) => ({ value, max: 1024 }),
-    ),
+    ...[pyTuple([2, 2]), pyTuple([[1, 2]]), { a: { b: { c: { d: 1 } } } }, pyTuple([Array.from({ length: 400 }, (_, i) => i)])].map((value) => ({
+      value,
+      max: 1024,
+    })),
     ...reprValues.map((value, i) => ({ value, max: maxes[i] })),
   ];
   const floats = [
     ...fc.sample(fc.double({ noNaN: true, noDefaultInfinity: true }), { numRuns: 500, seed: SEED }),
-    0.1, 1e16, 1e15, 1e-5, 1e-4, 5e-324, 2.5, 1 / 3, 2 / 3, 100, 1e22,
+    0.1,
+    1e16,
+    1e15,
+    1e-5,
+    1e-4,
+    5e-324,
+    2.5,
+    1 / 3,
+    2 / 3,
+    100,
+    1e22,
   ];
   const dates = [
     ...fc.sample(fc.date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59.999Z'), noInvalidDate: true }), {
@@ -151,7 +162,10 @@ describePython('protocol cross-check with Python', () => {
   });
 
   test("Celery 5.2's parse_iso8601 and fromisoformat read our dates to the microsecond", () => {
-    const micros = (d: Date) => { const us = BigInt(d.getTime()) * 1000n; return Number.isSafeInteger(Number(us)) ? Number(us) : us; };
+    const micros = (d: Date) => {
+      const us = BigInt(d.getTime()) * 1000n;
+      return Number.isSafeInteger(Number(us)) ? Number(us) : us;
+    };
     const expected = dates.flatMap((d) => Array(3).fill({ celery: micros(d), fromisoformat: micros(d) }));
     expect(answer.dates).toEqual(expected);
   });

@@ -10,7 +10,15 @@ import { runPythonScript } from './python-run.js';
 import { createTaskMessage, type TaskMessage, type TaskMessageOptions } from '../../libs/nestjs-celery/src/protocol/task-message.js';
 import { AcceptContent, decodeBody, encodeBody, type SerializerName } from '../../libs/nestjs-celery/src/protocol/serialization.js';
 import { serializeException, formatTraceback } from '../../libs/nestjs-celery/src/protocol/exceptions.js';
-import { KeyError, NotRegistered, pythonError, PyTypeError, TaskRevokedError, TimeLimitExceeded, ValueError } from '../../libs/nestjs-celery/src/protocol/python-errors.js';
+import {
+  KeyError,
+  NotRegistered,
+  pythonError,
+  PyTypeError,
+  TaskRevokedError,
+  TimeLimitExceeded,
+  ValueError,
+} from '../../libs/nestjs-celery/src/protocol/python-errors.js';
 import { toIsoString } from '../../libs/nestjs-celery/src/protocol/dates.js';
 import type { SignatureDict } from '../../libs/nestjs-celery/src/protocol/signature.js';
 
@@ -68,7 +76,7 @@ const MESSAGES = {
     id: 'm-all',
     task: 'tasks.echo',
     args: ['héllo ☃ 😀', 1.5, null, true, [1, { a: 'b' }], 2n ** 64n + 1n],
-    kwargs: { text: "it's \"q\"\n", nested: { deep: [[[1]]] }, nan: NaN },
+    kwargs: { text: 'it\'s "q"\n', nested: { deep: [[[1]]] }, nan: NaN },
     eta,
     expires,
     retries: 2,
@@ -86,7 +94,10 @@ const MESSAGES = {
     chain: [sig('tasks.echo', [8], 'c-2'), sig('tasks.echo', [4], 'c-1')],
     chord: sig('tasks.echo', [], 'body-1'),
   }),
-  msgpack: messageCase({ id: 'm-msgpack', task: 'tasks.echo', args: ['hé', Buffer.from([0, 1, 255]), 2 ** 40, 1.5], kwargs: { k: [1] }, replyTo: 'o' }, 'msgpack'),
+  msgpack: messageCase(
+    { id: 'm-msgpack', task: 'tasks.echo', args: ['hé', Buffer.from([0, 1, 255]), 2 ** 40, 1.5], kwargs: { k: [1] }, replyTo: 'o' },
+    'msgpack',
+  ),
   yaml: messageCase({ id: 'm-yaml', task: 'tasks.echo', args: ['yes', 'y', '1e5', '0o17', '~', '', 1.5, null], kwargs: { k: 'null' }, replyTo: 'o' }, 'yaml'),
   zlib: messageCase({ id: 'm-zlib', task: 'tasks.echo', args: [7, 8], replyTo: 'o' }, 'json', 'zlib'),
   expired: messageCase({ id: 'm-expired', task: 'tasks.echo', args: [], expires: future(-60), replyTo: 'o' }),
@@ -127,7 +138,16 @@ describePython('protocol decoded by Python Celery', () => {
   const bodies = (['json', 'msgpack', 'yaml'] as const).flatMap((serializer) =>
     [undefined, 'zlib'].map((compression) => {
       const encoded = encodeBody(BODY_VALUES[serializer], serializer, compression);
-      return { serializer, compression, wire: { content_type: encoded.contentType, content_encoding: encoded.contentEncoding, compression: encoded.compression, body: encoded.body.toString('base64') } };
+      return {
+        serializer,
+        compression,
+        wire: {
+          content_type: encoded.contentType,
+          content_encoding: encoded.contentEncoding,
+          compression: encoded.compression,
+          body: encoded.body.toString('base64'),
+        },
+      };
     }),
   );
 
@@ -216,7 +236,7 @@ describePython('protocol decoded by Python Celery', () => {
     });
   });
 
-  test("yaml bodies: strings PyYAML would misread stay strings", () => {
+  test('yaml bodies: strings PyYAML would misread stay strings', () => {
     expect(result('yaml')).toMatchObject({ ok: true, args: ['yes', 'y', '1e5', '0o17', '~', '', 1.5, null], kwargs: { k: 'null' } });
   });
 

@@ -113,7 +113,21 @@ export async function startPrivateRedis(options: PrivateRedisOptions): Promise<P
   reapLeftovers(dir);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--logfile', join(dir, 'redis.log'), ...(options.args ?? [])];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--logfile',
+    join(dir, 'redis.log'),
+    ...(options.args ?? []),
+  ];
   let child: ChildProcess | undefined;
   const pids = new Set<number>();
   const up = () => tcpReachable('127.0.0.1', port);
@@ -222,7 +236,10 @@ export async function startPrivateRabbitMq(options: PrivateRabbitMqOptions): Pro
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, 'mnesia'), { recursive: true });
   mkdirSync(join(dir, 'log'), { recursive: true });
-  writeFileSync(join(dir, 'rabbitmq.conf'), [`listeners.tcp.default = 127.0.0.1:${port}`, 'loopback_users = none', 'log.console = false', ...(options.conf ?? [])].join('\n') + '\n');
+  writeFileSync(
+    join(dir, 'rabbitmq.conf'),
+    [`listeners.tcp.default = 127.0.0.1:${port}`, 'loopback_users = none', 'log.console = false', ...(options.conf ?? [])].join('\n') + '\n',
+  );
   writeFileSync(join(dir, 'enabled_plugins'), `[${(options.plugins ?? []).join(',')}].\n`);
   writeFileSync(join(dir, 'advanced.config'), options.advanced ?? '[].\n');
   writeFileSync(join(dir, 'rabbitmq-env.conf'), ''); // not /etc/rabbitmq/rabbitmq-env.conf (the shared node's)
@@ -285,7 +302,8 @@ export async function startPrivateRabbitMq(options: PrivateRabbitMqOptions): Pro
     ctl,
     up,
     async start() {
-      if (await tcpReachable('127.0.0.1', port)) throw new PrivateBrokerError(`port ${port} is already in use; a private RabbitMQ needs a free port (see ${dir})`);
+      if (await tcpReachable('127.0.0.1', port))
+        throw new PrivateBrokerError(`port ${port} is already in use; a private RabbitMQ needs a free port (see ${dir})`);
       child = spawn(join(RABBITMQ_BIN, 'rabbitmq-server'), [], { env, cwd: dir, stdio: ['ignore', 'ignore', 'ignore'] });
       pids.add(child.pid!);
       recordPids();

@@ -32,7 +32,10 @@ export function celeryPeers(): { version: CeleryVersion; peer: CeleryVersion }[]
  * (python-celery for 5.2, celery-5.5 / celery-5.6 from scripts/interop/celery-peers.sh), so locally a
  * missing 5.5/5.6 cache skips only its own block with one "skipped:" line, and CI=true fails instead.
  */
-export async function peerSuites(suite: string, ...services: ServiceName[]): Promise<{ version: CeleryVersion; peer: CeleryVersion; describe: jest.Describe }[]> {
+export async function peerSuites(
+  suite: string,
+  ...services: ServiceName[]
+): Promise<{ version: CeleryVersion; peer: CeleryVersion; describe: jest.Describe }[]> {
   const out: { version: CeleryVersion; peer: CeleryVersion; describe: jest.Describe }[] = [];
   for (const { version, peer } of celeryPeers()) {
     const celery: ServiceName = version === '5.2' ? 'python-celery' : version === '5.5' ? 'celery-5.5' : 'celery-5.6';
@@ -115,7 +118,25 @@ export function startPythonWorker(env: PythonEnv, extraArgs: string[] = []): Pro
   const nodename = `py-${process.pid}-${Math.random().toString(36).slice(2, 8)}@%h`;
   const child = spawn(
     PYTHON,
-    ['-m', 'celery', '-A', 'interop_app', 'worker', '-P', 'solo', '-Q', env.queue, '-n', nodename, '--without-heartbeat', '--without-gossip', '--without-mingle', '-l', 'info', ...extraArgs],
+    [
+      '-m',
+      'celery',
+      '-A',
+      'interop_app',
+      'worker',
+      '-P',
+      'solo',
+      '-Q',
+      env.queue,
+      '-n',
+      nodename,
+      '--without-heartbeat',
+      '--without-gossip',
+      '--without-mingle',
+      '-l',
+      'info',
+      ...extraArgs,
+    ],
     { env: envFor(env), cwd: PYTHON_DIR },
   );
   let output = '';

@@ -15,8 +15,7 @@ export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0
 export const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672//';
 
 const HOW_TO_START: Record<ServiceName, string> = {
-  redis:
-    'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log',
+  redis: 'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log',
   rabbitmq: 'rabbitmq-server -detached',
   'python-celery': 'apt-get update && apt-get install -y python3-celery python3-redis python3-msgpack python3-yaml',
   rabbitmq4: 'scripts/interop/rabbitmq4.sh start',

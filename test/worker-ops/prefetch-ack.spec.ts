@@ -55,7 +55,11 @@ function redis(): BrokerSide {
   const client = new Redis(REDIS_URL);
   const side: BrokerSide = {
     app: (options = {}) =>
-      new Celery({ broker: new RedisBroker(REDIS_URL, { globalKeyprefix: prefix, logger: silentLogger, ...options }), backend: REDIS_URL, logger: silentLogger }),
+      new Celery({
+        broker: new RedisBroker(REDIS_URL, { globalKeyprefix: prefix, logger: silentLogger, ...options }),
+        backend: REDIS_URL,
+        logger: silentLogger,
+      }),
     ready: (q) => client.llen(`${prefix}${q}`),
     unacked: async (q) => {
       const entries = Object.values(await client.hgetall(`${prefix}unacked`));
@@ -146,7 +150,10 @@ describeOps.each(SIDES)('worker ops on %s (Redis results)', (name, makeSide) => 
     const gate = new Gate();
     const { app } = await startWorker(q, { concurrency: 2 }, (w) => w.register('ops.block', () => gate.pass().then(() => 'done')));
     const results = await Promise.all(Array.from({ length: 5 }, () => app.sendTask('ops.block', [], {}, { queue: q })));
-    await until(() => gate.running, (n) => n === 2);
+    await until(
+      () => gate.running,
+      (n) => n === 2,
+    );
     await new Promise((r) => setTimeout(r, 300)); // room for a wrong extra delivery to show up
     expect(await side.counts(q)).toEqual({ unacked: 2, ready: 3 });
     gate.open();
@@ -160,7 +167,10 @@ describeOps.each(SIDES)('worker ops on %s (Redis results)', (name, makeSide) => 
       const gate = new Gate();
       const { app } = await startWorker(q, { concurrency: 1, ackMode }, (w) => w.register('ops.block', () => gate.pass()));
       const results = await Promise.all(Array.from({ length: 3 }, () => app.sendTask('ops.block', [], {}, { queue: q })));
-      await until(() => gate.running, (n) => n === 1);
+      await until(
+        () => gate.running,
+        (n) => n === 1,
+      );
       await new Promise((r) => setTimeout(r, 300));
       // late: the running one is unacked, two wait in the queue; early: the running one is acked,
       // the next is reserved unacked (an AMQP window cannot be 0), one waits in the queue
@@ -175,15 +185,28 @@ describeOps.each(SIDES)('worker ops on %s (Redis results)', (name, makeSide) => 
     const q = queue('eta');
     const { app, worker } = await startWorker(q, { concurrency: 1 }, (w) => w.register('ops.add', ([x, y]) => (x as number) + (y as number)));
     const later = await app.sendTask('ops.add', [1, 1], {}, { queue: q, countdown: 30 });
-    await until(() => side.unacked(q), (n) => n === 1);
+    await until(
+      () => side.unacked(q),
+      (n) => n === 1,
+    );
     const now = await Promise.all([1, 2, 3].map((i) => app.sendTask('ops.add', [i, 10], {}, { queue: q })));
     await expect(Promise.all(now.map((r) => r.get({ timeout: 5000 })))).resolves.toEqual([11, 12, 13]);
     expect(await later.state()).toBe('PENDING');
     // the ack follows the stored result, so the last immediate task's ack may still be on its way
-    expect(await until(() => side.unacked(q), (n) => n === 1)).toBe(1);
+    expect(
+      await until(
+        () => side.unacked(q),
+        (n) => n === 1,
+      ),
+    ).toBe(1);
     expect(await side.ready(q)).toBe(0);
     await worker.stop(500);
-    expect(await until(() => side.ready(q), (n) => n === 1)).toBe(1);
+    expect(
+      await until(
+        () => side.ready(q),
+        (n) => n === 1,
+      ),
+    ).toBe(1);
   });
 
   test('unknown task, reject (default): FAILURE NotRegistered, nothing left in the queue', async () => {
@@ -215,7 +238,10 @@ describeOps.each(SIDES)('worker ops on %s (Redis results)', (name, makeSide) => 
     const q = queue('unknown-dlq');
     const { app } = await startWorker(q, { unknownTask: 'dead-letter' }, () => undefined);
     const result = await app.sendTask('ops.add', [20, 22], {}, { queue: q });
-    await until(() => side.ready(`${q}.dead-letter`), (n) => n === 1);
+    await until(
+      () => side.ready(`${q}.dead-letter`),
+      (n) => n === 1,
+    );
     expect(await result.state()).toBe('PENDING');
     expect(await side.ready(q)).toBe(0);
     await startWorker(`${q}.dead-letter`, {}, (w) => w.register('ops.add', ([x, y]) => (x as number) + (y as number)));
@@ -226,18 +252,19 @@ describeOps.each(SIDES)('worker ops on %s (Redis results)', (name, makeSide) => 
     test('an ETA longer than the visibility timeout is not restored while held: it runs once', async () => {
       const q = queue('eta-visibility');
       let runs = 0;
-      const { app } = await startWorker(
-        q,
-        { concurrency: 1 },
-        (w) => w.register('ops.count', () => ++runs),
-        { visibilityTimeoutSeconds: 1, restoreIntervalSeconds: 0.25 },
-      );
+      const { app } = await startWorker(q, { concurrency: 1 }, (w) => w.register('ops.count', () => ++runs), {
+        visibilityTimeoutSeconds: 1,
+        restoreIntervalSeconds: 0.25,
+      });
       // a second process sweeping with the same tiny timeout (kombu's restore_visible)
       const sweeper = side.app({ visibilityTimeoutSeconds: 1, restoreIntervalSeconds: 0.25 });
       await sweeper.connect();
       try {
         const result = await app.sendTask('ops.count', [], {}, { queue: q, countdown: 2.5 });
-        await until(() => side.unacked(q), (n) => n === 1);
+        await until(
+          () => side.unacked(q),
+          (n) => n === 1,
+        );
         for (let i = 0; i < 8; i++) {
           await new Promise((r) => setTimeout(r, 250));
           expect(await (sweeper.broker as RedisBroker).restoreVisible()).toBe(0);

@@ -33,7 +33,15 @@ describeBrokers.each(Object.keys(BROKERS) as (keyof typeof BROKERS)[])('soft shu
     const newWorker = (name: string, softShutdownTimeout: number) => {
       const app = new Celery({ broker: brokerUrl, backend: REDIS_URL, taskDefaultQueue: queue, logger: silentLogger });
       apps.push(app);
-      const worker = new Worker(app, { queues: [queue], concurrency: 4, hostname: `${name}@test`, ackMode: 'late', shutdownMode: 'cold', softShutdownTimeout, logger: silentLogger });
+      const worker = new Worker(app, {
+        queues: [queue],
+        concurrency: 4,
+        hostname: `${name}@test`,
+        ackMode: 'late',
+        shutdownMode: 'cold',
+        softShutdownTimeout,
+        logger: silentLogger,
+      });
       worker.register('sleep', ([ms, label], _kwargs, ctx) => {
         started.add(`${name}:${String(label)}`);
         return new Promise((resolve, reject) => {
@@ -55,7 +63,7 @@ describeBrokers.each(Object.keys(BROKERS) as (keyof typeof BROKERS)[])('soft shu
     apps.push(client);
     const short = await client.sendTask('sleep', [300, 'short'], {}, { queue });
     const long = await client.sendTask('sleep', [8000, 'long'], {}, { queue });
-    for (const end = Date.now() + 30_000; !(started.has('first:short') && started.has('first:long')); ) {
+    for (const end = Date.now() + 30_000; !(started.has('first:short') && started.has('first:long'));) {
       if (Date.now() > end) throw new Error(`tasks never started: ${[...started].join(', ')}`);
       await new Promise((r) => setTimeout(r, 20));
     }

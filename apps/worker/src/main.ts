@@ -6,7 +6,9 @@ import { WorkerModule } from './worker.module.js';
 
 /** A Nest microservice that runs Celery tasks: `CELERY_BROKER_URL=amqp://… npm run start:worker`. */
 async function bootstrap() {
-  const app = await NestFactory.createMicroservice(WorkerModule.register(), { strategy: new CeleryServer({ ...celeryOptionsFromEnv(), worker: workerOptionsFromEnv() }) });
+  const app = await NestFactory.createMicroservice(WorkerModule.register(), {
+    strategy: new CeleryServer({ ...celeryOptionsFromEnv(), worker: workerOptionsFromEnv() }),
+  });
   app.enableShutdownHooks();
   await app.listen();
 }

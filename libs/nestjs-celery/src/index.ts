@@ -49,7 +49,17 @@ export {
 } from './engine/canvas/index.js';
 export { redactUrl, redactSecrets } from './common/redact-url.js';
 export { UnsafePatternError } from './engine/control/matcher.js';
-export { CeleryError, CeleryTimeoutError, NoResultBackendError, BrokerUnavailableError, PublishTimeoutError, DeclarationLimitError, InvalidTaskOptionsError, ImproperlyConfiguredError, QueueMismatchError } from './engine/errors.js';
+export {
+  CeleryError,
+  CeleryTimeoutError,
+  NoResultBackendError,
+  BrokerUnavailableError,
+  PublishTimeoutError,
+  DeclarationLimitError,
+  InvalidTaskOptionsError,
+  ImproperlyConfiguredError,
+  QueueMismatchError,
+} from './engine/errors.js';
 export { connectionOptionsFromEnv, CeleryEnvError } from './engine/celery-env.js';
 export { Worker, type WorkerOptions } from './engine/worker/worker.js';
 // the TaskContext type is exported by nest/ beside the @TaskContext() decorator of the same name
@@ -69,14 +79,36 @@ export type { SignatureDict } from './protocol/signature.js';
 export type { SerializerName, CompressionName } from './protocol/serialization.js';
 
 // transport: the swappable broker and result backend layer
-export type { Broker, Delivery, DeliveryInfo, ConsumeOptions, Consumer, PublishRoute, QueueDeclaration, ExchangeDeclaration, ExchangeType, QueueType, DelayedDelivery, DeclarationMismatch } from './transport/broker.interface.js';
+export type {
+  Broker,
+  Delivery,
+  DeliveryInfo,
+  ConsumeOptions,
+  Consumer,
+  PublishRoute,
+  QueueDeclaration,
+  ExchangeDeclaration,
+  ExchangeType,
+  QueueType,
+  DelayedDelivery,
+  DeclarationMismatch,
+} from './transport/broker.interface.js';
 export type { ResultBackend, StoreTarget } from './transport/result-backend.interface.js';
 export type { ConnectionStatus } from './transport/connection-status.js';
 export { createBroker, createResultBackend, UnsupportedUrlError, type TransportFactoryOptions } from './transport/factory.js';
 export { MemoryBroker, MemoryVhost } from './transport/memory/memory.broker.js';
 export { MemoryBackend } from './transport/memory/memory.backend.js';
 export { AmqpBroker, type AmqpBrokerOptions } from './transport/amqp/amqp.broker.js';
-export { AmqpBrokerError, AmqpConfigError, AmqpConnectionError, AmqpBrokerClosedError, AmqpDeclarationError, AmqpPublishError, UnroutableMessageError, AmqpHeaderError } from './transport/amqp/amqp-errors.js';
+export {
+  AmqpBrokerError,
+  AmqpConfigError,
+  AmqpConnectionError,
+  AmqpBrokerClosedError,
+  AmqpDeclarationError,
+  AmqpPublishError,
+  UnroutableMessageError,
+  AmqpHeaderError,
+} from './transport/amqp/amqp-errors.js';
 export { QueueInUseError } from './transport/broker.errors.js';
 export { RedisBroker, RedisBrokerError, type RedisBrokerOptions } from './transport/redis/broker/redis.broker.js';
 export { RedisBackend, type RedisBackendOptions } from './transport/redis/backend/redis.backend.js';

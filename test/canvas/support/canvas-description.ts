@@ -26,7 +26,13 @@ export const si = (task: string, ...args: unknown[]): Description => ({ task, ar
 export const withOptions = <D extends Description>(d: D, options: Options): D => ({ ...d, options: { ...d.options, ...options } });
 
 /** Python's wire option names → ours (SignatureOptions). */
-const CAMEL: Record<string, string> = { time_limit: 'timeLimit', soft_time_limit: 'softTimeLimit', ignore_result: 'ignoreResult', routing_key: 'routingKey', task_id: 'taskId' };
+const CAMEL: Record<string, string> = {
+  time_limit: 'timeLimit',
+  soft_time_limit: 'softTimeLimit',
+  ignore_result: 'ignoreResult',
+  routing_key: 'routingKey',
+  task_id: 'taskId',
+};
 
 export function build(d: Description): Canvas {
   let sig: Canvas;

@@ -30,7 +30,11 @@ export function idNormalizer(names: Record<string, string> = {}): (v: unknown) =
 }
 
 /** Messages (raw kombu envelopes) comparable across senders; `names` maps queue names to placeholders. */
-export function normalizeMessages(envelopes: string[], queue: string | Record<string, string>, walk = idNormalizer(typeof queue === 'string' ? { [queue]: '<queue>' } : queue)): unknown[] {
+export function normalizeMessages(
+  envelopes: string[],
+  queue: string | Record<string, string>,
+  walk = idNormalizer(typeof queue === 'string' ? { [queue]: '<queue>' } : queue),
+): unknown[] {
   return envelopes.map((raw) => {
     const envelope = JSON.parse(raw) as { body: string; headers: Record<string, unknown>; properties: Record<string, unknown> } & Record<string, unknown>;
     const body = JSON.parse(Buffer.from(envelope.body, 'base64').toString('utf8')) as unknown;

@@ -90,7 +90,13 @@ export class MathTasks {
   }
 
   @CeleryTask('e2e.decorated')
-  decorated(@Args(0, ParseIntPipe) n: number, @Kwargs('unit') unit: string, @Args() all: unknown[], @Kwargs() kwargs: object, @TaskContext() task: TaskContext): unknown {
+  decorated(
+    @Args(0, ParseIntPipe) n: number,
+    @Kwargs('unit') unit: string,
+    @Args() all: unknown[],
+    @Kwargs() kwargs: object,
+    @TaskContext() task: TaskContext,
+  ): unknown {
     return { n, unit, all, kwargs, id: task.id, queue: task.deliveryInfo.queue };
   }
 

@@ -55,7 +55,9 @@ describe('redaction of credentials', () => {
       error = err as Error;
     }
     expect(error?.message).toMatch(/amqp:\/\/guest:\*\*\*\*@/);
-    expect(JSON.stringify({ message: error?.message, cause: String(error?.cause), input: (error?.cause as { input?: string })?.input })).not.toMatch(/p@ss|ss word/);
+    expect(JSON.stringify({ message: error?.message, cause: String(error?.cause), input: (error?.cause as { input?: string })?.input })).not.toMatch(
+      /p@ss|ss word/,
+    );
     expect(() => createBroker('ftp://u:p@ss@h')).toThrow(/ftp:\/\/u:\*\*\*@h/);
   });
 });

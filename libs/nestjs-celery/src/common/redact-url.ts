@@ -6,7 +6,8 @@
  */
 
 /** Query parameters and option keys whose values are secrets. */
-const SECRET_KEY = /^(?:.*[_-])?(?:password|passwd|pass|pwd|secret|token|passphrase|credentials?|auth|api[_-]?key|access[_-]?key|secret[_-]?key|private[_-]?key)$/i;
+const SECRET_KEY =
+  /^(?:.*[_-])?(?:password|passwd|pass|pwd|secret|token|passphrase|credentials?|auth|api[_-]?key|access[_-]?key|secret[_-]?key|private[_-]?key)$/i;
 /** Option keys holding key material itself (PEM text or a Buffer), not a path to it. */
 const KEY_MATERIAL = /^(?:key|pfx|cert[_-]?key)$/i;
 

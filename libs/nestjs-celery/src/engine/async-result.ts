@@ -84,8 +84,14 @@ export class AsyncResult<T = unknown> implements ResultNode {
 
   /** Wait for the result. Throws CeleryTaskError on failure, CeleryTimeoutError on timeout. */
   async get(options: GetOptions = {}): Promise<T> {
-    const ready$ = this.state$.pipe(filter((meta) => isReady(meta.status)), take(1));
-    const waited = options.timeout === undefined ? ready$ : ready$.pipe(rxTimeout({ first: options.timeout, with: () => throwError(() => new CeleryTimeoutError(this.id, options.timeout!)) }));
+    const ready$ = this.state$.pipe(
+      filter((meta) => isReady(meta.status)),
+      take(1),
+    );
+    const waited =
+      options.timeout === undefined
+        ? ready$
+        : ready$.pipe(rxTimeout({ first: options.timeout, with: () => throwError(() => new CeleryTimeoutError(this.id, options.timeout!)) }));
     const meta = await firstValueFrom(waited);
     return this.unwrap(meta, options.propagate ?? true);
   }
@@ -112,7 +118,11 @@ export class AsyncResult<T = unknown> implements ResultNode {
    */
   revoke(options: RevokeResultOptions = {}): Promise<NodeReplies> {
     if (!this.app) {
-      return Promise.reject(new CeleryError(`cannot revoke task ${this.id}: this AsyncResult has no app; get it from app.sendTask() or app.asyncResult(), or use app.control.revoke(id)`));
+      return Promise.reject(
+        new CeleryError(
+          `cannot revoke task ${this.id}: this AsyncResult has no app; get it from app.sendTask() or app.asyncResult(), or use app.control.revoke(id)`,
+        ),
+      );
     }
     return this.app.control.revoke(this.id, { terminate: options.terminate, signal: options.signal, reply: options.wait, timeout: options.timeout });
   }
@@ -129,4 +139,3 @@ export class AsyncResult<T = unknown> implements ResultNode {
     return error as T;
   }
 }
-

@@ -9,13 +9,27 @@ import { encodeBody } from '../protocol/serialization.js';
 import type { SignatureDict } from '../protocol/signature.js';
 import { createTaskMessage, type TimeLimit } from '../protocol/task-message.js';
 import type { Stamps } from '../protocol/stamps.js';
-import { declarationMismatchOf, type Broker, type PublishRoute, type PublishTicket, type QueueDeclaration, type TransportMessage } from '../transport/broker.interface.js';
+import {
+  declarationMismatchOf,
+  type Broker,
+  type PublishRoute,
+  type PublishTicket,
+  type QueueDeclaration,
+  type TransportMessage,
+} from '../transport/broker.interface.js';
 import { createBroker, createResultBackend } from '../transport/factory.js';
 import type { ResultBackend } from '../transport/result-backend.interface.js';
 import { AsyncResult } from './async-result.js';
 import { DEFAULT_QUEUE, type CeleryOptions } from './celery.options.js';
 import type { ConnectionStatus } from '../transport/connection-status.js';
-import { BrokerUnavailableError, DeclarationLimitError, ImproperlyConfiguredError, InvalidTaskOptionsError, PublishBackpressureError, PublishTimeoutError } from './errors.js';
+import {
+  BrokerUnavailableError,
+  DeclarationLimitError,
+  ImproperlyConfiguredError,
+  InvalidTaskOptionsError,
+  PublishBackpressureError,
+  PublishTimeoutError,
+} from './errors.js';
 import { TaskQueues } from './task-queues.js';
 import { PublishDeadlines } from './publish-deadlines.js';
 import { Control } from './control/control.js';
@@ -65,9 +79,31 @@ export interface SendTaskOptions {
 
 /** Every key of SendTaskOptions: anything else given as a send option is refused. */
 const SEND_TASK_OPTION_KEYS: Record<keyof SendTaskOptions, true> = {
-  taskId: true, countdown: true, eta: true, expires: true, queue: true, exchange: true, routingKey: true, priority: true,
-  timeLimit: true, softTimeLimit: true, ignoreResult: true, shadow: true, retries: true, parentId: true, rootId: true,
-  groupId: true, groupIndex: true, headers: true, link: true, linkError: true, chain: true, chord: true, replyTo: true, awaitResult: true, stamps: true,
+  taskId: true,
+  countdown: true,
+  eta: true,
+  expires: true,
+  queue: true,
+  exchange: true,
+  routingKey: true,
+  priority: true,
+  timeLimit: true,
+  softTimeLimit: true,
+  ignoreResult: true,
+  shadow: true,
+  retries: true,
+  parentId: true,
+  rootId: true,
+  groupId: true,
+  groupIndex: true,
+  headers: true,
+  link: true,
+  linkError: true,
+  chain: true,
+  chord: true,
+  replyTo: true,
+  awaitResult: true,
+  stamps: true,
 };
 
 /**
@@ -77,7 +113,9 @@ const SEND_TASK_OPTION_KEYS: Record<keyof SendTaskOptions, true> = {
  */
 export function checkSendTaskOptions(options: unknown): asserts options is SendTaskOptions {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new InvalidTaskOptionsError(`task options must be an object such as { countdown: 10, queue: 'math' }, got ${Array.isArray(options) ? 'an array' : options === null ? 'null' : typeof options}`);
+    throw new InvalidTaskOptionsError(
+      `task options must be an object such as { countdown: 10, queue: 'math' }, got ${Array.isArray(options) ? 'an array' : options === null ? 'null' : typeof options}`,
+    );
   }
   const unknown = Object.keys(options).filter((key) => !Object.hasOwn(SEND_TASK_OPTION_KEYS, key));
   if (unknown.length === 0) return;
@@ -140,9 +178,7 @@ export class Celery {
       resultBackendTransportOptions: options.resultBackendTransportOptions,
     };
     this.broker =
-      typeof options.broker === 'object' && !Array.isArray(options.broker)
-        ? options.broker
-        : createBroker(options.broker ?? 'memory://', factoryOptions);
+      typeof options.broker === 'object' && !Array.isArray(options.broker) ? options.broker : createBroker(options.broker ?? 'memory://', factoryOptions);
     this.backend =
       options.backend == null
         ? null
@@ -227,8 +263,7 @@ export class Celery {
     const eta = options.eta ?? (options.countdown !== undefined ? new Date(now.getTime() + options.countdown * 1000) : null);
     const delayed = eta && options.exchange === undefined ? this.delayedRoute(queue, options.routingKey, eta, now) : undefined;
     const route = delayed ?? this.route(queue, options);
-    const expires =
-      options.expires === undefined ? null : options.expires instanceof Date ? options.expires : new Date(now.getTime() + options.expires * 1000);
+    const expires = options.expires === undefined ? null : options.expires instanceof Date ? options.expires : new Date(now.getTime() + options.expires * 1000);
     const timeLimit: TimeLimit = [options.timeLimit ?? null, options.softTimeLimit ?? null];
     const message = createTaskMessage({
       id,
@@ -287,9 +322,11 @@ export class Celery {
   private async publish(name: string, id: string, message: TransportMessage, route: PublishRoute): Promise<void> {
     const outage = this.brokerStatus !== 'connected';
     if (outage) {
-      if (this.options.publishWhileDisconnected === 'fail') throw new BrokerUnavailableError(name, `the broker is ${this.brokerStatus} (publishWhileDisconnected: 'fail')`);
+      if (this.options.publishWhileDisconnected === 'fail')
+        throw new BrokerUnavailableError(name, `the broker is ${this.brokerStatus} (publishWhileDisconnected: 'fail')`);
       const limit = this.options.publishBufferLimit ?? 1000;
-      if (this.held >= limit) throw new BrokerUnavailableError(name, `the broker is ${this.brokerStatus} and ${limit} publishes are already waiting for it (publishBufferLimit)`);
+      if (this.held >= limit)
+        throw new BrokerUnavailableError(name, `the broker is ${this.brokerStatus} and ${limit} publishes are already waiting for it (publishBufferLimit)`);
     }
     const maxPending = this.options.maxPendingPublishes ?? 10_000;
     if (this.pending >= maxPending) {

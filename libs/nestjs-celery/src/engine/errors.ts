@@ -8,7 +8,10 @@ export class CeleryError extends Error {
 
 /** AsyncResult.get() gave up waiting. */
 export class CeleryTimeoutError extends CeleryError {
-  constructor(readonly taskId: string, readonly timeoutMs: number) {
+  constructor(
+    readonly taskId: string,
+    readonly timeoutMs: number,
+  ) {
     super(`task ${taskId} did not reach a ready state within ${timeoutMs} ms (is a worker consuming its queue?)`);
   }
 }
@@ -29,7 +32,10 @@ export class BrokerUnavailableError extends CeleryError {
 
 /** Declaring one more queue would pass `maxDeclaredQueues` (queue names can come from messages: canvas options). */
 export class DeclarationLimitError extends CeleryError {
-  constructor(readonly queue: string, limit: number) {
+  constructor(
+    readonly queue: string,
+    limit: number,
+  ) {
     super(
       `not declaring queue ${JSON.stringify(queue.slice(0, 255))}: this app has declared ${limit} queues already (maxDeclaredQueues); ` +
         'raise the limit if that many queues are expected, or route to existing ones',
@@ -61,8 +67,14 @@ export class PublishTimeoutError extends CeleryError {
  * for its confirm (blocked, disconnected or slow). The task was not sent.
  */
 export class PublishBackpressureError extends CeleryError {
-  constructor(readonly taskName: string, limit: number, state: string) {
-    super(`cannot send task ${taskName}: the broker is applying backpressure (${state}) and ${limit} publishes already await its confirm (maxPendingPublishes); not sent`);
+  constructor(
+    readonly taskName: string,
+    limit: number,
+    state: string,
+  ) {
+    super(
+      `cannot send task ${taskName}: the broker is applying backpressure (${state}) and ${limit} publishes already await its confirm (maxPendingPublishes); not sent`,
+    );
   }
 }
 

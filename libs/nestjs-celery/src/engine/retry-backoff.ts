@@ -54,7 +54,8 @@ export function retryContinuation<T>(what: string, work: () => Promise<T>, logge
     attempts,
     retryable: (error) => !(error instanceof JsonEncodeError),
     onFailure: (error, attempt, giveUp) => {
-      if (giveUp || isLoggedAttempt(attempt)) logger.warn(`${what} failed (attempt ${attempt} of ${attempts}): ${(error as Error)?.message ?? error}${giveUp ? '; giving up' : '; retrying'}`);
+      if (giveUp || isLoggedAttempt(attempt))
+        logger.warn(`${what} failed (attempt ${attempt} of ${attempts}): ${(error as Error)?.message ?? error}${giveUp ? '; giving up' : '; retrying'}`);
     },
   });
 }

@@ -112,7 +112,11 @@ export class TaskQueues {
     const isDefault = queue === this.defaultQueue;
     switch (argument) {
       case 'x-queue-type':
-        return where ? `${where}.queueType` : isDefault ? 'taskDefaultQueueType (task_default_queue_type)' : 'taskCreateMissingQueueType (task_create_missing_queue_type)';
+        return where
+          ? `${where}.queueType`
+          : isDefault
+            ? 'taskDefaultQueueType (task_default_queue_type)'
+            : 'taskCreateMissingQueueType (task_create_missing_queue_type)';
       case 'type':
         return where
           ? `${where}.exchangeType`

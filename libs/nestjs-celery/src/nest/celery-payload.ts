@@ -57,7 +57,8 @@ export function readPayload(payload: unknown): CeleryCall {
 function readFullForm(payload: Record<string, unknown>): CeleryCall {
   const { args, kwargs } = payload;
   if (args !== undefined && !Array.isArray(args)) throw new TypeError(`Celery payload: "args" must be an array (Celery's positional args), got ${typeof args}`);
-  if (kwargs !== undefined && !isPlainObject(kwargs)) throw new TypeError(`Celery payload: "kwargs" must be a plain object (Celery's kwargs dict), got ${Array.isArray(kwargs) ? 'an array' : typeof kwargs}`);
+  if (kwargs !== undefined && !isPlainObject(kwargs))
+    throw new TypeError(`Celery payload: "kwargs" must be a plain object (Celery's kwargs dict), got ${Array.isArray(kwargs) ? 'an array' : typeof kwargs}`);
   return { args: args ?? [], kwargs: kwargs ?? {} };
 }
 

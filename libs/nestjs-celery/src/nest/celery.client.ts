@@ -18,8 +18,7 @@ import { isTaskContract, type TaskKwargs, type TaskContract } from './task-contr
 
 /** One state of a task seen by `sendWithStates`: intermediate ones (STARTED, PROGRESS …), then the result. */
 export type CeleryTaskUpdate<T = unknown> =
-  | { taskId: string; ready: false; state: string; meta: unknown }
-  | { taskId: string; ready: true; state: 'SUCCESS'; result: T };
+  { taskId: string; ready: false; state: string; meta: unknown } | { taskId: string; ready: true; state: 'SUCCESS'; result: T };
 
 /**
  * A Nest ClientProxy that sends Celery tasks (to Python or Nest workers alike).
@@ -61,7 +60,12 @@ export class CeleryClient extends ClientProxy<Record<never, Function>, CelerySta
   }
 
   /** Send a task, Celery's `send_task`/`apply_async`: resolves once the broker took the message. */
-  sendTask<A extends unknown[], R, K extends object>(task: TaskContract<A, R, K>, args: NoInfer<A>, kwargs?: NoInfer<K>, options?: SendTaskOptions): Promise<AsyncResult<R>>;
+  sendTask<A extends unknown[], R, K extends object>(
+    task: TaskContract<A, R, K>,
+    args: NoInfer<A>,
+    kwargs?: NoInfer<K>,
+    options?: SendTaskOptions,
+  ): Promise<AsyncResult<R>>;
   sendTask<R = unknown>(name: string, args?: unknown[], kwargs?: TaskKwargs, options?: SendTaskOptions): Promise<AsyncResult<R>>;
   sendTask(task: string | TaskContract, args: unknown[] = [], kwargs: object = {}, options: SendTaskOptions = {}): Promise<AsyncResult<unknown>> {
     return this.sendResolved(task, args, kwargs as TaskKwargs, options);

@@ -75,7 +75,12 @@ export class CeleryExplorer implements CeleryTaskSource, OnModuleDestroy {
         if (!metadata) continue;
         const source = `${instance.constructor.name}.${methodName}`;
         if (!this.isStatic(wrapper, source)) continue;
-        bindings.push({ name: metadata.name, options: metadata.options, source, invoke: this.createInvoker(instance, methodName, method as Method, metadata.name) });
+        bindings.push({
+          name: metadata.name,
+          options: metadata.options,
+          source,
+          invoke: this.createInvoker(instance, methodName, method as Method, metadata.name),
+        });
       }
     }
     return bindings;
@@ -91,7 +96,17 @@ export class CeleryExplorer implements CeleryTaskSource, OnModuleDestroy {
     const decorated = Object.keys(Reflect.getMetadata(ROUTE_ARGS_METADATA, instance.constructor, methodName) ?? {}).length > 0;
     const callback = decorated ? passThrough(method) : positional(method, task);
     copyMetadata(method, callback);
-    return this.contextCreator.create(instance, callback, methodName, ROUTE_ARGS_METADATA, this.paramsFactory, undefined, undefined, undefined, CELERY_CONTEXT_TYPE);
+    return this.contextCreator.create(
+      instance,
+      callback,
+      methodName,
+      ROUTE_ARGS_METADATA,
+      this.paramsFactory,
+      undefined,
+      undefined,
+      undefined,
+      CELERY_CONTEXT_TYPE,
+    );
   }
 }
 

@@ -11,7 +11,16 @@ export { CeleryServer, type CeleryServerEvents } from './celery.server.js';
 export { CeleryClient, type CeleryTaskUpdate } from './celery.client.js';
 export { getCeleryClientToken, InjectCeleryClient } from './celery-client.token.js';
 export type { CeleryStatus } from './celery.status.js';
-export { defineTask, type TaskContract, type ArgsOf, type ResultOf, type KwargsOf, type TaskReturn, type TaskMethod, type TaskKwargs } from './task-contract.js';
+export {
+  defineTask,
+  type TaskContract,
+  type ArgsOf,
+  type ResultOf,
+  type KwargsOf,
+  type TaskReturn,
+  type TaskMethod,
+  type TaskKwargs,
+} from './task-contract.js';
 export { PythonErrorRegistry, type CeleryErrorMapping, type ErrorClass } from './python-error.registry.js';
 export { CeleryExplorer, type CeleryTaskSource } from './celery.explorer.js';
 export { CeleryHealthIndicator, type CeleryHealthResult } from './celery.health.js';

@@ -16,7 +16,8 @@ interface PythonName {
 function parsePythonName(name: string): PythonName {
   const dot = name.lastIndexOf('.');
   if (dot <= 0 || dot === name.length - 1) {
-    if (!/^[A-Za-z_]\w*$/.test(name)) throw new Error(`invalid Python exception name "${name}" in the errors option: use "package.module.ClassName" or a builtin like "LookupError"`);
+    if (!/^[A-Za-z_]\w*$/.test(name))
+      throw new Error(`invalid Python exception name "${name}" in the errors option: use "package.module.ClassName" or a builtin like "LookupError"`);
     return { excType: name, excModule: 'builtins' };
   }
   return { excType: name.slice(dot + 1), excModule: name.slice(0, dot) };

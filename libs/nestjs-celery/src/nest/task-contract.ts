@@ -38,7 +38,10 @@ export type TaskContractOptions<A extends unknown[] = unknown[]> = SendTaskOptio
 };
 
 /** Declare a task contract. Type parameters: positional args tuple, result, kwargs (optional). */
-export function defineTask<A extends unknown[] = [], R = unknown, K extends object = TaskKwargs>(name: string, options?: TaskContractOptions<A>): TaskContract<A, R, K> {
+export function defineTask<A extends unknown[] = [], R = unknown, K extends object = TaskKwargs>(
+  name: string,
+  options?: TaskContractOptions<A>,
+): TaskContract<A, R, K> {
   if (typeof name !== 'string' || name === '') throw new TypeError('defineTask(name): the task name must be a non-empty string, e.g. "tasks.add"');
   const { params, ...sendOptions } = options ?? {};
   if (options !== undefined) checkSendTaskOptions(sendOptions);

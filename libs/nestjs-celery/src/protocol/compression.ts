@@ -91,9 +91,7 @@ export function decompress(body: Buffer, contentType: string, maxOutputLength?: 
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) {
-      throw new MessageTooLargeError(
-        `decompressed body exceeds the limit of ${maxOutputLength} bytes (${type}); raise the limit if such bodies are expected`,
-      );
+      throw new MessageTooLargeError(`decompressed body exceeds the limit of ${maxOutputLength} bytes (${type}); raise the limit if such bodies are expected`);
     }
     throw new DecodeError(`cannot decompress body as ${type}: ${e.message}`);
   }

@@ -50,7 +50,7 @@ describe('parseIsoDate', () => {
     expect(parseIsoDate(text).getTime()).toBe(at(iso));
   });
 
-  test('the fraction is a decimal fraction (.123 = 123 ms), not Celery 5.2\'s integer microseconds', () => {
+  test("the fraction is a decimal fraction (.123 = 123 ms), not Celery 5.2's integer microseconds", () => {
     expect(parseIsoDate('2024-05-01T10:00:05.123').getUTCMilliseconds()).toBe(123);
     expect(parseIsoDate('2024-05-01T10:00:05.1').getUTCMilliseconds()).toBe(100);
     expect(parseIsoDate('2024-05-01T10:00:05.000999').getUTCMilliseconds()).toBe(0);

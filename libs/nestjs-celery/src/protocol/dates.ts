@@ -43,8 +43,7 @@ export function nowNaiveUtcIso(now: Date = new Date()): string {
 
 // date, then optional time with optional seconds/fraction, then optional offset
 // (Z, ±HH, ±HHMM, ±HH:MM). Month/day may have one digit, as Celery's own reader allows.
-const ISO_RE =
-  /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?$/;
+const ISO_RE = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?$/;
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 

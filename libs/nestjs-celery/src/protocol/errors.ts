@@ -1,6 +1,9 @@
 /** Typed protocol errors. `taskId` is set whenever the id could be read, so a FAILURE can be stored. */
 export class ProtocolError extends Error {
-  constructor(message: string, readonly taskId?: string) {
+  constructor(
+    message: string,
+    readonly taskId?: string,
+  ) {
     super(message);
     this.name = new.target.name;
   }

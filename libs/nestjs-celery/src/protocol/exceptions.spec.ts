@@ -140,7 +140,14 @@ describe('exceptionFromResult', () => {
     const err = exceptionFromResult({ exc_type: 'ValueError', exc_message: ['custom'], exc_module: 'builtins' }, 'Traceback...', 'tid');
     expect(err).toBeInstanceOf(CeleryTaskError);
     expect(err).toBeInstanceOf(Error);
-    expect(err).toMatchObject({ excType: 'ValueError', excModule: 'builtins', excMessage: ['custom'], traceback: 'Traceback...', taskId: 'tid', state: 'FAILURE' });
+    expect(err).toMatchObject({
+      excType: 'ValueError',
+      excModule: 'builtins',
+      excMessage: ['custom'],
+      traceback: 'Traceback...',
+      taskId: 'tid',
+      state: 'FAILURE',
+    });
     expect(err.message).toBe('ValueError: custom');
     expect(err.name).toBe('CeleryTaskError');
   });

@@ -179,14 +179,12 @@ export function formatTraceback(error: unknown): string {
   // causes first, like Python's "The above exception was the direct cause of ..."
   const chain: unknown[] = [];
   const seen = new Set<unknown>();
-  for (let e: unknown = error; e !== undefined && e !== null && !seen.has(e); ) {
+  for (let e: unknown = error; e !== undefined && e !== null && !seen.has(e);) {
     seen.add(e);
     chain.unshift(e);
     e = e instanceof Error ? e.cause : undefined;
   }
-  return chain
-    .map(formatOne)
-    .join('\nThe above exception was the direct cause of the following exception:\n\n');
+  return chain.map(formatOne).join('\nThe above exception was the direct cause of the following exception:\n\n');
 }
 
 // ------------------------------------------------------------------ reading results

@@ -24,7 +24,10 @@ describe('dumps (Python json.dumps defaults)', () => {
     [{}, '{}'],
     [[1, 2], '[1, 2]'],
     [{ a: 1, b: [true, null] }, '{"a": 1, "b": [true, null]}'],
-    [[[2, 2], {}, { callbacks: null, errbacks: null, chain: null, chord: null }], '[[2, 2], {}, {"callbacks": null, "errbacks": null, "chain": null, "chord": null}]'],
+    [
+      [[2, 2], {}, { callbacks: null, errbacks: null, chain: null, chord: null }],
+      '[[2, 2], {}, {"callbacks": null, "errbacks": null, "chain": null, "chord": null}]',
+    ],
   ])('%p → %s', (value, expected) => {
     expect(dumps(value)).toBe(expected);
   });
@@ -42,7 +45,7 @@ describe('dumps (Python json.dumps defaults)', () => {
   });
 
   test('keys keep insertion order and are escaped like strings', () => {
-    expect(dumps({ z: 1, a: 2, 'é': 3 })).toBe('{"z": 1, "a": 2, "\\u00e9": 3}');
+    expect(dumps({ z: 1, a: 2, é: 3 })).toBe('{"z": 1, "a": 2, "\\u00e9": 3}');
   });
 
   test('undefined/functions are dropped from objects and null in arrays (JSON.stringify semantics)', () => {
@@ -75,7 +78,14 @@ describe('dumps (Python json.dumps defaults)', () => {
   });
 
   test('Maps are objects (keys as strings), Sets are lists, boxed primitives unwrap, toJSON is honoured', () => {
-    expect(dumps(new Map<unknown, unknown>([[1, 'a'], ['b', 2]]))).toBe('{"1": "a", "b": 2}');
+    expect(
+      dumps(
+        new Map<unknown, unknown>([
+          [1, 'a'],
+          ['b', 2],
+        ]),
+      ),
+    ).toBe('{"1": "a", "b": 2}');
     expect(dumps(new Set([1, 2]))).toBe('[1, 2]');
     expect(dumps([new Number(1), new String('s'), new Boolean(false)])).toBe('[1, "s", false]');
     expect(dumps({ toJSON: () => ({ x: 1 }) })).toBe('{"x": 1}');
@@ -174,7 +184,11 @@ const jsonValue = fc.letrec((tie) => ({
     tie('object'),
   ),
   array: fc.array(tie('value'), { maxLength: 5 }),
-  object: fc.dictionary(fc.string({ unit: 'binary' }).filter((k) => k !== '__proto__'), tie('value'), { maxKeys: 5 }),
+  object: fc.dictionary(
+    fc.string({ unit: 'binary' }).filter((k) => k !== '__proto__'),
+    tie('value'),
+    { maxKeys: 5 },
+  ),
 })).value;
 
 /**

@@ -1,13 +1,7 @@
 import fc from 'fast-check';
 import { DecodeError, MessageTooLargeError } from './errors.js';
 import { dumps, loads } from './json.js';
-import {
-  decodeEnvelope,
-  decodeUnackedEntry,
-  encodeEnvelope,
-  encodeUnackedEntry,
-  redeliveredEnvelope,
-} from './kombu-envelope.js';
+import { decodeEnvelope, decodeUnackedEntry, encodeEnvelope, encodeUnackedEntry, redeliveredEnvelope } from './kombu-envelope.js';
 import type { TransportMessage } from './transport-message.js';
 
 /** Captured from Celery 5.2.6 / kombu 5.2.4: app.send_task('tasks.add', [2, 2], queue='capq1', priority=5, expires=60). */
@@ -102,13 +96,20 @@ describe('kombu envelope', () => {
         fc.integer(),
         fc.string(),
         fc.array(tie('json'), { maxLength: 4 }),
-        fc.dictionary(fc.string().filter((k) => k !== '__proto__'), tie('json'), { maxKeys: 4 }),
+        fc.dictionary(
+          fc.string().filter((k) => k !== '__proto__'),
+          tie('json'),
+          { maxKeys: 4 },
+        ),
       ),
     }));
     fc.assert(
       fc.property(
         fc.uint8Array({ maxLength: 200 }),
-        fc.dictionary(fc.string().filter((k) => k !== '__proto__'), json),
+        fc.dictionary(
+          fc.string().filter((k) => k !== '__proto__'),
+          json,
+        ),
         fc.record(
           {
             correlationId: fc.uuid(),
@@ -201,7 +202,12 @@ describe('kombu envelope', () => {
 
   describe('large bodies (issue 11: a 3.5 MiB body overflowed the regexp stack and was dropped)', () => {
     const big = Buffer.alloc(8 * 1024 * 1024, 'x');
-    const encoded = () => encodeEnvelope({ body: big, contentType: 'application/json', contentEncoding: 'utf-8', headers: { id: 'big-1', task: 't' }, properties: {} }, { exchange: '', routing_key: 'q' }, 'tag-1');
+    const encoded = () =>
+      encodeEnvelope(
+        { body: big, contentType: 'application/json', contentEncoding: 'utf-8', headers: { id: 'big-1', task: 't' }, properties: {} },
+        { exchange: '', routing_key: 'q' },
+        'tag-1',
+      );
 
     it('decodes an 8 MiB body', () => {
       const decoded = decodeEnvelope(encoded());

@@ -131,10 +131,7 @@ export function decodeEnvelope(raw: string, maxBodyBytes = Number.POSITIVE_INFIN
     deliveryTag,
   };
   if (problems.length) {
-    decoded.error = new DecodeError(
-      `unreadable kombu envelope${taskId ? ` for task ${taskId}` : ''}: ${problems.join('; ')}`,
-      taskId,
-    );
+    decoded.error = new DecodeError(`unreadable kombu envelope${taskId ? ` for task ${taskId}` : ''}: ${problems.join('; ')}`, taskId);
   }
   return decoded;
 }
@@ -220,7 +217,7 @@ function skipSpace(text: string, p: number): number {
 
 /** The index after the string literal starting at `p` (its opening quote); text.length when unterminated. */
 function skipString(text: string, p: number): number {
-  for (let from = p + 1; ; ) {
+  for (let from = p + 1; ;) {
     const quote = text.indexOf('"', from);
     if (quote === -1) return text.length;
     let backslashes = 0;

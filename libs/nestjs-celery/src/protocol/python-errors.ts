@@ -51,7 +51,7 @@ export class PythonError extends Error {
   readonly args: unknown[];
 
   constructor(...args: unknown[]) {
-    const type = (new.target).excType;
+    const type = new.target.excType;
     super(pythonExceptionStr(type, args));
     this.args = args;
     this.name = type;

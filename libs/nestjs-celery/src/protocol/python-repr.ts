@@ -63,9 +63,7 @@ function builtinRepr(value: unknown, seen: Set<object>): string {
       if (seen.has(c.obj) || seen.size >= MAX_REPR_DEPTH) return `${start}...${end}`;
       seen.add(c.obj);
       const parts =
-        c.kind === 'dict'
-          ? c.entries.map(([k, v]) => `${builtinRepr(k, seen)}: ${builtinRepr(v, seen)}`)
-          : c.items.map((v) => builtinRepr(v, seen));
+        c.kind === 'dict' ? c.entries.map(([k, v]) => `${builtinRepr(k, seen)}: ${builtinRepr(v, seen)}`) : c.items.map((v) => builtinRepr(v, seen));
       seen.delete(c.obj);
       return start + parts.join(', ') + end;
     }

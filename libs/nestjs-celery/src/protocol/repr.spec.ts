@@ -62,7 +62,7 @@ describe('pyRepr (celery saferepr)', () => {
     expect(pyRepr([shared, shared])).toBe('[[1], [1]]');
   });
 
-  test('pyArgsRepr shows args as a tuple without marking the caller\'s array', () => {
+  test("pyArgsRepr shows args as a tuple without marking the caller's array", () => {
     const args = [2, 2];
     expect(pyArgsRepr(args)).toBe('(2, 2)');
     expect(pyArgsRepr(['x'])).toBe("('x',)");

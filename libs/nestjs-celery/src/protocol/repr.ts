@@ -203,9 +203,7 @@ function fastSaferepr(value: unknown, maxlen: number, maxlevels: number): string
         if (open.includes(c.obj) || open.length > 64) throw NEEDS_STREAMING;
         open.push(c.obj);
         const parts =
-          c.kind === 'dict'
-            ? c.entries.map(([k, item]) => `${walk(k, 0)}: ${walk(item, level + 1)}`)
-            : c.items.map((item) => walk(item, level + 1));
+          c.kind === 'dict' ? c.entries.map(([k, item]) => `${walk(k, 0)}: ${walk(item, level + 1)}`) : c.items.map((item) => walk(item, level + 1));
         open.pop();
         return start.text + parts.join(', ') + end.text;
       }

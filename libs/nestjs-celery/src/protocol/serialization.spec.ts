@@ -25,7 +25,7 @@ describe('AcceptContent (kombu accept_content)', () => {
     expect(accept.allows('application/json')).toBe(false);
   });
 
-  test("application/data and application/text are always trusted (an empty content type means application/data)", () => {
+  test('application/data and application/text are always trusted (an empty content type means application/data)', () => {
     const accept = new AcceptContent(['json']);
     expect(accept.allows('application/data')).toBe(true);
     expect(accept.allows('application/text')).toBe(true);
@@ -69,26 +69,14 @@ describe('encodeBody', () => {
     const encoded = encodeBody([2 ** 40, -(2 ** 40), 2 ** 53 + 2], 'msgpack');
     // 0xcf uint64 / 0xd3 int64, never 0xcb float64
     expect(encoded.body.includes(0xcb)).toBe(false);
-    expect(decodeBody(message(encoded.body, 'application/x-msgpack', 'binary'), new AcceptContent(['msgpack']))).toEqual([
-      2 ** 40,
-      -(2 ** 40),
-      2n ** 53n + 2n,
-    ]);
+    expect(decodeBody(message(encoded.body, 'application/x-msgpack', 'binary'), new AcceptContent(['msgpack']))).toEqual([2 ** 40, -(2 ** 40), 2n ** 53n + 2n]);
   });
 
   test('yaml: application/x-yaml, utf-8; strings YAML 1.1 would misread are quoted', () => {
     const encoded = encodeBody(['yes', 'no', '2024-01-01', '0x10', 1.5, null, true], 'yaml');
     expect(encoded.contentType).toBe('application/x-yaml');
     expect(encoded.contentEncoding).toBe('utf-8');
-    expect(decodeBody(message(encoded.body, 'application/x-yaml'), new AcceptContent(['yaml']))).toEqual([
-      'yes',
-      'no',
-      '2024-01-01',
-      '0x10',
-      1.5,
-      null,
-      true,
-    ]);
+    expect(decodeBody(message(encoded.body, 'application/x-yaml'), new AcceptContent(['yaml']))).toEqual(['yes', 'no', '2024-01-01', '0x10', 1.5, null, true]);
   });
 
   test('yaml: strings and keys only PyYAML would misread (its float, int, timestamp, merge resolvers) are quoted', () => {
@@ -237,9 +225,11 @@ describe('decoding bounds (issue 12: bombs)', () => {
     const m = message(body, 'application/json', 'utf-8', { compression: 'application/x-gzip' });
     expect(() => decodeBody(m)).toThrow(MessageTooLargeError);
     expect(decodeBody(m, undefined, { maxDecompressedBytes: 32 * 1024 * 1024 })).toHaveLength(1);
-    expect(() => decodeBody(message(zlib.deflateSync(Buffer.from('[1, 2]')), 'application/json', 'utf-8', { compression: 'zlib' }), undefined, { maxDecompressedBytes: 3 })).toThrow(
-      /exceeds the limit of 3 bytes/,
-    );
+    expect(() =>
+      decodeBody(message(zlib.deflateSync(Buffer.from('[1, 2]')), 'application/json', 'utf-8', { compression: 'zlib' }), undefined, {
+        maxDecompressedBytes: 3,
+      }),
+    ).toThrow(/exceeds the limit of 3 bytes/);
   });
 
   test('a gzip-format body under application/x-gzip is read too', () => {

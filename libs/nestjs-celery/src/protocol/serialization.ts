@@ -49,9 +49,7 @@ function contentTypeOf(nameOrType: string): string {
   if (nameOrType.includes('/')) return nameOrType;
   const type = (CONTENT_TYPES as Record<string, string>)[nameOrType];
   if (!type) {
-    throw new TypeError(
-      `unknown serializer ${JSON.stringify(nameOrType)} in accept_content: use json, msgpack, yaml or a content type`,
-    );
+    throw new TypeError(`unknown serializer ${JSON.stringify(nameOrType)} in accept_content: use json, msgpack, yaml or a content type`);
   }
   return type;
 }
@@ -170,8 +168,7 @@ function decodeUnchecked(
   const contentType = message.contentType || 'application/data';
   if (contentType === PICKLE) {
     throw new ContentDisallowedError(
-      'refusing to deserialize pickle (application/x-python-serialize): unpickling runs arbitrary code; ' +
-        'configure the sender with task_serializer="json"',
+      'refusing to deserialize pickle (application/x-python-serialize): unpickling runs arbitrary code; ' + 'configure the sender with task_serializer="json"',
     );
   }
   if (!accept.allows(contentType)) {

@@ -14,13 +14,7 @@ export const States = {
 export type TaskState = (typeof States)[keyof typeof States] | (string & {});
 
 export const READY_STATES: ReadonlySet<string> = new Set([States.SUCCESS, States.FAILURE, States.REVOKED]);
-export const UNREADY_STATES: ReadonlySet<string> = new Set([
-  States.PENDING,
-  States.RECEIVED,
-  States.STARTED,
-  States.REJECTED,
-  States.RETRY,
-]);
+export const UNREADY_STATES: ReadonlySet<string> = new Set([States.PENDING, States.RECEIVED, States.STARTED, States.REJECTED, States.RETRY]);
 export const EXCEPTION_STATES: ReadonlySet<string> = new Set([States.RETRY, States.FAILURE, States.REVOKED]);
 export const PROPAGATE_STATES: ReadonlySet<string> = new Set([States.FAILURE, States.REVOKED]);
 

@@ -179,7 +179,18 @@ describe('decodeTaskMessage: protocol 2', () => {
 
   test('minimal headers get Celery defaults', () => {
     const req = decodeTaskMessage({ id: 'x', task: 't' }, {}, [[], {}, null]);
-    expect(req).toMatchObject({ rootId: 'x', parentId: null, retries: 0, timeLimit: [null, null], eta: null, expires: null, ignoreResult: false, replyTo: null, correlationId: 'x', name: 't' });
+    expect(req).toMatchObject({
+      rootId: 'x',
+      parentId: null,
+      retries: 0,
+      timeLimit: [null, null],
+      eta: null,
+      expires: null,
+      ignoreResult: false,
+      replyTo: null,
+      correlationId: 'x',
+      name: 't',
+    });
     expect(req.headers).toMatchObject({ lang: 'py', argsrepr: '[]', kwargsrepr: '{}' });
   });
 
@@ -292,7 +303,11 @@ test('property: decodeTaskMessage(createTaskMessage(o)) gives back every option'
     id: fc.uuid(),
     task: fc.string({ minLength: 1 }),
     args: fc.array(fc.jsonValue(), { maxLength: 4 }),
-    kwargs: fc.dictionary(fc.string().filter((k) => k !== '__proto__'), fc.jsonValue(), { maxKeys: 4 }),
+    kwargs: fc.dictionary(
+      fc.string().filter((k) => k !== '__proto__'),
+      fc.jsonValue(),
+      { maxKeys: 4 },
+    ),
     eta: maybe(date),
     expires: maybe(date),
     retries: maybe(fc.nat(100)),

@@ -211,12 +211,7 @@ export function boundedTaskId(id: unknown, limits: TaskMessageLimits = {}): stri
  * Validate and normalize a decoded message. `body` is the deserialized body (v2: a 3-element
  * array; v1: an object with task/id/args/kwargs). Throws InvalidTaskError (with taskId when known).
  */
-export function decodeTaskMessage(
-  headers: Record<string, unknown>,
-  properties: MessageProperties,
-  body: unknown,
-  limits: TaskMessageLimits = {},
-): TaskRequest {
+export function decodeTaskMessage(headers: Record<string, unknown>, properties: MessageProperties, body: unknown, limits: TaskMessageLimits = {}): TaskRequest {
   const request = decodeUnbounded(headers, properties, body);
   checkBounds(request, limits);
   return request;
@@ -230,14 +225,27 @@ function checkBounds(request: TaskRequest, limits: TaskMessageLimits): void {
     throw new InvalidTaskError(`task id ${clipped(request.id)} of ${request.id.length} characters is over the ${maxId}-character limit (maxTaskIdLength)`);
   }
   const id = request.id;
-  for (const [what, value] of [['task name', request.task], ['shadow name', request.name]] as const) {
+  for (const [what, value] of [
+    ['task name', request.task],
+    ['shadow name', request.name],
+  ] as const) {
     if (value.length > maxName) {
-      throw new InvalidTaskError(`task ${id}: ${what} ${clipped(value)} of ${value.length} characters is over the ${maxName}-character limit (maxTaskNameLength)`, id);
+      throw new InvalidTaskError(
+        `task ${id}: ${what} ${clipped(value)} of ${value.length} characters is over the ${maxName}-character limit (maxTaskNameLength)`,
+        id,
+      );
     }
   }
-  for (const [what, value] of [['root_id', request.rootId], ['parent_id', request.parentId], ['group', request.groupId]] as const) {
+  for (const [what, value] of [
+    ['root_id', request.rootId],
+    ['parent_id', request.parentId],
+    ['group', request.groupId],
+  ] as const) {
     if (value && value.length > maxId) {
-      throw new InvalidTaskError(`task ${id}: ${what} ${clipped(value)} of ${value.length} characters is over the ${maxId}-character limit (maxTaskIdLength)`, id);
+      throw new InvalidTaskError(
+        `task ${id}: ${what} ${clipped(value)} of ${value.length} characters is over the ${maxId}-character limit (maxTaskIdLength)`,
+        id,
+      );
     }
   }
 }
@@ -248,10 +256,7 @@ function decodeUnbounded(headers: Record<string, unknown>, properties: MessagePr
   if (raw.task === undefined || raw.task === null) {
     if (!isPlainObject(body) || typeof body.task !== 'string') {
       const id = isPlainObject(body) && typeof body.id === 'string' ? body.id : undefined;
-      throw new InvalidTaskError(
-        'not a Celery task message: no task header (protocol 2) and no task name in the body (protocol 1)',
-        id,
-      );
+      throw new InvalidTaskError('not a Celery task message: no task header (protocol 2) and no task name in the body (protocol 1)', id);
     }
     return fromProtocol1(raw, properties, body);
   }

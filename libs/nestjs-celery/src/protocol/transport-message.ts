@@ -26,4 +26,3 @@ export interface MessageProperties {
   /** any other property seen on the wire, kept verbatim */
   [key: string]: unknown;
 }
-

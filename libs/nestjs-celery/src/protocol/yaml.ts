@@ -111,18 +111,7 @@ const writeIntTag = defineScalarTag<number | bigint>('tag:yaml.org,2002:int', {
   represent: (data) => (typeof data === 'number' && !Number.isSafeInteger(data) ? BigInt(data).toString() : data.toString(10)),
 });
 
-const LOAD_SCHEMA = FAILSAFE_SCHEMA.withTags(
-  pyNullTag,
-  pyBoolTag,
-  pyIntTag,
-  pyFloatTag,
-  timestampTag,
-  mergeTag,
-  binaryTag,
-  setTag,
-  omapTag,
-  pairsTag,
-);
+const LOAD_SCHEMA = FAILSAFE_SCHEMA.withTags(pyNullTag, pyBoolTag, pyIntTag, pyFloatTag, timestampTag, mergeTag, binaryTag, setTag, omapTag, pairsTag);
 const WRITE_SCHEMA = DUMP_SCHEMA.withTags(writeIntTag);
 
 const PY_TIMESTAMP =
@@ -130,9 +119,7 @@ const PY_TIMESTAMP =
 
 /** Would PyYAML's implicit resolvers read this plain scalar as something other than a string? */
 function pyYamlResolves(text: string): boolean {
-  return (
-    PY_NULL.test(text) || PY_BOOL.test(text) || PY_INT.test(text) || PY_FLOAT.test(text) || PY_TIMESTAMP.test(text) || text === '<<' || text === '='
-  );
+  return PY_NULL.test(text) || PY_BOOL.test(text) || PY_INT.test(text) || PY_FLOAT.test(text) || PY_TIMESTAMP.test(text) || text === '<<' || text === '=';
 }
 
 type ScalarStyleRule = (typeof DEFAULT_SCALAR_STYLE_RULES)[keyof typeof DEFAULT_SCALAR_STYLE_RULES];

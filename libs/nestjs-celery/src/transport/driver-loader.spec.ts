@@ -64,7 +64,8 @@ describe('lazy drivers', () => {
         if (statSync(path).isDirectory()) walk(path);
         else if (name.endsWith('.ts') && !name.endsWith('.spec.ts')) {
           const text = readFileSync(path, 'utf8');
-          if (/^import\s+(?!type\b)[^;]*from\s+'(amqplib|ioredis)'/m.test(text) || /(?<!typeof )import\(\s*'(amqplib|ioredis)'\s*\)/.test(text)) offenders.push(path);
+          if (/^import\s+(?!type\b)[^;]*from\s+'(amqplib|ioredis)'/m.test(text) || /(?<!typeof )import\(\s*'(amqplib|ioredis)'\s*\)/.test(text))
+            offenders.push(path);
         }
       }
     };

@@ -13,7 +13,10 @@ export type DriverName = keyof Drivers;
 
 /** Thrown when a URL asks for a transport whose client library is not installed. */
 export class MissingDriverError extends Error {
-  constructor(readonly driver: DriverName, cause?: unknown) {
+  constructor(
+    readonly driver: DriverName,
+    cause?: unknown,
+  ) {
     super(`the "${driver}" package is needed for this broker/backend URL but is not installed: run \`npm install ${driver}\``, { cause });
     this.name = 'MissingDriverError';
   }

@@ -10,7 +10,12 @@ import { RedisBroker } from './redis/index.js';
 import { RpcBackend } from './rpc/index.js';
 import type { ResultBackend } from './result-backend.interface.js';
 import type { SslOptions } from './tls-options.js';
-import { readBrokerTransportOptions, readResultBackendTransportOptions, type BrokerTransportOptions, type ResultBackendTransportOptions } from './transport-options.js';
+import {
+  readBrokerTransportOptions,
+  readResultBackendTransportOptions,
+  type BrokerTransportOptions,
+  type ResultBackendTransportOptions,
+} from './transport-options.js';
 
 export interface TransportFactoryOptions {
   logger?: CeleryLogger;
@@ -38,7 +43,6 @@ export class UnsupportedUrlError extends Error {
     this.name = 'UnsupportedUrlError';
   }
 }
-
 
 function scheme(url: string): string {
   return url.slice(0, url.indexOf(':')).toLowerCase();
@@ -88,7 +92,12 @@ export function createResultBackend(url: string, broker: Broker, options: Transp
     case 'redis':
     case 'rediss': {
       const transport = readResultBackendTransportOptions(options.resultBackendTransportOptions, 'redis');
-      return new RedisBackend(url, { logger: options.logger, resultExpiresSeconds: options.resultExpires, ssl: options.redisBackendUseSsl, globalKeyprefix: transport.global_keyprefix });
+      return new RedisBackend(url, {
+        logger: options.logger,
+        resultExpiresSeconds: options.resultExpires,
+        ssl: options.redisBackendUseSsl,
+        globalKeyprefix: transport.global_keyprefix,
+      });
     }
     case 'rpc':
       readResultBackendTransportOptions(options.resultBackendTransportOptions, 'rpc'); // unknown keys are refused here too

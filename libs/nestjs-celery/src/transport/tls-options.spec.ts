@@ -21,7 +21,11 @@ describe('TLS settings (broker_use_ssl, redis_backend_use_ssl, ssl_* URL query)'
     expect(readSslOptions({ ssl_ca_certs: '/ca', ssl_certfile: '/c', ssl_keyfile: '/k', ssl_cert_reqs: 'CERT_REQUIRED' }, 'x')).toEqual(expected);
     expect(readSslOptions({ ca_certs: '/ca', certfile: '/c', keyfile: '/k', cert_reqs: 2 }, 'x')).toEqual(expected);
     expect(readSslOptions({ caCerts: '/ca', certfile: '/c', keyfile: '/k', certReqs: 'required' }, 'x')).toEqual(expected);
-    expect(readSslOptions({ ssl_cert_reqs: 'none', ssl_check_hostname: 'false', server_hostname: 'rabbit' }, 'x')).toEqual({ certReqs: 'none', checkHostname: false, serverHostname: 'rabbit' });
+    expect(readSslOptions({ ssl_cert_reqs: 'none', ssl_check_hostname: 'false', server_hostname: 'rabbit' }, 'x')).toEqual({
+      certReqs: 'none',
+      checkHostname: false,
+      serverHostname: 'rabbit',
+    });
   });
 
   test('an unknown key or verify mode is refused, naming the setting', () => {
@@ -38,7 +42,9 @@ describe('TLS settings (broker_use_ssl, redis_backend_use_ssl, ssl_* URL query)'
     expect(tlsConnectionOptions({ certReqs: 'none' }, 'x').rejectUnauthorized).toBe(false);
     expect(tlsConnectionOptions({ certReqs: 'optional' }, 'x').rejectUnauthorized).toBe(true);
     expect(tlsConnectionOptions({ checkHostname: false }, 'x').checkServerIdentity?.('h', {} as never)).toBeUndefined();
-    expect(() => tlsConnectionOptions({ keyfile: join(dir, 'missing.key') }, 'broker_use_ssl')).toThrow(/cannot read the ssl_keyfile file ".*missing.key" given in broker_use_ssl/);
+    expect(() => tlsConnectionOptions({ keyfile: join(dir, 'missing.key') }, 'broker_use_ssl')).toThrow(
+      /cannot read the ssl_keyfile file ".*missing.key" given in broker_use_ssl/,
+    );
   });
 
   test('AMQP: ssl_* keys leave the URL amqplib sees; they or broker_use_ssl make amqp:// TLS; the URL wins', () => {
@@ -49,7 +55,10 @@ describe('TLS settings (broker_use_ssl, redis_backend_use_ssl, ssl_* URL query)'
     expect(parseAmqpEndpoint('amqp://h//').tls).toBeUndefined();
     expect(parseAmqpEndpoint('amqps://h//').tls).toEqual({ rejectUnauthorized: true });
     expect(parseAmqpEndpoint('amqp://h//', { ssl: true })).toEqual({ url: 'amqps://h//', tls: { rejectUnauthorized: true } });
-    expect(parseAmqpEndpoint('amqps://h//?ssl_cert_reqs=none', { ssl: { certReqs: 'required', serverHostname: 's' } }).tls).toMatchObject({ rejectUnauthorized: false, servername: 's' });
+    expect(parseAmqpEndpoint('amqps://h//?ssl_cert_reqs=none', { ssl: { certReqs: 'required', serverHostname: 's' } }).tls).toMatchObject({
+      rejectUnauthorized: false,
+      servername: 's',
+    });
     expect(parseAmqpEndpoint('amqp://h//', { ssl: false }).tls).toBeUndefined();
   });
 
@@ -64,14 +73,19 @@ describe('TLS settings (broker_use_ssl, redis_backend_use_ssl, ssl_* URL query)'
 
 describe('broker_transport_options / result_backend_transport_options', () => {
   test("the keys a transport honours, coerced; the other transport's keys are ignored", () => {
-    expect(readBrokerTransportOptions({ visibility_timeout: '7200', global_keyprefix: 'p:', confirm_publish: true }, 'redis')).toEqual({ visibility_timeout: 7200, global_keyprefix: 'p:' });
+    expect(readBrokerTransportOptions({ visibility_timeout: '7200', global_keyprefix: 'p:', confirm_publish: true }, 'redis')).toEqual({
+      visibility_timeout: 7200,
+      global_keyprefix: 'p:',
+    });
     expect(readBrokerTransportOptions({ visibilityTimeout: 60, confirm_publish: 'false' }, 'amqp')).toEqual({ confirm_publish: false });
     expect(readResultBackendTransportOptions({ global_keyprefix: 'app' }, 'redis')).toEqual({ global_keyprefix: 'app' });
     expect(readBrokerTransportOptions(undefined, 'redis')).toEqual({});
   });
 
   test('unknown keys and bad values are refused with what is supported', () => {
-    expect(() => readBrokerTransportOptions({ max_retries: 3 }, 'redis')).toThrow(/unknown broker_transport_options key "max_retries"; supported: visibility_timeout, global_keyprefix, confirm_publish/);
+    expect(() => readBrokerTransportOptions({ max_retries: 3 }, 'redis')).toThrow(
+      /unknown broker_transport_options key "max_retries"; supported: visibility_timeout, global_keyprefix, confirm_publish/,
+    );
     expect(() => readBrokerTransportOptions({ visibility_timeout: -1 }, 'redis')).toThrow(/visibility_timeout must be a positive number/);
     expect(() => readBrokerTransportOptions({ visibility_timeout: 'soon' }, 'redis')).toThrow(TransportOptionsError);
     expect(() => readResultBackendTransportOptions({ retry_policy: {} }, 'redis')).toThrow(/unknown result_backend_transport_options key/);

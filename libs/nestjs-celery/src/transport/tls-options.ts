@@ -46,19 +46,39 @@ export class TlsConfigError extends Error {
 
 /** Every accepted spelling → its SslOptions key. */
 const SPELLINGS: Record<string, keyof SslOptions> = {
-  caCerts: 'caCerts', ssl_ca_certs: 'caCerts', ca_certs: 'caCerts',
-  certfile: 'certfile', ssl_certfile: 'certfile',
-  keyfile: 'keyfile', ssl_keyfile: 'keyfile',
-  certReqs: 'certReqs', ssl_cert_reqs: 'certReqs', cert_reqs: 'certReqs',
-  serverHostname: 'serverHostname', server_hostname: 'serverHostname', ssl_server_hostname: 'serverHostname',
-  checkHostname: 'checkHostname', ssl_check_hostname: 'checkHostname', check_hostname: 'checkHostname',
-  ca: 'ca', cert: 'cert', key: 'key', passphrase: 'passphrase', ssl_password: 'passphrase',
+  caCerts: 'caCerts',
+  ssl_ca_certs: 'caCerts',
+  ca_certs: 'caCerts',
+  certfile: 'certfile',
+  ssl_certfile: 'certfile',
+  keyfile: 'keyfile',
+  ssl_keyfile: 'keyfile',
+  certReqs: 'certReqs',
+  ssl_cert_reqs: 'certReqs',
+  cert_reqs: 'certReqs',
+  serverHostname: 'serverHostname',
+  server_hostname: 'serverHostname',
+  ssl_server_hostname: 'serverHostname',
+  checkHostname: 'checkHostname',
+  ssl_check_hostname: 'checkHostname',
+  check_hostname: 'checkHostname',
+  ca: 'ca',
+  cert: 'cert',
+  key: 'key',
+  passphrase: 'passphrase',
+  ssl_password: 'passphrase',
 };
 
 const CERT_REQS: Record<string, CertReqs> = {
-  required: 'required', CERT_REQUIRED: 'required', '2': 'required',
-  optional: 'optional', CERT_OPTIONAL: 'optional', '1': 'optional',
-  none: 'none', CERT_NONE: 'none', '0': 'none',
+  required: 'required',
+  CERT_REQUIRED: 'required',
+  '2': 'required',
+  optional: 'optional',
+  CERT_OPTIONAL: 'optional',
+  '1': 'optional',
+  none: 'none',
+  CERT_NONE: 'none',
+  '0': 'none',
 };
 
 /**
@@ -71,7 +91,9 @@ export function readSslOptions(input: Record<string, unknown>, where: string): S
   for (const [key, value] of Object.entries(input)) {
     const name = SPELLINGS[key];
     if (!name) {
-      throw new TlsConfigError(`unknown TLS option "${key}" in ${where}; use caCerts (ssl_ca_certs), certfile, keyfile, certReqs (ssl_cert_reqs), serverHostname, checkHostname, ca, cert, key or passphrase`);
+      throw new TlsConfigError(
+        `unknown TLS option "${key}" in ${where}; use caCerts (ssl_ca_certs), certfile, keyfile, certReqs (ssl_cert_reqs), serverHostname, checkHostname, ca, cert, key or passphrase`,
+      );
     }
     if (value === undefined || value === null) continue;
     if (name === 'certReqs') {
@@ -103,7 +125,12 @@ export function takeSslQuery(url: URL, where: string): SslOptions | undefined {
  * URL or a configured `*_use_ssl` each turn it on (as in Celery); URL keys win over options.
  * Returns undefined for a plain connection.
  */
-export function resolveSsl(tlsScheme: boolean, fromUrl: SslOptions | undefined, configured: boolean | SslOptions | undefined, setting: string): SslOptions | undefined {
+export function resolveSsl(
+  tlsScheme: boolean,
+  fromUrl: SslOptions | undefined,
+  configured: boolean | SslOptions | undefined,
+  setting: string,
+): SslOptions | undefined {
   if (!tlsScheme && !fromUrl && !configured) return undefined;
   if (configured !== undefined && typeof configured !== 'boolean' && (typeof configured !== 'object' || configured === null || Array.isArray(configured))) {
     throw new TlsConfigError(`${setting} must be true, false or an object of TLS settings such as { caCerts: '/etc/ssl/ca.pem' }`);
@@ -142,5 +169,7 @@ export function tlsErrorHint(error: unknown): string {
   const code = String((error as { code?: unknown })?.code ?? '');
   const message = String((error as Error)?.message ?? '');
   const tls = /CERT|SELF_SIGNED|UNABLE_TO|ERR_TLS|ERR_SSL|HOSTNAME|ALTNAME/i.test(code) || /certificate|SSL|TLS|altnames/i.test(message);
-  return tls ? ' (TLS: check that ssl_ca_certs / caCerts is the CA that signed the server certificate, that the host name matches it, and the client certificate if the server requires one)' : '';
+  return tls
+    ? ' (TLS: check that ssl_ca_certs / caCerts is the CA that signed the server certificate, that the host name matches it, and the client certificate if the server requires one)'
+    : '';
 }

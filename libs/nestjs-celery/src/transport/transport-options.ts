@@ -61,7 +61,8 @@ function coerce(key: string, value: unknown, kind: Kind, setting: string): unkno
 function read<T>(input: object | undefined, known: Record<string, { kind: Kind; transports: string[] }>, transport: string, setting: string): T {
   const out: Record<string, unknown> = {};
   if (input === undefined) return out as T;
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new TransportOptionsError(`${setting} must be an object such as { visibility_timeout: 7200 }`);
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    throw new TransportOptionsError(`${setting} must be an object such as { visibility_timeout: 7200 }`);
   for (const [given, value] of Object.entries(input)) {
     const key = snake(given);
     const spec = known[key];

@@ -29,7 +29,13 @@ export function dropNone(options: WireOptions): WireOptions {
 }
 
 /** Celery's `send_task` for one task of a canvas (options in wire form). */
-export async function sendCanvasTask(ctx: ApplyContext, name: string, args: unknown[], kwargs: Record<string, unknown>, options: WireOptions): Promise<AsyncResult> {
+export async function sendCanvasTask(
+  ctx: ApplyContext,
+  name: string,
+  args: unknown[],
+  kwargs: Record<string, unknown>,
+  options: WireOptions,
+): Promise<AsyncResult> {
   const send = sendOptionsFromWire(options);
   if (ctx.current) {
     send.parentId ??= ctx.current.id;

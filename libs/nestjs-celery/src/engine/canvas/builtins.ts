@@ -48,8 +48,12 @@ async function mapInProcess(registry: TaskRegistry, taskSig: SignatureDict, it: 
 
 export function registerCanvasBuiltins(worker: CanvasWorker, continuation: CanvasContinuation, logger: CeleryLogger): void {
   const registry = worker.registry;
-  worker.register('celery.map', (args, kwargs, context) => mapInProcess(registry, param(args, kwargs, 'task', 0), param(args, kwargs, 'it', 1), false, context));
-  worker.register('celery.starmap', (args, kwargs, context) => mapInProcess(registry, param(args, kwargs, 'task', 0), param(args, kwargs, 'it', 1), true, context));
+  worker.register('celery.map', (args, kwargs, context) =>
+    mapInProcess(registry, param(args, kwargs, 'task', 0), param(args, kwargs, 'it', 1), false, context),
+  );
+  worker.register('celery.starmap', (args, kwargs, context) =>
+    mapInProcess(registry, param(args, kwargs, 'task', 0), param(args, kwargs, 'it', 1), true, context),
+  );
   worker.register('celery.chunks', async (args, kwargs, context) => {
     const chunks = new Chunks(signatureFromDict(param(args, kwargs, 'task', 0)), param(args, kwargs, 'it', 1), Number(param(args, kwargs, 'n', 2)));
     // Celery returns the GroupResult, which JSON stores as its tuple
@@ -82,7 +86,14 @@ async function joinState(member: GroupMember): Promise<JoinedPart> {
  * (the same task id, retries + 1, as Celery's `self.retry`); then send the body with the results
  * in header order, or fail it with ChordError naming the first failed member.
  */
-async function chordUnlock(app: Celery, continuation: CanvasContinuation, logger: CeleryLogger, args: unknown[], kwargs: Record<string, unknown>, context: TaskContext): Promise<null> {
+async function chordUnlock(
+  app: Celery,
+  continuation: CanvasContinuation,
+  logger: CeleryLogger,
+  args: unknown[],
+  kwargs: Record<string, unknown>,
+  context: TaskContext,
+): Promise<null> {
   const callback = param<SignatureDict>(args, kwargs, 'callback', 1);
   const interval = param<number | null>(args, kwargs, 'interval', 2) ?? CHORD_RETRY_INTERVAL;
   const maxRetries = param<number | null>(args, kwargs, 'max_retries', 3) ?? null;

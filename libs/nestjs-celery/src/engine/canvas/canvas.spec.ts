@@ -11,7 +11,21 @@ import { MemoryBroker } from '../../transport/memory/memory.broker.js';
 import { AsyncResult } from '../async-result.js';
 import { Celery } from '../celery.js';
 import { Worker } from '../worker/worker.js';
-import { ChordsNotSupportedError, GroupMemberError, GroupResult, chain, chord, chunks, group, s, si, signature, xmap, xstarmap, type SignatureOptions } from './index.js';
+import {
+  ChordsNotSupportedError,
+  GroupMemberError,
+  GroupResult,
+  chain,
+  chord,
+  chunks,
+  group,
+  s,
+  si,
+  signature,
+  xmap,
+  xstarmap,
+  type SignatureOptions,
+} from './index.js';
 import { eventually } from '../../../../../test/support/eventually.js';
 
 let seq = 0;
@@ -125,7 +139,11 @@ describe('canvas on the memory transport', () => {
     const result = await chord([s('add', 1, 1), s('fail', 'in header')], body).applyAsync(env.app);
     const error = (await result.get(T).catch((e: unknown) => e)) as CeleryTaskError;
     const failedId = (result.parent as GroupResult).results[1].id;
-    expect(error).toMatchObject({ excType: 'ChordError', excModule: 'celery.exceptions', excMessage: [`Dependency ${failedId} raised ValueError('in header')`] });
+    expect(error).toMatchObject({
+      excType: 'ChordError',
+      excModule: 'celery.exceptions',
+      excMessage: [`Dependency ${failedId} raised ValueError('in header')`],
+    });
     await waitFor(() => env.calls.some((c) => c.task === 'record' && c.args[0] === result.id));
   });
 
@@ -164,8 +182,23 @@ describe('canvas on the memory transport', () => {
 
   test('map, starmap and chunks run the task in-process for each item', async () => {
     await expect((await xmap('record', [1, 2]).applyAsync(env.app)).get(T)).resolves.toEqual([[1], [2]]);
-    await expect((await xstarmap('add', [[1, 2], [3, 4]]).applyAsync(env.app)).get(T)).resolves.toEqual([3, 7]);
-    const parts = await chunks('add', [[1, 1], [2, 2], [3, 3]], 2).applyAsync(env.app);
+    await expect(
+      (
+        await xstarmap('add', [
+          [1, 2],
+          [3, 4],
+        ]).applyAsync(env.app)
+      ).get(T),
+    ).resolves.toEqual([3, 7]);
+    const parts = await chunks(
+      'add',
+      [
+        [1, 1],
+        [2, 2],
+        [3, 3],
+      ],
+      2,
+    ).applyAsync(env.app);
     await expect(parts.get(T)).resolves.toEqual([[2, 4], [6]]);
     const missing = await xmap('nope', [1]).applyAsync(env.app);
     await expect(missing.get(T)).rejects.toMatchObject({ excType: 'NotRegistered', excMessage: ['nope'] });
@@ -197,7 +230,10 @@ describe('stamp()', () => {
     const { chain, chord, signature } = await import('./index.js');
     const body = signature('b').link(signature('l'));
     const c = chain(signature('a'), chord([signature('h1'), signature('h2')], body)).stamp({ trace: 't' });
-    const d = c.toDict() as unknown as { options: Record<string, unknown>; kwargs: { tasks: { options: Record<string, unknown>; kwargs: Record<string, any> }[] } };
+    const d = c.toDict() as unknown as {
+      options: Record<string, unknown>;
+      kwargs: { tasks: { options: Record<string, unknown>; kwargs: Record<string, any> }[] };
+    };
     expect(d.options).not.toHaveProperty('stamped_headers');
     const [first, ch] = d.kwargs.tasks;
     expect(first.options).toMatchObject({ stamped_headers: ['trace'], trace: 't' });

@@ -61,11 +61,15 @@ export function registerSubtaskType(type: SubtaskType, fromDict: FromDict): void
 export function signatureFromDict(d: SignatureDict | Canvas): Canvas {
   if (isCanvas(d)) return d;
   if (d === null || typeof d !== 'object' || typeof d.task !== 'string') {
-    throw new InvalidSignatureError(`not a Celery signature: ${JSON.stringify(d)?.slice(0, 200)}; expected {task, args, kwargs, options, subtask_type, immutable}`);
+    throw new InvalidSignatureError(
+      `not a Celery signature: ${JSON.stringify(d)?.slice(0, 200)}; expected {task, args, kwargs, options, subtask_type, immutable}`,
+    );
   }
   const fromDict = TYPES.get(d.subtask_type ?? null);
   if (!fromDict) {
-    throw new InvalidSignatureError(`signature of task ${d.task} has an unknown subtask_type ${JSON.stringify(d.subtask_type)}; known: ${[...TYPES.keys()].map(String).join(', ')}`);
+    throw new InvalidSignatureError(
+      `signature of task ${d.task} has an unknown subtask_type ${JSON.stringify(d.subtask_type)}; known: ${[...TYPES.keys()].map(String).join(', ')}`,
+    );
   }
   return fromDict(d);
 }

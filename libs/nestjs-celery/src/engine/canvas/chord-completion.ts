@@ -47,13 +47,24 @@ export interface JoinedPart {
  * Celery's `ChordError('Dependency <id> raised <repr>')` naming the first failed member.
  * `ctx.current` is the running task (its id becomes the body's parent_id).
  */
-export async function completeChord(ctx: ApplyContext, chordBody: SignatureDict | Canvas, parts: JoinedPart[], logger: CeleryLogger, attempts?: number): Promise<void> {
+export async function completeChord(
+  ctx: ApplyContext,
+  chordBody: SignatureDict | Canvas,
+  parts: JoinedPart[],
+  logger: CeleryLogger,
+  attempts?: number,
+): Promise<void> {
   const body = signatureFromDict(chordBody);
   const failed = parts.find((p) => PROPAGATE_STATES.has(p.state));
   if (failed) return failChordBody(ctx, body, `Dependency ${failed.taskId} raised ${pyExceptionRepr(failed.result)}`, logger, attempts);
   try {
     // a publish that fails (broker away) is retried; if it keeps failing the body is FAILURE
-    await retryContinuation(`sending chord body ${body.task}[${body.id ?? '?'}]`, () => body.applyIn(ctx, [parts.map((p) => p.result)], {}, {}), logger, attempts);
+    await retryContinuation(
+      `sending chord body ${body.task}[${body.id ?? '?'}]`,
+      () => body.applyIn(ctx, [parts.map((p) => p.result)], {}, {}),
+      logger,
+      attempts,
+    );
   } catch (error) {
     await failChordBody(ctx, body, `Callback error: ${errorRepr(error)}`, logger, attempts);
   }
@@ -84,5 +95,10 @@ export async function failChordBody(ctx: ApplyContext, body: Canvas, reason: str
     dateDone: nowNaiveUtcIso(),
   });
   const replyTo = typeof body.options.reply_to === 'string' ? body.options.reply_to : null;
-  await retryContinuation(`storing FAILURE of chord body ${body.task}[${bodyId}]`, () => backend.store(meta, { taskId: bodyId, replyTo, correlationId: bodyId }), logger, attempts);
+  await retryContinuation(
+    `storing FAILURE of chord body ${body.task}[${bodyId}]`,
+    () => backend.store(meta, { taskId: bodyId, replyTo, correlationId: bodyId }),
+    logger,
+    attempts,
+  );
 }

@@ -108,7 +108,12 @@ export class CanvasContinuation implements TaskContinuation {
     const errbacks = (request.embed.errbacks ?? []).map(signatureFromDict);
     if (errbacks.length) {
       await this.guard(request, 'errbacks', () =>
-        new Group(errbacks).applyIn({ app: this.app, current: this.currentOf(request) }, [request.id], {}, { parent_id: request.id, root_id: request.rootId || request.id }),
+        new Group(errbacks).applyIn(
+          { app: this.app, current: this.currentOf(request) },
+          [request.id],
+          {},
+          { parent_id: request.id, root_id: request.rootId || request.id },
+        ),
       );
     }
   }
@@ -155,7 +160,12 @@ export class CanvasContinuation implements TaskContinuation {
     }
     // a chain that is a chord header member would otherwise leave the chord waiting forever
     if (id && opts.chord) {
-      const member: ChordMember = { id, groupId: str(opts.group_id), groupIndex: typeof opts.group_index === 'number' ? opts.group_index : null, chord: opts.chord as SignatureDict };
+      const member: ChordMember = {
+        id,
+        groupId: str(opts.group_id),
+        groupIndex: typeof opts.group_index === 'number' ? opts.group_index : null,
+        chord: opts.chord as SignatureDict,
+      };
       await this.chordPartReturn(request, member, state, exception);
     }
   }
@@ -183,7 +193,9 @@ export class CanvasContinuation implements TaskContinuation {
     await completeChord(ctx, member.chord, parts, this.logger, this.attempts);
     // Celery keeps the keys of a failed chord until they expire; a fired one is cleaned up
     if (!failed) {
-      await native.forget(groupId).catch((err: Error) => this.logger.warn(`chord ${groupId}: its counter keys were not deleted (${err.message}); they expire with result_expires`));
+      await native
+        .forget(groupId)
+        .catch((err: Error) => this.logger.warn(`chord ${groupId}: its counter keys were not deleted (${err.message}); they expire with result_expires`));
     }
   }
 

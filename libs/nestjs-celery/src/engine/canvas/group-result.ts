@@ -26,8 +26,7 @@ export class GroupMemberError extends CeleryTaskError {
 
 /** One member's outcome as it becomes ready. */
 export type GroupMemberOutcome<T = unknown> =
-  | { index: number; taskId: string; state: 'SUCCESS'; result: T }
-  | { index: number; taskId: string; state: string; error: CeleryTaskError };
+  { index: number; taskId: string; state: 'SUCCESS'; result: T } | { index: number; taskId: string; state: string; error: CeleryTaskError };
 
 export type GroupMember = AsyncResult | GroupResult;
 
@@ -88,7 +87,10 @@ export class GroupResult<T = unknown> implements ResultNode {
   /** Wait for every member (Celery's `join`). Throws GroupMemberError, or CeleryTimeoutError after `timeout` ms. */
   get(options: Omit<GetOptions, 'propagate'> = {}): Promise<T[]> {
     const all = this.results$;
-    const waited = options.timeout === undefined ? all : all.pipe(rxTimeout({ first: options.timeout, with: () => throwError(() => new CeleryTimeoutError(this.id, options.timeout!)) }));
+    const waited =
+      options.timeout === undefined
+        ? all
+        : all.pipe(rxTimeout({ first: options.timeout, with: () => throwError(() => new CeleryTimeoutError(this.id, options.timeout!)) }));
     return firstValueFrom(waited);
   }
 
@@ -128,6 +130,12 @@ function groupState(states: string[]): string {
 export function resultFromTuple(tuple: ResultTuple, backend?: ResultBackend | null): GroupMember {
   const [[id, parentTuple], members] = tuple;
   const parent = parentTuple ? resultFromTuple(parentTuple, backend) : null;
-  if (members) return new GroupResult(id, members.map((m) => resultFromTuple(m, backend)), backend, parent);
+  if (members)
+    return new GroupResult(
+      id,
+      members.map((m) => resultFromTuple(m, backend)),
+      backend,
+      parent,
+    );
   return new AsyncResult(id, backend, parent);
 }

@@ -98,7 +98,10 @@ export class Group extends TaskListCanvas<GroupResult> {
     if (chords.some(Boolean)) {
       // Celery sets the size just before the last header task; before the first is as good and
       // leaves no window in which every part could finish without a size to compare with
-      await ctx.app.backend?.chord?.setSize(groupId, members.reduce((n, [sig]) => n + chordSize(sig), 0));
+      await ctx.app.backend?.chord?.setSize(
+        groupId,
+        members.reduce((n, [sig]) => n + chordSize(sig), 0),
+      );
     }
     const results: GroupMember[] = [];
     for (const [i, [sig, result]] of members.entries()) {

@@ -34,7 +34,9 @@ export class XMap extends Canvas<AsyncResult> {
 
   static fromDict(this: void, d: SignatureDict): XMap {
     const kwargs = d.kwargs ?? {};
-    return new XMap(d.subtask_type as MapKind, signatureFromDict(kwargs.task as SignatureDict), [...((kwargs.it as unknown[]) ?? [])], { ...(d.options ?? {}) });
+    return new XMap(d.subtask_type as MapKind, signatureFromDict(kwargs.task as SignatureDict), [...((kwargs.it as unknown[]) ?? [])], {
+      ...(d.options ?? {}),
+    });
   }
 
   clone(_args?: unknown[], _kwargs?: Record<string, unknown>, options?: WireOptions): XMap {

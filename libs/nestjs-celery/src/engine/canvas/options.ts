@@ -15,7 +15,22 @@ export type WireOptions = Record<string, unknown>;
 /** Options of a signature: `SendTaskOptions` (Celery's apply_async options), signatures as links. */
 export type SignatureOptions = Pick<
   SendTaskOptions,
-  'taskId' | 'countdown' | 'queue' | 'exchange' | 'routingKey' | 'priority' | 'timeLimit' | 'softTimeLimit' | 'ignoreResult' | 'shadow' | 'retries' | 'replyTo' | 'parentId' | 'rootId' | 'groupId' | 'groupIndex'
+  | 'taskId'
+  | 'countdown'
+  | 'queue'
+  | 'exchange'
+  | 'routingKey'
+  | 'priority'
+  | 'timeLimit'
+  | 'softTimeLimit'
+  | 'ignoreResult'
+  | 'shadow'
+  | 'retries'
+  | 'replyTo'
+  | 'parentId'
+  | 'rootId'
+  | 'groupId'
+  | 'groupIndex'
 > & {
   eta?: Date | string;
   /**

@@ -36,7 +36,8 @@ export class Signature extends Canvas<AsyncResult> {
 
   applyIn(ctx: ApplyContext, args: unknown[], kwargs: Record<string, unknown>, options: WireOptions): Promise<AsyncResult> {
     const given = dropNone(options);
-    const [a, k, o] = args.length || Object.keys(kwargs).length || Object.keys(given).length ? this.merge(args, kwargs, given) : [this.args, this.kwargs, this.options];
+    const [a, k, o] =
+      args.length || Object.keys(kwargs).length || Object.keys(given).length ? this.merge(args, kwargs, given) : [this.args, this.kwargs, this.options];
     return sendCanvasTask(ctx, this.task, a, k, o);
   }
 }
@@ -58,7 +59,12 @@ export function freezeTaskOptions(ctx: ApplyContext, opts: WireOptions, { id, gr
 }
 
 /** A task signature: `signature('tasks.add', [2, 2], {}, { queue: 'math' })`. */
-export function signature(task: TaskRef, args: unknown[] = [], kwargs: Record<string, unknown> = {}, options: SignatureOptions & { immutable?: boolean } = {}): Signature {
+export function signature(
+  task: TaskRef,
+  args: unknown[] = [],
+  kwargs: Record<string, unknown> = {},
+  options: SignatureOptions & { immutable?: boolean } = {},
+): Signature {
   const { immutable, ...rest } = options;
   return new Signature(nameOf(task), [...args], { ...kwargs }, toWireOptions(rest), immutable ?? false);
 }

@@ -61,7 +61,8 @@ function stampedHeadersArgument(value: unknown): Record<string, unknown[]> | und
   return headers;
 }
 
-const truthy = (value: unknown): boolean => value === true || value === 1 || (typeof value === 'string' && ['1', 'true', 'yes', 'on'].includes(value.toLowerCase()));
+const truthy = (value: unknown): boolean =>
+  value === true || value === 1 || (typeof value === 'string' && ['1', 'true', 'yes', 'on'].includes(value.toLowerCase()));
 
 /** kombu `Queue.as_dict(recurse=True)` for a queue we consume. */
 export function queueAsDict(q: QueueDeclaration): Record<string, unknown> {
@@ -167,7 +168,10 @@ export function controlCommands(ctx: CommandContext): Map<string, ControlHandler
   });
   add('revoke_by_stamped_headers', (args) => {
     const headers = stampedHeadersArgument(args.headers);
-    if (!headers) return { error: `revoke_by_stamped_headers: headers must be a mapping of stamp names to values or a list of "name=value", got ${pythonRepr(args.headers)}` };
+    if (!headers)
+      return {
+        error: `revoke_by_stamped_headers: headers must be a mapping of stamp names to values or a list of "name=value", got ${pythonRepr(args.headers)}`,
+      };
     const terminate = truthy(args.terminate);
     const matched = ctx.revokeByStamps(headers, terminate, terminate ? signum(args.signal) : 0);
     // Celery's replies, with its reprs: the headers as given, or the matches as a defaultdict of sets
@@ -185,38 +189,46 @@ export function controlCommands(ctx: CommandContext): Map<string, ControlHandler
     return { revoked: ctx.state.revoked.toWire(), clock: ctx.clock.forward() };
   });
 
-  add('stats', () => ({
-    total: Object.fromEntries(ctx.state.totals),
-    pid: process.pid,
-    clock: String(ctx.clock.value),
-    uptime: Math.round((Date.now() - ctx.state.startedAt) / 1000),
-    pool: {
-      'max-concurrency': ctx.concurrency,
-      processes: [process.pid],
-      'max-tasks-per-child': null,
-      'put-guarded-by-semaphore': false,
-      timeouts: [],
-    },
-    broker: ctx.brokerInfo(),
-    prefetch_count: ctx.concurrency,
-    rusage: rusage(),
-  }), 'dump_stats');
+  add(
+    'stats',
+    () => ({
+      total: Object.fromEntries(ctx.state.totals),
+      pid: process.pid,
+      clock: String(ctx.clock.value),
+      uptime: Math.round((Date.now() - ctx.state.startedAt) / 1000),
+      pool: {
+        'max-concurrency': ctx.concurrency,
+        processes: [process.pid],
+        'max-tasks-per-child': null,
+        'put-guarded-by-semaphore': false,
+        timeouts: [],
+      },
+      broker: ctx.brokerInfo(),
+      prefetch_count: ctx.concurrency,
+      rusage: rusage(),
+    }),
+    'dump_stats',
+  );
 
-  add('registered', (args) => {
-    const items = Array.isArray(args.taskinfoitems) && args.taskinfoitems.length ? (args.taskinfoitems as unknown[]).map(String) : DEFAULT_TASK_INFO_ITEMS;
-    const builtins = truthy(args.builtins);
-    return ctx
-      .taskNames()
-      .filter((name) => builtins || !name.startsWith('celery.'))
-      .sort()
-      .map((name) => {
-        const fields = items.flatMap((item) => {
-          const value = item === 'name' ? name : ctx.taskOption(name, item);
-          return value === undefined || value === null ? [] : [`${item}=${typeof value === 'boolean' ? (value ? 'True' : 'False') : String(value)}`];
+  add(
+    'registered',
+    (args) => {
+      const items = Array.isArray(args.taskinfoitems) && args.taskinfoitems.length ? (args.taskinfoitems as unknown[]).map(String) : DEFAULT_TASK_INFO_ITEMS;
+      const builtins = truthy(args.builtins);
+      return ctx
+        .taskNames()
+        .filter((name) => builtins || !name.startsWith('celery.'))
+        .sort()
+        .map((name) => {
+          const fields = items.flatMap((item) => {
+            const value = item === 'name' ? name : ctx.taskOption(name, item);
+            return value === undefined || value === null ? [] : [`${item}=${typeof value === 'boolean' ? (value ? 'True' : 'False') : String(value)}`];
+          });
+          return fields.length ? `${name} [${fields.join(' ')}]` : name;
         });
-        return fields.length ? `${name} [${fields.join(' ')}]` : name;
-      });
-  }, 'dump_tasks');
+    },
+    'dump_tasks',
+  );
 
   add('active', (args) => ctx.state.activeInfo(truthy(args.safe)), 'dump_active');
   add('reserved', () => ctx.state.reservedInfo(), 'dump_reserved');

@@ -76,10 +76,21 @@ describe('remote control and events (memory transport)', () => {
     const later = await app.sendTask('add', [1, 2], {}, { queue: `q-${vhost}`, countdown: 30 });
     await until(() => w.running.has(running.id) && w.node.state.scheduledInfo().length === 1, 'the tasks to arrive');
     const [active] = (await inspect.active())['a@one'];
-    expect(active).toMatchObject({ id: running.id, name: 'wait', type: 'wait', args: [], kwargs: {}, hostname: 'a@one', worker_pid: process.pid, acknowledged: false });
+    expect(active).toMatchObject({
+      id: running.id,
+      name: 'wait',
+      type: 'wait',
+      args: [],
+      kwargs: {},
+      hostname: 'a@one',
+      worker_pid: process.pid,
+      acknowledged: false,
+    });
     expect(active.time_start).toBeCloseTo(Date.now() / 1000, -1);
     expect((await inspect.active(true))['a@one'][0]).toMatchObject({ args: '()', kwargs: '{}' });
-    expect((await inspect.scheduled())['a@one']).toEqual([{ eta: expect.stringMatching(/\+00:00$/), priority: 6, request: expect.objectContaining({ id: later.id, time_start: null }) }]);
+    expect((await inspect.scheduled())['a@one']).toEqual([
+      { eta: expect.stringMatching(/\+00:00$/), priority: 6, request: expect.objectContaining({ id: later.id, time_start: null }) },
+    ]);
     expect((await inspect.reserved())['a@one']).toEqual([]);
     expect((await inspect.queryTask(running.id, 'unknown-id'))['a@one']).toEqual({ [running.id]: ['active', expect.objectContaining({ id: running.id })] });
     expect((await inspect.stats())['a@one']).toMatchObject({ total: { wait: 1 }, pid: process.pid, prefetch_count: 16, pool: { 'max-concurrency': 16 } });
@@ -92,7 +103,9 @@ describe('remote control and events (memory transport)', () => {
     await w.start();
     const result = await app.sendTask('add', [1, 2], {}, { queue: `q-${vhost}`, countdown: 0.3 });
     await until(() => w.node.state.scheduledInfo().length === 1, 'the task to be scheduled');
-    expect(await app.control.revoke(result.id, { reply: true, destination: ['a@one'] })).toEqual([{ 'a@one': { ok: `tasks ${result.id} flagged as revoked` } }]);
+    expect(await app.control.revoke(result.id, { reply: true, destination: ['a@one'] })).toEqual([
+      { 'a@one': { ok: `tasks ${result.id} flagged as revoked` } },
+    ]);
     await expect(result.get({ timeout: 2000 })).rejects.toMatchObject({ state: 'REVOKED', excType: 'TaskRevokedError', excMessage: ['revoked'] });
     expect(await app.control.inspect({ destination: ['a@one'] }).revoked()).toEqual({ 'a@one': [result.id] });
     await until(() => events.some((e) => e.type === 'task-revoked'), 'task-revoked');
@@ -120,7 +133,9 @@ describe('remote control and events (memory transport)', () => {
     await w.start();
     const result = await app.sendTask('stubborn', [], {}, { queue: `q-${vhost}` });
     await until(() => w.running.has(result.id), 'the task to start');
-    expect(await app.control.terminate(result.id, { reply: true, destination: ['a@one'], signal: 'KILL' })).toEqual([{ 'a@one': { ok: `terminate: ${result.id}` } }]);
+    expect(await app.control.terminate(result.id, { reply: true, destination: ['a@one'], signal: 'KILL' })).toEqual([
+      { 'a@one': { ok: `terminate: ${result.id}` } },
+    ]);
     await expect(result.get({ timeout: 2000 })).rejects.toMatchObject({ state: 'REVOKED', excMessage: ['terminated'] });
     expect(reasons).toEqual([expect.any(TaskRevokedError)]);
     await new Promise((r) => setTimeout(r, 200));
@@ -128,7 +143,9 @@ describe('remote control and events (memory transport)', () => {
     // concurrency 1: the slot came back
     await expect((await app.sendTask('add', [2, 3], {}, { queue: `q-${vhost}` })).get({ timeout: 2000 })).resolves.toBe(5);
     expect(events.find((e) => e.type === 'task-revoked')).toMatchObject({ uuid: result.id, terminated: true, signum: 9, expired: false });
-    expect(await app.control.revoke('not-here', { terminate: true, reply: true, destination: ['a@one'] })).toEqual([{ 'a@one': { ok: 'terminate: tasks unknown' } }]);
+    expect(await app.control.revoke('not-here', { terminate: true, reply: true, destination: ['a@one'] })).toEqual([
+      { 'a@one': { ok: 'terminate: tasks unknown' } },
+    ]);
     expect(await app.control.revoke('x', { terminate: true, signal: 'term', reply: true, destination: ['a@one'] })).toEqual([
       { 'a@one': { error: "TypeError('signal name must be uppercase string.')" } },
     ]);
@@ -150,7 +167,12 @@ describe('remote control and events (memory transport)', () => {
     expect(types[0]).toBe('worker-online');
     expect(types[types.length - 1]).toBe('worker-offline');
     expect(events.filter((e) => e.uuid === second.id).map((e) => e.type)).toEqual(['task-received', 'task-started', 'task-succeeded']);
-    expect(events.find((e) => e.type === 'worker-heartbeat')).toMatchObject({ hostname: 'a@one', freq: 0.05, sw_ident: 'nestjs-celery', active: expect.any(Number) });
+    expect(events.find((e) => e.type === 'worker-heartbeat')).toMatchObject({
+      hostname: 'a@one',
+      freq: 0.05,
+      sw_ident: 'nestjs-celery',
+      active: expect.any(Number),
+    });
   });
 
   test('withoutHeartbeat sends no worker events; enableRemoteControl: false answers nothing', async () => {

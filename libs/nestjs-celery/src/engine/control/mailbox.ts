@@ -40,13 +40,27 @@ const queueArguments = { 'x-expires': CONTROL_QUEUE_EXPIRES_MS, 'x-message-ttl':
 /** A worker's node queue `<nodename>.celery.pidbox`, bound to the mailbox with routing key ''. */
 export function nodeQueue(hostname: string, namespace = DEFAULT_CONTROL_NAMESPACE, flags?: ControlQueueFlags): QueueDeclaration {
   const exchange = mailboxExchange(namespace);
-  return { name: `${hostname}.${namespace}.pidbox`, exchange: exchange.name, exchangeType: 'fanout', routingKey: '', ...queueFlags(flags), arguments: { ...queueArguments } };
+  return {
+    name: `${hostname}.${namespace}.pidbox`,
+    exchange: exchange.name,
+    exchangeType: 'fanout',
+    routingKey: '',
+    ...queueFlags(flags),
+    arguments: { ...queueArguments },
+  };
 }
 
 /** A client's reply queue `<oid>.reply.celery.pidbox`, bound to the reply exchange with its oid. */
 export function replyQueue(oid: string, namespace = DEFAULT_CONTROL_NAMESPACE, flags?: ControlQueueFlags): QueueDeclaration {
   const exchange = replyExchange(namespace);
-  return { name: `${oid}.${exchange.name}`, exchange: exchange.name, exchangeType: 'direct', routingKey: oid, ...queueFlags(flags), arguments: { ...queueArguments } };
+  return {
+    name: `${oid}.${exchange.name}`,
+    exchange: exchange.name,
+    exchangeType: 'direct',
+    routingKey: oid,
+    ...queueFlags(flags),
+    arguments: { ...queueArguments },
+  };
 }
 
 /** Where a node sends its reply. */

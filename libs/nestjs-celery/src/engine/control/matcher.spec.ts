@@ -42,9 +42,13 @@ describe("kombu's remote-control matchers", () => {
     const reference = (pattern: string) =>
       new RegExp('^(?:' + [...pattern].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'))).join('') + ')$', 's');
     fc.assert(
-      fc.property(fc.string({ unit: fc.constantFrom('a', 'b', '*', '?'), maxLength: 8 }), fc.string({ unit: fc.constantFrom('a', 'b'), maxLength: 10 }), (pattern, name) => {
-        expect(matches(name, pattern)).toBe(reference(pattern).test(name));
-      }),
+      fc.property(
+        fc.string({ unit: fc.constantFrom('a', 'b', '*', '?'), maxLength: 8 }),
+        fc.string({ unit: fc.constantFrom('a', 'b'), maxLength: 10 }),
+        (pattern, name) => {
+          expect(matches(name, pattern)).toBe(reference(pattern).test(name));
+        },
+      ),
       { numRuns: 2000 },
     );
   });

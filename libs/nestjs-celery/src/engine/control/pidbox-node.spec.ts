@@ -38,7 +38,18 @@ function harness(options: { maxMessageBytes?: number; maxReplyExchanges?: number
 }
 
 const request = (extra: Record<string, unknown> = {}) =>
-  Buffer.from(JSON.stringify({ method: 'ping', arguments: {}, destination: null, pattern: null, matcher: null, ticket: 't', reply_to: { exchange: 'reply.celery.pidbox', routing_key: 'oid' }, ...extra }));
+  Buffer.from(
+    JSON.stringify({
+      method: 'ping',
+      arguments: {},
+      destination: null,
+      pattern: null,
+      matcher: null,
+      ticket: 't',
+      reply_to: { exchange: 'reply.celery.pidbox', routing_key: 'oid' },
+      ...extra,
+    }),
+  );
 
 describe('PidboxNode bounds', () => {
   test('a request over controlMaxMessageBytes is dropped with one log line, before decoding', async () => {
@@ -71,7 +82,15 @@ describe('PidboxNode bounds', () => {
     const h = harness({ maxReplyExchanges: 2 });
     await h.node.start();
     for (const exchange of ['reply.celery.pidbox', 'x1', 'x2', 'x3', 'x4', 'reply.celery.pidbox', 'x1']) {
-      await h.node.handle({ method: 'ping', arguments: {}, destination: null, pattern: null, matcher: null, ticket: 't', reply_to: { exchange, routing_key: 'oid' } });
+      await h.node.handle({
+        method: 'ping',
+        arguments: {},
+        destination: null,
+        pattern: null,
+        matcher: null,
+        ticket: 't',
+        reply_to: { exchange, routing_key: 'oid' },
+      });
     }
     expect(h.declared.filter((n) => n !== 'celery.pidbox')).toEqual(['reply.celery.pidbox', 'x1', 'x2']);
     expect(h.published.map((p) => p.exchange)).toEqual(['reply.celery.pidbox', 'x1', 'x2', 'reply.celery.pidbox', 'x1']);

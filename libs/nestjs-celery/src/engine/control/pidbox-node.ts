@@ -11,7 +11,15 @@ import { AcceptContent, decodeBody, encodeBody, type SerializerName } from '../.
 import type { Broker, Consumer, Delivery } from '../../transport/broker.interface.js';
 import type { LamportClock } from '../events/lamport-clock.js';
 import { exceptionRepr } from '../events/task-events.js';
-import { DEFAULT_CONTROL_NAMESPACE, mailboxExchange, nodeQueue, readControlRequest, replyExchange, type ControlQueueFlags, type ControlRequest } from './mailbox.js';
+import {
+  DEFAULT_CONTROL_NAMESPACE,
+  mailboxExchange,
+  nodeQueue,
+  readControlRequest,
+  replyExchange,
+  type ControlQueueFlags,
+  type ControlRequest,
+} from './mailbox.js';
 import { QueueInUseError } from '../../transport/broker.errors.js';
 import { matches } from './matcher.js';
 import { withTimeout } from './timeout.js';
@@ -94,9 +102,7 @@ export class PidboxNode {
     } catch (error) {
       if (!(error instanceof QueueInUseError)) throw error;
       // kombu raises InconsistencyError here; we keep the worker up and try again
-      this.options.logger.warn(
-        `remote control is not listening yet: ${error.message}. Retrying every ${LOCKED_RETRY_MS / 1000} s; tasks run meanwhile`,
-      );
+      this.options.logger.warn(`remote control is not listening yet: ${error.message}. Retrying every ${LOCKED_RETRY_MS / 1000} s; tasks run meanwhile`);
       this.retry = setInterval(() => void this.retryListen(), LOCKED_RETRY_MS);
       this.retry.unref();
     }

@@ -54,7 +54,15 @@ export interface NodeWorker {
     readonly broker: Broker;
     readonly clock: LamportClock;
     readonly control: Control;
-    readonly options: { broker?: unknown; backend?: unknown; acceptContent?: string[]; taskSerializer?: string; taskDefaultQueue?: string; controlQueueExclusive?: boolean; controlQueueDurable?: boolean };
+    readonly options: {
+      broker?: unknown;
+      backend?: unknown;
+      acceptContent?: string[];
+      taskSerializer?: string;
+      taskDefaultQueue?: string;
+      controlQueueExclusive?: boolean;
+      controlQueueDurable?: boolean;
+    };
     queueDeclaration(name: string): QueueDeclaration;
   };
 }
@@ -91,7 +99,11 @@ export class WorkerNode {
       logger: hooks.logger,
     });
     if (!options.withoutHeartbeat) {
-      this.heart = new Heart(this.events, () => ({ active: this.state.activeCount, processed: this.state.processed }), options.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL);
+      this.heart = new Heart(
+        this.events,
+        () => ({ active: this.state.activeCount, processed: this.state.processed }),
+        options.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL,
+      );
     }
     if (options.enableRemoteControl ?? true) {
       const commands = controlCommands({
@@ -123,7 +135,9 @@ export class WorkerNode {
   /** Events exchange, mingle, mailbox, then worker-online (Celery's bootstep order). */
   async start(): Promise<void> {
     if (this.events.enabled) {
-      await this.events.declare().catch((error: unknown) => this.hooks.logger.warn(`cannot declare the celeryev exchange: ${(error as Error)?.message ?? error}`));
+      await this.events
+        .declare()
+        .catch((error: unknown) => this.hooks.logger.warn(`cannot declare the celeryev exchange: ${(error as Error)?.message ?? error}`));
     }
     if (this.options.mingle) await this.mingle();
     await this.pidbox?.start();

@@ -91,7 +91,9 @@ export class EventDispatcher {
     } catch (error) {
       // one warning per run of failures, not one per heartbeat while the broker is away
       if (this.failures++ === 0) {
-        this.options.logger?.warn(`sending ${routingKey} events failed (${(error as Error)?.message ?? error}); monitors may show this worker as offline until the broker is back`);
+        this.options.logger?.warn(
+          `sending ${routingKey} events failed (${(error as Error)?.message ?? error}); monitors may show this worker as offline until the broker is back`,
+        );
       }
       return false;
     }

@@ -40,13 +40,23 @@ describe('EtaScheduler', () => {
     let ran = 0;
     await eta.hold(d, new Date(Date.now() + 60_000), async () => void ran++);
     guard.close();
-    expect({ republished: republished.length, settled, ran, size: eta.size, window: window.size }).toEqual({ republished: 1, settled: ['ack'], ran: 0, size: 0, window: 2 });
+    expect({ republished: republished.length, settled, ran, size: eta.size, window: window.size }).toEqual({
+      republished: 1,
+      settled: ['ack'],
+      ran: 0,
+      size: 0,
+      window: 2,
+    });
   }, 10_000);
 
   test('a failed republish requeues the message instead', async () => {
     const guard = new ConsumerTimeoutGuard(200);
     const failures: unknown[] = [];
-    const eta = new EtaScheduler(new PrefetchWindow(1), { guard, republish: async () => Promise.reject(new Error('no confirm')), failed: (_d, e) => void failures.push(e) });
+    const eta = new EtaScheduler(new PrefetchWindow(1), {
+      guard,
+      republish: async () => Promise.reject(new Error('no confirm')),
+      failed: (_d, e) => void failures.push(e),
+    });
     const { d, settled } = delivery();
     await eta.hold(d, new Date(Date.now() + 60_000), async () => undefined);
     guard.close();

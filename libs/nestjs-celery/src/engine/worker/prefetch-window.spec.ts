@@ -88,7 +88,11 @@ describe('EtaScheduler', () => {
 describe('TaskAck', () => {
   test('settings: task options over worker defaults; late ack, ack on failure, requeue on worker lost by default', () => {
     expect(ackSettings({}, {})).toEqual({ acksLate: true, acksOnFailureOrTimeout: true, rejectOnWorkerLost: true });
-    expect(ackSettings({ acksLate: true }, { ackMode: 'early', acksOnFailureOrTimeout: false })).toEqual({ acksLate: true, acksOnFailureOrTimeout: false, rejectOnWorkerLost: true });
+    expect(ackSettings({ acksLate: true }, { ackMode: 'early', acksOnFailureOrTimeout: false })).toEqual({
+      acksLate: true,
+      acksOnFailureOrTimeout: false,
+      rejectOnWorkerLost: true,
+    });
     expect(ackSettings({}, { ackMode: 'early' }).acksLate).toBe(false);
   });
 

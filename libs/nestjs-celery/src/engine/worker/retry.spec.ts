@@ -20,7 +20,12 @@ async function setup() {
 
 /** Every state a result goes through, up to the ready one. */
 async function statesOf(app: Celery, id: string) {
-  return firstValueFrom(app.asyncResult(id).state$.pipe(takeWhile((m) => !isReady(m.status), true), toArray()));
+  return firstValueFrom(
+    app.asyncResult(id).state$.pipe(
+      takeWhile((m) => !isReady(m.status), true),
+      toArray(),
+    ),
+  );
 }
 
 describe('exponentialBackoff (Celery get_exponential_backoff_interval)', () => {
@@ -81,7 +86,11 @@ describe('ctx.retry (memory transport)', () => {
     await worker.start();
     const forever = await app.sendTask('t.forever', [7]);
     const error = await forever.get({ timeout: 2000 }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ excType: 'MaxRetriesExceededError', excModule: 'celery.exceptions', excMessage: [`Can't retry t.forever[${forever.id}] args:(7,) kwargs:{}`] });
+    expect(error).toMatchObject({
+      excType: 'MaxRetriesExceededError',
+      excModule: 'celery.exceptions',
+      excMessage: [`Can't retry t.forever[${forever.id}] args:(7,) kwargs:{}`],
+    });
     await expect((await app.sendTask('t.with_exc')).get({ timeout: 2000 })).rejects.toMatchObject({ excType: 'ConnectionError', excMessage: ['down'] });
     await expect((await app.sendTask('t.catches')).get({ timeout: 2000 })).resolves.toBe('gave up');
     await worker.stop();
@@ -105,14 +114,22 @@ describe('autoretryFor (memory transport)', () => {
     const count = (id: string) => calls.set(id, (calls.get(id) ?? 0) + 1).get(id)!;
     const options = { autoretryFor: [ConnectionError, (e: unknown) => (e as Error)?.message === 'retry me'], defaultRetryDelay: 0 };
     worker.register('t.class', (_a, _k, ctx) => (count(ctx.id) < 3 ? Promise.reject(new ConnectionError('down')) : 'up'), options);
-    worker.register('t.predicate', (_a, _k, ctx) => {
-      if (count(ctx.id) < 2) throw new Error('retry me');
-      return 'done';
-    }, options);
-    worker.register('t.other', (_a, _k, ctx) => {
-      count(ctx.id);
-      throw new ValueError('not retried');
-    }, options);
+    worker.register(
+      't.predicate',
+      (_a, _k, ctx) => {
+        if (count(ctx.id) < 2) throw new Error('retry me');
+        return 'done';
+      },
+      options,
+    );
+    worker.register(
+      't.other',
+      (_a, _k, ctx) => {
+        count(ctx.id);
+        throw new ValueError('not retried');
+      },
+      options,
+    );
     await worker.start();
     const [a, b, c] = await Promise.all([app.sendTask('t.class'), app.sendTask('t.predicate'), app.sendTask('t.other')]);
     await expect(a.get({ timeout: 2000 })).resolves.toBe('up');
@@ -126,11 +143,15 @@ describe('autoretryFor (memory transport)', () => {
   test('retryBackoff sets the countdown from the retry count (no jitter: factor × 2^retries)', async () => {
     const { app, worker } = await setup();
     const etas: number[] = [];
-    worker.register('t.backoff', (_a, _k, ctx) => {
-      etas.push(ctx.request.eta?.getTime() ?? Date.now());
-      if (ctx.retries < 2) throw new ConnectionError('down');
-      return 'ok';
-    }, { autoretryFor: [ConnectionError], retryBackoff: 0.05, retryJitter: false });
+    worker.register(
+      't.backoff',
+      (_a, _k, ctx) => {
+        etas.push(ctx.request.eta?.getTime() ?? Date.now());
+        if (ctx.retries < 2) throw new ConnectionError('down');
+        return 'ok';
+      },
+      { autoretryFor: [ConnectionError], retryBackoff: 0.05, retryJitter: false },
+    );
     await worker.start();
     await expect((await app.sendTask('t.backoff')).get({ timeout: 2000 })).resolves.toBe('ok');
     const gaps = [etas[1] - etas[0], etas[2] - etas[1]];

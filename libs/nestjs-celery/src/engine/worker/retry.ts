@@ -104,10 +104,11 @@ export async function retryTask(scope: RetryScope, options: RetryOptions = {}): 
   throw new Retry(options.exc ?? null, options.eta ?? countdown ?? 0);
 }
 
-
 function matches(error: unknown, matchers: readonly AutoretryMatcher[]): boolean {
   // classes (and function declarations) have a prototype; arrow functions don't
-  return matchers.some((m) => (m.prototype !== undefined ? error instanceof (m as abstract new () => unknown) : (m as (e: unknown) => boolean)(error) === true));
+  return matchers.some((m) =>
+    m.prototype !== undefined ? error instanceof (m as abstract new () => unknown) : (m as (e: unknown) => boolean)(error) === true,
+  );
 }
 
 /**

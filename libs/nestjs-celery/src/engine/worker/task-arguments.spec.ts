@@ -83,7 +83,7 @@ describe('TaskSignature.bind: Python 3.11 binding and TypeError messages', () =>
 });
 
 describe('Worker with params (memory transport)', () => {
-  test('kwargs bind by name; a bad call is FAILURE TypeError with Python\'s message, never a result', async () => {
+  test("kwargs bind by name; a bad call is FAILURE TypeError with Python's message, never a result", async () => {
     const name = `task-arguments-spec-${process.pid}`;
     const app = new Celery({ broker: new MemoryBroker(`memory://${name}`), backend: new MemoryBackend(`memory://${name}`), logger: silentLogger });
     const worker = new Worker(app, { logger: silentLogger });
@@ -99,7 +99,12 @@ describe('Worker with params (memory transport)', () => {
       const missing = await app.sendTask('tasks.add', [], { x: 4 });
       const error = (await missing.get({ timeout: 10_000 }).catch((e: unknown) => e)) as CeleryTaskError;
       expect(error).toBeInstanceOf(CeleryTaskError);
-      expect(error).toMatchObject({ state: 'FAILURE', excType: 'TypeError', excModule: 'builtins', excMessage: ["add() missing 1 required positional argument: 'y'"] });
+      expect(error).toMatchObject({
+        state: 'FAILURE',
+        excType: 'TypeError',
+        excModule: 'builtins',
+        excMessage: ["add() missing 1 required positional argument: 'y'"],
+      });
       // without params, args and kwargs reach the handler as sent (unchanged)
       const plain = await app.sendTask('tasks.plain', [1], { k: 2 });
       await expect(plain.get({ timeout: 10_000 })).resolves.toEqual({ args: [1], kwargs: { k: 2 } });

@@ -53,7 +53,8 @@ export class TaskSignature {
         varArgs = name;
       } else {
         if (varArgs !== undefined) throw new TaskParamsError(task, `"${param}" comes after "*${varArgs}" (keyword-only parameters are not supported)`);
-        if (!optional && required < names.length) throw new TaskParamsError(task, `"${param}" has no default but follows one that has ("${names[names.length - 1]}?")`);
+        if (!optional && required < names.length)
+          throw new TaskParamsError(task, `"${param}" has no default but follows one that has ("${names[names.length - 1]}?")`);
         if (!optional) required++;
         names.push(name);
       }
@@ -91,7 +92,9 @@ export class TaskSignature {
     if (args.length > n && this.varArgs === undefined) throw new PyTypeError(this.tooMany(args.length));
     const missing = this.names.slice(0, this.required).filter((_, i) => !given[i]);
     if (missing.length) {
-      throw new PyTypeError(`${this.funcName}() missing ${missing.length} required positional argument${missing.length === 1 ? '' : 's'}: ${listNames(missing)}`);
+      throw new PyTypeError(
+        `${this.funcName}() missing ${missing.length} required positional argument${missing.length === 1 ? '' : 's'}: ${listNames(missing)}`,
+      );
     }
     bound.length = n;
     if (this.varArgs !== undefined) bound.push(args.slice(n));

@@ -19,8 +19,7 @@ describe('effectiveTimeLimits', () => {
 describe('runWithTimeLimits', () => {
   test('soft: the signal aborts with SoftTimeLimitExceeded; a handler that listens fails with it', async () => {
     const controller = new TaskAbort();
-    const listening = () =>
-      new Promise((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason)));
+    const listening = () => new Promise((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason)));
     const outcome = await runWithTimeLimits(listening, { hard: null, soft: 0.05 }, controller);
     expect(outcome.kind).toBe('raised');
     expect((outcome as { error: unknown }).error).toBeInstanceOf(SoftTimeLimitExceeded);
@@ -53,7 +52,11 @@ describe('time limits in the worker (memory transport)', () => {
     const quick = await app.sendTask('t.quick');
     await expect(quick.get({ timeout: 600 })).resolves.toBe('quick');
     const meta = await stuck.meta();
-    expect(meta).toMatchObject({ status: 'FAILURE', traceback: null, result: { exc_type: 'TimeLimitExceeded', exc_module: 'billiard.exceptions', exc_message: [0.1] } });
+    expect(meta).toMatchObject({
+      status: 'FAILURE',
+      traceback: null,
+      result: { exc_type: 'TimeLimitExceeded', exc_module: 'billiard.exceptions', exc_message: [0.1] },
+    });
     await worker.stop();
     await app.close();
   });

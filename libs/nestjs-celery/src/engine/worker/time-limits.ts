@@ -29,9 +29,7 @@ export function effectiveTimeLimits(header: TimeLimit, ...defaults: { timeLimit?
 }
 
 export type LimitedOutcome =
-  | { kind: 'returned'; value: unknown }
-  | { kind: 'raised'; error: unknown }
-  | { kind: 'timeout'; seconds: number; late: Promise<unknown> };
+  { kind: 'returned'; value: unknown } | { kind: 'raised'; error: unknown } | { kind: 'timeout'; seconds: number; late: Promise<unknown> };
 
 const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as PromiseLike<unknown> | null)?.then === 'function';
 

@@ -102,7 +102,13 @@ export class UnknownTaskPolicy {
     try {
       await this.app.declareQueue(queue);
       await this.app.broker.publish(
-        { ...message, headers: { ...message.headers, 'x-dead-letter-reason': `NotRegistered: no worker on queue "${delivery.deliveryInfo.queue}" has task "${request.task}"` } },
+        {
+          ...message,
+          headers: {
+            ...message.headers,
+            'x-dead-letter-reason': `NotRegistered: no worker on queue "${delivery.deliveryInfo.queue}" has task "${request.task}"`,
+          },
+        },
         { exchange: '', routingKey: queue },
       );
     } catch (error) {

@@ -26,14 +26,30 @@ function setup(options: WorkerOptions = {}, acceptContent = ['json']) {
     await app.connect();
     await app.declareQueue('celery');
     await app.broker.publish(
-      { body: Buffer.isBuffer(body) ? body : Buffer.from(body), contentType, contentEncoding: 'utf-8', headers, properties: { correlationId: String(headers.id ?? ''), replyTo: app.oid, deliveryMode: 2 } },
+      {
+        body: Buffer.isBuffer(body) ? body : Buffer.from(body),
+        contentType,
+        contentEncoding: 'utf-8',
+        headers,
+        properties: { correlationId: String(headers.id ?? ''), replyTo: app.oid, deliveryMode: 2 },
+      },
       { exchange: '', routingKey: 'celery' },
     );
   };
   return { app, worker, lines, publish, runs: () => runs };
 }
 
-const v2 = (id: string, extra: Record<string, unknown> = {}) => ({ lang: 'py', task: 't.ok', id, root_id: id, parent_id: null, group: null, retries: 0, timelimit: [null, null], ...extra });
+const v2 = (id: string, extra: Record<string, unknown> = {}) => ({
+  lang: 'py',
+  task: 't.ok',
+  id,
+  root_id: id,
+  parent_id: null,
+  group: null,
+  retries: 0,
+  timelimit: [null, null],
+  ...extra,
+});
 
 /** Publish `bad`, then a good task; wait for the good one; return the bad one's stored meta (if any). */
 async function refused(h: ReturnType<typeof setup>, id: string, publishBad: () => Promise<void>): Promise<ResultMeta | undefined> {

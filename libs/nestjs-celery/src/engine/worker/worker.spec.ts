@@ -22,7 +22,13 @@ async function publishRaw(app: Celery, body: string | Buffer, headers: Record<st
   await app.connect();
   await app.declareQueue('celery');
   await app.broker.publish(
-    { body: Buffer.isBuffer(body) ? body : Buffer.from(body), contentType, contentEncoding: 'utf-8', headers, properties: { correlationId: String(headers.id ?? ''), replyTo: app.oid, deliveryMode: 2 } },
+    {
+      body: Buffer.isBuffer(body) ? body : Buffer.from(body),
+      contentType,
+      contentEncoding: 'utf-8',
+      headers,
+      properties: { correlationId: String(headers.id ?? ''), replyTo: app.oid, deliveryMode: 2 },
+    },
     { exchange: '', routingKey: 'celery' },
   );
 }
@@ -248,13 +254,15 @@ describe('Worker graceful shutdown (memory transport)', () => {
   test('past the grace period running tasks are aborted and their messages go back to the queue, unstored', async () => {
     const { app, worker, broker, lines } = setup();
     let sawAbort = false;
-    worker.register('tasks.stuck', (_a, _k, ctx) =>
-      new Promise((_resolve, reject) => {
-        ctx.signal.addEventListener('abort', () => {
-          sawAbort = true;
-          reject(ctx.signal.reason);
-        });
-      }),
+    worker.register(
+      'tasks.stuck',
+      (_a, _k, ctx) =>
+        new Promise((_resolve, reject) => {
+          ctx.signal.addEventListener('abort', () => {
+            sawAbort = true;
+            reject(ctx.signal.reason);
+          });
+        }),
     );
     await worker.start();
     const result = await app.sendTask('tasks.stuck');

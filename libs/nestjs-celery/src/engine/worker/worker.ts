@@ -161,7 +161,13 @@ class WorkerTaskContext implements TaskContext {
   readonly #registered: RegisteredTask;
   readonly #controller: TaskAbort;
 
-  constructor(worker: Worker, readonly request: TaskRequest, delivery: Delivery, registered: RegisteredTask, controller: TaskAbort) {
+  constructor(
+    worker: Worker,
+    readonly request: TaskRequest,
+    delivery: Delivery,
+    registered: RegisteredTask,
+    controller: TaskAbort,
+  ) {
     this.id = request.id;
     this.task = request.task;
     this.retries = request.retries;
@@ -187,7 +193,13 @@ class WorkerTaskContext implements TaskContext {
   retry(options?: Parameters<TaskContext['retry']>[0]): Promise<never> {
     const delivery = this.#delivery;
     return retryTask(
-      { app: this.#worker.app, request: this.request, deliveryInfo: delivery.deliveryInfo, priority: delivery.message.properties?.priority, task: this.#registered.options },
+      {
+        app: this.#worker.app,
+        request: this.request,
+        deliveryInfo: delivery.deliveryInfo,
+        priority: delivery.message.properties?.priority,
+        task: this.#registered.options,
+      },
       options,
     );
   }
@@ -255,11 +267,15 @@ export class Worker {
           ),
       },
     );
-    this.node = new WorkerNode(this, {
-      concurrency: this.concurrency,
-      logger: this.logger,
-      announceRevoked: (delivery, request, reason, signum) => this.announceRevoked(delivery, request, reason, signum),
-    }, options);
+    this.node = new WorkerNode(
+      this,
+      {
+        concurrency: this.concurrency,
+        logger: this.logger,
+        announceRevoked: (delivery, request, reason, signum) => this.announceRevoked(delivery, request, reason, signum),
+      },
+      options,
+    );
     this.unknownTasks = new UnknownTaskPolicy(
       app,
       this.window,
@@ -306,7 +322,11 @@ export class Worker {
     await this.app.connect();
     for (const q of this.queues) await this.app.declareQueue(q);
     await this.setUpDelayedDelivery();
-    this.consumer = await this.app.broker.consume(this.queues, { prefetch: this.concurrency, adjustablePrefetch: true, maxMessageBytes: this.maxMessageBytes }, (d) => void this.onDelivery(d));
+    this.consumer = await this.app.broker.consume(
+      this.queues,
+      { prefetch: this.concurrency, adjustablePrefetch: true, maxMessageBytes: this.maxMessageBytes },
+      (d) => void this.onDelivery(d),
+    );
     this.window.attach(this.consumer);
     await this.node.start();
     this.logger.log(
@@ -401,7 +421,11 @@ export class Worker {
     const headerId = boundedTaskId(message.headers?.id, this.options);
     if (delivery.transportError) return this.refuse(delivery, delivery.transportError, headerId);
     if (message.body.length > this.maxMessageBytes) {
-      return this.refuse(delivery, new MessageTooLargeError(`body of ${message.body.length} bytes is over the ${this.maxMessageBytes}-byte limit (maxMessageBytes)`), headerId);
+      return this.refuse(
+        delivery,
+        new MessageTooLargeError(`body of ${message.body.length} bytes is over the ${this.maxMessageBytes}-byte limit (maxMessageBytes)`),
+        headerId,
+      );
     }
     let request: TaskRequest;
     try {
@@ -532,9 +556,7 @@ export class Worker {
     // Celery: the message's ignore_result skips SUCCESS (backends' mark_as_done); the task's
     // ignore_result skips errors too unless store_errors_even_if_ignored (app/trace.py)
     const store =
-      state === States.SUCCESS
-        ? !(request.ignoreResult || task.options.ignoreResult)
-        : !task.options.ignoreResult || !!task.options.storeErrorsEvenIfIgnored;
+      state === States.SUCCESS ? !(request.ignoreResult || task.options.ignoreResult) : !task.options.ignoreResult || !!task.options.storeErrorsEvenIfIgnored;
     if (store) {
       let stored: boolean;
       try {
@@ -639,13 +661,13 @@ export class Worker {
         const giveUp = attempt >= this.storeAttempts || Date.now() + delay > deadline;
         // one line per doubling, not one per attempt, while the backend is down
         if (giveUp || isLoggedAttempt(attempt)) {
-          this.logger.warn(`storing ${meta.status} of task ${meta.task_id} failed (attempt ${attempt}): ${(error as Error)?.message ?? error}${giveUp ? '; giving up' : '; retrying'}`);
+          this.logger.warn(
+            `storing ${meta.status} of task ${meta.task_id} failed (attempt ${attempt}): ${(error as Error)?.message ?? error}${giveUp ? '; giving up' : '; retrying'}`,
+          );
         }
         if (giveUp) return false;
         await new Promise((r) => setTimeout(r, delay));
       }
     }
   }
-
-
 }

@@ -36,8 +36,7 @@ export async function connectFirst(endpoints: readonly AmqpEndpoint[], options: 
     }
   }
   throw new AmqpConnectionError(
-    `could not connect to RabbitMQ (${failures.join('; ')}); check that the broker is running and the URL, ` +
-      'credentials and vhost are right',
+    `could not connect to RabbitMQ (${failures.join('; ')}); check that the broker is running and the URL, ` + 'credentials and vhost are right',
   );
 }
 

@@ -44,11 +44,19 @@ const headerValue = fc.letrec((tie) => ({
     fc.constant(null),
     fc.date({ min: new Date(0), max: new Date(4e12), noInvalidDate: true }).map((d) => new Date(Math.floor(d.getTime() / 1000) * 1000)),
     fc.array(tie('value'), { maxLength: 4 }),
-    fc.dictionary(fc.string({ minLength: 1, maxLength: 12 }).filter((k) => k !== '!' && k !== '__proto__'), tie('value'), { maxKeys: 4 }),
+    fc.dictionary(
+      fc.string({ minLength: 1, maxLength: 12 }).filter((k) => k !== '!' && k !== '__proto__'),
+      tie('value'),
+      { maxKeys: 4 },
+    ),
   ),
 })).value;
 
-const headersTable = fc.dictionary(fc.string({ minLength: 1, maxLength: 20 }).filter((k) => k !== '!' && k !== '__proto__'), headerValue, { maxKeys: 25 });
+const headersTable = fc.dictionary(
+  fc.string({ minLength: 1, maxLength: 20 }).filter((k) => k !== '!' && k !== '__proto__'),
+  headerValue,
+  { maxKeys: 25 },
+);
 
 const shortString = fc.string({ unit: 'grapheme-ascii', maxLength: 40 });
 const properties = fc.record(
@@ -97,13 +105,38 @@ describe('readContentHeader', () => {
 
   it("reads py-amqp's L wherever it sits (top level, arrays, nested tables), and nothing that only looks like it", () => {
     const entries = Buffer.concat([
-      Buffer.from([3]), Buffer.from('big'), Buffer.from('L'), int64(2n ** 40n),
-      Buffer.from([5]), Buffer.from('label'), Buffer.from('S'), int32(10), Buffer.from('L-shaped L'),
-      Buffer.from([5]), Buffer.from('small'), Buffer.from('I'), int32(-5),
-      Buffer.from([4]), Buffer.from('list'), Buffer.from('A'), int32(5 + 9 + 6),
-      Buffer.from('I'), int32(1), Buffer.from('L'), int64(-(2n ** 40n)), Buffer.from('S'), int32(1), Buffer.from('L'),
-      Buffer.from([6]), Buffer.from('nested'), Buffer.from('F'), int32(1 + 4 + 9),
-      Buffer.from([4]), Buffer.from('deep'), Buffer.from('L'), int64(2n ** 62n),
+      Buffer.from([3]),
+      Buffer.from('big'),
+      Buffer.from('L'),
+      int64(2n ** 40n),
+      Buffer.from([5]),
+      Buffer.from('label'),
+      Buffer.from('S'),
+      int32(10),
+      Buffer.from('L-shaped L'),
+      Buffer.from([5]),
+      Buffer.from('small'),
+      Buffer.from('I'),
+      int32(-5),
+      Buffer.from([4]),
+      Buffer.from('list'),
+      Buffer.from('A'),
+      int32(5 + 9 + 6),
+      Buffer.from('I'),
+      int32(1),
+      Buffer.from('L'),
+      int64(-(2n ** 40n)),
+      Buffer.from('S'),
+      int32(1),
+      Buffer.from('L'),
+      Buffer.from([6]),
+      Buffer.from('nested'),
+      Buffer.from('F'),
+      int32(1 + 4 + 9),
+      Buffer.from([4]),
+      Buffer.from('deep'),
+      Buffer.from('L'),
+      int64(2n ** 62n),
     ]);
     const headers = readContentHeader(rawHeaderFrame(entries), MAX_FRAME)!.frame.fields.headers;
     expect(headers).toEqual({ big: 2 ** 40, label: 'L-shaped L', small: -5, list: [1, -(2 ** 40), 'L'], nested: { deep: 2 ** 62 } });
@@ -111,8 +144,15 @@ describe('readContentHeader', () => {
 
   it("reads py-amqp's signed 64-bit L and signed decimal digits, which amqplib cannot", () => {
     const entries = Buffer.concat([
-      Buffer.from([3]), Buffer.from('neg'), Buffer.from('L'), int64(-(2n ** 40n)),
-      Buffer.from([3]), Buffer.from('dec'), Buffer.from('D'), Buffer.from([2]), int32(-1234),
+      Buffer.from([3]),
+      Buffer.from('neg'),
+      Buffer.from('L'),
+      int64(-(2n ** 40n)),
+      Buffer.from([3]),
+      Buffer.from('dec'),
+      Buffer.from('D'),
+      Buffer.from([2]),
+      int32(-1234),
     ]);
     const buf = rawHeaderFrame(entries);
     const headers = readContentHeader(buf, MAX_FRAME)!.frame.fields.headers as Record<string, unknown>;
@@ -159,7 +199,9 @@ describe('content-header reader bounds (poison headers refuse one message, not t
   function nestedArrays(depth: number): Buffer {
     let inner = Buffer.alloc(0);
     for (let i = 0; i < depth; i++) inner = Buffer.concat([Buffer.from('A'), int32(inner.length), inner]);
-    return rawHeaderFrame(Buffer.concat([Buffer.from([2]), Buffer.from('id'), Buffer.from('S'), int32(3), Buffer.from('t-1'), Buffer.from([4]), Buffer.from('deep'), inner]));
+    return rawHeaderFrame(
+      Buffer.concat([Buffer.from([2]), Buffer.from('id'), Buffer.from('S'), int32(3), Buffer.from('t-1'), Buffer.from([4]), Buffer.from('deep'), inner]),
+    );
   }
 
   it('10,000 nested arrays: the frame is read, the id kept, the headers marked unreadable (no RangeError)', () => {
@@ -182,7 +224,9 @@ describe('content-header reader bounds (poison headers refuse one message, not t
   });
 
   it('an unknown tag or an overrun inside the headers table marks the headers, keeping what came before', () => {
-    const unknownTag = rawHeaderFrame(Buffer.concat([Buffer.from([2]), Buffer.from('id'), Buffer.from('S'), int32(1), Buffer.from('x'), Buffer.from([1]), Buffer.from('z'), Buffer.from('Z')]));
+    const unknownTag = rawHeaderFrame(
+      Buffer.concat([Buffer.from([2]), Buffer.from('id'), Buffer.from('S'), int32(1), Buffer.from('x'), Buffer.from([1]), Buffer.from('z'), Buffer.from('Z')]),
+    );
     const a = readContentHeader(unknownTag, MAX_FRAME)!.frame.fields.headers as Record<string, unknown>;
     expect(a).toEqual({ id: 'x' });
     expect(unreadableHeaders.get(a)).toMatch(/malformed/);

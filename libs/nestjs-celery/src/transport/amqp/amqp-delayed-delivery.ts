@@ -93,5 +93,4 @@ export function delayedRoute(delaySeconds: number, routingKey: string): PublishR
 }
 
 /** True for the exchanges of the delayed-delivery topology (where a delayed message was last routed). */
-export const isDelayedDeliveryExchange = (exchange: string): boolean =>
-  exchange === DELAYED_DELIVERY_EXCHANGE || /^celery_delayed_\d+$/.test(exchange);
+export const isDelayedDeliveryExchange = (exchange: string): boolean => exchange === DELAYED_DELIVERY_EXCHANGE || /^celery_delayed_\d+$/.test(exchange);

@@ -18,9 +18,7 @@ function unwrap(v: unknown): unknown {
 
 describe('encodeAmqpTable', () => {
   it('types integers the way py-amqp reads them back: I within int32, l above, doubles below', () => {
-    expect(
-      encodeAmqpTable({ zero: 0, small: 5, neg: -5, short: -300, max: 2 ** 31 - 1, min: -(2 ** 31), big: 2 ** 40, negBig: -(2 ** 40) }),
-    ).toEqual({
+    expect(encodeAmqpTable({ zero: 0, small: 5, neg: -5, short: -300, max: 2 ** 31 - 1, min: -(2 ** 31), big: 2 ** 40, negBig: -(2 ** 40) })).toEqual({
       zero: int(0),
       small: int(5),
       neg: int(-5),
@@ -59,9 +57,15 @@ describe('encodeAmqpTable', () => {
 
   it('keeps strings, booleans, null and Buffers; Dates become AMQP timestamps (seconds)', () => {
     const buf = Buffer.from([1, 2]);
-    expect(
-      encodeAmqpTable({ s: 'ü', t: true, f: false, n: null, buf, u8: new Uint8Array([3]), at: new Date(1_714_567_890_999) }),
-    ).toEqual({ s: 'ü', t: true, f: false, n: null, buf, u8: Buffer.from([3]), at: { '!': 'timestamp', value: 1_714_567_890 } });
+    expect(encodeAmqpTable({ s: 'ü', t: true, f: false, n: null, buf, u8: new Uint8Array([3]), at: new Date(1_714_567_890_999) })).toEqual({
+      s: 'ü',
+      t: true,
+      f: false,
+      n: null,
+      buf,
+      u8: Buffer.from([3]),
+      at: { '!': 'timestamp', value: 1_714_567_890 },
+    });
   });
 
   it('refuses values a field table cannot carry, naming the header', () => {

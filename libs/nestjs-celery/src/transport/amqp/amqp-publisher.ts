@@ -113,10 +113,7 @@ export class AmqpPublisher {
   async close(timeoutMs: number): Promise<void> {
     if (this.closed) return;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.channel.waitForConfirms().catch(() => undefined),
-      new Promise((r) => (timer = setTimeout(r, timeoutMs))),
-    ]);
+    await Promise.race([this.channel.waitForConfirms().catch(() => undefined), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
     clearTimeout(timer);
     await this.channel.close().catch(() => undefined);
   }
@@ -159,10 +156,9 @@ export class AmqpPublisher {
       );
     }
     if (this.closeReason) {
-      return new AmqpPublishError(
-        `RabbitMQ closed the publish channel before confirming the message to ${where}: ${this.closeReason.message}`,
-        { cause: this.closeReason },
-      );
+      return new AmqpPublishError(`RabbitMQ closed the publish channel before confirming the message to ${where}: ${this.closeReason.message}`, {
+        cause: this.closeReason,
+      });
     }
     if (this.closed || /closed/i.test(text)) {
       return new AmqpPublishError(

@@ -38,9 +38,7 @@ export function parseAmqpEndpoint(url: string, options: AmqpUrlOptions = {}): Am
   const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(trimmed)?.[0].toLowerCase();
   const target = scheme && SCHEMES[scheme];
   if (!target) {
-    throw new AmqpConfigError(
-      `unsupported broker URL ${redactAmqpUrl(trimmed)} for the RabbitMQ broker; use amqp://, amqps:// or pyamqp://`,
-    );
+    throw new AmqpConfigError(`unsupported broker URL ${redactAmqpUrl(trimmed)} for the RabbitMQ broker; use amqp://, amqps:// or pyamqp://`);
   }
   let parsed: URL;
   try {

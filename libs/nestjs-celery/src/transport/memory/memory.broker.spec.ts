@@ -69,7 +69,14 @@ describe('MemoryBroker', () => {
     const broker = new MemoryBroker(`memory://prio-${process.pid}-${Date.now()}`);
     await broker.connect();
     await broker.declareQueue({ name: 'p', arguments: { 'x-max-priority': 5 } });
-    const order: [number, number | undefined][] = [[1, 1], [2, 9], [3, 0], [4, 5], [5, 1], [6, undefined]];
+    const order: [number, number | undefined][] = [
+      [1, 1],
+      [2, 9],
+      [3, 0],
+      [4, 5],
+      [5, 1],
+      [6, undefined],
+    ];
     for (const [n, p] of order) await broker.publish(msg(n, p), { exchange: '', routingKey: 'p' });
     const seen: number[] = [];
     await broker.consume(['p'], { prefetch: 100 }, (d) => {

@@ -21,7 +21,6 @@ export interface RedisEndpoint {
   options: RedisOptions;
 }
 
-
 /**
  * Parse one redis:// or rediss:// URL into ioredis connection options. TLS is on for rediss://,
  * for `ssl_*` query keys and for `useSsl` (Celery's broker_use_ssl / redis_backend_use_ssl,
@@ -55,9 +54,7 @@ export function parseRedisUrl(url: string, useSsl?: boolean | SslOptions, settin
 
 /** A failover list: an array, or one string separated by ';' (Celery's broker_url form). */
 export function parseRedisUrls(url: string | string[], useSsl?: boolean | SslOptions): RedisEndpoint[] {
-  const urls = (Array.isArray(url) ? url : url.split(';'))
-    .map((u) => u.trim())
-    .filter(Boolean);
+  const urls = (Array.isArray(url) ? url : url.split(';')).map((u) => u.trim()).filter(Boolean);
   if (urls.length === 0) throw new RedisUrlError(String(url), 'no URL given');
   return urls.map((u) => parseRedisUrl(u, useSsl));
 }

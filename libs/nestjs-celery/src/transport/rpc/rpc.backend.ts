@@ -178,7 +178,7 @@ export class RpcBackend implements ResultBackend {
       return;
     }
     // RPCBackend._get_message_task_id: the correlation id first, the body for old senders
-    const taskId = (delivery.message.properties.correlationId) ?? (body.task_id as string | undefined);
+    const taskId = delivery.message.properties.correlationId ?? (body.task_id as string | undefined);
     if (!taskId) {
       this.logger.warn(`rpc result backend: dropped a reply on ${this.oid} without correlation_id or task_id`);
       return;

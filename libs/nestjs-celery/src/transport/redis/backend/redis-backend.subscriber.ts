@@ -169,7 +169,10 @@ export class RedisResultSubscriber {
         (raw) => this.resolveSync(entry, generation, raw),
         (err: unknown) => {
           if (entry.syncGeneration !== generation || this.entries.get(entry.key) !== entry) return;
-          this.fail(entry, err instanceof ResultSubscribeError ? err : new ResultSubscribeError(`could not GET ${entry.key}: ${(err as Error)?.message ?? err}`, entry.taskId));
+          this.fail(
+            entry,
+            err instanceof ResultSubscribeError ? err : new ResultSubscribeError(`could not GET ${entry.key}: ${(err as Error)?.message ?? err}`, entry.taskId),
+          );
         },
       );
   }

@@ -152,7 +152,9 @@ export class RedisBackend implements ResultBackend {
     } catch (err) {
       const cause = this.commands.lastError ?? err;
       const why = `${(cause as Error).message}${tlsErrorHint(cause)}`;
-      throw new ResultBackendError(`could not connect to the Redis result backend at ${this.endpoint.display} (${why}); check the URL and that Redis is running`);
+      throw new ResultBackendError(
+        `could not connect to the Redis result backend at ${this.endpoint.display} (${why}); check the URL and that Redis is running`,
+      );
     }
   }
 
@@ -183,7 +185,8 @@ export class RedisBackend implements ResultBackend {
     const key = this.keyFor(taskId);
     const outcome = await this.stores.add({ key, value });
     if (outcome === 0) this.logger.debug?.(`task ${taskId} already has SUCCESS stored; ${meta.status} not written (SUCCESS is final)`);
-    else if (outcome !== 1) throw new BackendStoreError(`cannot store the result of task ${taskId}: ${key} in redis holds a value that is not a string`, taskId);
+    else if (outcome !== 1)
+      throw new BackendStoreError(`cannot store the result of task ${taskId}: ${key} in redis holds a value that is not a string`, taskId);
   }
 
   onTaskCall(taskId: string): Promise<void> {

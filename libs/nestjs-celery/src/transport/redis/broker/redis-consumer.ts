@@ -267,13 +267,7 @@ export class RedisConsumer implements Consumer {
     this.deliver(queue, raw, decoded, tag, recording);
   }
 
-  private deliver(
-    queue: string,
-    raw: string,
-    decoded: DecodedEnvelope,
-    tag: string | undefined,
-    recording?: Promise<boolean>,
-  ): void {
+  private deliver(queue: string, raw: string, decoded: DecodedEnvelope, tag: string | undefined, recording?: Promise<boolean>): void {
     let settled = this.noAck;
     const settle = () => {
       if (settled) return false;
@@ -295,7 +289,9 @@ export class RedisConsumer implements Consumer {
           await recording;
           await emulation.ack(tag).catch((err: Error) => {
             // not silent: the entry stays in the unacked hash and is restored (run again) after the visibility timeout
-            this.ctx.logger.error(`ack of delivery ${tag} failed (${err.message}): it stays in kombu's unacked hash and is redelivered after the visibility timeout`);
+            this.ctx.logger.error(
+              `ack of delivery ${tag} failed (${err.message}): it stays in kombu's unacked hash and is redelivered after the visibility timeout`,
+            );
             throw err;
           });
         }),

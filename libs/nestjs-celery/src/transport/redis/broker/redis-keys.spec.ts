@@ -1,13 +1,4 @@
-import {
-  bindingFor,
-  bindingMember,
-  KombuKeys,
-  parseBindingMember,
-  priorityStep,
-  kombuTopicMatches,
-  routeToQueues,
-  topicPattern,
-} from './redis-keys.js';
+import { bindingFor, bindingMember, KombuKeys, parseBindingMember, priorityStep, kombuTopicMatches, routeToQueues, topicPattern } from './redis-keys.js';
 import { parseRedisUrl, parseRedisUrls, RedisUrlError } from '../redis-url.js';
 import { TOPIC_TABLE } from '../../topic-match.table.js';
 

@@ -157,8 +157,7 @@ export function kombuTopicMatches(pattern: string, routingKey: string): boolean 
 export function routeToQueues(type: ExchangeType, bindings: readonly KombuBinding[], routingKey: string): string[] {
   const queues = new Set<string>();
   for (const b of bindings) {
-    const hit =
-      type === 'fanout' ? true : type === 'topic' ? kombuTopicMatches(b.pattern, routingKey) : b.routingKey === routingKey;
+    const hit = type === 'fanout' ? true : type === 'topic' ? kombuTopicMatches(b.pattern, routingKey) : b.routingKey === routingKey;
     if (hit && b.queue) queues.add(b.queue);
   }
   return [...queues];

@@ -5,14 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { ExchangeType } from '../../broker.interface.js';
-import {
-  bindingFor,
-  bindingMember,
-  parseBindingMember,
-  routeToQueues,
-  type KombuBinding,
-  type KombuKeys,
-} from './redis-keys.js';
+import { bindingFor, bindingMember, parseBindingMember, routeToQueues, type KombuBinding, type KombuKeys } from './redis-keys.js';
 
 /** What a process remembers of its declarations; it outlives a connection, like kombu's BrokerState. */
 export class KombuDeclarations {

@@ -101,15 +101,7 @@ return 0
 
 export interface KombuScripts {
   popAndRecord(keys: string[], max: number, record: boolean, queues: number, steps: number): Promise<string[]>;
-  restoreByTag(
-    unacked: string,
-    unackedIndex: string,
-    targets: string[],
-    tag: string,
-    expected: string,
-    envelope: string,
-    leftmost: boolean,
-  ): Promise<number>;
+  restoreByTag(unacked: string, unackedIndex: string, targets: string[], tag: string, expected: string, envelope: string, leftmost: boolean): Promise<number>;
   releaseLock(key: string, token: string): Promise<number>;
 }
 
@@ -126,19 +118,9 @@ export function kombuScripts(client: Redis): KombuScripts {
   client.defineCommand('kombuReleaseLock', { lua: RELEASE_LOCK, numberOfKeys: 1 });
   const c = client as ScriptClient;
   return {
-    popAndRecord: (keys, max, record, queues, steps) =>
-      c.kombuPopAndRecord(keys.length, ...keys, max, record ? '1' : '0', queues, steps),
+    popAndRecord: (keys, max, record, queues, steps) => c.kombuPopAndRecord(keys.length, ...keys, max, record ? '1' : '0', queues, steps),
     restoreByTag: (unacked, unackedIndex, targets, tag, expected, envelope, leftmost) =>
-      c.kombuRestoreByTag(
-        2 + targets.length,
-        unacked,
-        unackedIndex,
-        ...targets,
-        tag,
-        expected,
-        envelope,
-        leftmost ? '1' : '0',
-      ),
+      c.kombuRestoreByTag(2 + targets.length, unacked, unackedIndex, ...targets, tag, expected, envelope, leftmost ? '1' : '0'),
     releaseLock: (key, token) => c.kombuReleaseLock(key, token),
   };
 }

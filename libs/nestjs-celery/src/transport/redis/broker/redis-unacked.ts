@@ -92,15 +92,7 @@ export class KombuAckEmulation {
       const targets = await this.targetsOf(tag, current);
       if (!targets) return false;
       const { keys, envelope } = targets;
-      const done = await this.scripts.restoreByTag(
-        this.keys.unacked,
-        this.keys.unackedIndex,
-        keys,
-        tag,
-        current,
-        envelope,
-        leftmost,
-      );
+      const done = await this.scripts.restoreByTag(this.keys.unacked, this.keys.unackedIndex, keys, tag, current, envelope, leftmost);
       if (done !== -1) return done === 1;
     }
     return false;

@@ -288,9 +288,7 @@ export class RedisBroker implements Broker {
       }
     }
     this.status.next('disconnected');
-    throw new RedisBrokerError(
-      `could not connect to the Redis broker (${failures.join('; ')}); check that Redis is running and the broker URL is right`,
-    );
+    throw new RedisBrokerError(`could not connect to the Redis broker (${failures.join('; ')}); check that Redis is running and the broker URL is right`);
   }
 
   /** A new connection for `role`; only the main one drives status$. */
