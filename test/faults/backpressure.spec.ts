@@ -10,16 +10,9 @@ import { Celery } from '../../libs/nestjs-celery/src/engine/celery.js';
 import { PublishBackpressureError, PublishTimeoutError } from '../../libs/nestjs-celery/src/engine/errors.js';
 import { describeWithPrivateBrokers, startPrivateRabbitMq, type PrivateRabbitMq } from '../support/private-broker.js';
 import { uniqueName } from '../support/services.js';
+import { until } from './support.js';
 
 const describeFaults = describeWithPrivateBrokers('fault: RabbitMQ blocking publishers', 'rabbitmq');
-
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describeFaults('fault: RabbitMQ memory alarm (connection.blocked)', () => {
   const apps: Celery[] = [];
@@ -59,18 +52,19 @@ describeFaults('fault: RabbitMQ memory alarm (connection.blocked)', () => {
     await app.sendTask('blocked.t', [0]);
 
     await alarm();
-    let held: Promise<unknown>[] = [];
+    const held: Promise<unknown>[] = [];
     let settled = 0;
     try {
       // RabbitMQ sends connection.blocked once the connection publishes during the alarm: this
       // first one is written (RabbitMQ holds it), the next ones are held by us
       held.push(app.sendTask('blocked.t', [100]).finally(() => settled++));
-      await until('connection.blocked', () => app.broker.blocked !== undefined);
+      await until(() => app.broker.blocked !== undefined, 'connection.blocked');
       held.push(...Array.from({ length: 4 }, (_, i) => app.sendTask('blocked.t', [101 + i]).finally(() => settled++)));
-      held.forEach((p) => p.catch(() => undefined));
+      for (const p of held) p.catch(() => undefined);
       const started = Date.now();
       await expect(app.sendTask('blocked.t', [999])).rejects.toBeInstanceOf(PublishBackpressureError);
-      expect(Date.now() - started).toBeLessThan(1000);
+      // at once, not after the publish timeout (generous for a loaded machine)
+      expect(Date.now() - started).toBeLessThan(5000);
       // held: neither failed nor written while the alarm lasts
       await new Promise((r) => setTimeout(r, 2000));
       expect(settled).toBe(0);
@@ -80,7 +74,7 @@ describeFaults('fault: RabbitMQ memory alarm (connection.blocked)', () => {
     }
     await expect(Promise.all(held)).resolves.toHaveLength(5);
     expect(app.broker.blocked).toBeUndefined();
-    await until('6 messages queued', async () => (await messageCount(queue)) >= 6, 30_000);
+    await until(async () => (await messageCount(queue)) >= 6, '6 messages queued', 30_000);
     expect(await messageCount(queue)).toBe(6);
   }, 180_000);
 
@@ -96,7 +90,7 @@ describeFaults('fault: RabbitMQ memory alarm (connection.blocked)', () => {
         () => undefined,
         (err: unknown) => err,
       );
-      await until('connection.blocked', () => app.broker.blocked !== undefined);
+      await until(() => app.broker.blocked !== undefined, 'connection.blocked');
       // written before the block arrived: RabbitMQ may still queue it, and the error says so
       const writtenError = await written;
       expect(writtenError).toBeInstanceOf(PublishTimeoutError);
@@ -111,11 +105,11 @@ describeFaults('fault: RabbitMQ memory alarm (connection.blocked)', () => {
     } finally {
       await clear();
     }
-    await until('unblocked', () => app.broker.blocked === undefined);
+    await until(() => app.broker.blocked === undefined, 'unblocked');
     // a publish after the alarm is confirmed; by then the timed-out one would have been written before it
     await app.sendTask('blocked.t', [2]);
     // the first, the written one (RabbitMQ confirms it late), the one after: not the held one
-    await until('3 messages queued', async () => (await messageCount(queue)) >= 3, 30_000);
+    await until(async () => (await messageCount(queue)) >= 3, '3 messages queued', 30_000);
     await new Promise((r) => setTimeout(r, 1000));
     expect(await messageCount(queue)).toBe(3);
   }, 180_000);

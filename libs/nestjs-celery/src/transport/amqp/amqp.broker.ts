@@ -238,7 +238,7 @@ export class AmqpBroker implements Broker {
     try {
       claimTicket(ticket);
     } catch (err) {
-      return Promise.reject(err as Error);
+      return Promise.reject(err);
     }
     return publisher.publish(message, route);
   }
