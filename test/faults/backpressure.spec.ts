@@ -2,13 +2,16 @@
  * Fault: RabbitMQ blocks publishing (a real memory alarm on a private node sends
  * connection.blocked). Publishes are held, not lost or failed, and delivered once after the
  * alarm clears; maxPendingPublishes refuses extra ones at once; a publish that timed out while
- * held is never delivered afterwards.
+ * held is never delivered afterwards. On Redis (a private instance killed): a publish that timed
+ * out while it was down is never sent once it is back.
  */
 import amqp from 'amqplib';
+import { Redis } from 'ioredis';
+import { filter, firstValueFrom } from 'rxjs';
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
 import { Celery } from '../../libs/nestjs-celery/src/engine/celery.js';
 import { PublishBackpressureError, PublishTimeoutError } from '../../libs/nestjs-celery/src/engine/errors.js';
-import { describeWithPrivateBrokers, startPrivateRabbitMq, type PrivateRabbitMq } from '../support/private-broker.js';
+import { describeWithPrivateBrokers, startPrivateRabbitMq, startPrivateRedis, type PrivateRabbitMq, type PrivateRedis } from '../support/private-broker.js';
 import { uniqueName } from '../support/services.js';
 import { until } from './support.js';
 
@@ -112,5 +115,57 @@ describeFaults('fault: RabbitMQ memory alarm (connection.blocked)', () => {
     await until(async () => (await messageCount(queue)) >= 3, '3 messages queued', 30_000);
     await new Promise((r) => setTimeout(r, 1000));
     expect(await messageCount(queue)).toBe(3);
+  }, 180_000);
+});
+
+const describeRedisFaults = describeWithPrivateBrokers('fault: publishing to a Redis that is down', 'redis');
+
+describeRedisFaults('fault: a publish that timed out while Redis was down', () => {
+  const apps: Celery[] = [];
+  let redis: PrivateRedis;
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis({ port: 6410 });
+  }, 180_000);
+  afterAll(async () => {
+    for (const app of apps) await app.close().catch(() => undefined);
+    await redis?.stop();
+  }, 120_000);
+
+  test('is never sent after Redis comes back (ioredis would replay its offline queue), declared queue or new', async () => {
+    const queue = uniqueName('faults.redis-timeout');
+    const fresh = uniqueName('faults.redis-fresh');
+    const app = new Celery({ broker: redis.url(), backend: null, taskDefaultQueue: queue, publishTimeoutMs: 1500, logger: silentLogger });
+    apps.push(app);
+    await app.sendTask('down.t', [0], {}, { taskId: 'before-the-outage' });
+    await redis.shutdown(); // SHUTDOWN SAVE: what was queued comes back with it
+    try {
+      await firstValueFrom(app.broker.status$.pipe(filter((s) => s !== 'connected')));
+      for (const target of [queue, fresh]) {
+        const started = Date.now();
+        const error = await app.sendTask('down.t', [1], {}, { queue: target, taskId: `timed-out-${target}` }).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        expect(error).toBeInstanceOf(PublishTimeoutError);
+        expect((error as PublishTimeoutError).mayHaveBeenSent).toBe(false);
+        // the publish timeout, not ioredis' reconnect attempts (over a minute); generous for a loaded machine
+        expect(Date.now() - started).toBeLessThan(20_000);
+      }
+    } finally {
+      await redis.start();
+    }
+    await firstValueFrom(app.broker.status$.pipe(filter((s) => s === 'connected')));
+    // published after the reconnect: a replayed timed-out publish would be in the lists before it
+    await app.sendTask('down.t', [2], {}, { taskId: 'after-the-outage' });
+    await app.sendTask('down.t', [2], {}, { queue: fresh, taskId: 'after-the-outage-fresh' });
+    const client = new Redis(redis.url(), { lazyConnect: true });
+    const ids = async (key: string) => (await client.lrange(key, 0, -1)).map((raw) => (JSON.parse(raw) as { headers: { id: string } }).headers.id);
+    try {
+      expect(await ids(queue)).toEqual(['after-the-outage', 'before-the-outage']);
+      expect(await ids(fresh)).toEqual(['after-the-outage-fresh']);
+    } finally {
+      client.disconnect();
+    }
   }, 180_000);
 });

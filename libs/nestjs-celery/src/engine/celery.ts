@@ -301,8 +301,13 @@ export class Celery {
     const subscribed = waitForResult ? this.backend.onTaskCall(id) : undefined;
     if (subscribed && !this.backend!.watchCatchesUp) await subscribed;
     subscribed?.catch(() => undefined); // awaited below; a failed publish must not leave it unhandled
-    await this.declareQueue(queue);
-    if (delayed) await this.setUpDelayedDelivery(queue);
+    // the publish timeout covers declaring the queue too: on a Redis that is down the declaration
+    // would otherwise wait in ioredis for its reconnect attempts (over a minute), whatever the timeout
+    const declared = (async () => {
+      await this.declareQueue(queue);
+      if (delayed) await this.setUpDelayedDelivery(queue);
+    })();
+    await this.deadlines.track(declared, () => new PublishTimeoutError(id, this.deadlines.timeoutMs, false));
     await this.publish(
       name,
       id,
