@@ -48,7 +48,7 @@ describeFaults('fault: publishing during a RabbitMQ outage', () => {
 
       const started = Date.now();
       await expect(failing.sendTask('outage.t', [1])).rejects.toBeInstanceOf(BrokerUnavailableError);
-      expect(Date.now() - started).toBeLessThan(1000);
+      expect(Date.now() - started).toBeLessThan(5000); // at once, not after the publish timeout
 
       held = Array.from({ length: 5 }, (_, i) => buffering.sendTask('outage.t', [100 + i]));
       // each is awaited (and asserted) after the outage; until then a rejection must not go unhandled

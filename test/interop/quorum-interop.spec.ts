@@ -63,6 +63,11 @@ describeInterop.each(MATRIX)('Celery %s quorum fleet on %s', (version, _broker, 
       seen.push({ exchange: ctx.deliveryInfo.exchange, routingKey: ctx.deliveryInfo.routingKey, at: Date.now() });
       return { exchange: ctx.deliveryInfo.exchange, routing_key: ctx.deliveryInfo.routingKey };
     });
+    // the second attempt of a task Python retried into our queue (and our own retry through the delay topology)
+    worker.register('py.retry_hop', async ([target], _k, ctx) => {
+      if (ctx.retries === 0) return ctx.retry({ countdown: 2 });
+      return { by: 'node', retries: ctx.retries, target, exchange: ctx.deliveryInfo.exchange, routing_key: ctx.deliveryInfo.routingKey };
+    });
     await worker.start();
   });
 
@@ -138,6 +143,22 @@ describeInterop.each(MATRIX)('Celery %s quorum fleet on %s', (version, _broker, 
     } finally {
       await client.close();
     }
+  });
+
+  test('retries through native delayed delivery: Python → Python (validation), Python → our worker, ours → ours', async () => {
+    const twoSeconds = `${'0.'.repeat(26)}1.0.`; // kombu's calculate_routing_key for 2 s
+    const [pyToPy, pyToNode] = await pythonClient(toPy, [
+      { task: 'py.retry_hop', args: [pyQueue] },
+      { task: 'py.retry_hop', args: [nodeQueue] },
+    ]);
+    expect(pyToPy).toMatchObject({ state: 'SUCCESS', result: { by: 'py', retries: 1, routing_key: `${twoSeconds}${pyQueue}` } });
+    expect((pyToPy.result as { exchange: string }).exchange).toMatch(/^celery_delayed_/);
+    // Python's worker retried into our queue: the second attempt arrives through celery_delayed_* and runs here
+    expect(pyToNode).toMatchObject({ state: 'SUCCESS', result: { by: 'node', retries: 1, routing_key: `${twoSeconds}${nodeQueue}` } });
+    expect((pyToNode.result as { exchange: string }).exchange).toMatch(/^celery_delayed_/);
+    const [nodeToNode] = await pythonClient(toNode, [{ task: 'py.retry_hop', args: [nodeQueue] }]);
+    expect(nodeToNode).toMatchObject({ state: 'SUCCESS', result: { by: 'node', retries: 1, routing_key: `${twoSeconds}${nodeQueue}` } });
+    expect((nodeToNode.result as { exchange: string }).exchange).toMatch(/^celery_delayed_/);
   });
 
   test("a classic declaration of the fleet's quorum queue is one clear error naming the option", async () => {

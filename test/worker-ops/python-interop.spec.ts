@@ -79,7 +79,7 @@ for (const { version, peer, describe: describeInterop } of PEERS)
         { autoretryFor: [ConnectionError], defaultRetryDelay: 0.1, maxRetries: 2 },
       );
       worker.register('node.cooperative', (_args, _kwargs, ctx) => aborted(ctx.signal));
-      worker.register('node.stubborn', () => sleep(3000, 'too late', { ref: false }));
+      worker.register('node.stubborn', () => sleep(30_000, 'too late', { ref: false }));
       worker.register('node.limited', (_args, _kwargs, ctx) => aborted(ctx.signal), { softTimeLimit: 0.3 });
       worker.register('node.hard_limited', () => sleep(3000, 'too late', { ref: false }), { timeLimit: 0.3 });
       worker.register('node.add', ([x, y]) => (x as number) + (y as number));
@@ -153,7 +153,7 @@ for (const { version, peer, describe: describeInterop } of PEERS)
       expect(soft).toMatchObject({ state: 'FAILURE', exc_type: 'SoftTimeLimitExceeded', exc_module: 'billiard.exceptions' });
       expect(hard).toMatchObject({ state: 'FAILURE', exc_type: 'TimeLimitExceeded', exc_module: 'billiard.exceptions', exc_args: [0.5] });
       expect(hard.meta?.traceback).toBeNull();
-      expect(Date.now() - started).toBeLessThan(2900); // not waiting for the stubborn handler's 3 s
+      expect(Date.now() - started).toBeLessThan(20_000); // not waiting for the stubborn handler's 30 s (generous: a Python client starts in between)
     });
 
     test('time limits from task options', async () => {

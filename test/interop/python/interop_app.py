@@ -91,6 +91,15 @@ def delivery(self):
     return {"exchange": info.get("exchange"), "routing_key": info.get("routing_key")}
 
 
+@app.task(name="py.retry_hop", bind=True)
+def retry_hop(self, target_queue):
+    """Retry once through a countdown into `target_queue`, then say who ran it and how it came."""
+    if self.request.retries == 0:
+        raise self.retry(countdown=2, queue=target_queue)
+    info = self.request.delivery_info or {}
+    return {"by": "py", "retries": self.request.retries, "exchange": info.get("exchange"), "routing_key": info.get("routing_key")}
+
+
 @app.task(name="py.key_error")
 def key_error(key):
     return {}[key]

@@ -261,7 +261,10 @@ export class Celery {
     const queue = options.queue ?? this.defaultQueue;
     const now = new Date();
     const eta = options.eta ?? (options.countdown !== undefined ? new Date(now.getTime() + options.countdown * 1000) : null);
-    const delayed = eta && options.exchange === undefined ? this.delayedRoute(queue, options.routingKey, eta, now) : undefined;
+    // Celery 5.5 sends a countdown to a quorum queue through celery_delayed_* unless an exchange other
+    // than the queue's own is named (a retry names the exchange its message came through: its own)
+    const ownExchange = options.exchange === undefined || options.exchange === (this.queueDeclaration(queue).exchange ?? queue);
+    const delayed = eta && ownExchange ? this.delayedRoute(queue, options.routingKey, eta, now) : undefined;
     const route = delayed ?? this.route(queue, options);
     const expires = options.expires === undefined ? null : options.expires instanceof Date ? options.expires : new Date(now.getTime() + options.expires * 1000);
     const timeLimit: TimeLimit = [options.timeLimit ?? null, options.softTimeLimit ?? null];

@@ -28,8 +28,8 @@ describe('runWithTimeLimits', () => {
   test('hard: resolves at the limit while the run goes on; its late end is reported separately', async () => {
     const controller = new TaskAbort();
     const started = Date.now();
-    const outcome = await runWithTimeLimits(() => sleep(300, 'late value', { ref: false }), { hard: 0.05, soft: null }, controller);
-    expect(Date.now() - started).toBeLessThan(250);
+    const outcome = await runWithTimeLimits(() => sleep(1500, 'late value', { ref: false }), { hard: 0.05, soft: null }, controller);
+    expect(Date.now() - started).toBeLessThan(1000); // at the limit, not at the run's end (margin for a loaded machine)
     expect(outcome).toMatchObject({ kind: 'timeout', seconds: 0.05 });
     expect(controller.signal.reason).toBeInstanceOf(TimeLimitExceeded);
     await expect((outcome as { late: Promise<unknown> }).late).resolves.toBe('late value');

@@ -48,7 +48,7 @@ describe('unknown-task policies (memory transport)', () => {
     expect(broker.vhost.depth('celery')).toBe(0);
     const started = Date.now();
     await w.stop();
-    expect(Date.now() - started).toBeLessThan(1000);
+    expect(Date.now() - started).toBeLessThan(20_000); // not the minute it was held for
     expect(broker.vhost.depth('celery')).toBe(1);
     await app.close();
   });
