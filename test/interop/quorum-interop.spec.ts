@@ -63,9 +63,9 @@ describeInterop.each(MATRIX)('Celery %s quorum fleet on %s', (version, _broker, 
       seen.push({ exchange: ctx.deliveryInfo.exchange, routingKey: ctx.deliveryInfo.routingKey, at: Date.now() });
       return { exchange: ctx.deliveryInfo.exchange, routing_key: ctx.deliveryInfo.routingKey };
     });
-    // the second attempt of a task Python retried into our queue (and our own retry through the delay topology)
+    // the second attempt of a task Python retried into our queue; our own retry into `target` (ours or Python's) through the delay topology
     worker.register('py.retry_hop', async ([target], _k, ctx) => {
-      if (ctx.retries === 0) return ctx.retry({ countdown: 2 });
+      if (ctx.retries === 0) return ctx.retry({ countdown: 2, queue: target as string });
       return { by: 'node', retries: ctx.retries, target, exchange: ctx.deliveryInfo.exchange, routing_key: ctx.deliveryInfo.routingKey };
     });
     await worker.start();
@@ -145,7 +145,7 @@ describeInterop.each(MATRIX)('Celery %s quorum fleet on %s', (version, _broker, 
     }
   });
 
-  test('retries through native delayed delivery: Python → Python (validation), Python → our worker, ours → ours', async () => {
+  test('retries through native delayed delivery: Python → Python (validation), Python → our worker, ours → ours, ours → Python', async () => {
     const twoSeconds = `${'0.'.repeat(26)}1.0.`; // kombu's calculate_routing_key for 2 s
     const [pyToPy, pyToNode] = await pythonClient(toPy, [
       { task: 'py.retry_hop', args: [pyQueue] },
@@ -156,9 +156,15 @@ describeInterop.each(MATRIX)('Celery %s quorum fleet on %s', (version, _broker, 
     // Python's worker retried into our queue: the second attempt arrives through celery_delayed_* and runs here
     expect(pyToNode).toMatchObject({ state: 'SUCCESS', result: { by: 'node', retries: 1, routing_key: `${twoSeconds}${nodeQueue}` } });
     expect((pyToNode.result as { exchange: string }).exchange).toMatch(/^celery_delayed_/);
-    const [nodeToNode] = await pythonClient(toNode, [{ task: 'py.retry_hop', args: [nodeQueue] }]);
+    const [nodeToNode, nodeToPy] = await pythonClient(toNode, [
+      { task: 'py.retry_hop', args: [nodeQueue] },
+      { task: 'py.retry_hop', args: [pyQueue] },
+    ]);
     expect(nodeToNode).toMatchObject({ state: 'SUCCESS', result: { by: 'node', retries: 1, routing_key: `${twoSeconds}${nodeQueue}` } });
     expect((nodeToNode.result as { exchange: string }).exchange).toMatch(/^celery_delayed_/);
+    // ctx.retry({ queue }) as self.retry(queue=…): our worker sends the second attempt to Python's queue, through the delay topology
+    expect(nodeToPy).toMatchObject({ state: 'SUCCESS', result: { by: 'py', retries: 1, routing_key: `${twoSeconds}${pyQueue}` } });
+    expect((nodeToPy.result as { exchange: string }).exchange).toMatch(/^celery_delayed_/);
   });
 
   test("a classic declaration of the fleet's quorum queue is one clear error naming the option", async () => {

@@ -8,6 +8,7 @@ import { MemoryBackend } from '../../transport/memory/memory.backend.js';
 import { MemoryBroker } from '../../transport/memory/memory.broker.js';
 import { Celery } from '../celery.js';
 import { exponentialBackoff } from './retry.js';
+import type { TaskContext } from './task-context.js';
 import { Worker } from './worker.js';
 
 let seq = 0;
@@ -102,6 +103,33 @@ describe('ctx.retry (memory transport)', () => {
     worker.register('t.count', ([n], _k, ctx) => ((n as number) < 5 ? ctx.retry({ countdown: 0, args: [(n as number) + 1] }) : n), { maxRetries: null });
     await worker.start();
     await expect((await app.sendTask('t.count', [0])).get({ timeout: 2000 })).resolves.toBe(5);
+    await worker.stop();
+    await app.close();
+  });
+
+  test('retry({ queue, priority }) sends the next attempt where it says (Celery: self.retry(queue=…) goes to apply_async)', async () => {
+    const { app, worker } = await setup();
+    const runs: { queue: string; retries: number }[] = [];
+    const handler = (_a: unknown[], _k: unknown, ctx: TaskContext) => {
+      runs.push({ queue: ctx.deliveryInfo.queue, retries: ctx.retries });
+      return ctx.retries === 0 ? ctx.retry({ countdown: 0, queue: 'slow', priority: 7 }) : 'moved';
+    };
+    worker.register('t.hop', handler);
+    const slow = new Worker(app, { logger: silentLogger, queues: ['slow'] });
+    slow.register('t.hop', handler);
+    await worker.start();
+    await slow.start();
+    const sends: Parameters<Celery['sendTask']>[] = [];
+    const sendTask = app.sendTask.bind(app);
+    app.sendTask = (...call: Parameters<Celery['sendTask']>) => (sends.push(call), sendTask(...call));
+    await expect((await app.sendTask('t.hop', [])).get({ timeout: 5000 })).resolves.toBe('moved');
+    expect(runs).toEqual([
+      { queue: 'celery', retries: 0 },
+      { queue: 'slow', retries: 1 },
+    ]);
+    expect(sends[1][3]).toMatchObject({ queue: 'slow', priority: 7, retries: 1 });
+    expect(sends[1][3]).not.toHaveProperty('exchange');
+    await slow.stop();
     await worker.stop();
     await app.close();
   });

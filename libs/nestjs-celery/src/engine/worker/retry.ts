@@ -39,8 +39,20 @@ export function exponentialBackoff(factor: number, retries: number, maximum: num
   return Math.max(0, countdown);
 }
 
-/** Where the next attempt is published: the queue it came from (signature_from_request). */
-function routeOf(info: DeliveryInfo): Pick<SendTaskOptions, 'queue' | 'exchange' | 'routingKey'> {
+type Route = Pick<SendTaskOptions, 'queue' | 'exchange' | 'routingKey'>;
+
+/**
+ * Where the next attempt is published: where `retry()` says (Celery passes queue, exchange and
+ * routing_key on to apply_async), else the queue it came from (signature_from_request).
+ */
+function routeOf(info: DeliveryInfo, options: RetryOptions): Route {
+  if (options.queue !== undefined || options.exchange !== undefined || options.routingKey !== undefined) {
+    const route: Route = {};
+    if (options.queue !== undefined) route.queue = options.queue;
+    if (options.exchange !== undefined) route.exchange = options.exchange;
+    if (options.routingKey !== undefined) route.routingKey = options.routingKey;
+    return route;
+  }
   // sent to the anonymous exchange: back to the queue named by the routing key
   if (info.exchange === '' && info.routingKey) return { queue: info.routingKey };
   // came through native delayed delivery: back to its queue (the retry's countdown picks its own route)
@@ -76,7 +88,7 @@ export async function retryTask(scope: RetryScope, options: RetryOptions = {}): 
   const [hard, soft] = request.timeLimit;
   const { embed } = request;
   await app.sendTask(request.task, args, kwargs, {
-    ...routeOf(scope.deliveryInfo),
+    ...routeOf(scope.deliveryInfo, options),
     taskId: request.id,
     // a countdown stays a countdown: sendTask turns it into the ETA and the delay level from one clock
     // reading, so a 2 s retry takes celery_delayed_*'s 2 s route as Python's does (not 1.99 s → 1 s)
@@ -92,7 +104,7 @@ export async function retryTask(scope: RetryScope, options: RetryOptions = {}): 
     groupIndex: request.groupIndex ?? undefined,
     shadow: request.headers.shadow ?? undefined,
     ignoreResult: request.ignoreResult,
-    priority: scope.priority,
+    priority: options.priority ?? scope.priority,
     replyTo: request.replyTo ?? undefined,
     link: embed.callbacks ?? undefined,
     linkError: embed.errbacks ?? undefined,

@@ -19,6 +19,14 @@ export interface RetryOptions {
   args?: unknown[];
   /** keyword arguments of the next attempt (default: the same) */
   kwargs?: Record<string, unknown>;
+  /** queue of the next attempt (Celery's `self.retry(queue=…)`; default: the queue it came from) */
+  queue?: string;
+  /** exchange of the next attempt (default: the one it came through, or the queue's own) */
+  exchange?: string;
+  /** routing key of the next attempt (default: the queue name when `queue` is given) */
+  routingKey?: string;
+  /** priority of the next attempt (default: the priority it was delivered with) */
+  priority?: number;
 }
 
 /** An error class (instanceof), or a predicate given as an arrow function. */
