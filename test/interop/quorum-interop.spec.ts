@@ -17,6 +17,7 @@ import { deleteAmqpQueues } from '../support/cleanup.js';
 import { pythonClient, startPythonWorker, type PythonEnv, type PythonWorker } from '../support/python.js';
 import { AMQP_URL, REDIS_URL, describeIfAvailable, uniqueName } from '../support/services.js';
 import { AMQP4_URL } from '../support/peers.js';
+import { celeryCli, cliJson, controlPeer } from '../control/support/python-peer.js';
 
 jest.setTimeout(120_000);
 
@@ -139,6 +140,35 @@ describeInterop.each(MATRIX)('Celery %s quorum fleet on %s', (version, _broker, 
       if (!pyRemoteControl) return;
       const doomed = await client.sendTask('py.add', [1, 1], {}, { queue: pyQueue, countdown: 3 });
       await client.control.revoke(doomed.id);
+      await expect(doomed.get({ timeout: 60_000 })).rejects.toThrow(/revoked|TaskRevoked/i);
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('a Python client inspects and revokes our worker: ping, active_queues (quorum), registered; a revoked countdown task never runs', async () => {
+    // Celery 5.5 on RabbitMQ 4.3 has no exclusive reply queue for its client either
+    if (!pyRemoteControl) return;
+    const inspect = async <T>(command: string, node: string) => {
+      const run = await celeryCli(toNode, ['inspect', command, '-d', node, '--json', '-t', '10'], 90_000);
+      return cliJson<Record<string, T>>(run)[node];
+    };
+    type QueueInfo = { name: string; queue_arguments: Record<string, unknown> | null };
+    // the Python worker answers first (validation), then ours, in the same shapes
+    for (const [node, queue] of [
+      [pyWorker.nodename, pyQueue],
+      [`${nodeQueue}@test`, nodeQueue],
+    ]) {
+      expect(await inspect<unknown>('ping', node)).toEqual({ ok: 'pong' });
+      const queues = await inspect<QueueInfo[]>('active_queues', node);
+      expect(queues.find((q) => q.name === queue)).toMatchObject({ queue_arguments: { 'x-queue-type': 'quorum' } });
+      expect(await inspect<string[]>('registered', node)).toEqual(expect.arrayContaining(['py.add', 'py.retry_hop']));
+    }
+    // revoked while it waits in celery_delayed_*: our worker refuses it on arrival, as Python's does above
+    const client = new Celery({ broker: brokerUrl, backend: REDIS_URL, taskDefaultQueue: nodeQueue, logger: silentLogger, ...SETTINGS });
+    try {
+      const doomed = await client.sendTask('py.add', [1, 1], {}, { countdown: 3 });
+      await controlPeer(toNode, { op: 'revoke', task_id: doomed.id, terminate: false, signal: null, destination: null }).result;
       await expect(doomed.get({ timeout: 60_000 })).rejects.toThrow(/revoked|TaskRevoked/i);
     } finally {
       await client.close();

@@ -1,4 +1,5 @@
 /** Run real Python Celery (5.2 by default; 5.5 / 5.6 from test/support/peers.ts) as the other side of interop tests. */
+import { hostname } from 'node:os';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -110,6 +111,8 @@ export function pythonClient(env: PythonEnv, calls: PythonCall[], timeoutSeconds
 export interface PythonWorker {
   readonly process: ChildProcess;
   readonly output: () => string;
+  /** its node name, as `-d` and replies name it */
+  readonly nodename: string;
   stop(): Promise<void>;
 }
 
@@ -159,7 +162,7 @@ export function startPythonWorker(env: PythonEnv, extraArgs: string[] = []): Pro
       output += d;
       if (/ready\./.test(output)) {
         clearTimeout(timer);
-        resolve({ process: child, output: () => output, stop });
+        resolve({ process: child, output: () => output, nodename: nodename.replace('%h', hostname()), stop });
       }
     };
     child.stdout.on('data', onData);
