@@ -5,9 +5,9 @@
  * RabbitMQ 4.x only 16 MiB unless configured.
  */
 import { createHash } from 'node:crypto';
-import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
 import { Celery } from '../../libs/nestjs-celery/src/engine/celery.js';
 import { Worker } from '../../libs/nestjs-celery/src/engine/worker/worker.js';
+import { recordingLogger } from '../broker/redis-support.js';
 import { deleteQueues } from '../support/cleanup.js';
 
 import { celeryPeers, runPython, startPythonWorker, type PythonEnv, type PythonWorker } from '../support/python.js';
@@ -38,10 +38,13 @@ describeInterop.each(MATRIX)('100 MiB messages: Celery %s, %s broker, %s backend
   let app: Celery;
   let worker: Worker;
   let pyWorker: PythonWorker;
+  // kept, not printed: a failure shows what each side said (a healthy cell takes seconds, a lost reply the whole timeout)
+  const logger = recordingLogger();
+  const tail = (text: string) => text.split('\n').slice(-40).join('\n');
 
   beforeAll(async () => {
-    app = new Celery({ broker: brokerUrl, backend: backendUrl, logger: silentLogger });
-    worker = new Worker(app, { queues: [nodeQueue], logger: silentLogger, concurrency: 2 });
+    app = new Celery({ broker: brokerUrl, backend: backendUrl, logger });
+    worker = new Worker(app, { queues: [nodeQueue], logger, concurrency: 2 });
     worker.register('node.digest', ([data]) => digest(data as string), { params: ['data'] });
     await worker.start();
     pyWorker = await startPythonWorker(toPy);
@@ -56,14 +59,19 @@ describeInterop.each(MATRIX)('100 MiB messages: Celery %s, %s broker, %s backend
 
   test('Python send_task of a 100 MiB argument → our worker runs it', async () => {
     // the Python side builds the argument itself (no 100 MiB through stdin) and reports the digest it expects
-    const out = await runPython<{ got: unknown; expected: unknown }>('large_client.py', toNode, null, ['node.digest', String(SIZE), '540'], 600_000);
-    expect(out.got).toEqual(out.expected);
+    const out = await runPython<{ got: unknown; expected: unknown }>('large_client.py', toNode, null, ['node.digest', String(SIZE), '240'], 300_000);
+    if (JSON.stringify(out.got) !== JSON.stringify(out.expected)) {
+      throw new Error(`Python got ${JSON.stringify(out.got)}, expected ${JSON.stringify(out.expected)}\nour worker's log:\n${tail(logger.lines.join('\n'))}`);
+    }
     expect(out.expected).toMatchObject({ length: SIZE });
-  }, 600_000);
+  }, 330_000);
 
   test('our sendTask of a 100 MiB argument → the Python worker runs it', async () => {
     const data = '0123456789abcdef'.repeat(SIZE / 16);
     const result = await app.sendTask('py.digest', [data], {}, { queue: pyQueue });
-    await expect(result.get({ timeout: 540_000 })).resolves.toEqual(digest(data));
-  }, 600_000);
+    const got = await result.get({ timeout: 240_000 }).catch((error: Error) => {
+      throw new Error(`${error.message}\nPython worker's output:\n${tail(pyWorker.output())}\nour log:\n${tail(logger.lines.join('\n'))}`);
+    });
+    expect(got).toEqual(digest(data));
+  }, 300_000);
 });
