@@ -112,9 +112,12 @@ describe('canvas on the memory transport', () => {
   });
 
   test('celery.chord_unlock runs again (same id, retries + 1) until the header is ready', async () => {
-    env.worker.register('slow', async ([ms]) => {
-      await new Promise((r) => setTimeout(r, ms as number));
-      return ms;
+    // the header's member finishes only once the unlock has polled three times: no race with the clock
+    let polledThrice: () => void = () => undefined;
+    const thirdPoll = new Promise<void>((resolve) => (polledThrice = resolve));
+    env.worker.register('held', async ([value]) => {
+      await thirdPoll;
+      return value;
     });
     const unlock = env.worker.registry.get('celery.chord_unlock')!;
     const runs: number[] = [];
@@ -123,13 +126,14 @@ describe('canvas on the memory transport', () => {
     unlock.handler = (args, kwargs, context) => {
       runs.push(context.retries);
       ids.add(context.id);
+      if (runs.length === 3) polledThrice();
       return original(args, kwargs, context);
     };
     // Celery's chord options: the first poll after `countdown`, then every `interval` seconds
     const options = { countdown: 0.05, interval: 0.05 } as SignatureOptions;
-    const result = await chord([s('slow', 300), s('add', 1)], s('tsum')).applyAsync(env.app, [], {}, options);
-    await expect(result.get(T)).resolves.toBe(301);
-    expect(runs.length).toBeGreaterThan(2);
+    const result = await chord([s('held', 300), s('add', 1)], s('tsum')).applyAsync(env.app, [], {}, options);
+    await expect(result.get({ timeout: 30_000 })).resolves.toBe(301);
+    expect(runs.length).toBeGreaterThan(3);
     expect(runs).toEqual(runs.map((_, i) => i));
     expect(ids.size).toBe(1);
   });
