@@ -9,6 +9,7 @@ export * from './nest/index.js';
 // engine: the Celery app and worker, usable without Nest
 export { Celery, type SendTaskOptions } from './engine/celery.js';
 export { DEFAULT_QUEUE, type CeleryOptions, type TaskQueueOptions } from './engine/celery.options.js';
+export type { TaskRoutes, TaskRoute, TaskRouteValue, TaskRouteMap, RouterFunction } from './engine/task-routes.js';
 export { AsyncResult, type GetOptions, type ResultNode, type ResultTuple } from './engine/async-result.js';
 // remote control (pidbox) and monitoring events
 export { Control, Inspect, flattenReplies, type ControlTarget, type RevokeOptions, type BroadcastOptions, type NodeReplies } from './engine/control/control.js';

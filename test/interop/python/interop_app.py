@@ -11,6 +11,7 @@ Configured from the environment so one file serves every broker/backend pair:
   INTEROP_BROKER_USE_SSL  optional JSON dict for broker_use_ssl (py-amqp's ca_certs, certfile,
                    keyfile, cert_reqs as "required"/"none" …); rediss:// URLs carry ssl_* instead
   INTEROP_RESULT_BACKEND_TRANSPORT_OPTIONS  optional JSON dict (global_keyprefix … on Celery >= 5.3)
+  INTEROP_TASK_ROUTES  optional task_routes as JSON (see task_routes_from_json)
 """
 import json
 import os
@@ -39,6 +40,28 @@ if os.environ.get("INTEROP_BROKER_USE_SSL"):
     app.conf.broker_use_ssl = _ssl
 if os.environ.get("INTEROP_RESULT_BACKEND_TRANSPORT_OPTIONS"):
     app.conf.result_backend_transport_options = json.loads(os.environ["INTEROP_RESULT_BACKEND_TRANSPORT_OPTIONS"])
+
+
+def task_routes_from_json(spec):
+    """task_routes from JSON: a list of routers, each {"map": {name or glob: route}} or
+    {"pairs": [[name, glob or {"re": pattern}, route], ...]} (a regex compiled with re.compile)
+    or {"urgent_kwarg": route} (a router function: that route when kwargs["urgent"] is true)."""
+    import re
+
+    routers = []
+    for router in spec:
+        if "map" in router:
+            routers.append(router["map"])
+        elif "pairs" in router:
+            routers.append([(re.compile(k["re"]) if isinstance(k, dict) else k, v) for k, v in router["pairs"]])
+        else:
+            urgent = router["urgent_kwarg"]
+            routers.append(lambda name, args, kwargs, options, task=None, **kw: urgent if kwargs.get("urgent") else None)
+    return routers
+
+
+if os.environ.get("INTEROP_TASK_ROUTES"):
+    app.conf.task_routes = task_routes_from_json(json.loads(os.environ["INTEROP_TASK_ROUTES"]))
 # Celery 5.5+ fleets (quorum queues, native delayed delivery): INTEROP_QUEUE_TYPE=quorum,
 # INTEROP_EXCHANGE_TYPE=topic; unset, the app is exactly as before
 # INTEROP_FLEET_QUEUES: the fleet's other queues, declared alike (task_queues; Celery 5.5 has no

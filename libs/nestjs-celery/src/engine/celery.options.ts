@@ -5,6 +5,7 @@ import type { CompressionName, SerializerName } from '../protocol/serialization.
 import type { Broker, ExchangeType, QueueType } from '../transport/broker.interface.js';
 import type { ResultBackend } from '../transport/result-backend.interface.js';
 import type { SslOptions } from '../transport/tls-options.js';
+import type { TaskRoutes } from './task-routes.js';
 import type { BrokerTransportOptions, ResultBackendTransportOptions } from '../transport/transport-options.js';
 
 /** App-wide settings, named after Celery's (`task_default_queue` → taskDefaultQueue …). */
@@ -29,6 +30,12 @@ export interface CeleryOptions {
   taskCreateMissingQueueType?: QueueType;
   /** task_create_missing_queue_exchange_type: their exchange type, default 'direct' (kombu's) */
   taskCreateMissingQueueExchangeType?: ExchangeType;
+  /**
+   * task_routes: where a task goes when its send names no queue (a map of task names and globs to
+   * queues or routes, a router function, or a list of them tried in order). A send's own options,
+   * and a task contract's defaults, win over a route; a route wins over taskDefaultQueue.
+   */
+  taskRoutes?: TaskRoutes;
   /** task_queues: per-queue declarations, overriding the defaults above for that queue */
   taskQueues?: Record<string, TaskQueueOptions>;
   /**

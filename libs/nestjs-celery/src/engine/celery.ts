@@ -31,6 +31,7 @@ import {
   PublishTimeoutError,
 } from './errors.js';
 import { TaskQueues } from './task-queues.js';
+import { TaskRouter } from './task-routes.js';
 import { PublishDeadlines } from './publish-deadlines.js';
 import { Control } from './control/control.js';
 import { MailboxClient } from './control/mailbox-client.js';
@@ -155,6 +156,8 @@ export class Celery {
   private controlClient?: Control;
   /** the app's queues as Celery declares them (Celery's `app.amqp.queues`) */
   readonly queues: TaskQueues;
+  /** task_routes (Celery's `app.amqp.router`): `router.route(name, args, kwargs, options)` is where a send would go */
+  readonly router: TaskRouter;
 
   constructor(readonly options: CeleryOptions = {}) {
     // the transports log what messages carry too (envelope previews, error texts)
@@ -187,6 +190,7 @@ export class Celery {
           : options.backend;
     this.defaultQueue = options.taskDefaultQueue ?? DEFAULT_QUEUE;
     this.queues = new TaskQueues(options, this.defaultQueue);
+    this.router = new TaskRouter(options.taskRoutes);
     this.oid = this.backend?.oid ?? randomUUID();
     this.broker.status$.subscribe((status) => (this.brokerStatus = status));
     this.deadlines = new PublishDeadlines(options.publishTimeoutMs ?? 30_000);
@@ -256,6 +260,7 @@ export class Celery {
     options: SendTaskOptions = {},
   ): Promise<AsyncResult<T>> {
     checkSendTaskOptions(options);
+    options = this.router.route(name, args, kwargs, options);
     await this.connect();
     const id = options.taskId ?? randomUUID();
     const queue = options.queue ?? this.defaultQueue;
