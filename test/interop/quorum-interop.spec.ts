@@ -6,6 +6,7 @@
  * Peers: Celery 5.5 and 5.6 (test/support/peers.ts); brokers: RabbitMQ 3.x (quorum queues refuse
  * global QoS there as on 4.x) and the RabbitMQ 4.x node with every deprecated feature denied.
  */
+import { randomUUID } from 'node:crypto';
 import { jest } from '@jest/globals';
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
 import { Celery } from '../../libs/nestjs-celery/src/engine/celery.js';
@@ -17,7 +18,7 @@ import { deleteAmqpQueues } from '../support/cleanup.js';
 import { pythonClient, startPythonWorker, type PythonEnv, type PythonWorker } from '../support/python.js';
 import { AMQP_URL, REDIS_URL, describeIfAvailable, uniqueName } from '../support/services.js';
 import { AMQP4_URL } from '../support/peers.js';
-import { celeryCli, cliJson, controlPeer } from '../control/support/python-peer.js';
+import { controlPeer } from '../control/support/python-peer.js';
 
 jest.setTimeout(120_000);
 
@@ -149,31 +150,36 @@ describeInterop.each(MATRIX)('Celery %s quorum fleet on %s', (version, _broker, 
   test('a Python client inspects and revokes our worker: ping, active_queues (quorum), registered; a revoked countdown task never runs', async () => {
     // Celery 5.5 on RabbitMQ 4.3 has no exclusive reply queue for its client either
     if (!pyRemoteControl) return;
-    const inspect = async <T>(command: string, node: string) => {
-      const run = await celeryCli(toNode, ['inspect', command, '-d', node, '--json', '-t', '10'], 90_000);
-      return cliJson<Record<string, T>>(run)[node];
-    };
+    const ourNode = `${nodeQueue}@test`;
     type QueueInfo = { name: string; queue_arguments: Record<string, unknown> | null };
-    // the Python worker answers first (validation), then ours, in the same shapes
+    type Replies = Record<string, Record<string, unknown>>;
+    // one Python process asks both workers: Python's answers first (validation), then ours, in the same shapes
+    const asked = await controlPeer<Replies>(
+      toNode,
+      { op: 'inspect', commands: ['ping', 'active_queues', 'registered'], destination: [pyWorker.nodename, ourNode], timeout: 10 },
+      120_000,
+    ).result;
     for (const [node, queue] of [
       [pyWorker.nodename, pyQueue],
-      [`${nodeQueue}@test`, nodeQueue],
+      [ourNode, nodeQueue],
     ]) {
-      expect(await inspect<unknown>('ping', node)).toEqual({ ok: 'pong' });
-      const queues = await inspect<QueueInfo[]>('active_queues', node);
-      expect(queues.find((q) => q.name === queue)).toMatchObject({ queue_arguments: { 'x-queue-type': 'quorum' } });
-      expect(await inspect<string[]>('registered', node)).toEqual(expect.arrayContaining(['py.add', 'py.retry_hop']));
+      expect(asked.ping[node]).toEqual({ ok: 'pong' });
+      expect((asked.active_queues[node] as QueueInfo[]).find((q) => q.name === queue)).toMatchObject({ queue_arguments: { 'x-queue-type': 'quorum' } });
+      expect(asked.registered[node]).toEqual(expect.arrayContaining(['py.add', 'py.retry_hop']));
     }
-    // revoked while it waits in celery_delayed_*: our worker refuses it on arrival, as Python's does above
+    // a revoke Python casts before the task exists: once `inspect revoked` lists the id, the task
+    // sent with it (a countdown, through celery_delayed_*) is refused on arrival; no race with its ETA
+    const doomedId = randomUUID();
+    const revoked = await controlPeer<Replies>(toNode, { op: 'inspect', revoke_first: doomedId, destination: [ourNode], timeout: 5, wait: 60 }, 120_000).result;
+    expect(revoked.revoked[ourNode]).toContain(doomedId);
     const client = new Celery({ broker: brokerUrl, backend: REDIS_URL, taskDefaultQueue: nodeQueue, logger: silentLogger, ...SETTINGS });
     try {
-      const doomed = await client.sendTask('py.add', [1, 1], {}, { countdown: 3 });
-      await controlPeer(toNode, { op: 'revoke', task_id: doomed.id, terminate: false, signal: null, destination: null }).result;
+      const doomed = await client.sendTask('py.add', [1, 1], {}, { taskId: doomedId, countdown: 2 });
       await expect(doomed.get({ timeout: 60_000 })).rejects.toThrow(/revoked|TaskRevoked/i);
     } finally {
       await client.close();
     }
-  });
+  }, 240_000);
 
   test('retries through native delayed delivery: Python → Python (validation), Python → our worker, ours → ours, ours → Python', async () => {
     const twoSeconds = `${'0.'.repeat(26)}1.0.`; // kombu's calculate_routing_key for 2 s

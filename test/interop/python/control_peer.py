@@ -5,6 +5,9 @@ stdin: one JSON object {"op": ..., ...}; stdout: one JSON document.
       app.control.revoke(...) (a cast, no reply) -> {}
   {"op": "broadcast", "command": str, "arguments": {...}, "destination": [..]|null, "timeout": float}
       app.control.broadcast(..., reply=True) -> the list of {nodename: reply}
+  {"op": "inspect", "commands": [name, ...], "destination": [..]|null, "timeout": float,
+   "revoke_first": id|null, "wait": float}
+      app.control.inspect() in one process -> {command: {nodename: reply}} (see inspect())
   {"op": "hello", "destination": [node], "revoked_ids": [ids]}
       mingle's hello with these ids revoked -> {"reply": the node's reply, "accepted": the ids a
       Python LimitedSet holds after update(reply["revoked"])}
@@ -50,6 +53,24 @@ def broadcast(req):
         reply=True,
         timeout=req.get("timeout", 1.0),
     )
+
+
+def inspect(req):
+    """app.control.inspect(destination, timeout).<command>() for each command, in one process.
+    With "revoke_first": that id is revoked (a cast) first, and "revoked" is asked until it lists
+    the id or "wait" seconds pass."""
+    insp = app.control.inspect(destination=req.get("destination"), timeout=req.get("timeout", 5.0))
+    out = {}
+    if req.get("revoke_first"):
+        app.control.revoke(req["revoke_first"], destination=req.get("destination"))
+        deadline = time.monotonic() + req.get("wait", 60.0)
+        while True:
+            out["revoked"] = insp.revoked() or {}
+            if all(req["revoke_first"] in ids for ids in out["revoked"].values()) and out["revoked"] or time.monotonic() > deadline:
+                break
+    for command in req.get("commands", []):
+        out[command] = getattr(insp, command)() or {}
+    return out
 
 
 def hello(req):
@@ -149,7 +170,7 @@ def events(req):
 
 def main():
     req = json.load(sys.stdin)
-    op = {"revoke": revoke, "broadcast": broadcast, "hello": hello, "declare": declare, "events": events}[req["op"]]
+    op = {"revoke": revoke, "broadcast": broadcast, "inspect": inspect, "hello": hello, "declare": declare, "events": events}[req["op"]]
     json.dump(op(req), sys.stdout, default=repr)
 
 
