@@ -168,9 +168,16 @@ describeInterop.each(MATRIX)('stamps: Python %s, %s broker', (_version, brokerNa
 
     // a countdown task flagged while it waits is skipped when its ETA comes
     const later = uniqueName('eta');
-    const scheduled = await client.sendTask('nest.stamps', [], {}, { queue: nodeQ, countdown: 2, stamps: { trace: later } });
-    await stampsClient(py, { op: 'revoke', headers: { trace: [later] }, destination: [nodeName] });
-    await expect(scheduled.get(T)).rejects.toMatchObject({ excType: 'TaskRevokedError' });
+    // (Python sends it and revokes once `inspect scheduled` shows our worker holding it: no race with a slow start)
+    const scheduled = await stampsClient<{ id: string }>(toNode, {
+      op: 'revoke_scheduled',
+      task: onNode('nest.stamps'),
+      stamps: { trace: later },
+      countdown: 5,
+      headers: { trace: [later] },
+      destination: [nodeName],
+    });
+    await expect(client.asyncResult(scheduled.id).get(T)).rejects.toMatchObject({ excType: 'TaskRevokedError' });
 
     // terminate: a running task stamped so is aborted, REVOKED('terminated'), and the reply names the match
     const running = uniqueName('run');

@@ -4,11 +4,15 @@ ops: "chain"   stamp chain(signatures) and run it; outcome: the stamps seen by e
      "chord"   stamp chord(header, body) and its body; outcome: the body's result
      "link"    stamp a signature with a link; outcome: the link's result
      "revoke"  app.control.revoke_by_stamped_headers(headers, destination, reply=True); outcome: the replies
+     "revoke_scheduled"  send one stamped countdown task, wait until `inspect scheduled` of the
+               destination lists it, then revoke_by_stamped_headers; outcome: {"id", "replies"}
+               (the revoke surely finds the task waiting for its ETA, however slowly Python started)
      "send"    send one stamped task (no wait); outcome: its id
      "state"   wait for the final state of task ids; outcome: {id: [state, result repr]}
 """
 import json
 import sys
+import time
 
 from celery import chain, chord, signature
 
@@ -52,6 +56,17 @@ def main():
             req["headers"], destination=req["destination"], terminate=req.get("terminate", False), reply=True, timeout=5
         )
         print(json.dumps(replies))
+    elif op == "revoke_scheduled":
+        s = sig(req["task"])
+        s.stamp(**req["stamps"])
+        task_id = s.apply_async(countdown=req["countdown"]).id
+        inspect = app.control.inspect(destination=req["destination"], timeout=1)
+        deadline = time.monotonic() + timeout
+        while not any(task_id in [e["request"]["id"] for e in entries] for entries in (inspect.scheduled() or {}).values()):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{task_id} never showed in inspect scheduled")
+        replies = app.control.revoke_by_stamped_headers(req["headers"], destination=req["destination"], reply=True, timeout=5)
+        print(json.dumps({"id": task_id, "replies": replies}))
     elif op == "send":
         s = sig(req["task"])
         s.stamp(**req["stamps"])
