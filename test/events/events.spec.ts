@@ -67,7 +67,7 @@ for (const { version, peer, describe: describeEvents } of PEERS)
 
     test('Python EventReceiver and State see our worker come online, heartbeat, run tasks and go offline', async () => {
       const hostname = `${uniqueName('nest-ev')}@events-test`;
-      const peer = controlPeer<Captured>(env, { op: 'events', hostname, seconds: 25, until: 'worker-offline' });
+      const peer = controlPeer<Captured>(env, { op: 'events', hostname, seconds: 90, until: 'worker-offline' }, 120_000);
       await peer.ready;
       const { app, worker } = newWorker(hostname, { sendTaskEvents: true });
       await worker.start();
@@ -75,7 +75,13 @@ for (const { version, peer, describe: describeEvents } of PEERS)
       const bad = await app.sendTask('ev.fail', ['boom'], {}, { queue });
       await expect(ok.get({ timeout: 10_000 })).resolves.toBe(3);
       await expect(bad.get({ timeout: 10_000 })).rejects.toMatchObject({ excType: 'ValueError' });
-      await sleep(1200); // heartbeats after the tasks: processed = 2
+      // heartbeats after the tasks (processed = 2), seen by a receiver of ours (no wakeup: its answer has freq 5), before the worker goes offline
+      const beats: ReceivedEvent[] = [];
+      const watcher = new EventReceiver(app, { handlers: { 'worker-heartbeat': (e) => beats.push(e) }, logger: silentLogger, wakeup: false });
+      await watcher.start();
+      const ours = () => beats.filter((e) => e.hostname === hostname);
+      await waitFor(() => ours().length >= 2 && ours().some((e) => e.processed === 2), 30_000, 'two heartbeats, one with processed = 2');
+      await watcher.stop();
       await worker.stop();
       const { events, alive_snapshot, final } = await peer.result;
 
@@ -114,7 +120,7 @@ for (const { version, peer, describe: describeEvents } of PEERS)
       expect(final!.alive).toBe(false);
       expect(final!.tasks[ok.id]).toMatchObject({ state: 'SUCCESS', name: 'ev.add', result: '3' });
       expect(final!.tasks[bad.id]).toMatchObject({ state: 'FAILURE', exception: "ValueError('boom')" });
-    }, 60_000);
+    }, 150_000);
 
     test('without sendTaskEvents only worker events go out; `celery control heartbeat` gets a heartbeat at once', async () => {
       const hostname = `${uniqueName('nest-ev')}@events-test`;
@@ -122,7 +128,8 @@ for (const { version, peer, describe: describeEvents } of PEERS)
       const { app, worker } = newWorker(hostname);
       const { worker: silent } = newWorker(quiet, { withoutHeartbeat: true });
       await Promise.all([worker.start(), silent.start()]);
-      const peer = controlPeer<Captured>(env, { op: 'events', hostname, seconds: 4 });
+      // listens until the answer to `control heartbeat` (freq 5) arrives: a slow CLI start on a loaded machine cannot outlast it
+      const peer = controlPeer<Captured>(env, { op: 'events', hostname, seconds: 90, until: 'worker-heartbeat', until_freq: 5 }, 120_000);
       await peer.ready;
       const result = await app.sendTask('ev.add', [2, 2], {}, { queue });
       await result.get({ timeout: 10_000 });
@@ -138,7 +145,7 @@ for (const { version, peer, describe: describeEvents } of PEERS)
       // the `heartbeat` command's answer has freq 5 and no counts (celery/worker/control.py)
       expect(events).toContainEqual(expect.objectContaining({ type: 'worker-heartbeat', freq: 5, sw_ident: 'nestjs-celery' }));
       expect(events.find((e) => e.type === 'worker-heartbeat' && e.freq === 5)).not.toHaveProperty('processed');
-    }, 60_000);
+    }, 150_000);
 
     test('task events switched on at runtime with enable_events reach Python', async () => {
       const hostname = `${uniqueName('nest-ev')}@events-test`;
@@ -146,7 +153,7 @@ for (const { version, peer, describe: describeEvents } of PEERS)
       await worker.start();
       const replies = await app.control.enableEvents({ destination: [hostname], reply: true });
       expect(replies).toEqual([{ [hostname]: { ok: 'task events enabled' } }]);
-      const peer = controlPeer<Captured>(env, { op: 'events', hostname, seconds: 8, until: 'task-succeeded' });
+      const peer = controlPeer<Captured>(env, { op: 'events', hostname, seconds: 45, until: 'task-succeeded' });
       await peer.ready;
       const result = await app.sendTask('ev.add', [3, 4], {}, { queue });
       await result.get({ timeout: 10_000 });

@@ -14,9 +14,10 @@ stdin: one JSON object {"op": ..., ...}; stdout: one JSON document.
   {"op": "declare", "hostname": node, "oid": oid}
       kombu declares the node's pidbox queue, a reply queue for oid, both mailbox exchanges and
       celeryev as Python Celery does -> {entity: "ok" | repr(error)}
-  {"op": "events", "hostname": str, "seconds": float, "until": str|null}
+  {"op": "events", "hostname": str, "seconds": float, "until": str|null, "until_freq": float|null}
       an EventReceiver (what `celery events` and Flower use) with a celery.events.state.State fed
-      from it, for `seconds` (or until an event of type `until` from `hostname` arrived). Prints
+      from it, for `seconds` (or until an event of type `until` from `hostname` arrived, with
+      `freq` equal to `until_freq` when given). Prints
       "listening" on stderr once it surely receives. -> {"events": [events from hostname],
       "alive_snapshot": State's view of the worker at its last heartbeat before going offline,
       "final": State's view at the end}
@@ -147,7 +148,7 @@ def events(req):
         seen.append(event)
         if event["type"] == "worker-heartbeat":
             snapshot["view"] = worker_view(state, hostname)
-        if until and event["type"] == until:
+        if until and event["type"] == until and req.get("until_freq") in (None, event.get("freq")):
             done.set()
 
     with app.connection() as conn:
