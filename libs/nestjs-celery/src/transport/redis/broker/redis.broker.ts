@@ -79,7 +79,7 @@ interface Session {
 
 export class RedisBroker implements Broker {
   readonly kind: string = 'redis';
-  readonly capabilities: BrokerCapabilities = { topicExchanges: false, consumerTimeout: false, disablePrefetch: true };
+  readonly capabilities: BrokerCapabilities = { topicExchanges: false, consumerTimeout: false, disablePrefetch: true, priorities: 'lower-first' };
   /** Celery's worker_disable_prefetch is a Redis feature */
   private readonly status = new BehaviorSubject<ConnectionStatus>('disconnected');
   readonly status$ = this.status.asObservable();
