@@ -3,7 +3,7 @@
  * both ways until the test cuts the network (connections reset, new ones refused) or partitions
  * it silently (connections stay open, no byte gets through, as when a cable is pulled).
  */
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 
 export type ProxyState = 'open' | 'cut' | 'partitioned';
 
@@ -13,31 +13,37 @@ export class TcpProxy {
   private state: ProxyState = 'open';
   /** connections accepted since start (a reconnect shows up here) */
   accepted = 0;
+  /** the port it listens on: `listenPort`, or the one the system chose for 0 (after start()) */
+  port: number;
 
+  /** `listenPort` 0: any free port, so suites sharing a machine never collide */
   constructor(
-    readonly listenPort: number,
+    listenPort: number,
     readonly targetPort: number,
     readonly host = '127.0.0.1',
-  ) {}
+  ) {
+    this.port = listenPort;
+  }
 
   get url(): string {
-    return `${this.host}:${this.listenPort}`;
+    return `${this.host}:${this.port}`;
   }
 
   async start(): Promise<void> {
     this.server = createServer((client) => this.accept(client));
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
-      this.server!.listen(this.listenPort, this.host, () => resolve());
+      this.server!.listen(this.port, this.host, () => resolve());
     });
+    this.port = (this.server.address() as AddressInfo).port;
   }
 
   /** Reset every connection and refuse new ones until restore(). */
   cut(): void {
     this.state = 'cut';
     for (const [a, b] of this.pairs) {
-      a.resetAndDestroy();
-      b.resetAndDestroy();
+      reset(a);
+      reset(b);
     }
     this.pairs.clear();
   }
@@ -95,4 +101,14 @@ export class TcpProxy {
     client.on('error', close);
     upstream.on('error', close);
   }
+}
+
+/**
+ * Reset a connection (RST). A socket still connecting, or whose writing side already ended (its
+ * peer closed and the pipe ended it), cannot be reset: libuv refuses and Node then never closes
+ * its handle, which keeps the test process alive. Those are destroyed instead.
+ */
+function reset(socket: Socket): void {
+  if (socket.connecting || socket.writableEnded || socket.destroyed) socket.destroy();
+  else socket.resetAndDestroy();
 }

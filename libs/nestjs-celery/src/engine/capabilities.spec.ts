@@ -12,7 +12,7 @@ import { Worker } from './worker/worker.js';
 /** An in-process broker under another name, with no topic exchanges (so events go fanout). */
 class ToyBroker extends MemoryBroker {
   override readonly kind = 'toy';
-  override readonly capabilities = { topicExchanges: false, consumerTimeout: false, disablePrefetch: false } as const;
+  override readonly capabilities = { topicExchanges: false, consumerTimeout: false, disablePrefetch: false, priorities: 'none' } as const;
   readonly exchanges: ExchangeDeclaration[] = [];
   override declareExchange(exchange: ExchangeDeclaration): Promise<void> {
     this.exchanges.push(exchange);

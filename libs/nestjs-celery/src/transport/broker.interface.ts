@@ -174,7 +174,12 @@ export type DeliveryHandler = (delivery: Delivery) => void;
  * on a broker's name, so a new broker declares them and needs no engine change.
  */
 export interface BrokerCapabilities {
-  /** Routes on topic exchanges; without it broadcasts (the `celeryev` events) use fanout, as kombu's Redis does. */
+  /**
+   * Routes topic exchanges with AMQP's semantics (topic-match.ts), so broadcasts (the `celeryev`
+   * events) may use them. Without it, topic bindings follow kombu's virtual TopicExchange (the
+   * kombu column of topic-match.table.ts, what Python peers on the same Redis do) and broadcasts
+   * use fanout, as kombu's Redis does.
+   */
   readonly topicExchanges: boolean;
   /**
    * Closes a channel whose delivery stays unacked past a server deadline (RabbitMQ's
@@ -186,6 +191,12 @@ export interface BrokerCapabilities {
    * fetches more than it can run, held ETA tasks included.
    */
   readonly disablePrefetch: boolean;
+  /**
+   * How a message's `priority` orders the waiting messages of one queue: 'higher-first' (AMQP: on
+   * a queue declared with `x-max-priority`, others stay FIFO), 'lower-first' (kombu's Redis: on
+   * every queue, 0 first, in the steps 0, 3, 6, 9), 'none' (FIFO whatever the priority).
+   */
+  readonly priorities: 'higher-first' | 'lower-first' | 'none';
 }
 
 /** A message broker that speaks the way kombu does on the wire. */

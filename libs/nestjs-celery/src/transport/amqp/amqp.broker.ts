@@ -88,7 +88,7 @@ interface Gate {
 
 export class AmqpBroker implements Broker {
   readonly kind: string = 'amqp';
-  readonly capabilities: BrokerCapabilities = { topicExchanges: true, consumerTimeout: true, disablePrefetch: false };
+  readonly capabilities: BrokerCapabilities = { topicExchanges: true, consumerTimeout: true, disablePrefetch: false, priorities: 'higher-first' };
   private readonly logger: CeleryLogger;
   private readonly status = new BehaviorSubject<ConnectionStatus>('disconnected');
   readonly status$ = this.status.asObservable();

@@ -234,7 +234,7 @@ class MemoryConsumer implements Consumer {
  */
 export class MemoryBroker implements Broker {
   readonly kind: string = 'memory';
-  readonly capabilities: BrokerCapabilities = { topicExchanges: true, consumerTimeout: false, disablePrefetch: false };
+  readonly capabilities: BrokerCapabilities = { topicExchanges: true, consumerTimeout: false, disablePrefetch: false, priorities: 'higher-first' };
   readonly vhost: MemoryVhost;
   private readonly status = new BehaviorSubject<ConnectionStatus>('connecting');
   readonly status$ = this.status.asObservable();

@@ -1,53 +1,84 @@
-/** Opening one ioredis connection for the Redis broker: named, logged, never an unhandled 'error'. */
+/**
+ * One ioredis connection, for the Redis broker and the Redis result backend alike: built through
+ * the driver loader from a parsed URL (TLS, db) plus transport options, named in CLIENT LIST, its
+ * state as a ConnectionStatus, each outage logged once, never an unhandled 'error'.
+ */
 import type { Redis, RedisOptions } from 'ioredis';
+import { BehaviorSubject } from 'rxjs';
 import { loadDriver } from '../driver-loader.js';
 import type { CeleryLogger } from '../../common/logger.js';
 import type { ConnectionStatus } from '../connection-status.js';
 import type { RedisEndpoint } from './redis-url.js';
 
 export interface RedisConnectionOptions {
-  /** what the connection is for: broker, consumer, fanout (shown in CLIENT LIST and in logs) */
+  /** CLIENT SETNAME: which process and role the connection serves (shown in CLIENT LIST) */
+  connectionName: string;
+  /** what the connection is for, in log lines: broker, consumer, fanout, result backend … */
   role: string;
   logger: CeleryLogger;
+  /** ioredis options over the endpoint's own (transport options, lazyConnect, autoResubscribe …) */
   redisOptions?: RedisOptions;
-  /** called on every state change after the first successful connect */
-  onStatus?: (status: Exclude<ConnectionStatus, 'connecting' | 'closed'>) => void;
 }
 
-/** Connect to `endpoint`; rejects (and stops retrying) when the first attempt fails. */
-export async function openRedisConnection(endpoint: RedisEndpoint, options: RedisConnectionOptions): Promise<Redis> {
-  const { role, logger, redisOptions = {}, onStatus } = options;
-  const client = new (loadDriver('ioredis').Redis)({
-    ...endpoint.options,
-    ...redisOptions,
-    lazyConnect: true,
-    // CLIENT LIST shows which process and role a connection serves
-    connectionName: `${redisOptions.connectionName ?? 'nestjs-celery'}-${role}`,
-  });
-  let lastError = '';
-  let firstError: Error | undefined;
-  client.on('error', (err: Error) => {
-    firstError ??= err;
-    // ioredis repeats the error on every reconnect attempt: log each distinct one once
-    if (err.message === lastError) return;
-    lastError = err.message;
-    logger.warn(`Redis ${role} connection to ${endpoint.display}: ${err.message}`);
-  });
-  client.on('ready', () => {
-    if (lastError) logger.log(`Redis ${role} connection to ${endpoint.display} is back`);
-    lastError = '';
-    onStatus?.('connected');
-  });
-  if (onStatus) {
-    client.on('reconnecting', () => onStatus('reconnecting'));
-    client.on('close', () => onStatus('disconnected'));
+export class RedisConnection {
+  readonly client: Redis;
+  readonly status = new BehaviorSubject<ConnectionStatus>('connecting');
+  /** the first error of the current outage: the cause (a TLS or socket error) of what follows */
+  lastError?: Error;
+  /** the last error message logged in this outage: ioredis repeats it on every reconnect attempt */
+  private reported?: string;
+
+  constructor(
+    readonly endpoint: RedisEndpoint,
+    options: RedisConnectionOptions,
+  ) {
+    const { connectionName, role, logger, redisOptions = {} } = options;
+    const c = (this.client = new (loadDriver('ioredis').Redis)({ ...endpoint.options, ...redisOptions, connectionName }));
+    c.on('error', (err: Error) => {
+      this.lastError ??= err;
+      if (err.message === this.reported) return;
+      this.reported = err.message;
+      logger.warn(`Redis ${role} connection to ${endpoint.display}: ${err.message}`);
+    });
+    c.on('ready', () => {
+      if (this.reported) logger.log(`Redis ${role} connection to ${endpoint.display} is back`);
+      this.reported = undefined;
+      this.lastError = undefined;
+      this.status.next('connected');
+    });
+    c.on('reconnecting', () => this.status.next('reconnecting'));
+    c.on('close', () => {
+      if (this.status.value !== 'closed') this.status.next('disconnected');
+    });
+    c.on('end', () => this.status.next('closed'));
   }
-  try {
-    await client.connect();
-  } catch (err) {
-    client.disconnect();
-    // ioredis rejects with "Connection is closed."; the cause (a TLS or socket error) came first
-    throw firstError ?? err;
+
+  /**
+   * Connect a `lazyConnect` connection. Rejects with the cause of the failure (ioredis itself only
+   * says "Connection is closed."); ioredis keeps retrying unless the caller disconnects.
+   */
+  async open(): Promise<void> {
+    try {
+      await this.client.connect();
+    } catch (err) {
+      throw this.lastError ?? err;
+    }
   }
-  return client;
+
+  async close(): Promise<void> {
+    this.status.next('closed');
+    try {
+      await this.client.quit();
+    } catch {
+      this.client.disconnect();
+    }
+    this.status.complete();
+  }
+}
+
+/** The worst of several connection states, for a component that owns more than one connection. */
+export function combineStatus(states: ConnectionStatus[]): ConnectionStatus {
+  const rank: ConnectionStatus[] = ['closed', 'disconnected', 'reconnecting', 'connecting', 'connected'];
+  for (const s of rank) if (states.includes(s)) return s;
+  return 'connecting';
 }

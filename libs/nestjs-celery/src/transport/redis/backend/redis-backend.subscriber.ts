@@ -5,7 +5,7 @@ import { Observable, type Subscriber } from 'rxjs';
 import type { CeleryLogger } from '../../../common/logger.js';
 import type { ResultMeta } from '../../../protocol/result-meta.js';
 import { isReady } from '../../../protocol/states.js';
-import { TrackedRedisConnection } from './redis-backend.connection.js';
+import { RedisConnection } from '../redis-connection.js';
 import type { RedisEndpoint } from '../redis-url.js';
 import { TickBatcher } from '../../result-backend.batcher.js';
 import { BackendClosedError, ResultSubscribeError } from '../../result-backend.errors.js';
@@ -41,7 +41,7 @@ export interface RedisResultSubscriberOptions {
   decode(raw: string, taskId: string): ResultMeta | undefined;
   /** the command connection, for GET/MGET (a subscribed connection cannot run them) */
   commands: Redis;
-  onConnection(connection: TrackedRedisConnection): void;
+  onConnection(connection: RedisConnection): void;
 }
 
 /**
@@ -58,7 +58,7 @@ const UNWATCHED_SUBSCRIPTION_MS = 10 * 60_000;
  */
 export class RedisResultSubscriber {
   private readonly entries = new Map<string, Entry>();
-  private connection?: TrackedRedisConnection;
+  private connection?: RedisConnection;
   private readonly subscribes = new TickBatcher<string, void>((keys) => this.sub.subscribe(...keys).then(() => keys.map(() => undefined)));
   private readonly unsubscribes = new TickBatcher<string, void>((keys) => this.unsubscribe(keys));
   private readonly gets = new TickBatcher<string, string | null>((keys) => this.options.commands.mget(...keys));
@@ -125,7 +125,12 @@ export class RedisResultSubscriber {
   private get sub(): Redis {
     if (!this.connection) {
       // our own re-subscribe (below) awaits confirmation before the MGET; ioredis' would not tell us
-      const c = new TrackedRedisConnection(this.options.endpoint, this.options.connectionName, this.options.logger, { autoResubscribe: false });
+      const c = new RedisConnection(this.options.endpoint, {
+        connectionName: this.options.connectionName,
+        role: 'result subscriber',
+        logger: this.options.logger,
+        redisOptions: { autoResubscribe: false },
+      });
       c.client.on('message', (channel: string, raw: string) => this.onMessage(channel, raw));
       c.client.on('ready', () => this.onReady());
       this.connection = c;

@@ -5,7 +5,7 @@ import { consoleLogger, type CeleryLogger } from '../../../common/logger.js';
 import { dumps, loads } from '../../../protocol/json.js';
 import type { ResultMeta } from '../../../protocol/result-meta.js';
 import type { ConnectionStatus } from '../../connection-status.js';
-import { combineStatus, TrackedRedisConnection } from './redis-backend.connection.js';
+import { combineStatus, RedisConnection } from '../redis-connection.js';
 import { RedisResultSubscriber } from './redis-backend.subscriber.js';
 import { RedisChordSupport } from './redis-chord.js';
 import { TickBatcher } from '../../result-backend.batcher.js';
@@ -101,9 +101,9 @@ export class RedisBackend implements ResultBackend {
   private readonly expires: number | null;
   private readonly keyPrefix: string;
   private readonly endpoint: RedisEndpoint;
-  private readonly commands: TrackedRedisConnection;
+  private readonly commands: RedisConnection;
   private readonly subscriber: RedisResultSubscriber;
-  private readonly connections: TrackedRedisConnection[] = [];
+  private readonly connections: RedisConnection[] = [];
   private readonly status = new BehaviorSubject<ConnectionStatus>('connecting');
   readonly status$: Observable<ConnectionStatus> = this.status.pipe(distinctUntilChanged());
   /** Celery's native Redis chords (`celery-taskset-meta-<gid>.j/.s/.t`) */
@@ -125,7 +125,14 @@ export class RedisBackend implements ResultBackend {
     this.expires = expires ? Math.trunc(expires) : null;
     this.keyPrefix = global + (options.keyPrefix ?? 'celery-task-meta-');
     const name = options.connectionName ?? 'nestjs-celery';
-    this.commands = this.track(new TrackedRedisConnection(this.endpoint, `${name}:results`, this.logger, { lazyConnect: true }));
+    this.commands = this.track(
+      new RedisConnection(this.endpoint, {
+        connectionName: `${name}:results`,
+        role: 'result backend',
+        logger: this.logger,
+        redisOptions: { lazyConnect: true },
+      }),
+    );
     this.commands.client.defineCommand('celeryStoreResults', { lua: STORE_RESULTS_LUA });
     this.chord = new RedisChordSupport(this.commands.client, { expiresSeconds: this.expires, keyPrefix: `${global}celery-taskset-meta-` });
     this.subscriber = new RedisResultSubscriber({
@@ -148,9 +155,8 @@ export class RedisBackend implements ResultBackend {
     if (this.closed) throw new BackendClosedError('redis result backend was closed; create a new RedisBackend');
     if (this.commands.client.status !== 'wait') return;
     try {
-      await this.commands.client.connect();
-    } catch (err) {
-      const cause = this.commands.lastError ?? err;
+      await this.commands.open();
+    } catch (cause) {
       const why = `${(cause as Error).message}${tlsErrorHint(cause)}`;
       throw new ResultBackendError(
         `could not connect to the Redis result backend at ${this.endpoint.display} (${why}); check the URL and that Redis is running`,
@@ -232,7 +238,7 @@ export class RedisBackend implements ResultBackend {
     return undefined;
   }
 
-  private track(connection: TrackedRedisConnection): TrackedRedisConnection {
+  private track(connection: RedisConnection): RedisConnection {
     this.connections.push(connection);
     connection.status.subscribe(() => {
       if (!this.closed) this.status.next(combineStatus(this.connections.map((c) => c.status.value)));

@@ -23,7 +23,7 @@ import type {
 } from '../../broker.interface.js';
 import { claimTicket } from '../../broker.interface.js';
 import type { ConnectionStatus } from '../../connection-status.js';
-import { openRedisConnection } from '../redis-connection.js';
+import { RedisConnection } from '../redis-connection.js';
 import { RedisConsumer, type ConsumerContext } from './redis-consumer.js';
 import { bindingFor, bindingMember, KombuKeys, routeToQueues } from './redis-keys.js';
 import { KombuDeclarations, KombuRouter } from './redis-router.js';
@@ -79,7 +79,7 @@ interface Session {
 
 export class RedisBroker implements Broker {
   readonly kind: string = 'redis';
-  readonly capabilities: BrokerCapabilities = { topicExchanges: false, consumerTimeout: false, disablePrefetch: true };
+  readonly capabilities: BrokerCapabilities = { topicExchanges: false, consumerTimeout: false, disablePrefetch: true, priorities: 'lower-first' };
   /** Celery's worker_disable_prefetch is a Redis feature */
   private readonly status = new BehaviorSubject<ConnectionStatus>('disconnected');
   readonly status$ = this.status.asObservable();
@@ -291,18 +291,28 @@ export class RedisBroker implements Broker {
     throw new RedisBrokerError(`could not connect to the Redis broker (${failures.join('; ')}); check that Redis is running and the broker URL is right`);
   }
 
-  /** A new connection for `role`; only the main one drives status$. */
-  private connection(endpoint: RedisEndpoint, role: string, main = false): Promise<Redis> {
-    return openRedisConnection(endpoint, {
+  /** A new connection for `role`; only the main one drives status$. Rejects (and stops retrying) when the first attempt fails. */
+  private async connection(endpoint: RedisEndpoint, role: string, main = false): Promise<Redis> {
+    const { redisOptions } = this.options;
+    const connection = new RedisConnection(endpoint, {
       role,
       logger: this.logger,
-      redisOptions: this.options.redisOptions,
-      onStatus: main
-        ? (status) => {
-            if (this.session?.endpoint === endpoint && !this.closing) this.status.next(status);
-          }
-        : undefined,
+      redisOptions: { ...redisOptions, lazyConnect: true },
+      connectionName: `${redisOptions.connectionName ?? 'nestjs-celery'}-${role}`,
     });
+    try {
+      await connection.open();
+    } catch (err) {
+      connection.client.disconnect();
+      throw err;
+    }
+    if (main) {
+      connection.status.subscribe((status) => {
+        if (status === 'connecting' || status === 'closed') return;
+        if (this.session?.endpoint === endpoint && !this.closing) this.status.next(status);
+      });
+    }
+    return connection.client;
   }
 
   private startRestoreTimer(): void {
