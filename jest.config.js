@@ -6,6 +6,8 @@ const common = {
   transform: { '^.+\\.ts$': tsJest },
   moduleNameMapper: {
     '^nestjs-celery$': '<rootDir>/libs/nestjs-celery/src/index.ts',
+    '^nestjs-celery/engine$': '<rootDir>/libs/nestjs-celery/src/engine/index.ts',
+    '^nestjs-celery/(amqp|redis|memory|rpc)$': '<rootDir>/libs/nestjs-celery/src/transport/$1/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testEnvironment: 'node',

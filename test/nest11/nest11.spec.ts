@@ -35,5 +35,6 @@ if (!installed) {
     expect(out.nest).toMatch(/^11\./);
     expect(out.sum).toBe(5);
     expect(out.failure).toEqual(['ValueError', ['nest 11']]);
+    expect(out.entries).toEqual({ engineCelery: true, drivers: ['AmqpBroker', 'RedisBroker', 'MemoryBroker', 'RpcBackend'] });
   }, 60_000);
 });

@@ -1,21 +1,27 @@
 /**
- * nestjs-celery: a NestJS microservice transport speaking the Celery protocol.
- * Public API, layer by layer (nest → engine → transport → protocol).
+ * nestjs-celery: a NestJS microservice transport speaking the Celery protocol. The root entry holds what a Nest app
+ * uses; `nestjs-celery/engine` the plain-TS API, `nestjs-celery/{amqp,redis,memory,rpc}` the driver classes.
  */
 
-// nest: module, decorators, server, client, typed contracts
+// nest: module, decorators, server, client, typed contracts, health
 export * from './nest/index.js';
 
-// engine: the Celery app and worker, usable without Nest
+// the engine objects a Nest app meets: CeleryClient.unwrap() is the Celery app, CeleryServer.unwrap() the Worker,
+// sendTask and apply give AsyncResults; the engine's option types are the module's
 export { Celery, type SendTaskOptions } from './engine/celery.js';
-export { DEFAULT_QUEUE, type CeleryOptions, type TaskQueueOptions } from './engine/celery.options.js';
+export type { CeleryOptions, TaskQueueOptions } from './engine/celery.options.js';
 export type { TaskRoutes, TaskRoute, TaskRouteValue, TaskRouteMap, RouterFunction } from './engine/task-routes.js';
 export { AsyncResult, type GetOptions, type ResultNode, type ResultTuple } from './engine/async-result.js';
-// remote control (pidbox) and monitoring events
-export { Control, Inspect, flattenReplies, type ControlTarget, type RevokeOptions, type BroadcastOptions, type NodeReplies } from './engine/control/control.js';
-export { EventReceiver, type EventReceiverOptions, type EventHandler, type ReceivedEvent } from './engine/events/event-receiver.js';
-export { EventDispatcher } from './engine/events/event-dispatcher.js';
-export type { CeleryEvent } from './engine/events/event.js';
+export { connectionOptionsFromEnv, CeleryEnvError, type ConnectionEnvOptions } from './engine/celery-env.js';
+export { Worker, type WorkerOptions } from './engine/worker/worker.js';
+// the TaskContext type is exported by nest/ beside the @TaskContext() decorator of the same name
+export type { TaskHandler, TaskOptions } from './engine/worker/task-context.js';
+export { exponentialBackoff, type RetryOptions, type AutoretryMatcher } from './engine/worker/retry.js';
+export type { AckMode } from './engine/worker/ack-policy.js';
+export type { UnknownTaskPolicyName } from './engine/worker/unknown-task.policy.js';
+export type { Control, Inspect, ControlTarget, RevokeOptions, BroadcastOptions, NodeReplies } from './engine/control/control.js';
+export type { CeleryLogger } from './common/logger.js';
+export { redactUrl, redactSecrets } from './common/redact-url.js';
 
 // canvas: signatures, chain, group, chord, map/starmap/chunks, GroupResult
 export {
@@ -48,8 +54,8 @@ export {
   type SignatureOptions,
   type TaskRef,
 } from './engine/canvas/index.js';
-export { redactUrl, redactSecrets } from './common/redact-url.js';
-export { UnsafePatternError } from './engine/control/matcher.js';
+
+// errors: what sending, running and connecting raise; Python exceptions handlers can throw; task predicates
 export {
   CeleryError,
   CeleryTimeoutError,
@@ -61,58 +67,24 @@ export {
   ImproperlyConfiguredError,
   QueueMismatchError,
 } from './engine/errors.js';
-export { connectionOptionsFromEnv, CeleryEnvError } from './engine/celery-env.js';
-export { Worker, type WorkerOptions } from './engine/worker/worker.js';
-// the TaskContext type is exported by nest/ beside the @TaskContext() decorator of the same name
-export type { TaskHandler, TaskOptions } from './engine/worker/task-context.js';
-export { exponentialBackoff, type RetryOptions, type AutoretryMatcher } from './engine/worker/retry.js';
-export type { AckMode } from './engine/worker/ack-policy.js';
-export type { UnknownTaskPolicyName } from './engine/worker/unknown-task.policy.js';
-
-// protocol: failures as clients see them, Python exceptions handlers can throw, states
 export { CeleryTaskError, JS_EXCEPTION_MODULE, type ExceptionInfo } from './protocol/exceptions.js';
 export * from './protocol/python-errors.js';
 export { Retry, Reject, Ignore } from './protocol/task-predicates.js';
 export { ProtocolError, InvalidTaskError, DecodeError, ContentDisallowedError, MessageTooLargeError } from './protocol/errors.js';
+export { UnsupportedUrlError } from './transport/factory.js';
+export { MissingDriverError } from './transport/driver.errors.js';
+export { QueueInUseError } from './transport/broker.errors.js';
+export { TlsConfigError, type SslOptions, type CertReqs } from './transport/tls-options.js';
+export { TransportOptionsError, type BrokerTransportOptions, type ResultBackendTransportOptions } from './transport/transport-options.js';
+export { ResultBackendError, BackendStoreError, BackendClosedError, ResultSubscribeError } from './transport/result-backend.errors.js';
+
+// states and the wire shapes results and signatures take
 export { States, READY_STATES, UNREADY_STATES, EXCEPTION_STATES, PROPAGATE_STATES, isReady, type TaskState } from './protocol/states.js';
 export type { ResultMeta } from './protocol/result-meta.js';
 export type { SignatureDict } from './protocol/signature.js';
 export type { SerializerName, CompressionName } from './protocol/serialization.js';
 
-// transport: the swappable broker and result backend layer
-export type {
-  Broker,
-  Delivery,
-  DeliveryInfo,
-  ConsumeOptions,
-  Consumer,
-  PublishRoute,
-  QueueDeclaration,
-  ExchangeDeclaration,
-  ExchangeType,
-  QueueType,
-  DelayedDelivery,
-  DeclarationMismatch,
-} from './transport/broker.interface.js';
-export type { ResultBackend, StoreTarget } from './transport/result-backend.interface.js';
+// the broker and backend a module option may be given as an instance (drivers: nestjs-celery/{amqp,redis,memory,rpc})
+export type { Broker } from './transport/broker.interface.js';
+export type { ResultBackend } from './transport/result-backend.interface.js';
 export type { ConnectionStatus } from './transport/connection-status.js';
-export { createBroker, createResultBackend, UnsupportedUrlError, type TransportFactoryOptions } from './transport/factory.js';
-export { MemoryBroker, MemoryVhost } from './transport/memory/memory.broker.js';
-export { MemoryBackend } from './transport/memory/memory.backend.js';
-export { AmqpBroker, type AmqpBrokerOptions } from './transport/amqp/amqp.broker.js';
-export {
-  AmqpBrokerError,
-  AmqpConfigError,
-  AmqpConnectionError,
-  AmqpBrokerClosedError,
-  AmqpDeclarationError,
-  AmqpPublishError,
-  UnroutableMessageError,
-  AmqpHeaderError,
-} from './transport/amqp/amqp-errors.js';
-export { QueueInUseError } from './transport/broker.errors.js';
-export { RedisBroker, RedisBrokerError, type RedisBrokerOptions } from './transport/redis/broker/redis.broker.js';
-export { RedisBackend, type RedisBackendOptions } from './transport/redis/backend/redis.backend.js';
-export { TlsConfigError, type SslOptions, type CertReqs } from './transport/tls-options.js';
-export { TransportOptionsError, type BrokerTransportOptions, type ResultBackendTransportOptions } from './transport/transport-options.js';
-export { ResultBackendError, BackendStoreError, BackendClosedError, ResultSubscribeError } from './transport/result-backend.errors.js';

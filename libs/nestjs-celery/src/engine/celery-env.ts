@@ -5,7 +5,8 @@ import type { CeleryOptions } from './celery.options.js';
 /** An environment variable that cannot be read (not JSON, not true/false). */
 export class CeleryEnvError extends CeleryError {}
 
-type ConnectionEnvOptions = Pick<
+/** What `connectionOptionsFromEnv()` reads: the connection part of CeleryOptions. */
+export type ConnectionEnvOptions = Pick<
   CeleryOptions,
   'broker' | 'backend' | 'brokerUseSsl' | 'redisBackendUseSsl' | 'brokerTransportOptions' | 'resultBackendTransportOptions'
 >;

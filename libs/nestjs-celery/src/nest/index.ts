@@ -1,5 +1,5 @@
-/** nest/: the NestJS face of the engine (module, decorators, server, client). */
-export { CELERY_TRANSPORT, CELERY_TASK_METADATA, CELERY_CONTEXT_TYPE } from './celery.constants.js';
+/** nest/: the NestJS face of the engine (module, decorators, server, client, typed contracts, health); the root entry re-exports it all. */
+export { CELERY_TRANSPORT } from './celery.constants.js';
 export { CeleryModule } from './celery.module.js';
 export { MODULE_OPTIONS_TOKEN as CELERY_MODULE_OPTIONS, type CeleryModuleExtras } from './celery.module-definition.js';
 export type { CeleryModuleOptions, CeleryNamedClientOptions, CeleryServerOptions, CeleryWorkerOptions } from './celery-module.options.js';
@@ -20,7 +20,7 @@ export {
   type TaskReturn,
   type TaskMethod,
   type TaskKwargs,
+  type TaskContractOptions,
 } from './task-contract.js';
 export { PythonErrorRegistry, type CeleryErrorMapping, type ErrorClass } from './python-error.registry.js';
-export { CeleryExplorer, type CeleryTaskSource } from './celery.explorer.js';
 export { CeleryHealthIndicator, type CeleryHealthResult } from './celery.health.js';

@@ -4,7 +4,8 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createBroker, createResultBackend } from './factory.js';
-import { MissingDriverError, setDriverRequirer } from './driver-loader.js';
+import { setDriverRequirer } from './driver-loader.js';
+import { MissingDriverError } from './driver.errors.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const srcRoot = resolve(here, '..');

@@ -3,23 +3,12 @@
  * so a Redis-only app never loads amqplib and vice versa; both are optional peer dependencies.
  */
 import { createRequire } from 'node:module';
+import { MissingDriverError, type DriverName } from './driver.errors.js';
 
 /** The client libraries a transport family may need, by package name. */
-export interface Drivers {
+export interface Drivers extends Record<DriverName, unknown> {
   amqplib: typeof import('amqplib');
   ioredis: typeof import('ioredis');
-}
-export type DriverName = keyof Drivers;
-
-/** Thrown when a URL asks for a transport whose client library is not installed. */
-export class MissingDriverError extends Error {
-  constructor(
-    readonly driver: DriverName,
-    cause?: unknown,
-  ) {
-    super(`the "${driver}" package is needed for this broker/backend URL but is not installed: run \`npm install ${driver}\``, { cause });
-    this.name = 'MissingDriverError';
-  }
 }
 
 // Synchronous on purpose: RedisBackend opens its connection objects in its constructor, and

@@ -1,2 +1,2 @@
 /** The RPC result backend's entry point: results as reply messages on the app's broker. */
-export { RpcBackend } from './rpc.backend.js';
+export { RpcBackend, type RpcBackendOptions } from './rpc.backend.js';

@@ -1,0 +1,111 @@
+/**
+ * `nestjs-celery/engine`: the plain-TypeScript Celery API, no Nest needed — the app, the worker, results,
+ * canvas, remote control, events, errors, and the Broker/ResultBackend contracts a custom driver implements.
+ */
+
+// the app: send tasks, get results
+export { Celery, type SendTaskOptions } from './celery.js';
+export { DEFAULT_QUEUE, type CeleryOptions, type TaskQueueOptions } from './celery.options.js';
+export type { TaskRoutes, TaskRoute, TaskRouteValue, TaskRouteMap, RouterFunction } from './task-routes.js';
+export { AsyncResult, type GetOptions, type ResultNode, type ResultTuple } from './async-result.js';
+export { connectionOptionsFromEnv, CeleryEnvError, type ConnectionEnvOptions } from './celery-env.js';
+export type { CeleryLogger } from '../common/logger.js';
+export { redactUrl, redactSecrets } from '../common/redact-url.js';
+
+// the worker: run task handlers
+export { Worker, type WorkerOptions } from './worker/worker.js';
+export type { TaskContext, TaskHandler, TaskOptions } from './worker/task-context.js';
+export { exponentialBackoff, type RetryOptions, type AutoretryMatcher } from './worker/retry.js';
+export type { AckMode } from './worker/ack-policy.js';
+export type { UnknownTaskPolicyName } from './worker/unknown-task.policy.js';
+
+// remote control (pidbox) and monitoring events
+export { Control, Inspect, flattenReplies, type ControlTarget, type RevokeOptions, type BroadcastOptions, type NodeReplies } from './control/control.js';
+export { UnsafePatternError } from './control/matcher.js';
+export { EventReceiver, type EventReceiverOptions, type EventHandler, type ReceivedEvent } from './events/event-receiver.js';
+export { EventDispatcher } from './events/event-dispatcher.js';
+export type { CeleryEvent } from './events/event.js';
+
+// canvas: signatures, chain, group, chord, map/starmap/chunks, GroupResult
+export {
+  Canvas,
+  Signature,
+  Chain,
+  Group,
+  Chord,
+  XMap,
+  Chunks,
+  GroupResult,
+  GroupMemberError,
+  ChordsNotSupportedError,
+  EmptyCanvasError,
+  InvalidSignatureError,
+  signature,
+  s,
+  si,
+  chain,
+  group,
+  chord,
+  xmap,
+  xstarmap,
+  chunks,
+  signatureFromDict,
+  resultFromTuple,
+  type CanvasResult,
+  type GroupMember,
+  type GroupMemberOutcome,
+  type SignatureOptions,
+  type TaskRef,
+} from './canvas/index.js';
+
+// errors the app and worker raise, and failures as senders see them
+export {
+  CeleryError,
+  CeleryTimeoutError,
+  NoResultBackendError,
+  BrokerUnavailableError,
+  PublishTimeoutError,
+  DeclarationLimitError,
+  InvalidTaskOptionsError,
+  ImproperlyConfiguredError,
+  QueueMismatchError,
+} from './errors.js';
+export { CeleryTaskError, JS_EXCEPTION_MODULE, type ExceptionInfo } from '../protocol/exceptions.js';
+export * from '../protocol/python-errors.js';
+export { Retry, Reject, Ignore } from '../protocol/task-predicates.js';
+export { ProtocolError, InvalidTaskError, DecodeError, ContentDisallowedError, MessageTooLargeError } from '../protocol/errors.js';
+
+// protocol: states and the wire shapes results and signatures take
+export { States, READY_STATES, UNREADY_STATES, EXCEPTION_STATES, PROPAGATE_STATES, isReady, type TaskState } from '../protocol/states.js';
+export type { ResultMeta } from '../protocol/result-meta.js';
+export type { SignatureDict } from '../protocol/signature.js';
+export type { SerializerName, CompressionName } from '../protocol/serialization.js';
+
+// transport: the contracts a broker or result backend implements, URL → driver, shared options and errors
+export type {
+  Broker,
+  BrokerCapabilities,
+  Delivery,
+  DeliveryHandler,
+  DeliveryInfo,
+  ConsumeOptions,
+  Consumer,
+  PublishRoute,
+  PublishTicket,
+  QueueDeclaration,
+  ExchangeDeclaration,
+  ExchangeType,
+  QueueType,
+  DelayedDelivery,
+  DeclarationMismatch,
+  TransportMessage,
+  MessageProperties,
+} from '../transport/broker.interface.js';
+export type { ResultBackend, ResultBackendCapabilities, NativeChordSupport, ChordPart, StoreTarget } from '../transport/result-backend.interface.js';
+export type { ConnectionStatus } from '../transport/connection-status.js';
+export { createBroker, createResultBackend, UnsupportedUrlError, type TransportFactoryOptions } from '../transport/factory.js';
+export { MissingDriverError, type DriverName } from '../transport/driver.errors.js';
+export { QueueInUseError } from '../transport/broker.errors.js';
+export { TlsConfigError, type SslOptions, type CertReqs } from '../transport/tls-options.js';
+export { TransportOptionsError, type BrokerTransportOptions, type ResultBackendTransportOptions } from '../transport/transport-options.js';
+export { ResultBackendError, BackendStoreError, BackendClosedError, ResultSubscribeError } from '../transport/result-backend.errors.js';
