@@ -97,18 +97,13 @@ export class CeleryHealthIndicator implements OnModuleDestroy {
         continue;
       }
       const w = this.watch(app);
-      const { state, retry, error } = app.startup;
-      // retrying its first connection ('starting'), or gave up on it ('down'): say so, don't wait
-      if (state === 'starting' || state === 'down') {
-        details[name] = { broker: state, backend: state, retry, ...(error ? { error } : {}) };
-        up = false;
-        continue;
-      }
+      // retrying its first connection ('starting') or gave up on it ('down'): say so, don't wait
+      const startingOrDown = () => app.startup.state === 'starting' || app.startup.state === 'down';
       // clients connect lazily: a health check is a reason to connect (bounded by timeoutMs)
-      if (!w.healthy) await connectWithin(app, this.timeoutMs);
-      details[name] =
-        app.startup.state === 'starting' ? { broker: 'starting', backend: 'starting', retry: app.startup.retry } : { broker: w.broker, backend: w.backend };
-      up &&= w.healthy;
+      if (!startingOrDown() && !w.healthy) await connectWithin(app, this.timeoutMs);
+      const { state, retry, error } = app.startup;
+      details[name] = startingOrDown() ? { broker: state, backend: w.backend, retry, ...(error ? { error } : {}) } : { broker: w.broker, backend: w.backend };
+      up &&= !startingOrDown() && w.healthy;
     }
     return { [key]: { status: up ? 'up' : 'down', ...details } } as CeleryHealthResult<K>;
   }

@@ -42,7 +42,7 @@ export class TaskLog {
       this.logger.error(`Hard time limit (${hardLimitSeconds}s) exceeded for ${taskRef(request)}`);
     } else {
       const exc = clipLogText(exceptionRepr(outcome.result as ExceptionInfo), DEFAULT_MAX_LOG_FIELD_LENGTH);
-      this.logger.error(`Task ${taskRef(request)} raised unexpected: ${exc}${outcome.traceback ? `\n${outcome.traceback}` : ''}`);
+      this.logger.error(`Task ${taskRef(request)} raised unexpected: ${exc}${outcome.traceback ? `\n${outcome.traceback.trimEnd()}` : ''}`);
     }
   }
 
