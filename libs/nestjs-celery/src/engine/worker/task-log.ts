@@ -4,6 +4,7 @@
  */
 import type { CeleryLogger } from '../../common/logger.js';
 import { clipLogText, DEFAULT_MAX_LOG_FIELD_LENGTH } from '../../common/log-line.js';
+import { LOG_LEVELS, type LogLevel } from '../../common/log-settings.js';
 import type { ExceptionInfo } from '../../protocol/exceptions.js';
 import { saferepr } from '../../protocol/repr.js';
 import { States } from '../../protocol/states.js';
@@ -19,11 +20,19 @@ const taskRef = (request: TaskRequest) => `${clipLogText(request.name, DEFAULT_M
 const seconds = (s: number) => String(Math.round(s * 1e6) / 1e6);
 
 export class TaskLog {
-  constructor(private readonly logger: CeleryLogger) {}
+  /** info lines are built at all (a result's repr costs, per task) */
+  private readonly info: boolean;
+
+  constructor(
+    private readonly logger: CeleryLogger,
+    level: LogLevel = 'info',
+  ) {
+    this.info = LOG_LEVELS.indexOf(level) <= LOG_LEVELS.indexOf('info');
+  }
 
   /** `Task tasks.add[id] received` (info) */
   received(request: TaskRequest): void {
-    this.logger.log(`Task ${taskRef(request)} received`);
+    if (this.info) this.logger.log(`Task ${taskRef(request)} received`);
   }
 
   /**
@@ -33,11 +42,13 @@ export class TaskLog {
    */
   outcome(request: TaskRequest, outcome: RunOutcome & { kind: 'state' }, runtimeSeconds: number, hardLimitSeconds?: number): void {
     if (outcome.state === States.SUCCESS) {
-      this.logger.log(`Task ${taskRef(request)} succeeded in ${seconds(runtimeSeconds)}s: ${saferepr(outcome.result, DEFAULT_MAX_LOG_FIELD_LENGTH)}`);
+      if (this.info)
+        this.logger.log(`Task ${taskRef(request)} succeeded in ${seconds(runtimeSeconds)}s: ${saferepr(outcome.result, DEFAULT_MAX_LOG_FIELD_LENGTH)}`);
     } else if (outcome.state === States.RETRY) {
-      this.logger.log(
-        `Task ${taskRef(request)} retry: ${clipLogText((outcome.error as Error)?.message ?? String(outcome.error), DEFAULT_MAX_LOG_FIELD_LENGTH)}`,
-      );
+      if (this.info)
+        this.logger.log(
+          `Task ${taskRef(request)} retry: ${clipLogText((outcome.error as Error)?.message ?? String(outcome.error), DEFAULT_MAX_LOG_FIELD_LENGTH)}`,
+        );
     } else if (outcome.end === 'timeout') {
       this.logger.error(`Hard time limit (${hardLimitSeconds}s) exceeded for ${taskRef(request)}`);
     } else {
@@ -49,6 +60,7 @@ export class TaskLog {
   /** `Discarding revoked task: tasks.add[id]` (info; expired says when), or the termination (warn). */
   revoked(request: TaskRequest, reason: RevokeReason): void {
     if (reason === 'terminated') this.logger.warn(`Task ${taskRef(request)} terminated: REVOKED stored`);
-    else this.logger.log(`Discarding revoked task: ${taskRef(request)}${reason === 'expired' ? ` (expired at ${request.expires?.toISOString()})` : ''}`);
+    else if (this.info)
+      this.logger.log(`Discarding revoked task: ${taskRef(request)}${reason === 'expired' ? ` (expired at ${request.expires?.toISOString()})` : ''}`);
   }
 }

@@ -247,7 +247,7 @@ export class Worker {
     readonly options: WorkerOptions = {},
   ) {
     this.logger = configureLogger(options.logger, 'Worker', { ...app.options, maxLogLineLength: options.maxLogLineLength ?? app.options.maxLogLineLength });
-    this.taskLog = new TaskLog(this.logger);
+    this.taskLog = new TaskLog(this.logger, app.options.logLevel);
     if (options.canvas !== false) this.continuation = installCanvas(this, this.logger);
     this.hostname = options.hostname ?? `nestjs@${osHostname()}`;
     this.accept = new AcceptContent(options.acceptContent ?? app.options.acceptContent ?? ['json']);
