@@ -4,7 +4,10 @@
  * when a private Redis appears on the port, and run a task; past brokerConnectionMaxRetries a
  * clear error.
  */
-import { CeleryClient } from 'nestjs-celery';
+import { Injectable, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { lastValueFrom } from 'rxjs';
+import { CeleryClient, CeleryModule, CeleryServer, CeleryTask } from 'nestjs-celery';
 import type { CeleryLogger } from '../../libs/nestjs-celery/src/common/logger.js';
 import { Celery } from '../../libs/nestjs-celery/src/engine/celery.js';
 import { BrokerConnectionError } from '../../libs/nestjs-celery/src/engine/errors.js';
@@ -14,6 +17,14 @@ import { describeWithPrivateBrokers, startPrivateRedis, type PrivateRedis } from
 import { uniqueName } from '../support/services.js';
 
 const describeFaults = describeWithPrivateBrokers('fault: broker not up at startup', 'redis');
+
+@Injectable()
+class StartupTasks {
+  @CeleryTask('startup.nest.add')
+  add(x: number, y: number) {
+    return x + y;
+  }
+}
 
 function recorder() {
   const lines: string[] = [];
@@ -25,11 +36,34 @@ describeFaults('fault: broker not up at startup', () => {
   // nothing listens on these ports until the test starts a private Redis there
   const PORT = 6411;
   const DEAD_PORT = 6412;
+  const NEST_PORT = 6414;
   let redis: PrivateRedis | undefined;
+  let nestRedis: PrivateRedis | undefined;
 
   afterAll(async () => {
-    await redis?.stop();
+    await Promise.all([redis?.stop(), nestRedis?.stop()]);
   }, 60_000);
+
+  test('a Nest app with a CeleryServer: listen() waits for the broker, then its client runs a task', async () => {
+    const url = `redis://127.0.0.1:${NEST_PORT}/0`;
+    const queue = uniqueName('startup.nest');
+    const { lines, logger } = recorder();
+    @Module({ imports: [CeleryModule.forRoot({ broker: url, backend: url, taskDefaultQueue: queue, logger })], providers: [StartupTasks] })
+    class AppModule {}
+    const app = await NestFactory.createMicroservice(AppModule, { strategy: new CeleryServer(), logger: false });
+    const listening = app.listen();
+    try {
+      await eventually(() => lines.some((l) => l.startsWith('consumer: Cannot connect') && l.endsWith('(1/100)')), 'the first retry line', 60_000);
+      nestRedis = await startPrivateRedis({ port: NEST_PORT });
+      await listening;
+      await expect(lastValueFrom(app.get(CeleryClient).send<number>('startup.nest.add', [2, 3]))).resolves.toBe(5);
+      expect(lines).toContain(`consumer: Connected to ${url}`);
+      // the banner, once
+      expect(lines.filter((l) => l.includes('[config]'))).toHaveLength(1);
+    } finally {
+      await app.close();
+    }
+  }, 180_000);
 
   test('a worker and a client retry until the broker appears, then run a task', async () => {
     const url = `redis://127.0.0.1:${PORT}/0`;
