@@ -77,4 +77,16 @@ describe('connectWithRetry (broker_connection_retry_on_startup)', () => {
       { level: 'log', text: 'consumer: Connected to u' },
     ]);
   }, 30_000);
+
+  test('a refused login or a TLS verification failure is thrown at once: waiting cannot fix it', async () => {
+    const { lines, logger } = recorder();
+    for (const error of [
+      new Error('Handshake terminated by server: 403 (ACCESS-REFUSED) with message "ACCESS_REFUSED - Login was refused"'),
+      new Error('WRONGPASS invalid username-password pair or user is disabled.'),
+      Object.assign(new Error('self-signed certificate in certificate chain'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' }),
+    ]) {
+      await expect(connectWithRetry(() => Promise.reject(error), { role: 'consumer', url: 'u', logger })).rejects.toBe(error);
+    }
+    expect(lines).toEqual([]);
+  });
 });

@@ -4,6 +4,7 @@
  * and one log line per failed attempt in the consumer's wording.
  */
 import type { CeleryLogger } from '../common/logger.js';
+import { tlsErrorHint } from '../transport/tls-options.js';
 import { BrokerConnectionError } from './errors.js';
 
 /** Celery's defaults: 100 retries, 4 s per attempt. */
@@ -29,6 +30,15 @@ export interface ConnectionRetryOptions {
   onRetry?: (retry: number, error: unknown) => void;
   /** stops waiting (the app is being closed) */
   signal?: AbortSignal;
+}
+
+/**
+ * Errors waiting cannot fix, thrown at once as py-amqp's irrecoverable ones are: a refused
+ * login (RabbitMQ ACCESS_REFUSED, Redis WRONGPASS/NOAUTH) or a TLS verification failure.
+ */
+export function isUnrecoverableConnectionError(error: unknown): boolean {
+  const text = `${String((error as { code?: unknown })?.code ?? '')} ${(error as Error)?.message ?? ''}`;
+  return /ACCESS[-_]REFUSED|WRONGPASS|NOAUTH|invalid username-password/i.test(text) || tlsErrorHint(error) !== '';
 }
 
 const message = (error: unknown) => (error as Error)?.message ?? String(error);
@@ -63,7 +73,7 @@ export async function connectWithRetry(connect: () => Promise<void>, options: Co
       if (retry > 1) logger.log(`${role}: Connected to ${url}`);
       return;
     } catch (error) {
-      if (options.retryOnStartup === false) throw error;
+      if (options.retryOnStartup === false || isUnrecoverableConnectionError(error)) throw error;
       if (options.signal?.aborted) throw error;
       if (!forever && retry > maxRetries) {
         const gaveUp = `${role}: Cannot connect to ${url}: ${message(error)}. Giving up after ${maxRetries} retries (brokerConnectionMaxRetries)`;
