@@ -6,6 +6,10 @@ import { connectionOptionsFromEnv, type CeleryModuleOptions } from 'nestjs-celer
  *   CELERY_RESULT_BACKEND  redis://… | rpc:// | memory:// (default: memory:// with the memory broker)
  *   CELERY_QUEUES          queues the worker consumes, comma-separated (default: celery)
  *   CELERY_CONCURRENCY     tasks run at once = prefetch (default 16)
+ *   CELERY_HOSTNAME        the worker's node name (default nestjs@<hostname>), as `celery worker -n`
+ *   CELERY_WORKER_SEND_TASK_EVENTS  task events for monitors such as Flower (default true here; false to turn off)
+ *   CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP, CELERY_BROKER_CONNECTION_MAX_RETRIES,
+ *   CELERY_BROKER_CONNECTION_TIMEOUT, CELERY_LOG_LEVEL, CELERY_LOG_FORMAT  startup retry and logs
  *   CELERY_BROKER_USE_SSL, CELERY_REDIS_BACKEND_USE_SSL, CELERY_BROKER_TRANSPORT_OPTIONS,
  *   CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS  TLS and transport options (see connectionOptionsFromEnv)
  */
@@ -28,6 +32,9 @@ export function workerOptionsFromEnv(env: NodeJS.ProcessEnv = process.env) {
   return {
     ...(queues.length ? { queues } : {}),
     concurrency: Number(env.CELERY_CONCURRENCY ?? 16),
+    ...(env.CELERY_HOSTNAME ? { hostname: env.CELERY_HOSTNAME } : {}),
+    // an operated worker is watched: task events on unless turned off (Celery's -E)
+    sendTaskEvents: !/^(false|0|no|off)$/i.test(env.CELERY_WORKER_SEND_TASK_EVENTS?.trim() ?? ''),
   };
 }
 

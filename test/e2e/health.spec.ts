@@ -2,8 +2,9 @@
 import { Controller, Get } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
-import { CeleryHealthIndicator, CeleryModule } from 'nestjs-celery';
+import { CeleryClient, CeleryHealthIndicator, CeleryModule } from 'nestjs-celery';
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
+import { eventually } from '../support/eventually.js';
 import { REDIS_URL, describeIfAvailable } from '../support/services.js';
 
 @Controller('health')
@@ -36,6 +37,35 @@ async function healthOf(options: Parameters<typeof CeleryModule.forRoot>[0]) {
 }
 
 describe('CeleryHealthIndicator (terminus)', () => {
+  test("'starting' while the first connection is retried (brokerConnectionRetryOnStartup), 'down' once it gave up", async () => {
+    // nothing listens on this port
+    const broker = 'redis://:s3cret@127.0.0.1:6413/0';
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        TerminusModule.forRoot({ logger: false }),
+        CeleryModule.forRoot({ logger: silentLogger, broker, backend: null, brokerConnectionMaxRetries: 1 }),
+      ],
+      controllers: [HealthController],
+    }).compile();
+    moduleRef.useLogger(false);
+    await moduleRef.init();
+    try {
+      const indicator = moduleRef.get(CeleryHealthIndicator);
+      // the check itself starts the lazy client's connection; its first attempt is refused
+      const starting = await indicator.isHealthy('celery');
+      expect(starting).toEqual({
+        celery: { status: 'down', default: { broker: 'starting', backend: 'none', retry: 1, error: expect.stringMatching(/ECONNREFUSED/) } },
+      });
+      const app = moduleRef.get(CeleryClient).unwrap();
+      await eventually(() => app.startup.state === 'down', 'the startup retry to give up', 30_000);
+      const down = await indicator.isHealthy('celery');
+      expect(down.celery).toMatchObject({ status: 'down', default: { broker: 'down', error: expect.stringMatching(/Giving up after 1 retries/) } });
+      expect(JSON.stringify(down)).not.toContain('s3cret');
+    } finally {
+      await moduleRef.close();
+    }
+  }, 60_000);
+
   test('up on the memory transport, with each connection status', async () => {
     const { ok, body } = await healthOf({ broker: 'memory://health', backend: 'memory://health' });
     expect(ok).toBe(true);

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { redactUrl } from 'nestjs-celery';
 import { isEmbedded } from '../../shared/celery-env.js';
 import { ApiModule } from './api.module.js';
 
@@ -14,7 +15,7 @@ async function bootstrap() {
   logger.log(
     isEmbedded()
       ? 'worker and api running in one process on the memory transport (set CELERY_BROKER_URL to use RabbitMQ or Redis)'
-      : `sending tasks to ${process.env.CELERY_BROKER_URL}; run the worker beside it with npm run start:worker`,
+      : `sending tasks to ${redactUrl(process.env.CELERY_BROKER_URL ?? '', '**')}; run the worker beside it with npm run start:worker`,
   );
   logger.log(`try:  curl -s -X POST localhost:${port}/tasks/tasks.add -H 'content-type: application/json' -d '{"args": [2, 3]}'`);
   logger.log(`then: curl -s localhost:${port}/tasks/<id from the answer>     (or: curl -s -X POST localhost:${port}/tasks/add/2/3)`);

@@ -8,6 +8,9 @@ import type { CeleryLogger } from './logger.js';
 /** Default bound of one log line, in characters (a stack trace fits; a 1 MB task name does not). */
 export const DEFAULT_MAX_LOG_LINE_LENGTH = 8192;
 
+/** Default bound of one field inside a line (a task name, a result or exception repr), as Celery's resultrepr_maxsize. */
+export const DEFAULT_MAX_LOG_FIELD_LENGTH = 1024;
+
 /** `text` cut to `max` characters, saying how many were left out. */
 export function clipLogText(text: string, max = DEFAULT_MAX_LOG_LINE_LENGTH): string {
   if (text.length <= max) return text;

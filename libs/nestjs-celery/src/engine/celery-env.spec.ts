@@ -27,4 +27,19 @@ describe('connectionOptionsFromEnv (CELERY_* variables)', () => {
     expect(() => connectionOptionsFromEnv({ CELERY_BROKER_TRANSPORT_OPTIONS: 'visibility_timeout=1' })).toThrow(/CELERY_BROKER_TRANSPORT_OPTIONS is not JSON/);
     expect(() => connectionOptionsFromEnv({ CELERY_BROKER_USE_SSL: '[1]' })).toThrow(/CELERY_BROKER_USE_SSL must be a JSON object/);
   });
+
+  test('startup retry and logging: Celery names, booleans and numbers checked, Celery level names accepted', () => {
+    expect(
+      connectionOptionsFromEnv({
+        CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP: 'false',
+        CELERY_BROKER_CONNECTION_MAX_RETRIES: '5',
+        CELERY_BROKER_CONNECTION_TIMEOUT: '2.5',
+        CELERY_LOG_LEVEL: 'WARNING',
+        CELERY_LOG_FORMAT: 'json',
+      }),
+    ).toEqual({ brokerConnectionRetryOnStartup: false, brokerConnectionMaxRetries: 5, brokerConnectionTimeout: 2.5, logLevel: 'warn', logFormat: 'json' });
+    expect(() => connectionOptionsFromEnv({ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP: 'maybe' })).toThrow(/must be true or false/);
+    expect(() => connectionOptionsFromEnv({ CELERY_BROKER_CONNECTION_MAX_RETRIES: 'ten' })).toThrow(/must be a number/);
+    expect(() => connectionOptionsFromEnv({ CELERY_LOG_FORMAT: 'xml' })).toThrow(/CELERY_LOG_FORMAT must be one of text, json/);
+  });
 });

@@ -1,4 +1,5 @@
-/** Connection settings from the environment, under Celery's setting names (CELERY_BROKER_URL …). */
+/** Connection and logging settings from the environment, under Celery's setting names (CELERY_BROKER_URL …). */
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../common/log-settings.js';
 import { CeleryError } from './errors.js';
 import type { CeleryOptions } from './celery.options.js';
 
@@ -8,8 +9,50 @@ export class CeleryEnvError extends CeleryError {}
 /** What `connectionOptionsFromEnv()` reads: the connection part of CeleryOptions. */
 export type ConnectionEnvOptions = Pick<
   CeleryOptions,
-  'broker' | 'backend' | 'brokerUseSsl' | 'redisBackendUseSsl' | 'brokerTransportOptions' | 'resultBackendTransportOptions'
+  | 'broker'
+  | 'backend'
+  | 'brokerUseSsl'
+  | 'redisBackendUseSsl'
+  | 'brokerTransportOptions'
+  | 'resultBackendTransportOptions'
+  | 'brokerConnectionRetryOnStartup'
+  | 'brokerConnectionMaxRetries'
+  | 'brokerConnectionTimeout'
+  | 'logLevel'
+  | 'logFormat'
 >;
+
+/** true/1/yes/on, false/0/no/off; undefined for anything else */
+function asBool(raw: string): boolean | undefined {
+  if (/^(true|1|yes|on)$/i.test(raw)) return true;
+  if (/^(false|0|no|off)$/i.test(raw)) return false;
+  return undefined;
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  const value = asBool(raw);
+  if (value === undefined) throw new CeleryEnvError(`${name} must be true or false, got ${raw.slice(0, 80)}`);
+  return value;
+}
+
+function number(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new CeleryEnvError(`${name} must be a number ≥ 0, got ${raw.slice(0, 80)}`);
+  return value;
+}
+
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, values: readonly T[]): T | undefined {
+  const raw = env[name]?.trim().toLowerCase();
+  if (!raw) return undefined;
+  // Celery's level names too: WARNING, INFO …
+  const value = (raw === 'warning' ? 'warn' : raw) as T;
+  if (!values.includes(value)) throw new CeleryEnvError(`${name} must be one of ${values.join(', ')}, got ${raw.slice(0, 80)}`);
+  return value;
+}
 
 function jsonObject(env: NodeJS.ProcessEnv, name: string): Record<string, unknown> | undefined {
   const raw = env[name]?.trim();
@@ -27,16 +70,17 @@ function jsonObject(env: NodeJS.ProcessEnv, name: string): Record<string, unknow
 function useSsl(env: NodeJS.ProcessEnv, name: string): boolean | Record<string, unknown> | undefined {
   const raw = env[name]?.trim();
   if (!raw) return undefined;
-  if (/^(true|1|yes)$/i.test(raw)) return true;
-  if (/^(false|0|no)$/i.test(raw)) return false;
-  return jsonObject(env, name);
+  return asBool(raw) ?? jsonObject(env, name);
 }
 
 /**
  * CELERY_BROKER_URL, CELERY_RESULT_BACKEND, CELERY_BROKER_USE_SSL and CELERY_REDIS_BACKEND_USE_SSL
  * (true, or a JSON object of TLS settings such as {"ssl_ca_certs": "/ca.pem", "ssl_cert_reqs":
  * "required"}), CELERY_BROKER_TRANSPORT_OPTIONS and CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS (JSON
- * objects). Unset variables are left out; the values are checked when the app is created.
+ * objects). Startup retry: CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP (true/false),
+ * CELERY_BROKER_CONNECTION_MAX_RETRIES (0 = forever), CELERY_BROKER_CONNECTION_TIMEOUT (seconds).
+ * Logging: CELERY_LOG_LEVEL (debug, info, warning, error) and CELERY_LOG_FORMAT (text, json).
+ * Unset variables are left out; the values are checked when the app is created.
  */
 export function connectionOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): ConnectionEnvOptions {
   const out: ConnectionEnvOptions = {};
@@ -50,5 +94,15 @@ export function connectionOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): 
   if (brokerTransport) out.brokerTransportOptions = brokerTransport;
   const backendTransport = jsonObject(env, 'CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS');
   if (backendTransport) out.resultBackendTransportOptions = backendTransport;
+  const retryOnStartup = bool(env, 'CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP');
+  if (retryOnStartup !== undefined) out.brokerConnectionRetryOnStartup = retryOnStartup;
+  const maxRetries = number(env, 'CELERY_BROKER_CONNECTION_MAX_RETRIES');
+  if (maxRetries !== undefined) out.brokerConnectionMaxRetries = maxRetries;
+  const timeout = number(env, 'CELERY_BROKER_CONNECTION_TIMEOUT');
+  if (timeout !== undefined) out.brokerConnectionTimeout = timeout;
+  const level = oneOf<LogLevel>(env, 'CELERY_LOG_LEVEL', LOG_LEVELS);
+  if (level) out.logLevel = level;
+  const format = oneOf<LogFormat>(env, 'CELERY_LOG_FORMAT', LOG_FORMATS);
+  if (format) out.logFormat = format;
   return out;
 }

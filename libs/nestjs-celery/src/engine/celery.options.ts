@@ -1,6 +1,7 @@
 // CeleryOptions: what a Celery app is configured with (broker/backend URLs, queues, routing, serializers…),
 // named after Celery's own settings, and the default queue.
 import type { CeleryLogger } from '../common/logger.js';
+import type { LogFormat, LogLevel } from '../common/log-settings.js';
 import type { CompressionName, SerializerName } from '../protocol/serialization.js';
 import type { Broker, ExchangeType, QueueType } from '../transport/broker.interface.js';
 import type { ResultBackend } from '../transport/result-backend.interface.js';
@@ -109,6 +110,24 @@ export interface CeleryOptions {
   maxDeclaredQueues?: number;
   /** every line the app and its transports log is cut at this many characters (default 8192) */
   maxLogLineLength?: number;
+  /** lowest level logged by the app and its workers: 'debug', 'info' (default), 'warn', 'error' */
+  logLevel?: LogLevel;
+  /**
+   * 'text' (default): lines go to `logger` (Nest's Logger in the Nest layer, console otherwise).
+   * 'json': with no `logger` given, one JSON object per line on stdout ({time, level, context,
+   * message}); a given logger (nestjs-pino …) keeps its own format.
+   */
+  logFormat?: LogFormat;
+  /**
+   * Celery's broker_connection_retry_on_startup (default true): connect() retries the broker
+   * and the result backend with kombu's backoff (2 s, 4 s, 6 s … up to 30 s), one warning per
+   * attempt, instead of failing at the first refusal.
+   */
+  brokerConnectionRetryOnStartup?: boolean;
+  /** Celery's broker_connection_max_retries: retries before connect() gives up (default 100; 0 = forever) */
+  brokerConnectionMaxRetries?: number;
+  /** Celery's broker_connection_timeout: seconds one connection attempt may take (default 4) */
+  brokerConnectionTimeout?: number;
   /**
    * Celery's broker_use_ssl, for a broker given as a URL: true, or TLS settings (caCerts,
    * certfile, keyfile, certReqs, serverHostname …; Celery's ssl_* / py-amqp spellings too). Turns

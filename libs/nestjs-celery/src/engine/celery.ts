@@ -3,8 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { CeleryLogger } from '../common/logger.js';
-import { consoleLogger } from '../common/logger.js';
-import { boundedLogger } from '../common/log-line.js';
+import { configureLogger } from '../common/log-settings.js';
+import { redactUrl } from '../common/redact-url.js';
 import { encodeBody } from '../protocol/serialization.js';
 import type { SignatureDict } from '../protocol/signature.js';
 import { createTaskMessage, type TimeLimit } from '../protocol/task-message.js';
@@ -36,6 +36,26 @@ import { PublishDeadlines } from './publish-deadlines.js';
 import { Control } from './control/control.js';
 import { MailboxClient } from './control/mailbox-client.js';
 import { LamportClock } from './events/lamport-clock.js';
+import { connectWithRetry } from './connection-retry.js';
+
+/**
+ * Where the app's first connection stands (health checks read it): 'idle' before connect(),
+ * 'starting' while retrying, 'up' once broker and backend answered, 'down' when it gave up.
+ */
+export interface StartupState {
+  state: 'idle' | 'starting' | 'up' | 'down';
+  /** the retry under way (0 on the first attempt) */
+  retry: number;
+  /** the last connection error, while starting or down */
+  error?: string;
+}
+
+/** A broker/backend URL (or failover list) with its password masked as '**'; `fallback` for objects. */
+function displayUrl(url: unknown, fallback: string): string {
+  if (typeof url === 'string') return redactUrl(url, '**');
+  if (Array.isArray(url)) return redactUrl(url.join(';'), '**');
+  return fallback;
+}
 
 /** Options of one `sendTask`, named after Celery's `apply_async` options. */
 export interface SendTaskOptions {
@@ -144,6 +164,10 @@ export class Celery {
   private readonly logger: CeleryLogger;
   private readonly declared = new Map<string, Promise<void>>();
   private connecting?: Promise<void>;
+  /** the first connection's progress (connectWithRetry) */
+  readonly startup: StartupState = { state: 'idle', retry: 0 };
+  /** ends the startup retry waits on close() */
+  private closing = new AbortController();
   private readonly origin = `gen${process.pid}@${hostname()}`;
   private brokerStatus: ConnectionStatus = 'connecting';
   /** publishes waiting for the broker to come back */
@@ -161,7 +185,7 @@ export class Celery {
 
   constructor(readonly options: CeleryOptions = {}) {
     // the transports log what messages carry too (envelope previews, error texts)
-    this.logger = boundedLogger(options.logger ?? consoleLogger('Celery'), options.maxLogLineLength);
+    this.logger = configureLogger(options.logger, 'Celery', options);
     for (const kind of ['control', 'event'] as const) {
       if (options[`${kind}QueueExclusive`] === true && options[`${kind}QueueDurable`] === true) {
         throw new ImproperlyConfiguredError(
@@ -196,17 +220,43 @@ export class Celery {
     this.deadlines = new PublishDeadlines(options.publishTimeoutMs ?? 30_000);
   }
 
-  /** Connect broker and backend (idempotent). */
-  connect(): Promise<void> {
+  /**
+   * Connect broker and backend (idempotent), retrying each on startup as Celery does
+   * (brokerConnectionRetryOnStartup, brokerConnectionMaxRetries, brokerConnectionTimeout); `role`
+   * starts each retry line: 'consumer' for a worker, 'producer' for a client.
+   */
+  connect(role = 'producer'): Promise<void> {
     this.connecting ??= (async () => {
-      await this.broker.connect();
-      await this.backend?.connect();
+      Object.assign(this.startup, { state: 'starting', retry: 0, error: undefined });
+      const retry = {
+        retryOnStartup: this.options.brokerConnectionRetryOnStartup,
+        maxRetries: this.options.brokerConnectionMaxRetries,
+        timeoutSeconds: this.options.brokerConnectionTimeout,
+        logger: this.logger,
+        signal: this.closing.signal,
+        onRetry: (n: number, error: unknown) => Object.assign(this.startup, { retry: n, error: (error as Error)?.message ?? String(error) }),
+      };
+      await connectWithRetry(() => this.broker.connect(), { ...retry, role, url: this.brokerUrl });
+      const backend = this.backend;
+      if (backend) await connectWithRetry(() => backend.connect(), { ...retry, role: 'result backend', url: this.backendUrl });
+      Object.assign(this.startup, { state: 'up', retry: 0, error: undefined });
     })().catch((error: unknown) => {
       // a failed attempt is not cached: the next send tries again
       this.connecting = undefined;
+      Object.assign(this.startup, { state: 'down', error: (error as Error)?.message ?? String(error) });
       throw error;
     });
     return this.connecting;
+  }
+
+  /** The broker's URL for logs and the banner, password masked as Celery shows it ('**'). */
+  get brokerUrl(): string {
+    return displayUrl(this.options.broker, this.broker.kind);
+  }
+
+  /** The result backend's URL likewise ('disabled' without one). */
+  get backendUrl(): string {
+    return displayUrl(this.options.backend, this.backend ? 'custom' : 'disabled');
   }
 
   /** Remote control of workers, Python's and ours (Celery's `app.control`): ping, revoke, inspect(). */
@@ -223,10 +273,13 @@ export class Celery {
   }
 
   async close(): Promise<void> {
+    this.closing.abort();
+    this.closing = new AbortController();
     await this.controlClient?.close();
     await this.backend?.close();
     await this.broker.close();
     this.connecting = undefined;
+    Object.assign(this.startup, { state: 'idle', retry: 0, error: undefined });
     this.declared.clear();
   }
 
@@ -261,8 +314,11 @@ export class Celery {
   ): Promise<AsyncResult<T>> {
     checkSendTaskOptions(options);
     options = this.router.route(name, args, kwargs, options);
-    await this.connect();
     const id = options.taskId ?? randomUUID();
+    if (this.startup.state === 'starting' && this.options.publishWhileDisconnected === 'fail')
+      throw new BrokerUnavailableError(name, `the broker is not connected yet (retry ${this.startup.retry}: ${this.startup.error})`);
+    // while the first connection is retried, a send waits for it as for a broker outage: within publishTimeoutMs
+    if (this.startup.state !== 'up') await this.deadlines.track(this.connect(), () => new PublishTimeoutError(id, this.deadlines.timeoutMs, false));
     const queue = options.queue ?? this.defaultQueue;
     const now = new Date();
     const eta = options.eta ?? (options.countdown !== undefined ? new Date(now.getTime() + options.countdown * 1000) : null);

@@ -101,3 +101,6 @@ export class QueueMismatchError extends CeleryError {
     super(message, options);
   }
 }
+
+/** The broker or the result backend could not be reached at startup within brokerConnectionMaxRetries. */
+export class BrokerConnectionError extends CeleryError {}

@@ -1,5 +1,7 @@
 // Options of CeleryModule, of CeleryServer and of named clients, and the helpers that split them into
 // connection options and worker options.
+import { Logger } from '@nestjs/common';
+import type { CeleryLogger } from '../common/logger.js';
 import type { CeleryOptions } from '../engine/celery.options.js';
 import type { WorkerOptions } from '../engine/worker/worker.js';
 import type { CeleryErrorMapping } from './python-error.registry.js';
@@ -44,6 +46,14 @@ export interface CeleryServerOptions extends CeleryOptions {
 export function withEmbeddedDefaults<T extends CeleryOptions>(options: T): T {
   if (options.broker !== undefined) return options;
   return { ...options, broker: 'memory://', backend: options.backend === undefined ? 'memory://' : options.backend };
+}
+
+/**
+ * The logger of the app or worker: the given one, else Nest's Logger under `context`, except
+ * with logFormat 'json', where the engine writes JSON lines itself (undefined).
+ */
+export function celeryLogger(options: CeleryOptions, context: string): CeleryLogger | undefined {
+  return options.logger ?? (options.logFormat === 'json' ? undefined : new Logger(context));
 }
 
 /** The CeleryOptions part of a module/server/named-client options object. */

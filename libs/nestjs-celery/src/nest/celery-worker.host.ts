@@ -1,11 +1,11 @@
 // CeleryWorkerHost: runs the module's own worker (the `worker` option) from application bootstrap to shutdown.
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Celery } from '../engine/celery.js';
 import { Worker } from '../engine/worker/worker.js';
 import { CeleryClient } from './celery.client.js';
 import { CeleryExplorer } from './celery.explorer.js';
 import { MODULE_OPTIONS_TOKEN } from './celery.module-definition.js';
-import { workerOptions, type CeleryModuleOptions } from './celery-module.options.js';
+import { celeryLogger, workerOptions, type CeleryModuleOptions } from './celery-module.options.js';
 import { registerBindings, toTaskHandler } from './celery-task.runner.js';
 
 /**
@@ -31,7 +31,7 @@ export class CeleryWorkerHost implements OnApplicationBootstrap, BeforeApplicati
   async onApplicationBootstrap(): Promise<void> {
     const options = workerOptions(this.options.worker);
     if (!options) return;
-    const worker = new Worker(this.client.unwrap<Celery>(), { ...options, logger: this.options.logger ?? new Logger('CeleryWorker') });
+    const worker = new Worker(this.client.unwrap<Celery>(), { ...options, logger: celeryLogger(this.options, 'CeleryWorker') });
     registerBindings(
       worker,
       this.explorer.tasks().map((binding) => ({ binding, handler: toTaskHandler(binding, this.explorer.errors) })),

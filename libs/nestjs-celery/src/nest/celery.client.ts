@@ -1,6 +1,6 @@
 // CeleryClient: the Nest ClientProxy that sends Celery tasks and follows their states and results.
 import { randomUUID } from 'node:crypto';
-import { Logger, type OnApplicationShutdown } from '@nestjs/common';
+import type { OnApplicationShutdown } from '@nestjs/common';
 import { ClientProxy, type MsPattern, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { defer, map, switchMap, type Observable, type Subscription } from 'rxjs';
 import type { AsyncResult } from '../engine/async-result.js';
@@ -11,7 +11,7 @@ import type { Control, NodeReplies, RevokeOptions } from '../engine/control/cont
 import { NoResultBackendError } from '../engine/errors.js';
 import { exceptionFromResult } from '../protocol/exceptions.js';
 import { PROPAGATE_STATES, States, isReady } from '../protocol/states.js';
-import { withEmbeddedDefaults } from './celery-module.options.js';
+import { celeryLogger, withEmbeddedDefaults } from './celery-module.options.js';
 import { CeleryClientCall, readClientCall } from './celery-payload.js';
 import { celeryStatus, type CeleryStatus } from './celery.status.js';
 import { isTaskContract, type TaskKwargs, type TaskContract } from './task-contract.js';
@@ -37,7 +37,7 @@ export class CeleryClient extends ClientProxy<Record<never, Function>, CelerySta
 
   constructor(options: CeleryOptions = {}) {
     super();
-    this.app = new Celery(withEmbeddedDefaults({ ...options, logger: options.logger ?? new Logger('CeleryClient') }));
+    this.app = new Celery(withEmbeddedDefaults({ ...options, logger: celeryLogger(options, 'CeleryClient') }));
     this.statusSubscription = celeryStatus(this.app.broker.status$).subscribe((status) => this._status$.next(status));
   }
 

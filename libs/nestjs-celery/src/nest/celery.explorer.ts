@@ -1,8 +1,8 @@
 // CeleryExplorer: discovers @CeleryTask methods in the app and wraps each in Nest's context
 // (guards, interceptors, pipes, filters) for the worker to run.
-import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
-import { DiscoveryService, ExternalContextCreator, MetadataScanner, ModulesContainer } from '@nestjs/core';
+import { Inject, Injectable, Logger, Optional, type OnModuleDestroy } from '@nestjs/common';
+import { EXCEPTION_FILTERS_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
+import { ApplicationConfig, DiscoveryService, ExternalContextCreator, MetadataScanner, ModulesContainer } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/internal';
 import { defaultIfEmpty, isObservable, type Subscription } from 'rxjs';
 import { CELERY_CONTEXT_TYPE, CELERY_LOGGER_CONTEXT } from './celery.constants.js';
@@ -44,6 +44,7 @@ export class CeleryExplorer implements CeleryTaskSource, OnModuleDestroy {
     private readonly accessor: CeleryMetadataAccessor,
     private readonly contextCreator: ExternalContextCreator,
     modules: ModulesContainer,
+    @Optional() private readonly appConfig?: ApplicationConfig,
   ) {
     this.errors = new PythonErrorRegistry(options.errors);
     // Nest announces each microservice server of this app here (createMicroservice and every
@@ -104,9 +105,20 @@ export class CeleryExplorer implements CeleryTaskSource, OnModuleDestroy {
       this.paramsFactory,
       undefined,
       undefined,
-      undefined,
+      { guards: true, interceptors: true, filters: this.hasExceptionFilters(instance, method) },
       CELERY_CONTEXT_TYPE,
     );
+  }
+
+  /**
+   * Nest's exception handling only when some filter could catch (the method's, its class's, a
+   * global one): its fallback logs every error ("ExceptionsHandler"), a second line beside the
+   * worker's own failure line with the traceback.
+   */
+  private hasExceptionFilters(instance: object, method: Method): boolean {
+    const declared = (target: object) => ((Reflect.getMetadata(EXCEPTION_FILTERS_METADATA, target) as unknown[] | undefined)?.length ?? 0) > 0;
+    const global = this.appConfig ? this.appConfig.getGlobalFilters().length + this.appConfig.getGlobalRequestFilters().length : 1;
+    return declared(method) || declared(instance.constructor) || global > 0;
   }
 }
 

@@ -47,7 +47,8 @@ class ConnectionWatch {
  *
  * Up when every broker and result backend of the default client (which the module's worker
  * shares), the named clients and the given CeleryServers is connected; down with each
- * connection's status otherwise.
+ * connection's status otherwise: 'starting' (with the retry and the last error) while an app
+ * retries its first connection (brokerConnectionRetryOnStartup), 'down' once it gave up.
  */
 @Injectable()
 export class CeleryHealthIndicator implements OnModuleDestroy {
@@ -87,7 +88,7 @@ export class CeleryHealthIndicator implements OnModuleDestroy {
 
   /** Terminus-shaped result for `key`; pass the app's CeleryServer(s) to include their connections. */
   async isHealthy<K extends string = 'celery'>(key: K = 'celery' as K, ...servers: CeleryServer[]): Promise<CeleryHealthResult<K>> {
-    const details: Record<string, { broker: string; backend: string }> = {};
+    const details: Record<string, { broker: string; backend: string; retry?: number; error?: string }> = {};
     let up = true;
     for (const [name, app] of this.apps(servers)) {
       if (!app) {
@@ -96,10 +97,13 @@ export class CeleryHealthIndicator implements OnModuleDestroy {
         continue;
       }
       const w = this.watch(app);
+      // retrying its first connection ('starting') or gave up on it ('down'): say so, don't wait
+      const startingOrDown = () => app.startup.state === 'starting' || app.startup.state === 'down';
       // clients connect lazily: a health check is a reason to connect (bounded by timeoutMs)
-      if (!w.healthy) await connectWithin(app, this.timeoutMs);
-      details[name] = { broker: w.broker, backend: w.backend };
-      up &&= w.healthy;
+      if (!startingOrDown() && !w.healthy) await connectWithin(app, this.timeoutMs);
+      const { state, retry, error } = app.startup;
+      details[name] = startingOrDown() ? { broker: state, backend: w.backend, retry, ...(error ? { error } : {}) } : { broker: w.broker, backend: w.backend };
+      up &&= !startingOrDown() && w.healthy;
     }
     return { [key]: { status: up ? 'up' : 'down', ...details } } as CeleryHealthResult<K>;
   }

@@ -9,7 +9,7 @@ import { Worker } from '../engine/worker/worker.js';
 import { CELERY_LOGGER_CONTEXT, CELERY_TRANSPORT } from './celery.constants.js';
 import type { CeleryContext } from './celery.context.js';
 import type { CeleryTaskSource } from './celery-task-source.js';
-import { connectionOptions, type CeleryServerOptions } from './celery-module.options.js';
+import { celeryLogger, connectionOptions, type CeleryServerOptions } from './celery-module.options.js';
 import { registerBindings, toTaskHandler, type CeleryTaskBinding } from './celery-task.runner.js';
 import { celeryStatus, type CeleryStatus } from './celery.status.js';
 import { PythonErrorRegistry } from './python-error.registry.js';
@@ -93,8 +93,8 @@ export class CeleryServer extends Server<CeleryServerEvents, CeleryStatus> imple
     const options: CeleryServerOptions = this.options ?? serverOptionsOf(moduleSource) ?? {};
     const workerOptions = options.worker ?? {};
     const errors = new PythonErrorRegistry(options.errors);
-    const app = (this.app = new Celery({ ...connectionOptions(options), logger: options.logger ?? this.logger }));
-    const worker = (this.worker = new Worker(app, { ...workerOptions, logger: options.logger ?? new Logger('CeleryWorker') }));
+    const app = (this.app = new Celery({ ...connectionOptions(options), logger: celeryLogger(options, CELERY_LOGGER_CONTEXT) }));
+    const worker = (this.worker = new Worker(app, { ...workerOptions, logger: celeryLogger(options, 'CeleryWorker') }));
     const around = (context: CeleryContext, run: () => Promise<unknown>) => this.process(context, run);
     const bound = [...this.patternBindings()].map((binding) => ({ binding, handler: toTaskHandler(binding, errors, around) }));
     for (const source of this.sources) {

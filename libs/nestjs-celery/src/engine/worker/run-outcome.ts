@@ -46,11 +46,3 @@ export function failureOutcome(error: unknown): RunOutcome {
   }
   return { kind: 'state', state: States.FAILURE, result: serializeException(error), traceback: formatTraceback(error), end: 'failure', error };
 }
-
-/** One log line for an outcome, like Celery's trace log. */
-export function describeOutcome(outcome: RunOutcome & { kind: 'state' }, limitSeconds?: number): string {
-  if (outcome.end === 'timeout') return `Hard time limit (${limitSeconds}s) exceeded`;
-  if (outcome.end === 'retry') return `retry: ${(outcome.error as Error).message}`;
-  const exc = outcome.result as ExceptionInfo;
-  return `raised ${exc.exc_type}: ${(outcome.error as Error)?.message ?? outcome.error}`;
-}

@@ -120,9 +120,9 @@ describe('worker bounds (memory transport)', () => {
     await worker.start();
     await worker.stop();
     await app.close();
-    const banner = lines.find((l) => l.includes('consuming'))!;
-    expect(banner).toContain(`transport memory://guest:**@banner-${process.pid}`);
-    expect(banner).toContain(`results memory://u:**@banner-${process.pid}`);
+    const banner = lines.find((l) => l.includes('[config]'))!;
+    expect(banner).toContain(`.> transport:   memory://guest:**@banner-${process.pid}`);
+    expect(banner).toContain(`.> results:     memory://u:**@banner-${process.pid}`);
     expect(banner).not.toMatch(/ss@|s3cr/);
   }, 60_000);
 

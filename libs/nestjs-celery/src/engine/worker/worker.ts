@@ -2,7 +2,7 @@
 // each outcome before settling the message, and shuts down without losing what it holds.
 import { hostname as osHostname } from 'node:os';
 import type { CeleryLogger } from '../../common/logger.js';
-import { consoleLogger } from '../../common/logger.js';
+import { configureLogger } from '../../common/log-settings.js';
 import { nowNaiveUtcIso } from '../../protocol/dates.js';
 import { JsonEncodeError } from '../../protocol/json.js';
 import { ContentDisallowedError, DecodeError, InvalidTaskError, MessageTooLargeError, ProtocolError } from '../../protocol/errors.js';
@@ -11,8 +11,6 @@ import { createResultMeta, type ResultMeta } from '../../protocol/result-meta.js
 import { AcceptContent, decodeBody, type DecodeLimits } from '../../protocol/serialization.js';
 import { States, type TaskState } from '../../protocol/states.js';
 import { boundedTaskId, decodeTaskMessage, type TaskMessageLimits, type TaskRequest } from '../../protocol/task-message.js';
-import { boundedLogger } from '../../common/log-line.js';
-import { redactUrl } from '../../common/redact-url.js';
 import type { Consumer, Delivery } from '../../transport/broker.interface.js';
 import type { Celery } from '../celery.js';
 import type { TaskContext, TaskHandler, TaskOptions } from './task-context.js';
@@ -24,7 +22,9 @@ import { ConsumerTimeoutGuard, DEFAULT_CONSUMER_TIMEOUT_MS } from './consumer-ti
 import { EtaScheduler } from './eta-scheduler.js';
 import { PrefetchWindow } from './prefetch-window.js';
 import { retryTask, withAutoretry } from './retry.js';
-import { describeOutcome, failureOutcome, runOutcome, type RunOutcome } from './run-outcome.js';
+import { failureOutcome, runOutcome, type RunOutcome } from './run-outcome.js';
+import { TaskLog } from './task-log.js';
+import { workerBanner } from './worker-banner.js';
 import { effectiveTimeLimits, runHandler, runWithTimeLimits, settleHandlerValue, type LimitedOutcome } from './time-limits.js';
 import { UnknownTaskPolicy, type UnknownTaskOptions } from './unknown-task.policy.js';
 import { installCanvas } from '../canvas/install.js';
@@ -213,6 +213,8 @@ export class Worker {
   readonly registry = new TaskRegistry();
   readonly hostname: string;
   private readonly logger: CeleryLogger;
+  /** the line per task received and per outcome (Celery's wording) */
+  private readonly taskLog: TaskLog;
   private readonly accept: AcceptContent;
   private readonly concurrency: number;
   private readonly maxMessageBytes: number;
@@ -244,7 +246,8 @@ export class Worker {
     readonly app: Celery,
     readonly options: WorkerOptions = {},
   ) {
-    this.logger = boundedLogger(options.logger ?? consoleLogger('Worker'), options.maxLogLineLength);
+    this.logger = configureLogger(options.logger, 'Worker', { ...app.options, maxLogLineLength: options.maxLogLineLength ?? app.options.maxLogLineLength });
+    this.taskLog = new TaskLog(this.logger, app.options.logLevel);
     if (options.canvas !== false) this.continuation = installCanvas(this, this.logger);
     this.hostname = options.hostname ?? `nestjs@${osHostname()}`;
     this.accept = new AcceptContent(options.acceptContent ?? app.options.acceptContent ?? ['json']);
@@ -319,7 +322,7 @@ export class Worker {
   }
 
   async start(): Promise<void> {
-    await this.app.connect();
+    await this.app.connect('consumer');
     for (const q of this.queues) await this.app.declareQueue(q);
     await this.setUpDelayedDelivery();
     this.consumer = await this.app.broker.consume(
@@ -329,18 +332,18 @@ export class Worker {
     );
     this.window.attach(this.consumer);
     await this.node.start();
+    // startup banner: once, when the worker consumes
     this.logger.log(
-      `${this.hostname} consuming ${this.queues.join(', ')} (transport ${this.describeUrl(this.app.options.broker, this.app.broker.kind)}; ` +
-        `results ${this.describeUrl(this.app.options.backend, this.app.backend ? 'custom' : 'disabled')}; ` +
-        `concurrency ${this.concurrency}; tasks: ${this.registry.names().join(', ') || 'none'})`,
+      workerBanner({
+        hostname: this.hostname,
+        brokerUrl: this.app.brokerUrl,
+        backendUrl: this.app.backendUrl,
+        concurrency: this.concurrency,
+        taskEvents: !!this.options.sendTaskEvents,
+        queues: this.queues.map((q) => this.app.queueDeclaration(q)),
+        tasks: this.registry.names(),
+      }),
     );
-  }
-
-  /** A broker/backend URL for the banner, passwords masked as Celery's banner does ('**'). */
-  private describeUrl(url: unknown, fallback: string): string {
-    if (typeof url === 'string') return redactUrl(url, '**');
-    if (Array.isArray(url)) return redactUrl(url.join(';'), '**');
-    return fallback;
   }
 
   /**
@@ -440,6 +443,7 @@ export class Worker {
     const revoked = this.revokeIfRevoked(delivery, request);
     if (revoked) return revoked;
     this.node.received(request, delivery);
+    this.taskLog.received(request);
     if (request.eta && request.eta.getTime() > Date.now()) return this.eta.hold(delivery, request.eta, () => this.run(delivery, request, task));
     return this.run(delivery, request, task);
   }
@@ -452,8 +456,7 @@ export class Worker {
 
   /** Celery's Request._announce_revoked: REVOKED TaskRevokedError(reason) stored, task-revoked sent, message acked. */
   private async announceRevoked(delivery: Delivery, request: TaskRequest, reason: RevokeReason, signum: number | null): Promise<void> {
-    const why = reason === 'expired' ? `expired at ${request.expires?.toISOString()}` : reason;
-    this.logger.warn(`task ${request.task}[${request.id}] ${why}: ${reason === 'terminated' ? 'aborted' : 'not run'}, stored REVOKED`);
+    this.taskLog.revoked(request, reason);
     const revoked = pyException('TaskRevokedError', 'celery.exceptions', reason);
     await this.storeOutcome(request, States.REVOKED, revoked, null);
     await this.continuation.afterFailureStored(request, States.REVOKED, revoked, null);
@@ -509,6 +512,7 @@ export class Worker {
   /** Run the handler, store the outcome, fire continuations, settle the message. */
   private async runAndStore(delivery: Delivery, request: TaskRequest, task: RegisteredTask, controller: TaskAbort, ack: TaskAck): Promise<void> {
     const context = new WorkerTaskContext(this, request, delivery, task, controller);
+    const startedAt = performance.now();
     if (task.options.trackStarted ?? this.options.trackStarted) {
       await this.storeState(request, States.STARTED, { pid: process.pid, hostname: this.hostname });
     }
@@ -548,11 +552,9 @@ export class Worker {
     let { state, result, traceback, end } = outcome;
     // Celery: the next attempt's result joins the task's own children (send_task's add_to_parent)
     if (state === States.RETRY) children = [[[request.id, null], null]];
-    if (state !== States.SUCCESS) {
-      const line = `task ${request.name}[${request.id}] ${describeOutcome(outcome, limits.hard ?? undefined)}`;
-      if (state === States.RETRY) this.logger.log(line);
-      else this.logger.error(line);
-    }
+    // task outcome log line: the only one per run (a failure's traceback included)
+    const runtime = (performance.now() - startedAt) / 1000;
+    this.taskLog.outcome(request, outcome, runtime, limits.hard ?? undefined);
     // Celery: the message's ignore_result skips SUCCESS (backends' mark_as_done); the task's
     // ignore_result skips errors too unless store_errors_even_if_ignored (app/trace.py)
     const store =
@@ -566,7 +568,7 @@ export class Worker {
         // the outcome cannot be written at all: no outage, nothing to retry (Celery stores EncodeError)
         const failed = failureOutcome(error) as RunOutcome & { kind: 'state' };
         ({ state, result, traceback, end } = failed);
-        this.logger.error(`task ${request.name}[${request.id}] ${describeOutcome(failed)} (its outcome cannot be serialized)`);
+        this.taskLog.outcome(request, failed, runtime);
         stored = await this.storeOutcome(request, state, result, traceback, children);
       }
       // RETRY is informative: the next attempt is already published, so the message is acked regardless
