@@ -115,3 +115,9 @@ export { RedisBackend, type RedisBackendOptions } from './transport/redis/backen
 export { TlsConfigError, type SslOptions, type CertReqs } from './transport/tls-options.js';
 export { TransportOptionsError, type BrokerTransportOptions, type ResultBackendTransportOptions } from './transport/transport-options.js';
 export { ResultBackendError, BackendStoreError, BackendClosedError, ResultSubscribeError } from './transport/result-backend.errors.js';
+
+// observing the task lifecycle (Celery's signals): metrics (prom-client), tracing (OpenTelemetry), your own
+export type { TaskSignalObserver, PublishedTask, ReceivedTask, ObservedWorker, RevokedReason } from './engine/signals/task-signals.js';
+export { SENT_AT_HEADER, type MetricsOptions } from './engine/signals/metrics.js';
+export type { TracingOptions } from './engine/signals/tracing.js';
+export type { SignalOptions } from './engine/signals/observers.js';

@@ -1,6 +1,7 @@
 /**
  * Loading the broker client libraries (amqplib, ioredis) only when a transport first needs one,
  * so a Redis-only app never loads amqplib and vice versa; both are optional peer dependencies.
+ * So are prom-client and @opentelemetry/api, loaded when metrics or tracing are turned on.
  */
 import { createRequire } from 'node:module';
 
@@ -8,16 +9,26 @@ import { createRequire } from 'node:module';
 export interface Drivers {
   amqplib: typeof import('amqplib');
   ioredis: typeof import('ioredis');
+  'prom-client': typeof import('prom-client');
+  '@opentelemetry/api': typeof import('@opentelemetry/api');
 }
 export type DriverName = keyof Drivers;
 
-/** Thrown when a URL asks for a transport whose client library is not installed. */
+/** What each optional package is needed for, for the install hint. */
+const NEEDED_FOR: Record<DriverName, string> = {
+  amqplib: 'this broker/backend URL',
+  ioredis: 'this broker/backend URL',
+  'prom-client': 'metrics (the `metrics` option)',
+  '@opentelemetry/api': 'tracing (the `tracing` option)',
+};
+
+/** Thrown when a URL (or an option) asks for an optional package that is not installed. */
 export class MissingDriverError extends Error {
   constructor(
     readonly driver: DriverName,
     cause?: unknown,
   ) {
-    super(`the "${driver}" package is needed for this broker/backend URL but is not installed: run \`npm install ${driver}\``, { cause });
+    super(`the "${driver}" package is needed for ${NEEDED_FOR[driver]} but is not installed: run \`npm install ${driver}\``, { cause });
     this.name = 'MissingDriverError';
   }
 }
