@@ -11,6 +11,7 @@ Configured from the environment so one file serves every broker/backend pair:
   INTEROP_BROKER_USE_SSL  optional JSON dict for broker_use_ssl (py-amqp's ca_certs, certfile,
                    keyfile, cert_reqs as "required"/"none" …); rediss:// URLs carry ssl_* instead
   INTEROP_RESULT_BACKEND_TRANSPORT_OPTIONS  optional JSON dict (global_keyprefix … on Celery >= 5.3)
+  INTEROP_OTEL_SPANS  optional file: OpenTelemetry tracing on (otel_peer.py), finished spans appended to it
 """
 import json
 import os
@@ -67,6 +68,10 @@ if os.environ.get("INTEROP_FLEET_QUEUES"):
                      queue_arguments={"x-queue-type": qtype} if qtype == "quorum" else None)
 
     app.conf.task_queues = [_fleet_queue(n) for n in [app.conf.task_default_queue] + os.environ["INTEROP_FLEET_QUEUES"].split(",")]
+# INTEROP_OTEL_SPANS=<file>: trace with OpenTelemetry as opentelemetry-instrumentation-celery would
+# (otel_peer.py; needs the otel folder of scripts/interop/celery-peers.sh on PYTHONPATH), spans to <file>
+if os.environ.get("INTEROP_OTEL_SPANS"):
+    import otel_peer  # noqa: F401
 
 
 @app.task(name="py.add")

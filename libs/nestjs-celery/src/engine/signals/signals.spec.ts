@@ -141,6 +141,7 @@ describe('tracing (@opentelemetry/api)', () => {
     worker.register('t.fail', () => {
       throw new TypeError('bad');
     });
+    worker.register('t.headers', (_args, _kwargs, ctx) => ({ traceparent: ctx.headers.traceparent, nested: 'otel' in ctx.headers }));
     await worker.start();
     const tracer = otel.provider.getTracer('test');
     const root = tracer.startSpan('request');
@@ -182,6 +183,10 @@ describe('tracing (@opentelemetry/api)', () => {
       'celery.hostname': worker.hostname,
       'celery.state': 'SUCCESS',
     });
+    // where opentelemetry-instrumentation-celery puts it: W3C traceparent as a top-level message header
+    const headers = await (await context.with(trace.setSpan(context.active(), root), () => app.sendTask('t.headers'))).get({ timeout: 20_000 });
+    const [publishHeaders] = byName('apply_async/t.headers');
+    expect(headers).toEqual({ traceparent: `00-${traceId}-${publishHeaders.spanContext().spanId}-01`, nested: false });
     const [failed] = byName('run/t.fail');
     expect(failed.status).toMatchObject({ code: SpanStatusCode.ERROR });
     expect(failed.status.message).toMatch(/TypeError\(bad\)/);
