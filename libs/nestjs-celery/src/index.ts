@@ -60,7 +60,7 @@ export {
   ImproperlyConfiguredError,
   QueueMismatchError,
 } from './engine/errors.js';
-export { connectionOptionsFromEnv, CeleryEnvError } from './engine/celery-env.js';
+export { connectionOptionsFromEnv, signalOptionsFromEnv, CeleryEnvError } from './engine/celery-env.js';
 export { Worker, type WorkerOptions } from './engine/worker/worker.js';
 // the TaskContext type is exported by nest/ beside the @TaskContext() decorator of the same name
 export type { TaskHandler, TaskOptions } from './engine/worker/task-context.js';

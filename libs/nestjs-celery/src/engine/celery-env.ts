@@ -5,6 +5,8 @@ import type { CeleryOptions } from './celery.options.js';
 /** An environment variable that cannot be read (not JSON, not true/false). */
 export class CeleryEnvError extends CeleryError {}
 
+type SignalEnvOptions = Pick<CeleryOptions, 'metrics' | 'tracing'>;
+
 type ConnectionEnvOptions = Pick<
   CeleryOptions,
   'broker' | 'backend' | 'brokerUseSsl' | 'redisBackendUseSsl' | 'brokerTransportOptions' | 'resultBackendTransportOptions'
@@ -23,12 +25,17 @@ function jsonObject(env: NodeJS.ProcessEnv, name: string): Record<string, unknow
   return value as Record<string, unknown>;
 }
 
-function useSsl(env: NodeJS.ProcessEnv, name: string): boolean | Record<string, unknown> | undefined {
-  const raw = env[name]?.trim();
-  if (!raw) return undefined;
+/** true/1/yes or false/0/no; undefined when unset or neither. */
+function flag(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
+  const raw = env[name]?.trim() ?? '';
   if (/^(true|1|yes)$/i.test(raw)) return true;
   if (/^(false|0|no)$/i.test(raw)) return false;
-  return jsonObject(env, name);
+  return undefined;
+}
+
+function useSsl(env: NodeJS.ProcessEnv, name: string): boolean | Record<string, unknown> | undefined {
+  if (!env[name]?.trim()) return undefined;
+  return flag(env, name) ?? jsonObject(env, name);
 }
 
 /**
@@ -49,5 +56,24 @@ export function connectionOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): 
   if (brokerTransport) out.brokerTransportOptions = brokerTransport;
   const backendTransport = jsonObject(env, 'CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS');
   if (backendTransport) out.resultBackendTransportOptions = backendTransport;
+  return out;
+}
+
+/**
+ * CELERY_METRICS=true: Prometheus metrics in prom-client's default registry; CELERY_TRACING=true:
+ * OpenTelemetry spans through the globally registered tracer provider; false/0/no: off (given as
+ * false, so an app's own default can tell "off" from unset).
+ */
+export function signalOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SignalEnvOptions {
+  const out: SignalEnvOptions = {};
+  for (const [name, key] of [
+    ['CELERY_METRICS', 'metrics'],
+    ['CELERY_TRACING', 'tracing'],
+  ] as const) {
+    if (!env[name]?.trim()) continue;
+    const on = flag(env, name);
+    if (on === undefined) throw new CeleryEnvError(`${name} must be true or false, got ${env[name].slice(0, 80)}`);
+    out[key] = on;
+  }
   return out;
 }
