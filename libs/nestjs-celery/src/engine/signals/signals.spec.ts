@@ -11,6 +11,7 @@ import type { CeleryOptions } from '../celery.options.js';
 import { Worker } from '../worker/worker.js';
 import { testTracing } from '../../../../../test/support/otel.js';
 import { eventually } from '../../../../../test/support/eventually.js';
+import { metricValue as value, samples } from '../../../../../test/support/metrics.js';
 
 let seq = 0;
 function setup(options: Partial<CeleryOptions> = {}) {
@@ -18,19 +19,6 @@ function setup(options: Partial<CeleryOptions> = {}) {
   const app = new Celery({ broker: new MemoryBroker(`memory://${name}`), backend: new MemoryBackend(`memory://${name}`), logger: silentLogger, ...options });
   const worker = new Worker(app, { logger: silentLogger, concurrency: 4 });
   return { app, worker };
-}
-
-/** A metric's samples as { labels, value } (histograms: the _count and _sum samples too). */
-async function samples(registry: Registry, name: string) {
-  const metric = registry.getSingleMetric(name);
-  if (!metric) throw new Error(`no metric ${name}`);
-  // histograms add metricName (_bucket, _count, _sum) to each sample
-  return (await metric.get()).values as { labels: Record<string, string | number>; value: number; metricName?: string }[];
-}
-
-async function value(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const found = (await samples(registry, name)).filter((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v));
-  return found.reduce((n, s) => n + s.value, 0);
 }
 
 describe('metrics (prom-client)', () => {
@@ -77,13 +65,9 @@ describe('metrics (prom-client)', () => {
     expect(await value(registry, 'celery_tasks_revoked_total', { task: 'm.ok', reason: 'expired', ...q })).toBe(1);
     // runtime: one observation per run (2 ok, 1 fail, 2 retry attempts, 1 reject)
     expect(await value(registry, 'celery_task_runtime_seconds', { le: '+Inf' })).toBe(6);
-    const runtimeCount = (await samples(registry, 'celery_task_runtime_seconds')).find(
-      (s) => s.metricName === 'celery_task_runtime_seconds_count' && s.labels.task === 'm.ok',
-    );
-    expect(runtimeCount?.value).toBe(2);
+    expect(await value(registry, 'celery_task_runtime_seconds', { task: 'm.ok' }, '_count')).toBe(2);
     // queue wait from the sent_at header this client added: every started task
-    const waits = (await samples(registry, 'celery_task_queue_wait_seconds')).filter((s) => s.metricName === 'celery_task_queue_wait_seconds_count');
-    expect(waits.reduce((n, s) => n + s.value, 0)).toBe(6);
+    expect(await value(registry, 'celery_task_queue_wait_seconds', {}, '_count')).toBe(6);
     const waitSum = (await samples(registry, 'celery_task_queue_wait_seconds')).filter((s) => s.metricName === 'celery_task_queue_wait_seconds_sum');
     expect(waitSum.every((s) => s.value >= 0 && s.value < 60)).toBe(true);
     expect(await value(registry, 'celery_worker_tasks_active')).toBe(0);
