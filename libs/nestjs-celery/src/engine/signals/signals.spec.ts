@@ -1,5 +1,6 @@
 /** Metrics and tracing as observers of real runs on the memory transport: counts, histograms, gauges, spans. */
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { readFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import { silentLogger } from '../../common/logger.js';
 import { Reject } from '../../protocol/task-predicates.js';
@@ -93,6 +94,17 @@ describe('metrics (prom-client)', () => {
     expect(await value(registry, 'celery_tasks_published_total', { task: 'm.x', queue: 'celery' })).toBe(1);
     await app.close();
     await other.app.close();
+  });
+
+  test('docs/grafana-dashboard.json queries only metrics this library registers', async () => {
+    const registry = new Registry();
+    const { app } = setup({ metrics: { registry } });
+    const registered = new Set((await registry.getMetricsAsJSON()).map((m) => m.name));
+    const dashboard = readFileSync(new URL('../../../../../docs/grafana-dashboard.json', import.meta.url), 'utf8');
+    const used = new Set([...dashboard.matchAll(/\bcelery_[a-z_]+/g)].map(([name]) => name.replace(/_(bucket|sum|count)$/, '')));
+    expect(used.size).toBeGreaterThanOrEqual(10);
+    expect([...used].filter((name) => !registered.has(name))).toEqual([]);
+    await app.close();
   });
 
   test('prom-client is loaded only when metrics are on, and its absence says how to install it', () => {
