@@ -157,7 +157,7 @@ export class WorkerNode {
     if (this.options.mingle) await this.mingle();
     await this.pidbox?.start();
     await this.heart?.start();
-    this.worker.app.signals.emit('workerReady', this.observedWorker);
+    this.signals.emit('workerReady', this.observedWorker);
   }
 
   /** worker-offline, mailbox closed, waiting requests forgotten (their messages went back). */
@@ -167,7 +167,7 @@ export class WorkerNode {
     await this.heart?.stop();
     await this.pidbox?.stop();
     this.state.clearWaiting();
-    this.worker.app.signals.emit('workerShutdown', this.observedWorker);
+    this.signals.emit('workerShutdown', this.observedWorker);
   }
 
   // ---- the task's way through the worker, at Celery's points
@@ -193,7 +193,7 @@ export class WorkerNode {
   /** The message is accepted for running: task-received, reserved or scheduled. */
   received(request: TaskRequest, delivery: Delivery): void {
     this.state.taskReceived(request, delivery);
-    this.signals.emit('taskReceived', this.observe(request, delivery));
+    if (this.signals.enabled) this.signals.emit('taskReceived', this.observe(request, delivery));
     // fields (reprs of args, kwargs, result) are built only for an event that goes out
     if (this.events.sends('task-received')) this.send('task-received', taskReceivedFields(request));
   }
@@ -201,13 +201,14 @@ export class WorkerNode {
   /** The handler is about to run: task-started, active. */
   started(request: TaskRequest, delivery: Delivery): void {
     this.state.taskAccepted(request, delivery);
-    this.signals.emit('taskPrerun', this.observe(request, delivery));
+    if (this.signals.enabled) this.signals.emit('taskPrerun', this.observe(request, delivery));
     if (this.events.sends('task-started')) this.send('task-started', { uuid: request.id });
   }
 
   /** The task's run, from prerun to its settled message, inside the observers' wrappers (tracing's active span). */
   run<T>(request: TaskRequest, delivery: Delivery, run: () => Promise<T>): Promise<T> {
-    return this.signals.wrapRun(this.observe(request, delivery), run);
+    // nothing observes: no object made per task
+    return this.signals.enabled ? this.signals.wrapRun(this.observe(request, delivery), run) : run();
   }
 
   /**
@@ -239,9 +240,11 @@ export class WorkerNode {
   /** REVOKED was stored for the request: task-revoked. */
   revokedAnnounced(request: TaskRequest, delivery: Delivery, reason: RevokeReason, signum: number | null): void {
     this.state.taskReady(request.id);
-    const observed = this.observe(request, delivery);
-    observed.state = States.REVOKED;
-    this.signals.emit('taskRevoked', observed, reason);
+    if (this.signals.enabled) {
+      const observed = this.observe(request, delivery);
+      observed.state = States.REVOKED;
+      this.signals.emit('taskRevoked', observed, reason);
+    }
     this.send('task-revoked', taskRevokedFields(request, { terminated: reason === 'terminated', signum, expired: reason === 'expired' }));
   }
 
