@@ -1,5 +1,5 @@
 /**
- * Traces across Python Celery and ours, over RabbitMQ and Redis, with Python's side traced as
+ * Traces across Python Celery (5.5 and 5.6) and ours, over RabbitMQ and Redis, with Python's side traced as
  * opentelemetry-instrumentation-celery does (test/interop/python/otel_peer.py): a task Python sends
  * inside a span runs in our worker under that trace, and one we send runs in Python's under ours.
  */
@@ -17,10 +17,18 @@ import { OTEL_PYTHON_PATH, pythonPathFor, type CeleryVersion } from '../support/
 import { PYTHON_DIR, runPython, startPythonWorker, type PythonEnv, type PythonWorker } from '../support/python.js';
 import { AMQP_URL, REDIS_URL, describeIfAvailable, uniqueName } from '../support/services.js';
 
-const describeTracing = await describeIfAvailable('tracing interop with Python Celery 5.6', 'redis', 'rabbitmq', 'celery-5.6', 'python-otel');
+const describeTracing = await describeIfAvailable(
+  'tracing interop with Python Celery 5.5 and 5.6',
+  'redis',
+  'rabbitmq',
+  'celery-5.5',
+  'celery-5.6',
+  'python-otel',
+);
 
 const BROKERS = { rabbitmq: AMQP_URL, redis: REDIS_URL } as const;
-const PEER: CeleryVersion = '5.6';
+const PEERS: CeleryVersion[] = ['5.5', '5.6'];
+const MATRIX = PEERS.flatMap((peer) => (Object.keys(BROKERS) as (keyof typeof BROKERS)[]).map((broker) => [peer, broker] as const));
 
 /** A span as otel_peer.py writes it. */
 interface PySpan {
@@ -40,7 +48,7 @@ function readSpans(file: string): PySpan[] {
     .map((line) => JSON.parse(line) as PySpan);
 }
 
-describeTracing.each(Object.keys(BROKERS) as (keyof typeof BROKERS)[])('tracing interop: Celery 5.6, %s broker', (brokerName) => {
+describeTracing.each(MATRIX)('tracing interop: Celery %s, %s broker', (peer, brokerName) => {
   const brokerUrl = BROKERS[brokerName];
   const nodeQueue = uniqueName('otel.node');
   const pyQueue = uniqueName('otel.py');
@@ -49,8 +57,8 @@ describeTracing.each(Object.keys(BROKERS) as (keyof typeof BROKERS)[])('tracing 
     broker: brokerUrl,
     backend: REDIS_URL,
     queue,
-    peer: PEER,
-    env: { PYTHONPATH: pythonPathFor(PEER, PYTHON_DIR, OTEL_PYTHON_PATH), INTEROP_OTEL_SPANS: spansFile },
+    peer,
+    env: { PYTHONPATH: pythonPathFor(peer, PYTHON_DIR, OTEL_PYTHON_PATH), INTEROP_OTEL_SPANS: spansFile },
   });
   let otel: TestTracing;
   let app: Celery;
