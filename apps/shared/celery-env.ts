@@ -1,4 +1,5 @@
-import { connectionOptionsFromEnv, type CeleryModuleOptions } from 'nestjs-celery';
+import { connectionOptionsFromEnv, signalOptionsFromEnv, type CeleryModuleOptions } from 'nestjs-celery';
+import { register } from 'prom-client';
 
 /**
  * Celery settings from the environment, under the names Celery users already know:
@@ -12,15 +13,23 @@ import { connectionOptionsFromEnv, type CeleryModuleOptions } from 'nestjs-celer
  *   CELERY_BROKER_CONNECTION_TIMEOUT, CELERY_LOG_LEVEL, CELERY_LOG_FORMAT  startup retry and logs
  *   CELERY_BROKER_USE_SSL, CELERY_REDIS_BACKEND_USE_SSL, CELERY_BROKER_TRANSPORT_OPTIONS,
  *   CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS  TLS and transport options (see connectionOptionsFromEnv)
+ *   CELERY_METRICS         Prometheus metrics, on unless false: in prom-client's default registry,
+ *                          served at GET /metrics (api) and on METRICS_PORT (worker)
+ *   CELERY_TRACING         OpenTelemetry spans (default off; the process registers an SDK first)
  */
 export function celeryOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): CeleryModuleOptions {
   const queues = (env.CELERY_QUEUES ?? '')
     .split(',')
     .map((q) => q.trim())
     .filter(Boolean);
+  const { tracing } = signalOptionsFromEnv(env);
   return {
     ...connectionOptionsFromEnv(env),
     ...(queues.length ? { taskDefaultQueue: queues[0] } : {}),
+    // the registry this app serves, passed explicitly: the one the library would pick is the same
+    // module, but a bundler or test runner may load prom-client twice
+    metrics: metricsEnabled(env) ? { registry: register } : false,
+    ...(tracing ? { tracing } : {}),
   };
 }
 
@@ -37,6 +46,9 @@ export function workerOptionsFromEnv(env: NodeJS.ProcessEnv = process.env) {
     sendTaskEvents: !/^(false|0|no|off)$/i.test(env.CELERY_WORKER_SEND_TASK_EVENTS?.trim() ?? ''),
   };
 }
+
+/** The example apps keep metrics on unless CELERY_METRICS is false. */
+export const metricsEnabled = (env: NodeJS.ProcessEnv = process.env) => signalOptionsFromEnv(env).metrics !== false;
 
 /** True when no broker is configured: worker and api share one process on memory://. */
 export const isEmbedded = (env: NodeJS.ProcessEnv = process.env) => !env.CELERY_BROKER_URL || env.CELERY_BROKER_URL.startsWith('memory:');

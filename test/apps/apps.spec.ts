@@ -8,6 +8,7 @@ import { NestFactory } from '@nestjs/core';
 import { CeleryServer } from 'nestjs-celery';
 import { ApiModule } from '../../apps/api/src/api.module.js';
 import { celeryOptionsFromEnv, workerOptionsFromEnv } from '../../apps/shared/celery-env.js';
+import { startMetricsServer } from '../../apps/worker/src/metrics-server.js';
 import { WorkerModule } from '../../apps/worker/src/worker.module.js';
 import { deleteQueues } from '../support/cleanup.js';
 import { AMQP_URL, REDIS_URL, describeIfAvailable, uniqueName } from '../support/services.js';
@@ -58,11 +59,30 @@ async function exercise(base: string) {
   expect((await post(`${base}/tasks/tasks.add`, { args: 'nope' })).status).toBe(400);
 }
 
+/** GET a Prometheus exposition: its content type and the value of each sample line. */
+async function scrape(url: string) {
+  const res = await fetch(url);
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+  const text = await res.text();
+  const value = (sample: string) =>
+    Number(
+      text
+        .split('\n')
+        .find((l) => l.startsWith(`${sample} `))
+        ?.split(' ')[1] ?? NaN,
+    );
+  return { text, value };
+}
+
 describe('example apps, embedded (npm start)', () => {
   test('api + worker in one process on memory://: POST a task, GET its result', async () => {
     const { app, base } = await startApi({});
     try {
       await exercise(base);
+      const { value } = await scrape(`${base}/metrics`);
+      expect(value('celery_tasks_succeeded_total{task="tasks.add",queue="celery"}')).toBeGreaterThanOrEqual(1);
+      expect(value('celery_tasks_published_total{task="tasks.fail",queue="celery"}')).toBeGreaterThanOrEqual(1);
     } finally {
       await app.close();
     }
@@ -92,6 +112,21 @@ describeReal('example apps over RabbitMQ + Redis', () => {
 
   test('the api sends, the separate worker app runs, results come back through Redis', async () => {
     await exercise(api.base);
+  });
+
+  test("the worker's metrics server and the api's GET /metrics show the tasks by queue", async () => {
+    const { server, port } = await startMetricsServer(0, '127.0.0.1');
+    try {
+      const fromWorker = await scrape(`http://127.0.0.1:${port}/metrics`);
+      expect(fromWorker.value(`celery_tasks_received_total{task="tasks.add",queue="${queue}"}`)).toBeGreaterThanOrEqual(1);
+      expect(fromWorker.value(`celery_task_runtime_seconds_count{task="tasks.add",queue="${queue}"}`)).toBeGreaterThanOrEqual(1);
+      expect(fromWorker.value('celery_connections{component="broker",state="connected"}')).toBeGreaterThanOrEqual(2);
+      const fromApi = await scrape(`${api.base}/metrics`);
+      expect(fromApi.value(`celery_tasks_published_total{task="tasks.add",queue="${queue}"}`)).toBeGreaterThanOrEqual(1);
+      expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 
   test('PROGRESS states from the worker reach the api through the result backend', async () => {

@@ -80,6 +80,22 @@ export function amqp4UrlFor(version: CeleryVersion, backend: string): string {
   return CELERY_PEERS[version].runsOnDenyAll(backend) ? AMQP4_URL : AMQP4_PERMISSIVE_URL;
 }
 
+/** OpenTelemetry's Python API and SDK (sid), unpacked by scripts/interop/celery-peers.sh: the tracing peer's. */
+export const OTEL_PYTHON_PATH = join(PEERS_CACHE, 'otel', 'usr', 'lib', 'python3', 'dist-packages');
+
+let otelAvailable: boolean | undefined;
+
+/** Whether PYTHON imports OpenTelemetry's SDK (its in-memory exporter) from OTEL_PYTHON_PATH. */
+export function otelPythonAvailable(): boolean {
+  otelAvailable ??=
+    existsSync(OTEL_PYTHON_PATH) &&
+    spawnSync(PYTHON, ['-c', 'from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter'], {
+      stdio: 'ignore',
+      env: { ...process.env, PYTHONPATH: OTEL_PYTHON_PATH },
+    }).status === 0;
+  return otelAvailable;
+}
+
 /** PYTHONPATH for a peer: the given folders first (the test's Python files), then the peer's Celery. */
 export function pythonPathFor(version: CeleryVersion, ...dirs: string[]): string {
   return [...dirs, ...CELERY_PEERS[version].pythonPath].join(':');

@@ -5,11 +5,11 @@
  */
 import { createConnection } from 'node:net';
 import { spawnSync } from 'node:child_process';
-import { AMQP4_PERMISSIVE_URL, AMQP4_URL, CELERY_PEERS, PYTHON } from './peers.js';
+import { AMQP4_PERMISSIVE_URL, AMQP4_URL, CELERY_PEERS, PYTHON, otelPythonAvailable } from './peers.js';
 
 export { AMQP4_PERMISSIVE_URL, AMQP4_URL, PYTHON };
 
-export type ServiceName = 'redis' | 'rabbitmq' | 'python-celery' | 'rabbitmq4' | 'rabbitmq4-permissive' | 'celery-5.5' | 'celery-5.6';
+export type ServiceName = 'redis' | 'rabbitmq' | 'python-celery' | 'rabbitmq4' | 'rabbitmq4-permissive' | 'celery-5.5' | 'celery-5.6' | 'python-otel';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 export const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672//';
@@ -22,6 +22,7 @@ const HOW_TO_START: Record<ServiceName, string> = {
   'rabbitmq4-permissive': 'RABBITMQ4_PORT=5683 RABBITMQ4_PERMIT=transient_nonexcl_queues scripts/interop/rabbitmq4.sh start',
   'celery-5.5': 'scripts/interop/celery-peers.sh',
   'celery-5.6': 'scripts/interop/celery-peers.sh',
+  'python-otel': 'scripts/interop/celery-peers.sh',
 };
 
 function amqpPort(url: string): number {
@@ -55,9 +56,11 @@ export function isAvailable(service: ServiceName): Promise<boolean> {
             ? tcpReachable('127.0.0.1', amqpPort(AMQP4_URL))
             : service === 'rabbitmq4-permissive'
               ? tcpReachable('127.0.0.1', amqpPort(AMQP4_PERMISSIVE_URL))
-              : service === 'celery-5.5' || service === 'celery-5.6'
-                ? Promise.resolve(CELERY_PEERS[service === 'celery-5.5' ? '5.5' : '5.6'].available())
-                : Promise.resolve(spawnSync(PYTHON, ['-c', 'import celery, redis'], { stdio: 'ignore' }).status === 0);
+              : service === 'python-otel'
+                ? Promise.resolve(otelPythonAvailable())
+                : service === 'celery-5.5' || service === 'celery-5.6'
+                  ? Promise.resolve(CELERY_PEERS[service === 'celery-5.5' ? '5.5' : '5.6'].available())
+                  : Promise.resolve(spawnSync(PYTHON, ['-c', 'import celery, redis'], { stdio: 'ignore' }).status === 0);
     cache.set(service, p);
   }
   return p;

@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { CeleryModule } from 'nestjs-celery';
 import { celeryOptionsFromEnv, isEmbedded, workerOptionsFromEnv } from '../../shared/celery-env.js';
 import { TasksModule } from '../../worker/src/worker.module.js';
+import { MetricsController } from './metrics.controller.js';
 import { TasksController } from './tasks.controller.js';
 
 @Module({})
@@ -18,7 +19,7 @@ export class ApiModule {
         CeleryModule.forRoot({ ...celeryOptionsFromEnv(env), ...(embedded ? { worker: workerOptionsFromEnv(env) } : {}) }),
         ...(embedded ? [TasksModule] : []),
       ],
-      controllers: [TasksController],
+      controllers: [TasksController, MetricsController],
     };
   }
 }

@@ -12,7 +12,7 @@ export { Celery, type SendTaskOptions } from './engine/celery.js';
 export type { CeleryOptions, TaskQueueOptions } from './engine/celery.options.js';
 export type { TaskRoutes, TaskRoute, TaskRouteValue, TaskRouteMap, RouterFunction } from './engine/task-routes.js';
 export { AsyncResult, type GetOptions, type ResultNode, type ResultTuple } from './engine/async-result.js';
-export { connectionOptionsFromEnv, CeleryEnvError, type ConnectionEnvOptions } from './engine/celery-env.js';
+export { connectionOptionsFromEnv, signalOptionsFromEnv, CeleryEnvError, type ConnectionEnvOptions, type SignalEnvOptions } from './engine/celery-env.js';
 export { Worker, type WorkerOptions } from './engine/worker/worker.js';
 // the TaskContext type is exported by nest/ beside the @TaskContext() decorator of the same name
 export type { TaskHandler, TaskOptions } from './engine/worker/task-context.js';
@@ -88,3 +88,9 @@ export type { SerializerName, CompressionName } from './protocol/serialization.j
 export type { Broker } from './transport/broker.interface.js';
 export type { ResultBackend } from './transport/result-backend.interface.js';
 export type { ConnectionStatus } from './transport/connection-status.js';
+
+// observing the task lifecycle (Celery's signals): metrics (prom-client), tracing (OpenTelemetry), your own
+export type { TaskSignalObserver, PublishedTask, ReceivedTask, ObservedWorker, RevokedReason } from './engine/signals/task-signals.js';
+export { SENT_AT_HEADER, type MetricsOptions } from './engine/signals/metrics.js';
+export type { TracingOptions } from './engine/signals/tracing.js';
+export type { SignalOptions } from './engine/signals/observers.js';

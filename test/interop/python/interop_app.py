@@ -12,6 +12,7 @@ Configured from the environment so one file serves every broker/backend pair:
                    keyfile, cert_reqs as "required"/"none" …); rediss:// URLs carry ssl_* instead
   INTEROP_RESULT_BACKEND_TRANSPORT_OPTIONS  optional JSON dict (global_keyprefix … on Celery >= 5.3)
   INTEROP_TASK_ROUTES  optional task_routes as JSON (see task_routes_from_json)
+  INTEROP_OTEL_SPANS  optional file: OpenTelemetry tracing on (otel_peer.py), finished spans appended to it
 """
 import json
 import os
@@ -90,6 +91,10 @@ if os.environ.get("INTEROP_FLEET_QUEUES"):
                      queue_arguments={"x-queue-type": qtype} if qtype == "quorum" else None)
 
     app.conf.task_queues = [_fleet_queue(n) for n in [app.conf.task_default_queue] + os.environ["INTEROP_FLEET_QUEUES"].split(",")]
+# INTEROP_OTEL_SPANS=<file>: trace with OpenTelemetry as opentelemetry-instrumentation-celery would
+# (otel_peer.py; needs the otel folder of scripts/interop/celery-peers.sh on PYTHONPATH), spans to <file>
+if os.environ.get("INTEROP_OTEL_SPANS"):
+    import otel_peer  # noqa: F401
 
 
 @app.task(name="py.add")

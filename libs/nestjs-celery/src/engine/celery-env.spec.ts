@@ -1,4 +1,4 @@
-import { connectionOptionsFromEnv } from './celery-env.js';
+import { connectionOptionsFromEnv, signalOptionsFromEnv } from './celery-env.js';
 
 describe('connectionOptionsFromEnv (CELERY_* variables)', () => {
   test('URLs, *_USE_SSL as true or JSON, transport options as JSON; unset ones left out', () => {
@@ -41,5 +41,14 @@ describe('connectionOptionsFromEnv (CELERY_* variables)', () => {
     expect(() => connectionOptionsFromEnv({ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP: 'maybe' })).toThrow(/must be true or false/);
     expect(() => connectionOptionsFromEnv({ CELERY_BROKER_CONNECTION_MAX_RETRIES: 'ten' })).toThrow(/must be a number/);
     expect(() => connectionOptionsFromEnv({ CELERY_LOG_FORMAT: 'xml' })).toThrow(/CELERY_LOG_FORMAT must be one of text, json/);
+  });
+});
+
+describe('signalOptionsFromEnv (CELERY_METRICS, CELERY_TRACING)', () => {
+  test('true turns each on, false turns it off, unset leaves it out, anything else names the variable', () => {
+    expect(signalOptionsFromEnv({})).toEqual({});
+    expect(signalOptionsFromEnv({ CELERY_METRICS: 'true', CELERY_TRACING: '1' })).toEqual({ metrics: true, tracing: true });
+    expect(signalOptionsFromEnv({ CELERY_METRICS: 'no', CELERY_TRACING: 'false' })).toEqual({ metrics: false, tracing: false });
+    expect(() => signalOptionsFromEnv({ CELERY_METRICS: 'prometheus' })).toThrow(/CELERY_METRICS must be true or false/);
   });
 });

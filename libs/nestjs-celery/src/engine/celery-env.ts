@@ -6,6 +6,9 @@ import type { CeleryOptions } from './celery.options.js';
 /** An environment variable that cannot be read (not JSON, not true/false). */
 export class CeleryEnvError extends CeleryError {}
 
+/** What `signalOptionsFromEnv()` reads: metrics and tracing on or off. */
+export type SignalEnvOptions = Pick<CeleryOptions, 'metrics' | 'tracing'>;
+
 /** What `connectionOptionsFromEnv()` reads: the connection part of CeleryOptions. */
 export type ConnectionEnvOptions = Pick<
   CeleryOptions,
@@ -104,5 +107,24 @@ export function connectionOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): 
   if (level) out.logLevel = level;
   const format = oneOf<LogFormat>(env, 'CELERY_LOG_FORMAT', LOG_FORMATS);
   if (format) out.logFormat = format;
+  return out;
+}
+
+/**
+ * CELERY_METRICS=true: Prometheus metrics in prom-client's default registry; CELERY_TRACING=true:
+ * OpenTelemetry spans through the globally registered tracer provider; false/0/no: off (given as
+ * false, so an app's own default can tell "off" from unset).
+ */
+export function signalOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SignalEnvOptions {
+  const out: SignalEnvOptions = {};
+  for (const [name, key] of [
+    ['CELERY_METRICS', 'metrics'],
+    ['CELERY_TRACING', 'tracing'],
+  ] as const) {
+    if (!env[name]?.trim()) continue;
+    const on = asBool(env[name].trim());
+    if (on === undefined) throw new CeleryEnvError(`${name} must be true or false, got ${env[name].slice(0, 80)}`);
+    out[key] = on;
+  }
   return out;
 }

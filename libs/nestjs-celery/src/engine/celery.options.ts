@@ -8,9 +8,13 @@ import type { ResultBackend } from '../transport/result-backend.interface.js';
 import type { SslOptions } from '../transport/tls-options.js';
 import type { TaskRoutes } from './task-routes.js';
 import type { BrokerTransportOptions, ResultBackendTransportOptions } from '../transport/transport-options.js';
+import type { SignalOptions } from './signals/observers.js';
 
-/** App-wide settings, named after Celery's (`task_default_queue` → taskDefaultQueue …). */
-export interface CeleryOptions {
+/**
+ * App-wide settings, named after Celery's (`task_default_queue` → taskDefaultQueue …), and the
+ * observers of its tasks' lifecycle (`metrics`, `tracing`, `signals`), for its client and workers.
+ */
+export interface CeleryOptions extends SignalOptions {
   /** A Broker or a URL: amqp://, amqps://, redis://, rediss://, memory:// (default memory://) */
   broker?: Broker | string | string[];
   /** A ResultBackend or a URL: redis://, rpc://, memory://; null/undefined = no results */

@@ -56,6 +56,8 @@ function displayUrl(url: unknown, fallback: string): string {
   if (Array.isArray(url)) return redactUrl(url.join(';'), '**');
   return fallback;
 }
+import { createTaskSignals } from './signals/observers.js';
+import type { TaskSignals } from './signals/task-signals.js';
 
 /** Options of one `sendTask`, named after Celery's `apply_async` options. */
 export interface SendTaskOptions {
@@ -182,6 +184,8 @@ export class Celery {
   readonly queues: TaskQueues;
   /** task_routes (Celery's `app.amqp.router`): `router.route(name, args, kwargs, options)` is where a send would go */
   readonly router: TaskRouter;
+  /** the observers of this app's tasks (metrics, tracing, yours): Celery's signals, called by its client and workers */
+  readonly signals: TaskSignals;
 
   constructor(readonly options: CeleryOptions = {}) {
     // the transports log what messages carry too (envelope previews, error texts)
@@ -216,6 +220,7 @@ export class Celery {
     this.queues = new TaskQueues(options, this.defaultQueue);
     this.router = new TaskRouter(options.taskRoutes);
     this.oid = this.backend?.oid ?? randomUUID();
+    this.signals = createTaskSignals(options, this.broker, this.backend);
     this.broker.status$.subscribe((status) => (this.brokerStatus = status));
     this.deadlines = new PublishDeadlines(options.publishTimeoutMs ?? 30_000);
   }
@@ -356,7 +361,7 @@ export class Celery {
       now,
     });
     const encoded = encodeBody(message.body, this.options.taskSerializer ?? 'json', this.options.taskCompression);
-    const headers = encoded.compression ? { ...message.headers, compression: encoded.compression } : message.headers;
+    const headers: Record<string, unknown> = encoded.compression ? { ...message.headers, compression: encoded.compression } : message.headers;
     const waitForResult = this.backend && !options.ignoreResult && options.awaitResult !== false;
     // Celery's on_task_call: the subscription is requested before the task is published, so no
     // result can be missed. Where watch() catches up with a GET once subscribed (Redis, memory),
@@ -371,13 +376,20 @@ export class Celery {
       await this.declareQueue(queue);
       if (delayed) await this.setUpDelayedDelivery(queue);
     })();
-    await this.deadlines.track(declared, () => new PublishTimeoutError(id, this.deadlines.timeoutMs, false));
-    await this.publish(
-      name,
-      id,
-      { body: encoded.body, contentType: encoded.contentType, contentEncoding: encoded.contentEncoding, headers, properties: message.properties },
-      route,
-    );
+    const afterPublish = this.signals.enabled ? this.signals.beforeTaskPublish({ task: name, id, queue, ...route, headers }) : undefined;
+    try {
+      await this.deadlines.track(declared, () => new PublishTimeoutError(id, this.deadlines.timeoutMs, false));
+      await this.publish(
+        name,
+        id,
+        { body: encoded.body, contentType: encoded.contentType, contentEncoding: encoded.contentEncoding, headers, properties: message.properties },
+        route,
+      );
+    } catch (error) {
+      afterPublish?.(error);
+      throw error;
+    }
+    afterPublish?.();
     // the backend can still refuse the subscription: surface that to the sender
     await subscribed;
     return new AsyncResult<T>(id, this.backend, null, this);

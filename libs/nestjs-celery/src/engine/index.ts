@@ -8,7 +8,12 @@ export { Celery, type SendTaskOptions } from './celery.js';
 export { DEFAULT_QUEUE, type CeleryOptions, type TaskQueueOptions } from './celery.options.js';
 export type { TaskRoutes, TaskRoute, TaskRouteValue, TaskRouteMap, RouterFunction } from './task-routes.js';
 export { AsyncResult, type GetOptions, type ResultNode, type ResultTuple } from './async-result.js';
-export { connectionOptionsFromEnv, CeleryEnvError, type ConnectionEnvOptions } from './celery-env.js';
+export { connectionOptionsFromEnv, signalOptionsFromEnv, CeleryEnvError, type ConnectionEnvOptions, type SignalEnvOptions } from './celery-env.js';
+// observing the task lifecycle (Celery's signals): metrics (prom-client), tracing (OpenTelemetry), your own
+export type { TaskSignalObserver, PublishedTask, ReceivedTask, ObservedWorker, RevokedReason } from './signals/task-signals.js';
+export { SENT_AT_HEADER, type MetricsOptions } from './signals/metrics.js';
+export type { TracingOptions } from './signals/tracing.js';
+export type { SignalOptions } from './signals/observers.js';
 export type { CeleryLogger } from '../common/logger.js';
 export { redactUrl, redactSecrets } from '../common/redact-url.js';
 

@@ -57,7 +57,7 @@ describe('lazy drivers', () => {
 
   // Loading the package entry must not load a driver: no source file imports one as a value
   // (type-only imports are erased); they go through driver-loader.ts at connect/construct time.
-  it('no source file imports amqplib or ioredis as a value', () => {
+  it('no source file imports amqplib, ioredis, prom-client or @opentelemetry/api as a value', () => {
     const offenders: string[] = [];
     const walk = (dir: string): void => {
       for (const name of readdirSync(dir)) {
@@ -65,7 +65,10 @@ describe('lazy drivers', () => {
         if (statSync(path).isDirectory()) walk(path);
         else if (name.endsWith('.ts') && !name.endsWith('.spec.ts')) {
           const text = readFileSync(path, 'utf8');
-          if (/^import\s+(?!type\b)[^;]*from\s+'(amqplib|ioredis)'/m.test(text) || /(?<!typeof )import\(\s*'(amqplib|ioredis)'\s*\)/.test(text))
+          if (
+            /^import\s+(?!type\b)[^;]*from\s+'(amqplib|ioredis|prom-client|@opentelemetry\/api)'/m.test(text) ||
+            /(?<!typeof )import\(\s*'(amqplib|ioredis|prom-client|@opentelemetry\/api)'\s*\)/.test(text)
+          )
             offenders.push(path);
         }
       }

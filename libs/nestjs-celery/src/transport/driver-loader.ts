@@ -1,6 +1,7 @@
 /**
  * Loading the broker client libraries (amqplib, ioredis) only when a transport first needs one,
  * so a Redis-only app never loads amqplib and vice versa; both are optional peer dependencies.
+ * So are prom-client and @opentelemetry/api, loaded when metrics or tracing are turned on.
  */
 import { createRequire } from 'node:module';
 import { MissingDriverError, type DriverName } from './driver.errors.js';
@@ -9,6 +10,8 @@ import { MissingDriverError, type DriverName } from './driver.errors.js';
 export interface Drivers extends Record<DriverName, unknown> {
   amqplib: typeof import('amqplib');
   ioredis: typeof import('ioredis');
+  'prom-client': typeof import('prom-client');
+  '@opentelemetry/api': typeof import('@opentelemetry/api');
 }
 
 // Synchronous on purpose: RedisBackend opens its connection objects in its constructor, and

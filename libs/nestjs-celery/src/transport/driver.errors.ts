@@ -1,18 +1,27 @@
 /**
- * A broker client library (amqplib, ioredis) that a URL needs and is not installed. Apart from driver-loader.ts so
- * that the public error's declaration does not pull in amqplib's and ioredis' types, which an app may not have.
+ * An optional package (amqplib, ioredis, prom-client, @opentelemetry/api) that a URL or an option needs and is not
+ * installed. Apart from driver-loader.ts so that the public error's declaration does not pull in those packages'
+ * types, which an app may not have.
  */
 
-/** The client libraries a transport family may need, by package name. */
-export type DriverName = 'amqplib' | 'ioredis';
+/** The optional packages, by package name. */
+export type DriverName = 'amqplib' | 'ioredis' | 'prom-client' | '@opentelemetry/api';
 
-/** Thrown when a URL asks for a transport whose client library is not installed. */
+/** What each optional package is needed for, for the install hint. */
+const NEEDED_FOR: Record<DriverName, string> = {
+  amqplib: 'this broker/backend URL',
+  ioredis: 'this broker/backend URL',
+  'prom-client': 'metrics (the `metrics` option)',
+  '@opentelemetry/api': 'tracing (the `tracing` option)',
+};
+
+/** Thrown when a URL (or an option) asks for an optional package that is not installed. */
 export class MissingDriverError extends Error {
   constructor(
     readonly driver: DriverName,
     cause?: unknown,
   ) {
-    super(`the "${driver}" package is needed for this broker/backend URL but is not installed: run \`npm install ${driver}\``, { cause });
+    super(`the "${driver}" package is needed for ${NEEDED_FOR[driver]} but is not installed: run \`npm install ${driver}\``, { cause });
     this.name = 'MissingDriverError';
   }
 }

@@ -22,6 +22,7 @@ import { controlCommands } from './control-commands.js';
 import { PidboxNode } from './pidbox-node.js';
 import { brokerInfo } from './broker-info.js';
 import { redactUrl } from '../../common/redact-url.js';
+import type { ObservedWorker, ReceivedTask, TaskSignals } from '../signals/task-signals.js';
 
 /** Worker options for events, heartbeat and remote control (Celery's names in the comments). */
 export interface WorkerNodeOptions {
@@ -52,6 +53,7 @@ export interface NodeWorker {
   readonly registry: { names(): string[]; get(name: string): { options: object } | undefined };
   readonly app: {
     readonly broker: Broker;
+    readonly signals: TaskSignals;
     readonly clock: LamportClock;
     readonly control: Control;
     readonly options: {
@@ -83,6 +85,9 @@ export class WorkerNode {
   private readonly pidbox?: PidboxNode;
   private readonly pending = new Set<Promise<unknown>>();
   private readonly terminations = new Map<string, Promise<void>>();
+  /** what the lifecycle observers are shown of each request, and the state it ended in */
+  private readonly observed = new WeakMap<TaskRequest, ReceivedTask & { state: string | null }>();
+  private readonly observedWorker: ObservedWorker;
 
   constructor(
     private readonly worker: NodeWorker,
@@ -91,6 +96,16 @@ export class WorkerNode {
   ) {
     const { hostname, app } = worker;
     this.state = new WorkerState(hostname);
+    const state = this.state;
+    this.observedWorker = {
+      hostname,
+      get activeCount() {
+        return state.activeCount;
+      },
+      get prefetchedCount() {
+        return state.prefetchedCount;
+      },
+    };
     // celery/worker/consumer/events.py: without task events only the worker group is sent
     this.events = new EventDispatcher(app, {
       hostname,
@@ -142,6 +157,7 @@ export class WorkerNode {
     if (this.options.mingle) await this.mingle();
     await this.pidbox?.start();
     await this.heart?.start();
+    this.signals.emit('workerReady', this.observedWorker);
   }
 
   /** worker-offline, mailbox closed, waiting requests forgotten (their messages went back). */
@@ -151,6 +167,7 @@ export class WorkerNode {
     await this.heart?.stop();
     await this.pidbox?.stop();
     this.state.clearWaiting();
+    this.signals.emit('workerShutdown', this.observedWorker);
   }
 
   // ---- the task's way through the worker, at Celery's points
@@ -176,6 +193,7 @@ export class WorkerNode {
   /** The message is accepted for running: task-received, reserved or scheduled. */
   received(request: TaskRequest, delivery: Delivery): void {
     this.state.taskReceived(request, delivery);
+    if (this.signals.enabled) this.signals.emit('taskReceived', this.observe(request, delivery));
     // fields (reprs of args, kwargs, result) are built only for an event that goes out
     if (this.events.sends('task-received')) this.send('task-received', taskReceivedFields(request));
   }
@@ -183,7 +201,14 @@ export class WorkerNode {
   /** The handler is about to run: task-started, active. */
   started(request: TaskRequest, delivery: Delivery): void {
     this.state.taskAccepted(request, delivery);
+    if (this.signals.enabled) this.signals.emit('taskPrerun', this.observe(request, delivery));
     if (this.events.sends('task-started')) this.send('task-started', { uuid: request.id });
+  }
+
+  /** The task's run, from prerun to its settled message, inside the observers' wrappers (tracing's active span). */
+  run<T>(request: TaskRequest, delivery: Delivery, run: () => Promise<T>): Promise<T> {
+    // nothing observes: no object made per task
+    return this.signals.enabled ? this.signals.wrapRun(this.observe(request, delivery), run) : run();
   }
 
   /**
@@ -192,6 +217,13 @@ export class WorkerNode {
    */
   finished(request: TaskRequest, state: string, result: unknown, traceback: string | null): void {
     const type = state === States.SUCCESS ? 'task-succeeded' : state === States.RETRY ? 'task-retried' : 'task-failed';
+    const observed = this.observed.get(request);
+    if (observed) {
+      observed.state = state;
+      if (state === States.SUCCESS) this.signals.emit('taskSuccess', observed);
+      else if (state === States.RETRY) this.signals.emit('taskRetry', observed, result as ExceptionInfo | null);
+      else this.signals.emit('taskFailure', observed, result as ExceptionInfo | null);
+    }
     // fields (reprs, runtime) are built only for an event that goes out
     if (!this.events.sends(type)) return;
     if (state === States.SUCCESS) {
@@ -206,14 +238,21 @@ export class WorkerNode {
   }
 
   /** REVOKED was stored for the request: task-revoked. */
-  revokedAnnounced(request: TaskRequest, reason: RevokeReason, signum: number | null): void {
+  revokedAnnounced(request: TaskRequest, delivery: Delivery, reason: RevokeReason, signum: number | null): void {
     this.state.taskReady(request.id);
+    if (this.signals.enabled) {
+      const observed = this.observe(request, delivery);
+      observed.state = States.REVOKED;
+      this.signals.emit('taskRevoked', observed, reason);
+    }
     this.send('task-revoked', taskRevokedFields(request, { terminated: reason === 'terminated', signum, expired: reason === 'expired' }));
   }
 
   /** The message was rejected (Celery's Reject): task-rejected. */
   rejected(request: TaskRequest, requeue: boolean): void {
     this.state.taskReady(request.id);
+    const observed = this.observed.get(request);
+    if (observed) this.signals.emit('taskRejected', observed, requeue);
     this.send('task-rejected', { uuid: request.id, requeue });
   }
 
@@ -226,6 +265,23 @@ export class WorkerNode {
   ready(request: TaskRequest): void {
     this.state.taskReady(request.id);
     this.terminations.delete(request.id);
+    const observed = this.observed.get(request);
+    if (observed) this.signals.emit('taskPostrun', observed, observed.state);
+  }
+
+  private get signals(): TaskSignals {
+    return this.worker.app.signals;
+  }
+
+  /** The request as the lifecycle observers see it, made once per request. */
+  private observe(request: TaskRequest, delivery: Delivery): ReceivedTask & { state: string | null } {
+    let observed = this.observed.get(request);
+    if (!observed) {
+      const { queue, routingKey } = delivery.deliveryInfo;
+      observed = { request, queue, routingKey, hostname: this.worker.hostname, state: null };
+      this.observed.set(request, observed);
+    }
+    return observed;
   }
 
   /** Set when `revoke --terminate` aborted the task: REVOKED is stored (or being stored), skip the outcome. */

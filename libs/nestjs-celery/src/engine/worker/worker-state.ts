@@ -70,6 +70,11 @@ export class WorkerState {
     return this.activeRequests.size;
   }
 
+  /** Requests received and not started: reserved, or waiting for their ETA. */
+  get prefetchedCount(): number {
+    return this.reservedRequests.size + this.scheduledRequests.size;
+  }
+
   /** A task message was accepted for running: reserved, or scheduled when its ETA is ahead. */
   taskReceived(request: TaskRequest, delivery: Delivery, now = Date.now()): void {
     const entry: RequestEntry = { request, delivery, timeStart: null };

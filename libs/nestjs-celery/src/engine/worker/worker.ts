@@ -460,7 +460,7 @@ export class Worker {
     const revoked = pyException('TaskRevokedError', 'celery.exceptions', reason);
     await this.storeOutcome(request, States.REVOKED, revoked, null);
     await this.continuation.afterFailureStored(request, States.REVOKED, revoked, null);
-    this.node.revokedAnnounced(request, reason, signum);
+    this.node.revokedAnnounced(request, delivery, reason, signum);
     await delivery.ack();
   }
 
@@ -475,7 +475,7 @@ export class Worker {
       this.running.set(request.id, controller);
       this.node.started(request, delivery);
       try {
-        await this.execute(delivery, request, task, controller);
+        await this.node.run(request, delivery, () => this.execute(delivery, request, task, controller));
       } finally {
         if (this.running.get(request.id) === controller) this.running.delete(request.id);
         this.node.ready(request);
