@@ -24,65 +24,17 @@ export type { CeleryLogger } from './common/logger.js';
 export { redactUrl, redactSecrets } from './common/redact-url.js';
 
 // canvas: signatures, chain, group, chord, map/starmap/chunks, GroupResult
-export {
-  Canvas,
-  Signature,
-  Chain,
-  Group,
-  Chord,
-  XMap,
-  Chunks,
-  GroupResult,
-  GroupMemberError,
-  ChordsNotSupportedError,
-  EmptyCanvasError,
-  InvalidSignatureError,
-  signature,
-  s,
-  si,
-  chain,
-  group,
-  chord,
-  xmap,
-  xstarmap,
-  chunks,
-  signatureFromDict,
-  resultFromTuple,
-  type CanvasResult,
-  type GroupMember,
-  type GroupMemberOutcome,
-  type SignatureOptions,
-  type TaskRef,
-} from './engine/canvas/index.js';
+export * from './engine/canvas/index.js';
 
-// errors: what sending, running and connecting raise; Python exceptions handlers can throw; task predicates
-export {
-  CeleryError,
-  CeleryTimeoutError,
-  NoResultBackendError,
-  BrokerUnavailableError,
-  PublishTimeoutError,
-  DeclarationLimitError,
-  InvalidTaskOptionsError,
-  ImproperlyConfiguredError,
-  QueueMismatchError,
-} from './engine/errors.js';
-export { CeleryTaskError, JS_EXCEPTION_MODULE, type ExceptionInfo } from './protocol/exceptions.js';
-export * from './protocol/python-errors.js';
-export { Retry, Reject, Ignore } from './protocol/task-predicates.js';
-export { ProtocolError, InvalidTaskError, DecodeError, ContentDisallowedError, MessageTooLargeError } from './protocol/errors.js';
+// errors: what sending, running and connecting raise; Python exceptions handlers can throw; task predicates;
+// states and the wire shapes results and signatures take
+export * from './engine/errors-and-states.js';
 export { UnsupportedUrlError } from './transport/factory.js';
 export { MissingDriverError } from './transport/driver.errors.js';
 export { QueueInUseError } from './transport/broker.errors.js';
 export { TlsConfigError, type SslOptions, type CertReqs } from './transport/tls-options.js';
 export { TransportOptionsError, type BrokerTransportOptions, type ResultBackendTransportOptions } from './transport/transport-options.js';
 export { ResultBackendError, BackendStoreError, BackendClosedError, ResultSubscribeError } from './transport/result-backend.errors.js';
-
-// states and the wire shapes results and signatures take
-export { States, READY_STATES, UNREADY_STATES, EXCEPTION_STATES, PROPAGATE_STATES, isReady, type TaskState } from './protocol/states.js';
-export type { ResultMeta } from './protocol/result-meta.js';
-export type { SignatureDict } from './protocol/signature.js';
-export type { SerializerName, CompressionName } from './protocol/serialization.js';
 
 // the broker and backend a module option may be given as an instance (drivers: nestjs-celery/{amqp,redis,memory,rpc})
 export type { Broker } from './transport/broker.interface.js';

@@ -32,59 +32,10 @@ export { EventDispatcher } from './events/event-dispatcher.js';
 export type { CeleryEvent } from './events/event.js';
 
 // canvas: signatures, chain, group, chord, map/starmap/chunks, GroupResult
-export {
-  Canvas,
-  Signature,
-  Chain,
-  Group,
-  Chord,
-  XMap,
-  Chunks,
-  GroupResult,
-  GroupMemberError,
-  ChordsNotSupportedError,
-  EmptyCanvasError,
-  InvalidSignatureError,
-  signature,
-  s,
-  si,
-  chain,
-  group,
-  chord,
-  xmap,
-  xstarmap,
-  chunks,
-  signatureFromDict,
-  resultFromTuple,
-  type CanvasResult,
-  type GroupMember,
-  type GroupMemberOutcome,
-  type SignatureOptions,
-  type TaskRef,
-} from './canvas/index.js';
+export * from './canvas/index.js';
 
-// errors the app and worker raise, and failures as senders see them
-export {
-  CeleryError,
-  CeleryTimeoutError,
-  NoResultBackendError,
-  BrokerUnavailableError,
-  PublishTimeoutError,
-  DeclarationLimitError,
-  InvalidTaskOptionsError,
-  ImproperlyConfiguredError,
-  QueueMismatchError,
-} from './errors.js';
-export { CeleryTaskError, JS_EXCEPTION_MODULE, type ExceptionInfo } from '../protocol/exceptions.js';
-export * from '../protocol/python-errors.js';
-export { Retry, Reject, Ignore } from '../protocol/task-predicates.js';
-export { ProtocolError, InvalidTaskError, DecodeError, ContentDisallowedError, MessageTooLargeError } from '../protocol/errors.js';
-
-// protocol: states and the wire shapes results and signatures take
-export { States, READY_STATES, UNREADY_STATES, EXCEPTION_STATES, PROPAGATE_STATES, isReady, type TaskState } from '../protocol/states.js';
-export type { ResultMeta } from '../protocol/result-meta.js';
-export type { SignatureDict } from '../protocol/signature.js';
-export type { SerializerName, CompressionName } from '../protocol/serialization.js';
+// errors, failures as senders see them, task predicates, states and wire shapes (the root entry exports them too)
+export * from './errors-and-states.js';
 
 // transport: the contracts a broker or result backend implements, URL → driver, shared options and errors
 export type {
