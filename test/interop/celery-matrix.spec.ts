@@ -6,11 +6,13 @@
  * fix (5.2, 5.5; the RPC backend's transient reply queue on every version) the cell runs on the permissive
  * node (AMQP4_PERMISSIVE_URL: only transient_nonexcl_queues permitted, global QoS and the rest denied) and
  * says so in its name.
- * TODO(infra): chain, group, chord, revoke, inspect ping, retry, ETA on each cell.
+ * Each cell also runs kwargs by name both ways, a chain across both workers (a chord too on the Redis backend; the
+ * RPC backend has none) and inspect ping of both workers from our client.
  */
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
 import { Celery } from '../../libs/nestjs-celery/src/engine/celery.js';
 import { Worker } from '../../libs/nestjs-celery/src/engine/worker/worker.js';
+import { chain, chord, signature } from '../../libs/nestjs-celery/src/engine/canvas/index.js';
 import { CeleryTaskError } from '../../libs/nestjs-celery/src/protocol/exceptions.js';
 import { ValueError } from '../../libs/nestjs-celery/src/protocol/python-errors.js';
 import { deleteQueues } from '../support/cleanup.js';
@@ -80,8 +82,10 @@ for (const cell of CELLS) {
     /** Our worker, started by the test that needs it, so a worker that cannot start fails that test only. */
     async function nodeWorker(): Promise<Worker> {
       if (worker) return worker;
-      worker = new Worker(app, { queues: [nodeQueue], logger: silentLogger, concurrency: 4 });
-      worker.register('node.add', ([x, y]) => (x as number) + (y as number));
+      worker = new Worker(app, { queues: [nodeQueue], logger: silentLogger, concurrency: 4, hostname: `${nodeQueue}@matrix` });
+      worker.register('node.sum', ([values]) => (values as number[]).reduce((a, b) => a + b, 0));
+      // bound by name as Python binds a call: a Python client's kwargs {x, y} reach x and y
+      worker.register('node.add', ([x, y]) => (x as number) + (y as number), { params: ['x', 'y'] });
       worker.register('node.fail', ([message]) => {
         throw new ValueError(`from node: ${message}`);
       });
@@ -131,5 +135,26 @@ for (const cell of CELLS) {
       const later = await app.sendTask('py.add', [1, 1], {}, { queue: pyQueue, countdown: 1 });
       expect(await later.get({ timeout: 30_000 })).toBe(2);
     }, 90_000);
+
+    test('kwargs by name both ways (Python → Python first), a chain across both workers, a chord on the Redis backend, inspect ping of both', async () => {
+      await nodeWorker();
+      const [pyToPy] = await pythonClient(toPy, [{ task: 'py.add', kwargs: { x: 4, y: 5 } }]);
+      expect(pyToPy).toMatchObject({ state: 'SUCCESS', result: 9 });
+      const [pyToNode] = await pythonClient(toNode, [{ task: 'node.add', args: [4], kwargs: { y: 6 } }]);
+      expect(pyToNode).toMatchObject({ state: 'SUCCESS', result: 10 });
+      expect(await (await app.sendTask('py.add', [], { x: 7, y: 8 }, { queue: pyQueue })).get({ timeout: 30_000 })).toBe(15);
+      const chained = await chain(signature('node.add', [1, 2], {}, { queue: nodeQueue }), signature('py.add', [3], {}, { queue: pyQueue })).applyAsync(app);
+      expect(await chained.get({ timeout: 30_000 })).toBe(6);
+      if (cell.backend === 'redis') {
+        // header on both workers, body on ours: the Redis backend's chord counter joins them
+        const chorded = await chord(
+          [signature('py.add', [1, 1], {}, { queue: pyQueue }), signature('node.add', [2, 2], {}, { queue: nodeQueue })],
+          signature('node.sum', [], {}, { queue: nodeQueue }),
+        ).applyAsync(app);
+        expect(await chorded.get({ timeout: 30_000 })).toBe(6);
+      }
+      const names = (await app.control.ping({ timeout: 5000 })).flatMap((reply) => Object.keys(reply));
+      expect(names).toEqual(expect.arrayContaining([pyWorker.nodename, `${nodeQueue}@matrix`]));
+    }, 120_000);
   });
 }

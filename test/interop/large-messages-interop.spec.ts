@@ -2,34 +2,46 @@
  * 100 MiB task messages against real Python Celery over {RabbitMQ, Redis} × {Redis, RPC}, per
  * Celery peer: Python client → our worker and our client → Python worker (`py.digest`), one
  * message each way per cell. RabbitMQ 3.x takes up to 128 MiB by default (max_message_size);
- * RabbitMQ 4.x only 16 MiB unless configured.
+ * RabbitMQ 4.x only 16 MiB unless configured: its test node is configured for 256 MiB
+ * (scripts/interop/rabbitmq4.sh), and each peer gets one RabbitMQ 4.x cell with the Redis backend
+ * (on the deny-all node where the peer runs there, the permissive one otherwise).
  */
 import { createHash } from 'node:crypto';
 import { Celery } from '../../libs/nestjs-celery/src/engine/celery.js';
 import { Worker } from '../../libs/nestjs-celery/src/engine/worker/worker.js';
 import { recordingLogger } from '../broker/redis-support.js';
 import { deleteQueues } from '../support/cleanup.js';
+import { amqp4UrlFor } from '../support/peers.js';
 
 import { celeryPeers, runPython, startPythonWorker, type PythonEnv, type PythonWorker } from '../support/python.js';
 import { AMQP_URL, REDIS_URL, describeIfAvailable, uniqueName } from '../support/services.js';
 
-const describeInterop = await describeIfAvailable('100 MiB messages with Python Celery', 'redis', 'rabbitmq', 'python-celery');
+const describeInterop = await describeIfAvailable(
+  '100 MiB messages with Python Celery',
+  'redis',
+  'rabbitmq',
+  'rabbitmq4',
+  'rabbitmq4-permissive',
+  'python-celery',
+);
 
 const MIB = 1024 * 1024;
 const SIZE = 100 * MIB;
 const BROKERS = { rabbitmq: AMQP_URL, redis: REDIS_URL } as const;
 const BACKENDS = { redis: REDIS_URL, rpc: 'rpc://' } as const;
 const PEERS = celeryPeers();
-const MATRIX = PEERS.flatMap((peer) =>
-  (Object.keys(BROKERS) as (keyof typeof BROKERS)[]).flatMap((b) =>
-    (Object.keys(BACKENDS) as (keyof typeof BACKENDS)[]).map((r) => [peer.version, b, r, peer] as const),
+type BrokerName = keyof typeof BROKERS | 'rabbitmq4';
+const MATRIX = PEERS.flatMap((peer) => [
+  ...(Object.keys(BROKERS) as (keyof typeof BROKERS)[]).flatMap((b) =>
+    (Object.keys(BACKENDS) as (keyof typeof BACKENDS)[]).map((r) => [peer.version, b as BrokerName, r, peer] as const),
   ),
-);
+  [peer.version, 'rabbitmq4' as BrokerName, 'redis' as const, peer] as const,
+]);
 
 const digest = (data: string) => ({ length: data.length, sha256: createHash('sha256').update(data).digest('hex') });
 
 describeInterop.each(MATRIX)('100 MiB messages: Celery %s, %s broker, %s backend', (_version, brokerName, backendName, peer) => {
-  const brokerUrl = BROKERS[brokerName];
+  const brokerUrl = brokerName === 'rabbitmq4' ? amqp4UrlFor(peer.version, BACKENDS[backendName]) : BROKERS[brokerName];
   const backendUrl = BACKENDS[backendName];
   const nodeQueue = uniqueName('large.node');
   const pyQueue = uniqueName('large.py');
