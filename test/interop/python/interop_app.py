@@ -20,6 +20,31 @@ import ssl
 
 from celery import Celery
 
+import celery as _celery
+
+# Celery 5.6.3 (Debian sid's) takes the RPC result consumer's 1 s polling timeout for a lost
+# connection and reconnects on every idle second, cancelling its consumer, so the auto-delete
+# reply queue is deleted and declared again each time: a reply that arrives in that gap is dropped
+# and the client waits forever (celery/celery#10284; fixed upstream by #10285, after 5.6.3).
+# The peer runs with that fix, so a reply lost between our worker and a Python client is never
+# this bug of Python's.
+if _celery.__version__ == "5.6.3":
+    import contextlib
+    import socket
+
+    from celery.backends.asynchronous import BaseResultConsumer
+
+    @contextlib.contextmanager
+    def _reconnect_on_connection_errors_only(self):
+        try:
+            yield
+        except socket.timeout:
+            raise  # a polling timeout, for the caller to handle
+        except self._connection_errors:
+            self._reconnect()
+
+    BaseResultConsumer.reconnect_on_error = _reconnect_on_connection_errors_only
+
 app = Celery(
     "interop",
     broker=os.environ.get("INTEROP_BROKER", "redis://127.0.0.1:6379/0"),
