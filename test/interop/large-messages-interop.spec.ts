@@ -35,7 +35,7 @@ const MATRIX = PEERS.flatMap((peer) => [
   ...(Object.keys(BROKERS) as (keyof typeof BROKERS)[]).flatMap((b) =>
     (Object.keys(BACKENDS) as (keyof typeof BACKENDS)[]).map((r) => [peer.version, b as BrokerName, r, peer] as const),
   ),
-  [peer.version, 'rabbitmq4' as BrokerName, 'redis' as const, peer] as const,
+  [peer.version, 'rabbitmq4', 'redis' as const, peer] as const,
 ]);
 
 const digest = (data: string) => ({ length: data.length, sha256: createHash('sha256').update(data).digest('hex') });
