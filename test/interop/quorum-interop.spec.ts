@@ -15,7 +15,7 @@ import { Worker } from '../../libs/nestjs-celery/src/engine/worker/worker.js';
 import { chain, chord, signature } from '../../libs/nestjs-celery/src/engine/canvas/index.js';
 import { QueueMismatchError } from '../../libs/nestjs-celery/src/engine/errors.js';
 import { deleteAmqpQueues } from '../support/cleanup.js';
-import { pythonClient, startPythonWorker, type PythonEnv, type PythonWorker } from '../support/python.js';
+import { pythonClient, startPythonWorker, type PythonEnv, type PythonOutcome, type PythonWorker } from '../support/python.js';
 import { AMQP_URL, REDIS_URL, describeIfAvailable, uniqueName } from '../support/services.js';
 import { AMQP4_URL } from '../support/peers.js';
 import { controlPeer } from '../control/support/python-peer.js';
@@ -183,24 +183,25 @@ describeInterop.each(MATRIX)('Celery %s quorum fleet on %s', (version, _broker, 
 
   test('retries through native delayed delivery: Python → Python (validation), Python → our worker, ours → ours, ours → Python', async () => {
     const twoSeconds = `${'0.'.repeat(26)}1.0.`; // kombu's calculate_routing_key for 2 s
+    /** the second attempt ran on `by`'s worker, having come to `queue` through celery_delayed_* */
+    const expectHop = (outcome: PythonOutcome, by: 'py' | 'node', queue: string) => {
+      expect(outcome).toMatchObject({ state: 'SUCCESS', result: { by, retries: 1, routing_key: `${twoSeconds}${queue}` } });
+      expect((outcome.result as { exchange: string }).exchange).toMatch(/^celery_delayed_/);
+    };
     const [pyToPy, pyToNode] = await pythonClient(toPy, [
       { task: 'py.retry_hop', args: [pyQueue] },
       { task: 'py.retry_hop', args: [nodeQueue] },
     ]);
-    expect(pyToPy).toMatchObject({ state: 'SUCCESS', result: { by: 'py', retries: 1, routing_key: `${twoSeconds}${pyQueue}` } });
-    expect((pyToPy.result as { exchange: string }).exchange).toMatch(/^celery_delayed_/);
+    expectHop(pyToPy, 'py', pyQueue);
     // Python's worker retried into our queue: the second attempt arrives through celery_delayed_* and runs here
-    expect(pyToNode).toMatchObject({ state: 'SUCCESS', result: { by: 'node', retries: 1, routing_key: `${twoSeconds}${nodeQueue}` } });
-    expect((pyToNode.result as { exchange: string }).exchange).toMatch(/^celery_delayed_/);
+    expectHop(pyToNode, 'node', nodeQueue);
     const [nodeToNode, nodeToPy] = await pythonClient(toNode, [
       { task: 'py.retry_hop', args: [nodeQueue] },
       { task: 'py.retry_hop', args: [pyQueue] },
     ]);
-    expect(nodeToNode).toMatchObject({ state: 'SUCCESS', result: { by: 'node', retries: 1, routing_key: `${twoSeconds}${nodeQueue}` } });
-    expect((nodeToNode.result as { exchange: string }).exchange).toMatch(/^celery_delayed_/);
+    expectHop(nodeToNode, 'node', nodeQueue);
     // ctx.retry({ queue }) as self.retry(queue=…): our worker sends the second attempt to Python's queue, through the delay topology
-    expect(nodeToPy).toMatchObject({ state: 'SUCCESS', result: { by: 'py', retries: 1, routing_key: `${twoSeconds}${pyQueue}` } });
-    expect((nodeToPy.result as { exchange: string }).exchange).toMatch(/^celery_delayed_/);
+    expectHop(nodeToPy, 'py', pyQueue);
   });
 
   test("a classic declaration of the fleet's quorum queue is one clear error naming the option", async () => {
