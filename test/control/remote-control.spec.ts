@@ -6,6 +6,7 @@
  * broker (the pidbox is the same on both; our ping and revoke to their workers over RabbitMQ are in
  * test/interop/quorum-interop.spec.ts).
  */
+import { jest } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
 import { Celery } from '../../libs/nestjs-celery/src/engine/celery.js';
@@ -26,8 +27,15 @@ const BROKERS = [
   ['redis', REDIS_URL],
 ] as const;
 
-/** Long enough for a Python process to start and revoke the task before it is due, on a loaded 2-core CI machine. */
-const REVOKE_COUNTDOWN = 10;
+/**
+ * Long enough for a Python process to start and revoke the task before it is due, on a loaded 2-core CI machine
+ * (at load average 23 a `celery` CLI took over 10 s to start, and the task ran before the revoke arrived).
+ */
+const REVOKE_COUNTDOWN = 25;
+
+// each test starts one or more Python processes (the `celery` CLI, a control peer): on a loaded 2-core machine
+// four CLIs started side by side took over 30 s
+jest.setTimeout(120_000);
 
 /** The stored outcome of a task our app sent, as an error when it did not succeed. */
 async function outcome(app: Celery, id: string, timeout = 15_000): Promise<unknown> {
@@ -143,7 +151,7 @@ for (const { version, peer, describe: describeControl } of PEERS)
         expect(error).toBeInstanceOf(CeleryTaskError);
         expect(error).toMatchObject({ state: 'REVOKED', excType: 'TaskRevokedError', excModule: 'celery.exceptions', excMessage: ['revoked'] });
         expect(ran).not.toContain(result.id);
-      }, 60_000);
+      }, 120_000);
 
       test('celery control revoke <id> replies "flagged as revoked" and the task is REVOKED', async () => {
         const result = await app.sendTask('ctl.add', [2, 2], {}, { queue, countdown: REVOKE_COUNTDOWN });
@@ -151,7 +159,7 @@ for (const { version, peer, describe: describeControl } of PEERS)
         expect(cliJson(run)).toEqual([{ [nodename]: { ok: `tasks ${result.id} flagged as revoked` } }]);
         expect(await outcome(app, result.id, REVOKE_COUNTDOWN * 1000 + 15_000)).toMatchObject({ state: 'REVOKED', excMessage: ['revoked'] });
         expect(ran).not.toContain(result.id);
-      }, 60_000);
+      }, 120_000);
 
       test('revoke(terminate=True) from Python aborts the running task: signal aborted, REVOKED(terminated)', async () => {
         const result = await app.sendTask('ctl.wait', [], {}, { queue });

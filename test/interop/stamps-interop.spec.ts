@@ -19,7 +19,8 @@ import { deleteQueues } from '../support/cleanup.js';
 import { PYTHON_DIR, celeryPeers, envFor, startPythonWorker, type PythonEnv, type PythonWorker } from '../support/python.js';
 import { AMQP_URL, PYTHON, REDIS_URL, describeIfAvailable, uniqueName } from '../support/services.js';
 
-jest.setTimeout(90_000);
+// several Python processes per test: at load average 26 on 2 cores one test took over 90 s
+jest.setTimeout(240_000);
 
 /** Celery 5.3+ peers only: 5.2 has no stamping. */
 const PEERS = celeryPeers().filter((p) => p.version !== '5.2');
