@@ -69,8 +69,7 @@ for (const { version, peer, describe: describeFlower } of PEERS)
     });
 
     afterAll(async () => {
-      await pyWorker?.stop();
-      await worker?.stop();
+      await Promise.all([pyWorker?.stop(), worker?.stop()]);
       await app?.close();
       await deleteQueues(brokerUrl, [queue, pyQueue, added, pyAdded]);
       if (brokerUrl.startsWith('redis')) await removeRedisReplyQueue(app.control.mailbox.oid);
@@ -133,6 +132,8 @@ for (const { version, peer, describe: describeFlower } of PEERS)
     }, 300_000);
 
     test('shutdown from Python: no reply, the running task finishes and is stored, the worker stops answering', async () => {
+      // the Python worker's part is done: it stops meanwhile (afterAll waits for it)
+      void pyWorker.stop();
       const slow = await app.sendTask('fl.slow', [], {}, { queue });
       await eventually(() => worker.running.has(slow.id), 'the slow task to start');
       const replies = await controlPeer<unknown[]>(env, { op: 'shutdown', destination: [nodename], timeout: 2.0 }).result;
