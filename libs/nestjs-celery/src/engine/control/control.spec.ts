@@ -7,7 +7,7 @@ import { TaskRevokedError } from '../../protocol/python-errors.js';
 import { Celery } from '../celery.js';
 import { EventReceiver, type ReceivedEvent } from '../events/event-receiver.js';
 import type { TaskContext } from '../worker/task-context.js';
-import { Worker, type WorkerOptions } from '../worker/worker.js';
+import { MAX_CONSUMED_QUEUES, Worker, type WorkerOptions } from '../worker/worker.js';
 import { eventually } from '../../../../../test/support/eventually.js';
 
 let seq = 0;
@@ -133,6 +133,12 @@ describe('remote control and events (memory transport)', () => {
     expect(await app.control.addConsumer('x'.repeat(256), { destination: ['a@one'], reply: true })).toEqual([
       { 'a@one': { error: expect.stringContaining('queue must be a name of 1 to 255 characters') } },
     ]);
+    // bounded: past MAX_CONSUMED_QUEUES the worker refuses (a log line) and goes on with the others
+    for (let i = 0; i < MAX_CONSUMED_QUEUES + 5; i++) await app.control.addConsumer(`many-${i}-${vhost}`, { destination: ['a@one'] });
+    await until(() => w.consumedQueues.length === MAX_CONSUMED_QUEUES, 'the queues to be added');
+    expect(await app.control.ping({ destination: ['a@one'] })).toEqual([{ 'a@one': { ok: 'pong' } }]);
+    expect(w.consumedQueues).toHaveLength(MAX_CONSUMED_QUEUES);
+    await expect((await app.sendTask('add', [3, 3], {}, { queue: `q-${vhost}` })).get({ timeout: 2000 })).resolves.toBe(6);
   });
 
   test('shutdown: no reply, the worker finishes what runs, stores it and goes offline', async () => {

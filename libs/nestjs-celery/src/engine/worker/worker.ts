@@ -112,6 +112,9 @@ export interface WorkerOptions extends AckDefaults, UnknownTaskOptions, WorkerNo
   maxLogLineLength?: number;
 }
 
+/** add_consumer (a remote-control message) makes a worker consume at most this many queues. */
+export const MAX_CONSUMED_QUEUES = 100;
+
 /** The default maxMessageBytes: 256 MiB, room for 100 MiB messages and more. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
 
@@ -322,6 +325,9 @@ export class Worker {
       if (this.consuming.includes(queue.name)) {
         this.logger.log(`already consuming from '${queue.name}'`);
         return undefined;
+      }
+      if (this.consuming.length >= MAX_CONSUMED_QUEUES) {
+        throw new RangeError(`not consuming from '${queue.name}': the worker consumes ${MAX_CONSUMED_QUEUES} queues already, the most add_consumer adds up to`);
       }
       const own = this.app.queueDeclaration(queue.name);
       const custom = { ...own, ...queue };
