@@ -1,7 +1,8 @@
 /**
  * What Flower reads and sends, from real Python Celery 5.2, 5.5 and 5.6 on RabbitMQ and on Redis: one
  * Python process asks our worker and a Python worker (the reference shapes) every inspect command
- * Flower reads and sends the control commands it offers; then `shutdown` stops our worker warm.
+ * Flower reads and sends the control commands it offers; our app.control sends the same to the Python
+ * worker; then `shutdown` stops each worker (ours warm, the running task stored).
  * CI time: one Nest and one Python worker per cell, one Python process for the commands.
  */
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
@@ -55,6 +56,7 @@ for (const { version, peer, describe: describeFlower } of PEERS)
     const pyQueue = uniqueName('flower.py');
     const added = uniqueName('flower.added');
     const pyAdded = uniqueName('flower.pyadded');
+    // the tests run in this order: Python drives both workers, ours drives the Python one, then each shuts the other down
     const env: PythonEnv = { broker: brokerUrl, backend: REDIS_URL, queue, peer, env: { INTEROP_EXCLUSIVE_QUEUES: '0' } };
     let app: Celery;
     let worker: Worker;
@@ -131,9 +133,31 @@ for (const { version, peer, describe: describeFlower } of PEERS)
       expect(worker.consumedQueues).toEqual([queue]);
     }, 300_000);
 
+    test('our app.control steers a Python worker the same way: time_limit, add_consumer, cancel_consumer', async () => {
+      const destination = [pyWorker.nodename];
+      const inspect = app.control.inspect({ destination, timeout: 5000 });
+      const consumed = async () => (await inspect.activeQueues())[pyWorker.nodename]?.map((q) => q.name) ?? [];
+      expect(await app.control.timeLimit('py.add', { soft: 5, hard: 10, destination, reply: true, timeout: 5000 })).toEqual([
+        { [pyWorker.nodename]: { ok: 'time limits set successfully' } },
+      ]);
+      expect((await inspect.registered('time_limit'))[pyWorker.nodename]).toContain('py.add [time_limit=10]');
+      const extra = `${pyAdded}.ours`;
+      expect(await app.control.addConsumer(extra, { destination, reply: true, timeout: 5000 })).toEqual([
+        { [pyWorker.nodename]: { ok: `add consumer ${extra}` } },
+      ]);
+      await eventually(async () => (await consumed()).includes(extra), 'the Python worker to consume the added queue');
+      await expect((await app.sendTask('py.add', [1, 2], {}, { queue: extra })).get({ timeout: 30_000 })).resolves.toBe(3);
+      expect(await app.control.cancelConsumer(extra, { destination, reply: true, timeout: 5000 })).toEqual([
+        { [pyWorker.nodename]: { ok: `no longer consuming from ${extra}` } },
+      ]);
+      await eventually(async () => !(await consumed()).includes(extra), 'the Python worker to stop consuming it');
+      await deleteQueues(brokerUrl, [extra]);
+    }, 120_000);
+
     test('shutdown from Python: no reply, the running task finishes and is stored, the worker stops answering', async () => {
-      // the Python worker's part is done: it stops meanwhile (afterAll waits for it)
-      void pyWorker.stop();
+      // ours to the Python worker, whose part is done: it exits meanwhile (afterAll waits for it)
+      await app.control.shutdown({ destination: [pyWorker.nodename] });
+      const pyExited = new Promise((resolve) => (pyWorker.process.exitCode !== null ? resolve(undefined) : pyWorker.process.once('exit', resolve)));
       const slow = await app.sendTask('fl.slow', [], {}, { queue });
       await eventually(() => worker.running.has(slow.id), 'the slow task to start');
       const replies = await controlPeer<unknown[]>(env, { op: 'shutdown', destination: [nodename], timeout: 2.0 }).result;
@@ -141,5 +165,6 @@ for (const { version, peer, describe: describeFlower } of PEERS)
       await expect(slow.get({ timeout: 30_000 })).resolves.toBe('finished');
       await eventually(async () => (await app.control.ping({ destination: [nodename], timeout: 300 })).length === 0, 'our worker to stop answering');
       expect(worker.running.size).toBe(0);
+      await pyExited;
     }, 120_000);
   });
