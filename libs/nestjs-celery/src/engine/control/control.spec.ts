@@ -130,6 +130,12 @@ describe('remote control and events (memory transport)', () => {
     workers.push(b);
     await b.start();
     await expect(waiting.get({ timeout: 2000 })).resolves.toBe('b:7');
+    // every queue cancelled, then one added again: the worker consumes it
+    await app.control.cancelConsumer(`q-${vhost}`, { destination: ['a@one'], reply: true });
+    await until(() => w.consumedQueues.length === 0, 'no queue consumed');
+    await app.control.addConsumer(`q-${vhost}`, { destination: ['a@one'], reply: true });
+    await until(() => w.consumedQueues.length === 1, 'the queue consumed again');
+    await expect((await app.sendTask('add', [4, 4], {}, { queue: `q-${vhost}` })).get({ timeout: 2000 })).resolves.toBe(8);
     expect(await app.control.addConsumer('x'.repeat(256), { destination: ['a@one'], reply: true })).toEqual([
       { 'a@one': { error: expect.stringContaining('queue must be a name of 1 to 255 characters') } },
     ]);

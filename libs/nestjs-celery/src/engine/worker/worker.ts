@@ -228,6 +228,8 @@ export class Worker {
   private consuming: string[] = [];
   /** consumer changes (add_consumer, cancel_consumer, stop) one after another */
   private consumerChange: Promise<void> = Promise.resolve();
+  /** between start() and stop(): add_consumer / cancel_consumer act only then */
+  private started = false;
   private stopping = false;
   /** deliveries being handled (received, waiting for a slot, running or storing) */
   private inFlight = 0;
@@ -351,7 +353,7 @@ export class Worker {
   /** Work out the next set of queues (undefined: no change) and consume exactly those. */
   private changeConsumer(next: () => Promise<string[] | undefined>): Promise<void> {
     const change = async () => {
-      if (this.stopping || !this.consumer) return;
+      if (this.stopping || !this.started) return;
       const queues = await next();
       if (!queues || this.stopping) return;
       const previous = this.consumer;
@@ -410,6 +412,7 @@ export class Worker {
     this.consuming = [...this.queues];
     this.consumer = await this.consume(this.consuming);
     this.window.attach(this.consumer);
+    this.started = true;
     await this.node.start();
     // startup banner: once, when the worker consumes
     this.logger.log(
@@ -460,6 +463,7 @@ export class Worker {
     this.stopping = true;
     // an add_consumer / cancel_consumer under way finishes first
     await this.consumerChange;
+    this.started = false;
     await this.consumer?.cancel();
     this.consumer = undefined;
     this.window.attach(undefined);
