@@ -147,8 +147,17 @@ describe('remote control and events (memory transport)', () => {
     await expect((await app.sendTask('add', [3, 3], {}, { queue: `q-${vhost}` })).get({ timeout: 2000 })).resolves.toBe(6);
   });
 
-  test('shutdown: no reply, the worker finishes what runs, stores it and goes offline', async () => {
-    const w = worker('a@one');
+  test('shutdown: no reply, the worker finishes what runs, stores it and goes offline; a workerShutdown observer hears it', async () => {
+    const shutdowns: string[] = [];
+    // the worker's own app, with an observer (an app would exit the process there)
+    const own = new Celery({
+      broker: `memory://${vhost}`,
+      backend: `memory://${vhost}`,
+      logger: silentLogger,
+      signals: [{ workerShutdown: (w) => shutdowns.push(w.hostname) }],
+    });
+    const w = new Worker(own, { hostname: 'a@one', queues: [`q-${vhost}`], logger: silentLogger, heartbeatInterval: 0.05 });
+    workers.push(w);
     w.register('slow', () => new Promise((resolve) => setTimeout(() => resolve('done'), 200)));
     await w.start();
     const slow = await app.sendTask('slow', [], {}, { queue: `q-${vhost}` });
@@ -157,6 +166,8 @@ describe('remote control and events (memory transport)', () => {
     await until(() => events.some((e) => e.type === 'worker-offline' && e.hostname === 'a@one'), 'worker-offline');
     await expect(slow.get({ timeout: 2000 })).resolves.toBe('done');
     expect(await app.control.ping({ destination: ['a@one'], timeout: 100 })).toEqual([]);
+    expect(shutdowns).toEqual(['a@one']);
+    await own.close();
   });
 
   test('inspect active / scheduled / query_task / stats follow the tasks', async () => {
