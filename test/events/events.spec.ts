@@ -22,14 +22,21 @@ const BROKERS = [
 ] as const;
 
 type PyEvent = Record<string, unknown> & { type: string; clock: number; timestamp: number };
+/** celery.events.state's Worker and Task as Flower reads them (worker_view() in control_peer.py). */
 interface WorkerView {
   alive: boolean;
   processed: number;
   active: number;
   freq: number;
+  pid: number;
+  clock: number;
+  loadavg: number[];
   sw_ident: string;
+  sw_ver: string;
+  sw_sys: string;
+  status_string: string;
   heartbeats: number;
-  tasks: Record<string, { state: string; name: string; result: string | null; exception: string | null }>;
+  tasks: Record<string, Record<string, unknown> & { state: string; name: string; result: string | null; exception: string | null }>;
 }
 interface Captured {
   events: PyEvent[];
@@ -116,10 +123,54 @@ for (const { version, peer, describe: describeEvents } of PEERS)
       expect(failed.traceback).toEqual(expect.stringContaining('ValueError'));
 
       // Flower's view (celery.events.state.State): alive while heartbeating, with its counts
-      expect(alive_snapshot).toMatchObject({ alive: true, processed: 2, active: 0, freq: 0.5, sw_ident: 'nestjs-celery' });
-      expect(final!.alive).toBe(false);
-      expect(final!.tasks[ok.id]).toMatchObject({ state: 'SUCCESS', name: 'ev.add', result: '3' });
-      expect(final!.tasks[bad.id]).toMatchObject({ state: 'FAILURE', exception: "ValueError('boom')" });
+      expect(alive_snapshot).toMatchObject({
+        alive: true,
+        status_string: 'ONLINE',
+        processed: 2,
+        active: 0,
+        freq: 0.5,
+        pid: process.pid,
+        clock: expect.any(Number),
+        sw_ident: 'nestjs-celery',
+        sw_ver: heartbeat.sw_ver,
+        sw_sys: heartbeat.sw_sys,
+      });
+      expect(alive_snapshot!.loadavg).toEqual([expect.any(Number), expect.any(Number), expect.any(Number)]);
+      expect(final).toMatchObject({ alive: false, status_string: 'OFFLINE' });
+      // the task page: what it was, where and when it ran, how it ended
+      const when = expect.any(Number);
+      expect(final!.tasks[ok.id]).toEqual({
+        state: 'SUCCESS',
+        name: 'ev.add',
+        args: '(1, 2)',
+        kwargs: '{}',
+        retries: 0,
+        eta: null,
+        expires: null,
+        root_id: ok.id,
+        parent_id: null,
+        received: when,
+        started: when,
+        succeeded: when,
+        failed: null,
+        runtime: expect.any(Number),
+        result: '3',
+        exception: null,
+        traceback: null,
+        worker: hostname,
+        ready: true,
+      });
+      expect(final!.tasks[ok.id].runtime as number).toBeGreaterThanOrEqual(0);
+      expect(final!.tasks[bad.id]).toMatchObject({
+        state: 'FAILURE',
+        name: 'ev.fail',
+        args: "('boom',)",
+        exception: "ValueError('boom')",
+        traceback: expect.stringContaining('ValueError'),
+        failed: when,
+        worker: hostname,
+        ready: true,
+      });
     }, 150_000);
 
     test('without sendTaskEvents only worker events go out; `celery control heartbeat` gets a heartbeat at once', async () => {

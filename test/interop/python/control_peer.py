@@ -14,6 +14,9 @@ stdin: one JSON object {"op": ..., ...}; stdout: one JSON document.
   {"op": "declare", "hostname": node, "oid": oid}
       kombu declares the node's pidbox queue, a reply queue for oid, both mailbox exchanges and
       celeryev as Python Celery does -> {entity: "ok" | repr(error)}
+  {"op": "flower", "nodes": {nodename: {"task": name, "queue": str}}}
+      every inspect Flower reads and the control commands it sends, per node (see flower())
+  {"op": "shutdown", "destination": [node], "timeout": float} -> the replies (none from a worker)
   {"op": "events", "hostname": str, "seconds": float, "until": str|null, "until_freq": float|null}
       an EventReceiver (what `celery events` and Flower use) with a celery.events.state.State fed
       from it, for `seconds` (or until an event of type `until` from `hostname` arrived, with
@@ -23,6 +26,7 @@ stdin: one JSON object {"op": ..., ...}; stdout: one JSON document.
       "final": State's view at the end}
 """
 import json
+import math
 import sys
 import threading
 import time
@@ -115,19 +119,81 @@ def declare(req):
     return out
 
 
+def flower(req):
+    """What Flower asks of each node, in one process: every inspect it reads, then the control
+    commands it sends (time_limit, add_consumer / cancel_consumer with a task run through the added
+    queue, pool_restart, an unknown command). req: {"nodes": {nodename: {"task": name, "queue": extra}}}
+    -> {nodename: {step: reply}}."""
+    out = {}
+    for node, spec in req["nodes"].items():
+        insp = app.control.inspect(destination=[node], timeout=5.0)
+
+        def call(command, **arguments):
+            replies = app.control.broadcast(command, arguments=arguments, destination=[node], reply=True, timeout=5.0)
+            return replies[0][node] if replies else None
+
+        def queues():
+            return [q["name"] for q in (insp.active_queues() or {}).get(node, [])]
+
+        def until(condition, seconds=60.0):
+            deadline = time.monotonic() + seconds
+            while not condition() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            return condition()
+
+        got = {}
+        for command in ("stats", "active_queues", "registered", "scheduled", "reserved", "active", "revoked", "conf"):
+            got[command] = (getattr(insp, command)() or {}).get(node)
+        # JSON has no Infinity (result_backend_max_retries): such values as their repr
+        got["conf_with_defaults"] = {
+            key: repr(value) if isinstance(value, float) and not math.isfinite(value) else value
+            for key, value in ((insp.conf(with_defaults=True) or {}).get(node) or {}).items()
+        }
+        got["registered_items"] = (insp.registered("name", "time_limit", "soft_time_limit") or {}).get(node)
+        got["query_task"] = (insp.query_task("00000000-0000-4000-8000-000000000000") or {}).get(node)
+        got["time_limit"] = call("time_limit", task_name=spec["task"], soft=30.0, hard=60.0)
+        got["registered_limits"] = (insp.registered("time_limit", "soft_time_limit") or {}).get(node)
+        got["time_limit_unknown"] = call("time_limit", task_name="no.such.task", soft=1.0, hard=2.0)
+        got["add_consumer"] = call("add_consumer", queue=spec["queue"])
+        got["consuming_added"] = until(lambda: spec["queue"] in queues())
+        got["ran_on_added"] = app.send_task(spec["task"], args=[20, 22], queue=spec["queue"]).get(timeout=60)
+        got["cancel_consumer"] = call("cancel_consumer", queue=spec["queue"])
+        got["consuming_after_cancel"] = not until(lambda: spec["queue"] not in queues())
+        got["pool_restart"] = call("pool_restart")
+        got["unknown"] = call("no_such_command")
+        out[node] = got
+    return out
+
+
+def shutdown(req):
+    """app.control.shutdown() as Flower sends it (a cast); with reply=True, what came back."""
+    return app.control.broadcast("shutdown", destination=req["destination"], reply=True, timeout=req.get("timeout", 2.0))
+
+
 def worker_view(state, hostname):
     worker = state.workers.get(hostname)
     if worker is None:
         return None
+    # what Flower's worker and task pages read of celery.events.state's Worker and Task
     return {
         "alive": worker.alive,
         "processed": worker.processed,
         "active": worker.active,
         "freq": worker.freq,
+        "pid": worker.pid,
+        "clock": worker.clock,
+        "loadavg": worker.loadavg,
         "sw_ident": worker.sw_ident,
+        "sw_ver": worker.sw_ver,
+        "sw_sys": worker.sw_sys,
+        "status_string": worker.status_string,
         "heartbeats": len(worker.heartbeats),
         "tasks": {
-            uuid: {"state": task.state, "name": task.name, "result": task.result, "exception": task.exception}
+            uuid: {
+                field: getattr(task, field)
+                for field in ("state", "name", "args", "kwargs", "retries", "eta", "expires", "root_id", "parent_id",
+                              "received", "started", "succeeded", "failed", "runtime", "result", "exception", "traceback")
+            } | {"worker": task.worker.hostname, "ready": task.ready}
             for uuid, task in state.tasks.items()
             if task.worker is not None and task.worker.hostname == hostname
         },
@@ -171,7 +237,8 @@ def events(req):
 
 def main():
     req = json.load(sys.stdin)
-    op = {"revoke": revoke, "broadcast": broadcast, "inspect": inspect, "hello": hello, "declare": declare, "events": events}[req["op"]]
+    op = {"revoke": revoke, "broadcast": broadcast, "inspect": inspect, "hello": hello, "declare": declare, "events": events,
+          "flower": flower, "shutdown": shutdown}[req["op"]]
     json.dump(op(req), sys.stdout, default=repr)
 
 

@@ -5,6 +5,9 @@
 
 import { redactUrl } from '../../common/redact-url.js';
 
+/** Celery's broker_connection_timeout default, seconds. */
+const CONNECT_TIMEOUT = 4;
+
 const DEFAULT_PORTS: Record<string, number> = { amqp: 5672, amqps: 5671, pyamqp: 5672, redis: 6379, rediss: 6379 };
 
 /** `kind` is the broker's label, reported as is (never branched on). */
@@ -20,6 +23,9 @@ export function brokerInfo(broker: unknown, kind: string): Record<string, unknow
   }
   const scheme = url.protocol.replace(/:$/, '');
   const path = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  const amqp = scheme.startsWith('amqp') || scheme === 'pyamqp';
+  const heartbeat = Number(url.searchParams.get('heartbeat') ?? NaN);
+  // kombu's Connection.info() order, the password left out as Celery's stats does
   return {
     hostname: url.hostname || 'localhost',
     userid: url.username ? decodeURIComponent(url.username) : null,
@@ -28,7 +34,15 @@ export function brokerInfo(broker: unknown, kind: string): Record<string, unknow
     port: url.port ? Number(url.port) : (DEFAULT_PORTS[scheme] ?? null),
     insist: false,
     ssl: scheme === 'amqps' || scheme === 'rediss',
-    ...base,
+    transport: kind,
+    connect_timeout: CONNECT_TIMEOUT,
+    transport_options: {},
+    // amqplib logs in with SASL PLAIN, as py-amqp; Redis has no login method
+    login_method: amqp ? 'PLAIN' : null,
+    uri_prefix: null,
+    // the AMQP heartbeat the URL asks for; none known otherwise
+    heartbeat: Number.isFinite(heartbeat) ? heartbeat : null,
+    failover_strategy: 'round-robin',
     alternates: Array.isArray(broker) ? broker.slice(1).map((u) => redactUrl(String(u), '**')) : [],
   };
 }

@@ -9,10 +9,11 @@ import type { EventDispatcher } from '../events/event-dispatcher.js';
 import type { Heart } from '../events/heart.js';
 import type { LamportClock } from '../events/lamport-clock.js';
 import type { WorkerState } from '../worker/worker-state.js';
-import type { ControlHandler } from './pidbox-node.js';
+import { NO_REPLY, type ControlHandler } from './pidbox-node.js';
 import { signum } from './signals.js';
 import { pythonRepr } from '../../protocol/python-repr.js';
 import { stampValues } from '../../protocol/stamps.js';
+import { ValueError } from '../../protocol/python-errors.js';
 
 /** What the commands read and act on. */
 export interface CommandContext {
@@ -27,10 +28,22 @@ export interface CommandContext {
   /** the task queues consumed, as declared */
   queues(): QueueDeclaration[];
   readonly concurrency: number;
+  /** the prefetch window the broker applies now (`stats.prefetch_count`) */
+  prefetchCount(): number;
+  /** the worker's default [soft, hard] time limits in seconds, 0 for none (the pool's `timeouts`) */
+  timeouts(): [number, number];
   /** `stats.broker`: transport, hostname, port, userid, virtual_host, ssl … */
   brokerInfo(): Record<string, unknown>;
-  /** settings for `conf` */
-  conf(): Record<string, unknown>;
+  /** settings for `conf`: those set, or with the defaults of the rest */
+  conf(withDefaults: boolean): Record<string, unknown>;
+  /** time_limit: set a registered task's limits (null: none); false when no such task */
+  setTimeLimits(name: string, soft: number | null, hard: number | null): boolean;
+  /** add_consumer: consume this queue too (declared first), unless already consumed */
+  addConsumer(queue: QueueDeclaration): void;
+  /** cancel_consumer: stop consuming the queue (nothing happens when it is not consumed) */
+  cancelConsumer(queue: string): void;
+  /** shutdown: a warm shutdown of the worker, after the command returned */
+  shutdown(reason: string): void;
   /** revoke: flag the ids; with terminate abort the running ones; returns the ids found */
   revoke(ids: string[], terminate: boolean, signum: number): string[];
   /** revoke_by_stamped_headers: flag the stamps; with terminate abort the running tasks stamped so; returns the matches per name */
@@ -121,6 +134,44 @@ function rusage(): Record<string, number> {
   };
 }
 
+/** The longest queue name add_consumer / cancel_consumer take (AMQP's short string). */
+const MAX_QUEUE_NAME = 255;
+
+const queueName = (value: unknown): string | undefined => (typeof value === 'string' && value.length > 0 && value.length <= MAX_QUEUE_NAME ? value : undefined);
+
+/** A time limit argument: seconds ≥ 0 (0 and None: no limit, as Celery's falsy limit); undefined when it is neither. */
+function seconds(value: unknown): number | null | undefined {
+  if (value === null || value === undefined) return null;
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) return undefined;
+  return n || null;
+}
+
+/**
+ * `stats.pool` in the shape of Celery's prefork pool (celery/concurrency/prefork.py `info`), for
+ * the one Node process that runs `concurrency` tasks at once: every task is written to it.
+ */
+function poolInfo(ctx: CommandContext): Record<string, unknown> {
+  const total = ctx.state.processed;
+  const share = (total ? 1 : 0).toFixed(2);
+  return {
+    implementation: 'nestjs_celery:EventLoopPool',
+    'max-concurrency': ctx.concurrency,
+    processes: [process.pid],
+    'max-tasks-per-child': 'N/A',
+    'put-guarded-by-semaphore': false,
+    timeouts: ctx.timeouts(),
+    writes: {
+      total,
+      avg: share,
+      all: total ? share : '',
+      raw: total ? String(total) : '',
+      strategy: 'fair',
+      inqueues: { total: 1, active: ctx.state.activeCount ? 1 : 0 },
+    },
+  };
+}
+
 /** The default attributes `registered` shows (celery DEFAULT_TASK_INFO_ITEMS); ours are all unset. */
 const DEFAULT_TASK_INFO_ITEMS = ['exchange', 'routing_key', 'rate_limit'];
 
@@ -196,15 +247,9 @@ export function controlCommands(ctx: CommandContext): Map<string, ControlHandler
       pid: process.pid,
       clock: String(ctx.clock.value),
       uptime: Math.round((Date.now() - ctx.state.startedAt) / 1000),
-      pool: {
-        'max-concurrency': ctx.concurrency,
-        processes: [process.pid],
-        'max-tasks-per-child': null,
-        'put-guarded-by-semaphore': false,
-        timeouts: [],
-      },
+      pool: poolInfo(ctx),
       broker: ctx.brokerInfo(),
-      prefetch_count: ctx.concurrency,
+      prefetch_count: ctx.prefetchCount(),
       rusage: rusage(),
     }),
     'dump_stats',
@@ -245,7 +290,47 @@ export function controlCommands(ctx: CommandContext): Map<string, ControlHandler
     return out;
   });
 
-  add('conf', () => ctx.conf(), 'dump_conf');
+  add('conf', (args) => ctx.conf(truthy(args.with_defaults)), 'dump_conf');
+
+  add('time_limit', (args) => {
+    const name = typeof args.task_name === 'string' ? args.task_name : '';
+    const soft = seconds(args.soft);
+    const hard = seconds(args.hard);
+    if (soft === undefined || hard === undefined)
+      return { error: `time_limit: soft and hard must be seconds or None, got ${pythonRepr(args.soft)} and ${pythonRepr(args.hard)}` };
+    // Celery's words, an error when the task is not registered
+    return ctx.setTimeLimits(name, soft, hard) ? ok('time limits set successfully') : { error: 'unknown task' };
+  });
+
+  add('add_consumer', (args) => {
+    const queue = queueName(args.queue);
+    if (!queue) return { error: `add_consumer: queue must be a name of 1 to ${MAX_QUEUE_NAME} characters, got ${pythonRepr(args.queue)}` };
+    const declaration: QueueDeclaration = { name: queue };
+    if (typeof args.exchange === 'string') declaration.exchange = args.exchange;
+    if (args.exchange_type === 'direct' || args.exchange_type === 'topic' || args.exchange_type === 'fanout') declaration.exchangeType = args.exchange_type;
+    if (typeof args.routing_key === 'string') declaration.routingKey = args.routing_key;
+    // Celery replies at once and starts consuming soon after (consumer.call_soon)
+    ctx.addConsumer(declaration);
+    return ok(`add consumer ${queue}`);
+  });
+
+  add('cancel_consumer', (args) => {
+    const queue = queueName(args.queue);
+    if (!queue) return { error: `cancel_consumer: queue must be a name of 1 to ${MAX_QUEUE_NAME} characters, got ${pythonRepr(args.queue)}` };
+    ctx.cancelConsumer(queue);
+    return ok(`no longer consuming from ${queue}`);
+  });
+
+  // Celery raises WorkerShutdown in the handler: nothing is replied, the worker shuts down warm
+  add('shutdown', (args) => {
+    ctx.shutdown(typeof args.msg === 'string' ? args.msg.slice(0, 1000) : 'Got shutdown from remote');
+    return NO_REPLY;
+  });
+
+  // a Celery worker without worker_pool_restarts answers so; ours has no pool to restart
+  add('pool_restart', () => {
+    throw new ValueError('Pool restarts not enabled');
+  });
 
   return commands;
 }

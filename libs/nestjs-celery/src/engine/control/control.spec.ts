@@ -7,7 +7,7 @@ import { TaskRevokedError } from '../../protocol/python-errors.js';
 import { Celery } from '../celery.js';
 import { EventReceiver, type ReceivedEvent } from '../events/event-receiver.js';
 import type { TaskContext } from '../worker/task-context.js';
-import { Worker, type WorkerOptions } from '../worker/worker.js';
+import { MAX_CONSUMED_QUEUES, Worker, type WorkerOptions } from '../worker/worker.js';
 import { eventually } from '../../../../../test/support/eventually.js';
 
 let seq = 0;
@@ -65,7 +65,109 @@ describe('remote control and events (memory transport)', () => {
     expect(await inspect.registered('name', 'ignore_result')).toEqual({ 'a@one': ['add [name=add]', 'wait [name=wait]'] });
     expect((await inspect.clock())['a@one'].clock).toBeGreaterThan(0);
     expect(await inspect.report()).toEqual({ 'a@one': { ok: expect.stringContaining('nestjs-celery') } });
-    expect((await inspect.conf())['a@one']).toMatchObject({ broker_url: `memory://${vhost}`, worker_send_task_events: false });
+    // Celery's conf lists what differs from its defaults; with_defaults every setting
+    const conf = (await inspect.conf())['a@one'];
+    expect(conf).toMatchObject({ broker_url: `memory://${vhost}`, task_acks_late: true, worker_prefetch_multiplier: 1, worker_concurrency: 16 });
+    expect(conf).not.toHaveProperty('worker_send_task_events');
+    expect((await inspect.conf(true))['a@one']).toMatchObject({ worker_send_task_events: false, task_time_limit: null, task_serializer: 'json' });
+  });
+
+  test('stats in the shape of a prefork pool; pool_restart answers as a Celery worker without pool restarts', async () => {
+    const w = worker('a@one', { concurrency: 3, timeLimit: 30, softTimeLimit: 20 });
+    await w.start();
+    await (await app.sendTask('add', [1, 1], {}, { queue: `q-${vhost}` })).get({ timeout: 2000 });
+    const stats = (await app.control.inspect({ destination: ['a@one'] }).stats())['a@one'];
+    expect(stats.pool).toEqual({
+      implementation: 'nestjs_celery:EventLoopPool',
+      'max-concurrency': 3,
+      processes: [process.pid],
+      'max-tasks-per-child': 'N/A',
+      'put-guarded-by-semaphore': false,
+      timeouts: [20, 30],
+      writes: { total: 1, avg: '1.00', all: '1.00', raw: '1', strategy: 'fair', inqueues: { total: 1, active: 0 } },
+    });
+    expect(stats.prefetch_count).toBe(3);
+    expect(await app.control.broadcast('pool_restart', { destination: ['a@one'], reply: true })).toEqual([
+      { 'a@one': { error: "ValueError('Pool restarts not enabled')" } },
+    ]);
+  });
+
+  test("time_limit changes a task's limits for its next runs; an unknown task gets Celery's error", async () => {
+    const w = worker('a@one');
+    await w.start();
+    const inspect = app.control.inspect({ destination: ['a@one'] });
+    expect(await app.control.timeLimit('wait', { soft: 0.05, hard: 0.1, destination: ['a@one'], reply: true })).toEqual([
+      { 'a@one': { ok: 'time limits set successfully' } },
+    ]);
+    expect(await app.control.timeLimit('nope', { hard: 1, destination: ['a@one'], reply: true })).toEqual([{ 'a@one': { error: 'unknown task' } }]);
+    expect((await inspect.registered('time_limit', 'soft_time_limit'))['a@one']).toContain('wait [time_limit=0.1 soft_time_limit=0.05]');
+    // 'wait' runs until aborted: the soft limit aborts it now
+    const limited = await app.sendTask('wait', [], {}, { queue: `q-${vhost}` });
+    await expect(limited.get({ timeout: 2000 })).resolves.toEqual(expect.stringContaining('SoftTimeLimitExceeded'));
+    expect(await app.control.timeLimit('wait', { destination: ['a@one'], reply: true })).toEqual([{ 'a@one': { ok: 'time limits set successfully' } }]);
+    expect((await inspect.registered('time_limit'))['a@one']).toContain('wait');
+  });
+
+  test('add_consumer and cancel_consumer change the queues consumed while running', async () => {
+    const w = worker('a@one');
+    await w.start();
+    const other = `other-${vhost}`;
+    const inspect = app.control.inspect({ destination: ['a@one'] });
+    expect(await app.control.addConsumer(other, { destination: ['a@one'], reply: true })).toEqual([{ 'a@one': { ok: `add consumer ${other}` } }]);
+    await until(() => w.consumedQueues.includes(other), 'the new consumer');
+    expect((await inspect.activeQueues())['a@one'].map((q) => q.name)).toEqual([`q-${vhost}`, other]);
+    await expect((await app.sendTask('add', [2, 3], {}, { queue: other })).get({ timeout: 2000 })).resolves.toBe(5);
+    await expect((await app.sendTask('add', [2, 4], {}, { queue: `q-${vhost}` })).get({ timeout: 2000 })).resolves.toBe(6);
+    expect(await app.control.cancelConsumer(other, { destination: ['a@one'], reply: true })).toEqual([
+      { 'a@one': { ok: `no longer consuming from ${other}` } },
+    ]);
+    await until(() => !w.consumedQueues.includes(other), 'the consumer to go');
+    expect((await inspect.activeQueues())['a@one'].map((q) => q.name)).toEqual([`q-${vhost}`]);
+    // a task sent there now waits for whoever consumes the queue next
+    const waiting = await app.sendTask('add', [1, 6], {}, { queue: other });
+    const b = new Worker(app, { hostname: 'b@two', queues: [other], logger: silentLogger });
+    b.register('add', ([x, y]) => `b:${(x as number) + (y as number)}`);
+    workers.push(b);
+    await b.start();
+    await expect(waiting.get({ timeout: 2000 })).resolves.toBe('b:7');
+    // every queue cancelled, then one added again: the worker consumes it
+    await app.control.cancelConsumer(`q-${vhost}`, { destination: ['a@one'], reply: true });
+    await until(() => w.consumedQueues.length === 0, 'no queue consumed');
+    await app.control.addConsumer(`q-${vhost}`, { destination: ['a@one'], reply: true });
+    await until(() => w.consumedQueues.length === 1, 'the queue consumed again');
+    await expect((await app.sendTask('add', [4, 4], {}, { queue: `q-${vhost}` })).get({ timeout: 2000 })).resolves.toBe(8);
+    expect(await app.control.addConsumer('x'.repeat(256), { destination: ['a@one'], reply: true })).toEqual([
+      { 'a@one': { error: expect.stringContaining('queue must be a name of 1 to 255 characters') } },
+    ]);
+    // bounded: past MAX_CONSUMED_QUEUES the worker refuses (a log line) and goes on with the others
+    for (let i = 0; i < MAX_CONSUMED_QUEUES + 5; i++) await app.control.addConsumer(`many-${i}-${vhost}`, { destination: ['a@one'] });
+    await until(() => w.consumedQueues.length === MAX_CONSUMED_QUEUES, 'the queues to be added');
+    expect(await app.control.ping({ destination: ['a@one'] })).toEqual([{ 'a@one': { ok: 'pong' } }]);
+    expect(w.consumedQueues).toHaveLength(MAX_CONSUMED_QUEUES);
+    await expect((await app.sendTask('add', [3, 3], {}, { queue: `q-${vhost}` })).get({ timeout: 2000 })).resolves.toBe(6);
+  });
+
+  test('shutdown: no reply, the worker finishes what runs, stores it and goes offline; a workerShutdown observer hears it', async () => {
+    const shutdowns: string[] = [];
+    // the worker's own app, with an observer (an app would exit the process there)
+    const own = new Celery({
+      broker: `memory://${vhost}`,
+      backend: `memory://${vhost}`,
+      logger: silentLogger,
+      signals: [{ workerShutdown: (w) => shutdowns.push(w.hostname) }],
+    });
+    const w = new Worker(own, { hostname: 'a@one', queues: [`q-${vhost}`], logger: silentLogger, heartbeatInterval: 0.05 });
+    workers.push(w);
+    w.register('slow', () => new Promise((resolve) => setTimeout(() => resolve('done'), 200)));
+    await w.start();
+    const slow = await app.sendTask('slow', [], {}, { queue: `q-${vhost}` });
+    await until(() => w.running.has(slow.id), 'the task to start');
+    expect(await app.control.broadcast('shutdown', { destination: ['a@one'], reply: true, timeout: 300 })).toEqual([]);
+    await until(() => events.some((e) => e.type === 'worker-offline' && e.hostname === 'a@one'), 'worker-offline');
+    await expect(slow.get({ timeout: 2000 })).resolves.toBe('done');
+    expect(await app.control.ping({ destination: ['a@one'], timeout: 100 })).toEqual([]);
+    expect(shutdowns).toEqual(['a@one']);
+    await own.close();
   });
 
   test('inspect active / scheduled / query_task / stats follow the tasks', async () => {
@@ -93,7 +195,8 @@ describe('remote control and events (memory transport)', () => {
     ]);
     expect((await inspect.reserved())['a@one']).toEqual([]);
     expect((await inspect.queryTask(running.id, 'unknown-id'))['a@one']).toEqual({ [running.id]: ['active', expect.objectContaining({ id: running.id })] });
-    expect((await inspect.stats())['a@one']).toMatchObject({ total: { wait: 1 }, pid: process.pid, prefetch_count: 16, pool: { 'max-concurrency': 16 } });
+    // the window as the broker applies it: the held ETA task widened it by one (Celery's qos.increment_eventually)
+    expect((await inspect.stats())['a@one']).toMatchObject({ total: { wait: 1 }, pid: process.pid, prefetch_count: 17, pool: { 'max-concurrency': 16 } });
     await app.control.revoke([running.id, later.id], { terminate: true });
     await expect(running.get({ timeout: 2000 })).rejects.toMatchObject({ state: 'REVOKED', excMessage: ['terminated'] });
   });

@@ -83,6 +83,34 @@ export class Control {
     return this.broadcast('disable_events', target);
   }
 
+  /**
+   * Change a task's soft and hard time limits (seconds; null: none) on the workers, for its next
+   * runs. Workers answer `{ok: 'time limits set successfully'}`, or `{error: 'unknown task'}`.
+   */
+  timeLimit(taskName: string, limits: { soft?: number | null; hard?: number | null } & ControlTarget & { reply?: boolean } = {}): Promise<NodeReplies> {
+    const { soft = null, hard = null, ...target } = limits;
+    return this.broadcast('time_limit', { ...target, arguments: { task_name: taskName, soft, hard } });
+  }
+
+  /** Start consuming a queue on the workers (declared first; a direct exchange of its name unless told). */
+  addConsumer(
+    queue: string,
+    options: { exchange?: string; exchangeType?: 'direct' | 'topic' | 'fanout'; routingKey?: string } & ControlTarget & { reply?: boolean } = {},
+  ): Promise<NodeReplies> {
+    const { exchange = null, exchangeType = 'direct', routingKey = null, ...target } = options;
+    return this.broadcast('add_consumer', { ...target, arguments: { queue, exchange, exchange_type: exchangeType, routing_key: routingKey } });
+  }
+
+  /** Stop consuming a queue on the workers. */
+  cancelConsumer(queue: string, target: ControlTarget & { reply?: boolean } = {}): Promise<NodeReplies> {
+    return this.broadcast('cancel_consumer', { ...target, arguments: { queue } });
+  }
+
+  /** Warm-shut the workers down (they finish what runs and stop consuming); no worker replies. */
+  shutdown(target: ControlTarget = {}): Promise<NodeReplies> {
+    return this.broadcast('shutdown', target);
+  }
+
   /** Inspect commands, each resolving `{nodename: reply}` (`{}` when no worker answered). */
   inspect(target: ControlTarget = {}): Inspect {
     return new Inspect(this, target);

@@ -30,6 +30,9 @@ const LOCKED_RETRY_MS = 2000;
 /** A reply that cannot reach the broker within this is dropped (the asker has given up by then). */
 const REPLY_TIMEOUT_MS = 5000;
 
+/** What a handler returns when the asker gets no reply (Celery's `shutdown` raises WorkerShutdown instead of answering). */
+export const NO_REPLY: unique symbol = Symbol('no reply');
+
 /** One remote-control command: Celery calls `handler(state, **arguments)`. */
 export type ControlHandler = (args: Record<string, unknown>) => unknown;
 
@@ -190,6 +193,7 @@ export class PidboxNode {
       this.options.logger.error(`remote-control command ${request.method} failed: ${(error as Error)?.message ?? error}`);
       reply = { error: errorRepr(error) };
     }
+    if (reply === NO_REPLY) return undefined;
     if (request.reply_to) await withTimeout(this.reply({ [this.hostname]: reply ?? null }, request), REPLY_TIMEOUT_MS, `replying to ${request.method}`);
     return reply;
   }

@@ -48,9 +48,20 @@ export interface WorkerNodeOptions {
 /** What the node needs of its Worker. */
 export interface NodeWorker {
   readonly hostname: string;
-  readonly queues: string[];
+  /** the queues consumed now */
+  readonly consumedQueues: readonly string[];
   readonly running: ReadonlyMap<string, { abort(reason?: unknown): void }>;
-  readonly registry: { names(): string[]; get(name: string): { options: object } | undefined };
+  readonly registry: {
+    names(): string[];
+    get(name: string): { options: object } | undefined;
+    setTimeLimits(name: string, soft: number | null, hard: number | null): boolean;
+  };
+  /** the worker's defaults the commands report */
+  readonly options: { timeLimit?: number; softTimeLimit?: number; ackMode?: string; rejectOnWorkerLost?: boolean; trackStarted?: boolean };
+  /** the prefetch window applied now */
+  readonly prefetchCount: number;
+  addConsumer(queue: QueueDeclaration): Promise<void>;
+  cancelConsumer(queue: string): Promise<void>;
   readonly app: {
     readonly broker: Broker;
     readonly signals: TaskSignals;
@@ -72,6 +83,8 @@ export interface NodeWorker {
 export interface NodeHooks {
   concurrency: number;
   logger: CeleryLogger;
+  /** the `shutdown` command: a warm shutdown, begun after the command returned */
+  shutdown(reason: string): void;
   /** store REVOKED (TaskRevokedError(reason)) for the request, run its failure continuation, ack it */
   announceRevoked(delivery: Delivery, request: TaskRequest, reason: RevokeReason, signum: number | null): Promise<void>;
 }
@@ -130,9 +143,24 @@ export class WorkerNode {
         concurrency: hooks.concurrency,
         taskNames: () => worker.registry.names(),
         taskOption: (name, option) => (worker.registry.get(name)?.options as Record<string, unknown> | undefined)?.[camel(option)],
-        queues: () => worker.queues.map((q) => app.queueDeclaration(q)),
+        queues: () => worker.consumedQueues.map((q) => app.queueDeclaration(q)),
+        prefetchCount: () => worker.prefetchCount,
+        timeouts: () => [worker.options.softTimeLimit ?? 0, worker.options.timeLimit ?? 0],
         brokerInfo: () => brokerInfo(app.options.broker, app.broker.kind),
-        conf: () => this.conf(),
+        conf: (withDefaults) => this.conf(withDefaults),
+        setTimeLimits: (name, soft, hard) => {
+          const known = worker.registry.setTimeLimits(name, soft, hard);
+          if (known) hooks.logger.log(`New time limits for tasks of type ${name}: soft=${soft ?? 'None'} hard=${hard ?? 'None'}`);
+          else hooks.logger.error(`Change time limit attempt for unknown task ${name}`);
+          return known;
+        },
+        addConsumer: (queue) => this.later(`add_consumer ${queue.name}`, () => worker.addConsumer(queue)),
+        cancelConsumer: (queue) => this.later(`cancel_consumer ${queue}`, () => worker.cancelConsumer(queue)),
+        shutdown: (reason) => {
+          hooks.logger.warn(reason);
+          // after the handler returned: the shutdown closes the mailbox that runs it
+          setImmediate(() => hooks.shutdown(reason));
+        },
         revoke: (ids, terminate, signum) => this.revoke(ids, terminate, signum),
         revokeByStamps: (headers, terminate, signum) => this.revokeByStamps(headers, terminate, signum),
       });
@@ -358,19 +386,43 @@ export class WorkerNode {
     }
   }
 
-  private conf(): Record<string, unknown> {
-    const { app } = this.worker;
+  /** A remote-control action run soon after the reply (Celery's consumer.call_soon); a failure is logged. */
+  private later(what: string, action: () => Promise<void>): void {
+    const done = action().catch((error: unknown) => this.hooks.logger.error(`${what} failed: ${(error as Error)?.message ?? error}`));
+    this.pending.add(done);
+    void done.finally(() => this.pending.delete(done));
+  }
+
+  /**
+   * celery/worker/control.py `conf`: the settings that differ from Celery's defaults (the URLs
+   * always, passwords masked), or with `with_defaults` every setting this worker honours.
+   */
+  private conf(withDefaults: boolean): Record<string, unknown> {
+    const { app, options: worker } = this.worker;
     const redact = (url: unknown) => (typeof url === 'string' ? redactUrl(url, '********') : null);
-    return {
+    // [Celery's name, our value, Celery's default]
+    const settings: [string, unknown, unknown][] = [
+      ['task_default_queue', app.options.taskDefaultQueue ?? 'celery', 'celery'],
+      ['task_serializer', app.options.taskSerializer ?? 'json', 'json'],
+      ['accept_content', app.options.acceptContent ?? ['json'], ['json']],
+      ['task_acks_late', (worker.ackMode ?? 'late') === 'late', false],
+      ['task_reject_on_worker_lost', worker.rejectOnWorkerLost ?? true, null],
+      ['task_track_started', !!worker.trackStarted, false],
+      ['task_time_limit', worker.timeLimit ?? null, null],
+      ['task_soft_time_limit', worker.softTimeLimit ?? null, null],
+      ['worker_concurrency', this.hooks.concurrency, null],
+      ['worker_prefetch_multiplier', 1, 4],
+      ['worker_send_task_events', !!this.options.sendTaskEvents, false],
+      ['worker_enable_remote_control', this.options.enableRemoteControl ?? true, true],
+    ];
+    const out: Record<string, unknown> = {
       broker_url: redact(Array.isArray(app.options.broker) ? app.options.broker[0] : app.options.broker),
       result_backend: redact(app.options.backend),
-      task_default_queue: app.options.taskDefaultQueue ?? 'celery',
-      task_serializer: app.options.taskSerializer ?? 'json',
-      accept_content: app.options.acceptContent ?? ['json'],
-      worker_send_task_events: !!this.options.sendTaskEvents,
-      worker_enable_remote_control: this.options.enableRemoteControl ?? true,
-      worker_concurrency: this.hooks.concurrency,
     };
+    for (const [name, value, celeryDefault] of settings) {
+      if (withDefaults || JSON.stringify(value) !== JSON.stringify(celeryDefault)) out[name] = value;
+    }
+    return out;
   }
 
   private send(type: string, fields: Record<string, unknown>): void {

@@ -23,6 +23,17 @@ export class TaskRegistry {
     this.tasks.set(name, { name, handler, options });
   }
 
+  /**
+   * Celery's `time_limit` remote-control command: the task's own limits change for its next
+   * runs (null: none of its own). False when no such task is registered.
+   */
+  setTimeLimits(name: string, soft: number | null, hard: number | null): boolean {
+    const task = this.tasks.get(name);
+    if (!task) return false;
+    this.tasks.set(name, { ...task, options: { ...task.options, softTimeLimit: soft ?? undefined, timeLimit: hard ?? undefined } });
+    return true;
+  }
+
   get(name: string): RegisteredTask | undefined {
     return this.tasks.get(name);
   }

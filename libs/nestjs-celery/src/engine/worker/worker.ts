@@ -11,7 +11,7 @@ import { createResultMeta, type ResultMeta } from '../../protocol/result-meta.js
 import { AcceptContent, decodeBody, type DecodeLimits } from '../../protocol/serialization.js';
 import { States, type TaskState } from '../../protocol/states.js';
 import { boundedTaskId, decodeTaskMessage, type TaskMessageLimits, type TaskRequest } from '../../protocol/task-message.js';
-import type { Consumer, Delivery } from '../../transport/broker.interface.js';
+import type { Consumer, Delivery, QueueDeclaration } from '../../transport/broker.interface.js';
 import type { Celery } from '../celery.js';
 import type { TaskContext, TaskHandler, TaskOptions } from './task-context.js';
 import { noContinuation, type TaskContinuation } from './task-continuation.js';
@@ -111,6 +111,9 @@ export interface WorkerOptions extends AckDefaults, UnknownTaskOptions, WorkerNo
   /** every line the worker logs is cut at this many characters (default 8192): message-controlled text cannot flood the log */
   maxLogLineLength?: number;
 }
+
+/** add_consumer (a remote-control message) makes a worker consume at most this many queues. */
+export const MAX_CONSUMED_QUEUES = 100;
 
 /** The default maxMessageBytes: 256 MiB, room for 100 MiB messages and more. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
@@ -221,6 +224,13 @@ export class Worker {
   private readonly storeAttempts: number;
   private readonly storeTimeoutMs: number;
   private consumer?: Consumer;
+  /** the queues consumed now: the configured ones, then as add_consumer / cancel_consumer change them */
+  private consuming: string[] = [];
+  /** consumer changes (add_consumer, cancel_consumer, stop) one after another */
+  private consumerChange: Promise<void> = Promise.resolve();
+  /** between start() and stop(): add_consumer / cancel_consumer act only then */
+  private started = false;
+  private stopping = false;
   /** deliveries being handled (received, waiting for a slot, running or storing) */
   private inFlight = 0;
   /** stop() waiting for inFlight to reach 0 */
@@ -276,6 +286,7 @@ export class Worker {
         concurrency: this.concurrency,
         logger: this.logger,
         announceRevoked: (delivery, request, reason, signum) => this.announceRevoked(delivery, request, reason, signum),
+        shutdown: () => void this.stop({ mode: 'warm' }).catch((error: unknown) => this.logger.error(`shutdown failed: ${(error as Error)?.message ?? error}`)),
       },
       options,
     );
@@ -294,6 +305,78 @@ export class Worker {
 
   get queues(): string[] {
     return this.options.queues?.length ? this.options.queues : [this.app.defaultQueue];
+  }
+
+  /** The queues consumed now (add_consumer and cancel_consumer change them while running). */
+  get consumedQueues(): readonly string[] {
+    return this.consuming;
+  }
+
+  /** The prefetch window the broker applies now (`inspect stats` prefetch_count). */
+  get prefetchCount(): number {
+    return this.window.size;
+  }
+
+  /**
+   * Celery's `add_consumer` (Consumer.add_task_queue): declare the queue and consume it too. The
+   * consumer is started again on the new set of queues; deliveries of the previous one stay valid
+   * until settled.
+   */
+  addConsumer(queue: QueueDeclaration): Promise<void> {
+    return this.changeConsumer(async () => {
+      if (this.consuming.includes(queue.name)) {
+        this.logger.log(`already consuming from '${queue.name}'`);
+        return undefined;
+      }
+      if (this.consuming.length >= MAX_CONSUMED_QUEUES) {
+        throw new RangeError(`not consuming from '${queue.name}': the worker consumes ${MAX_CONSUMED_QUEUES} queues already, the most add_consumer adds up to`);
+      }
+      const own = this.app.queueDeclaration(queue.name);
+      const custom = { ...own, ...queue };
+      // a queue as the app declares it is declared once per app; one given other bindings as asked
+      if (JSON.stringify(custom) === JSON.stringify(own)) await this.app.declareQueue(queue.name);
+      else await this.app.broker.declareQueue(custom);
+      this.logger.log(`Started consuming from ${queue.name}`);
+      return [...this.consuming, queue.name];
+    });
+  }
+
+  /** Celery's `cancel_consumer` (Consumer.cancel_task_queue): stop consuming the queue. */
+  cancelConsumer(queue: string): Promise<void> {
+    return this.changeConsumer(async () => {
+      if (!this.consuming.includes(queue)) return undefined;
+      this.logger.log(`Cancelling queue ${queue}`);
+      return this.consuming.filter((q) => q !== queue);
+    });
+  }
+
+  /** Work out the next set of queues (undefined: no change) and consume exactly those. */
+  private changeConsumer(next: () => Promise<string[] | undefined>): Promise<void> {
+    const change = async () => {
+      if (this.stopping || !this.started) return;
+      const queues = await next();
+      if (!queues || this.stopping) return;
+      const previous = this.consumer;
+      this.consumer = undefined;
+      this.window.attach(undefined);
+      await previous?.cancel();
+      this.consuming = queues;
+      if (queues.length) {
+        this.consumer = await this.consume(queues);
+        this.window.attach(this.consumer);
+      }
+    };
+    const done = this.consumerChange.then(change);
+    this.consumerChange = done.catch(() => undefined);
+    return done;
+  }
+
+  private consume(queues: string[]): Promise<Consumer> {
+    return this.app.broker.consume(
+      queues,
+      { prefetch: this.window.size, adjustablePrefetch: true, maxMessageBytes: this.maxMessageBytes },
+      (d) => void this.onDelivery(d),
+    );
   }
 
   /** Tasks completed (any outcome) since start. */
@@ -325,12 +408,11 @@ export class Worker {
     await this.app.connect('consumer');
     for (const q of this.queues) await this.app.declareQueue(q);
     await this.setUpDelayedDelivery();
-    this.consumer = await this.app.broker.consume(
-      this.queues,
-      { prefetch: this.concurrency, adjustablePrefetch: true, maxMessageBytes: this.maxMessageBytes },
-      (d) => void this.onDelivery(d),
-    );
+    this.stopping = false;
+    this.consuming = [...this.queues];
+    this.consumer = await this.consume(this.consuming);
     this.window.attach(this.consumer);
+    this.started = true;
     await this.node.start();
     // startup banner: once, when the worker consumes
     this.logger.log(
@@ -378,6 +460,10 @@ export class Worker {
       graceMs = soft > 0 && (this.inFlight || this.options.enableSoftShutdownOnIdle) ? soft * 1000 : 0;
       if (graceMs) this.logger.warn(`Initiating Soft Shutdown, terminating in ${soft} seconds`);
     }
+    this.stopping = true;
+    // an add_consumer / cancel_consumer under way finishes first
+    await this.consumerChange;
+    this.started = false;
     await this.consumer?.cancel();
     this.consumer = undefined;
     this.window.attach(undefined);
