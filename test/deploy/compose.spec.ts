@@ -205,6 +205,25 @@ describe('docker-compose.yml: the example fleet', () => {
       expect(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts[`start:${name}`]).toBe(`node ${main}`);
     }
   });
+
+  test('the runtime image keeps what the apps import: npm prune --omit=dev leaves only dependencies', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; workspaces: string[] };
+    const imported = new Set(
+      sources(join(ROOT, 'apps'), '.ts').flatMap((f) =>
+        [...readFileSync(f, 'utf8').matchAll(/from '([^.'][^']*)'/g)].map((m) =>
+          m[1]
+            .split('/')
+            .slice(0, m[1].startsWith('@') ? 2 : 1)
+            .join('/'),
+        ),
+      ),
+    );
+    imported.add('@nestjs/platform-express'); // the api's HTTP server: NestFactory.create loads it
+    for (const name of [...imported].filter((n) => !n.startsWith('node:'))) {
+      const kept = name in pkg.dependencies || pkg.workspaces.some((w) => JSON.parse(readFileSync(join(ROOT, w, 'package.json'), 'utf8')).name === name);
+      expect({ name, kept }).toEqual({ name, kept: true });
+    }
+  });
 });
 
 /** Run a compose command here: its program replaced by this machine's (`celery` → python -m celery). */
