@@ -264,7 +264,8 @@ for (const { version, describe: describePeer } of suites) {
       ...service.environment,
       ...local,
       ...more,
-      PYTHONPATH: pythonPathFor(version, join(ROOT, 'deploy/python')),
+      // only the peer's Celery: fleet.py is found as in the image, from the working directory
+      PYTHONPATH: pythonPathFor(version),
       PYTHONUNBUFFERED: '1',
     });
     let worker: INestMicroservice | undefined;
