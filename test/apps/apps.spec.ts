@@ -5,7 +5,9 @@
 import 'reflect-metadata';
 import type { INestApplication, INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { CeleryServer } from 'nestjs-celery';
+import amqp from 'amqplib';
+import { BrokerUnavailableError, CeleryServer, CeleryTaskError, CeleryTimeoutError, InvalidTaskOptionsError, NoResultBackendError } from 'nestjs-celery';
+import { httpStatusOf } from '../../apps/api/src/celery-errors.filter.js';
 import { ApiModule } from '../../apps/api/src/api.module.js';
 import { celeryOptionsFromEnv, workerOptionsFromEnv } from '../../apps/shared/celery-env.js';
 import { startMetricsServer } from '../../apps/worker/src/metrics-server.js';
@@ -142,5 +144,64 @@ describeReal('example apps over RabbitMQ + Redis', () => {
     }
     expect(last).toMatchObject({ state: 'SUCCESS', result: '3 steps done' });
     expect(seen.has('PROGRESS')).toBe(true);
+  });
+});
+
+describe('example api: Celery errors as HTTP statuses', () => {
+  test('a task that raised is 502, no answer in time 504, no result backend 501, bad options 400, a broker problem 503', () => {
+    expect(httpStatusOf(new CeleryTaskError('ValueError', 'builtins', ['nope'], null))).toBe(502);
+    expect(httpStatusOf(new CeleryTimeoutError('id', 1000))).toBe(504);
+    expect(httpStatusOf(new NoResultBackendError('id'))).toBe(501);
+    expect(httpStatusOf(new InvalidTaskOptionsError('countdown must be a number'))).toBe(400);
+    expect(httpStatusOf(new BrokerUnavailableError('tasks.add', 'the broker is disconnected'))).toBe(503);
+  });
+});
+
+const describeNoBackend = await describeIfAvailable('example api without a result backend', 'rabbitmq');
+describeNoBackend('example api on RabbitMQ without a result backend', () => {
+  const queue = uniqueName('apps-nobackend');
+  let api: { app: INestApplication; base: string };
+  /** messages in the queue; a queue not declared yet holds none (the client declares it before publishing) */
+  const depth = async () => {
+    const conn = await amqp.connect(AMQP_URL);
+    try {
+      const ch = await conn.createChannel();
+      ch.on('error', () => undefined);
+      return await ch.checkQueue(queue).then(
+        (q) => q.messageCount,
+        () => 0,
+      );
+    } finally {
+      await conn.close().catch(() => undefined);
+    }
+  };
+
+  beforeAll(async () => {
+    api = await startApi({ CELERY_BROKER_URL: AMQP_URL, CELERY_QUEUES: queue });
+  });
+  afterAll(async () => {
+    await api?.app.close();
+    await deleteQueues(AMQP_URL, [queue]);
+  });
+
+  test('a result-waiting request is refused (501) before anything is published; a plain send is 202 with its id', async () => {
+    const refused = await post(`${api.base}/tasks/add/2/3`);
+    expect(refused.status).toBe(501);
+    expect(refused.body.message).toContain('no result backend');
+    expect(await depth()).toBe(0);
+
+    const sent = await post(`${api.base}/tasks/tasks.add`, { args: [2, 3] });
+    expect(sent).toEqual({ status: 202, body: { id: expect.any(String) } });
+    expect(await depth()).toBe(1);
+
+    const asked = await fetch(`${api.base}/tasks/${sent.body.id}`);
+    expect(asked.status).toBe(501);
+    expect(await asked.json()).toMatchObject({ error: 'NoResultBackendError' });
+  });
+
+  test('GET /health is 200 with the broker connected', async () => {
+    const res = await fetch(`${api.base}/health`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ celery: { status: 'up', default: { broker: 'connected' } } });
   });
 });

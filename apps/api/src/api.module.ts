@@ -1,7 +1,10 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import { CeleryModule } from 'nestjs-celery';
 import { celeryOptionsFromEnv, isEmbedded, workerOptionsFromEnv } from '../../shared/celery-env.js';
 import { TasksModule } from '../../worker/src/worker.module.js';
+import { CeleryErrorsFilter } from './celery-errors.filter.js';
+import { HealthController } from './health.controller.js';
 import { MetricsController } from './metrics.controller.js';
 import { TasksController } from './tasks.controller.js';
 
@@ -19,7 +22,8 @@ export class ApiModule {
         CeleryModule.forRoot({ ...celeryOptionsFromEnv(env), ...(embedded ? { worker: workerOptionsFromEnv(env) } : {}) }),
         ...(embedded ? [TasksModule] : []),
       ],
-      controllers: [TasksController, MetricsController],
+      controllers: [TasksController, MetricsController, HealthController],
+      providers: [{ provide: APP_FILTER, useClass: CeleryErrorsFilter }],
     };
   }
 }

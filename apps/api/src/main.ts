@@ -5,12 +5,13 @@ import { redactUrl } from 'nestjs-celery';
 import { isEmbedded } from '../../shared/celery-env.js';
 import { ApiModule } from './api.module.js';
 
-/** An HTTP app sending Celery tasks through CeleryClient. */
+/** An HTTP app sending Celery tasks through CeleryClient; PORT (3000) and HOST (127.0.0.1) say where it listens. */
 async function bootstrap() {
   const app = await NestFactory.create(ApiModule.register());
   app.enableShutdownHooks();
   const port = Number(process.env.PORT ?? 3000);
-  await app.listen(port, '127.0.0.1');
+  // HOST=0.0.0.0 in a container; on a developer's machine only this machine reaches it
+  await app.listen(port, process.env.HOST ?? '127.0.0.1');
   const logger = new Logger('api');
   logger.log(
     isEmbedded()

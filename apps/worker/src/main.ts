@@ -1,26 +1,32 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { CeleryServer } from 'nestjs-celery';
+import { CeleryHealthIndicator, CeleryServer } from 'nestjs-celery';
+import { healthResponse } from '../../shared/health.js';
 import { celeryOptionsFromEnv, metricsEnabled, workerOptionsFromEnv } from '../../shared/celery-env.js';
 import { startMetricsServer } from './metrics-server.js';
 import { WorkerModule } from './worker.module.js';
 
 /**
  * A Nest microservice that runs Celery tasks: `CELERY_BROKER_URL=amqp://… npm run start:worker`.
- * Prometheus metrics on http://<host>:${METRICS_PORT:-9464}/metrics (METRICS_PORT=off: none).
+ * HTTP on ${METRICS_PORT:-9464} (METRICS_PORT=off: none): GET /metrics (Prometheus, unless CELERY_METRICS=false)
+ * and GET /health (200 when the broker and backend are connected, 503 otherwise).
  */
 async function bootstrap() {
-  const app = await NestFactory.createMicroservice(WorkerModule.register(), {
-    strategy: new CeleryServer({ ...celeryOptionsFromEnv(), worker: workerOptionsFromEnv() }),
-  });
+  const strategy = new CeleryServer({ ...celeryOptionsFromEnv(), worker: workerOptionsFromEnv() });
+  const app = await NestFactory.createMicroservice(WorkerModule.register(), { strategy });
   app.enableShutdownHooks();
-  await app.listen();
-  const metricsPort = process.env.METRICS_PORT ?? '9464';
-  if (metricsPort !== 'off' && metricsEnabled()) {
-    const { port } = await startMetricsServer(Number(metricsPort));
-    new Logger('worker').log(`metrics on :${port}/metrics`);
+  const httpPort = process.env.METRICS_PORT ?? '9464';
+  if (httpPort !== 'off') {
+    // up before the broker is: /health says "starting" while the first connection is retried
+    const health = app.get(CeleryHealthIndicator);
+    const { port } = await startMetricsServer(Number(httpPort), '0.0.0.0', {
+      metrics: metricsEnabled(),
+      health: () => healthResponse(health, strategy),
+    });
+    new Logger('worker').log(`http on :${port} (${metricsEnabled() ? '/metrics, ' : ''}/health)`);
   }
+  await app.listen();
 }
 
 void bootstrap();
