@@ -3,12 +3,14 @@
  * to in the middle of a 10,000-task run, then the node our client publishes to. Both reconnect through
  * their `;`-separated failover lists (round-robin), re-declare and re-consume on a surviving node;
  * every task ends with exactly one stored outcome, and only deliveries in flight at a kill run twice.
+ * Python Celery 5.5 and 5.6 then use the same failover URL, its first node down, both ways.
  */
 import { firstValueFrom, filter, skip } from 'rxjs';
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
 import { Celery } from '../../libs/nestjs-celery/src/engine/celery.js';
 import { Worker } from '../../libs/nestjs-celery/src/engine/worker/worker.js';
 import { describeWithRabbitMqCluster, startRabbitMqCluster, type RabbitMqCluster } from '../support/rabbitmq-cluster.js';
+import { peerTest, pythonClient, startPythonWorker, type PythonEnv } from '../support/python.js';
 import { REDIS_URL, uniqueName } from '../support/services.js';
 import { RunLog, awaitOutcomes, expectAllSucceeded, expectRuns, until } from './support.js';
 
@@ -21,6 +23,7 @@ describeCluster('fault: RabbitMQ cluster nodes killed mid-run (quorum queue, fai
   let cluster: RabbitMqCluster;
   const apps: Celery[] = [];
   let worker: Worker | undefined;
+  const workers: Worker[] = [];
   let runs: RunLog;
 
   beforeAll(async () => {
@@ -31,7 +34,7 @@ describeCluster('fault: RabbitMQ cluster nodes killed mid-run (quorum queue, fai
   }, 360_000);
 
   afterAll(async () => {
-    await worker?.stop(5000).catch(() => undefined);
+    for (const w of [worker, ...workers]) await w?.stop(5000).catch(() => undefined);
     for (const a of apps) await a.close().catch(() => undefined);
     if (runs) {
       await runs.redis.del(runs.key);
@@ -129,4 +132,50 @@ describeCluster('fault: RabbitMQ cluster nodes killed mid-run (quorum queue, fai
     const reruns = await expectRuns(runs, ids, CONCURRENCY * 4 + republished);
     log(`${N} tasks in ${Date.now() - t0} ms; ${reruns} ran twice; every outcome stored once`);
   }, 600_000);
+
+  // after the run node 2 is down: a failover list starting at it is the URL form under test. The quorum
+  // fleets (Celery 5.5, 5.6: task_default_queue_type). Celery 5.2 is not here: on this 4.3 cluster its
+  // declare of a queue our app had declared classic (no x-queue-type) was refused as inequivalent
+  // ('classic' received, 'quorum' current), not understood yet; its sentinel:// interop is covered.
+  describe.each(['5.5', '5.6'] as const)('Python Celery %s on the same failover URL (its first node down)', (version) => {
+    peerTest('RabbitMQ cluster interop', version)(
+      'calls our worker and serves our client, both failing over to a live node',
+      async () => {
+        const queue = uniqueName('cluster.nest');
+        const pyQueue = uniqueName('cluster.py');
+        const url = cluster.failoverUrl(1);
+        const options = {
+          broker: url,
+          backend: REDIS_URL,
+          taskDefaultQueueType: 'quorum' as const,
+          brokerFailoverStrategy: 'round-robin' as const,
+          logger: silentLogger,
+        };
+        const nestApp = new Celery({ ...options, taskDefaultQueue: queue });
+        const nestClient = new Celery({ ...options, taskDefaultQueue: pyQueue });
+        apps.push(nestApp, nestClient);
+        const w = new Worker(nestApp, { concurrency: 2, logger: silentLogger, hostname: `${queue}@cluster` });
+        workers.push(w);
+        w.register('tasks.add', ([x, y]) => (x as number) + (y as number));
+        await w.start();
+        const env = (q: string): PythonEnv => ({
+          peer: version,
+          broker: url,
+          backend: REDIS_URL,
+          queue: q,
+          env: { INTEROP_QUEUE_TYPE: 'quorum', INTEROP_BROKER_FAILOVER_STRATEGY: 'round-robin' },
+        });
+        const outcomes = await pythonClient(env(queue), [{ task: 'tasks.add', args: [2, 3] }], 60);
+        expect(outcomes).toEqual([expect.objectContaining({ state: 'SUCCESS', result: 5 })]);
+        const py = await startPythonWorker(env(pyQueue));
+        try {
+          const result = await nestClient.sendTask('py.add', [4, 5], {}, { queue: pyQueue });
+          expect(await result.get({ timeout: 60_000 })).toBe(9);
+        } finally {
+          await py.stop();
+        }
+      },
+      180_000,
+    );
+  });
 });

@@ -7,11 +7,11 @@
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
 import { Celery } from '../../libs/nestjs-celery/src/engine/celery.js';
 import { Worker } from '../../libs/nestjs-celery/src/engine/worker/worker.js';
-import { RedisBroker } from '../../libs/nestjs-celery/src/transport/redis/index.js';
-import { describeWithPrivateBrokers } from '../support/private-broker.js';
-import { pythonClient, startPythonWorker, type PythonEnv } from '../support/python.js';
+import { RedisBackend, RedisBroker, RedisClusterUnsupportedError } from '../../libs/nestjs-celery/src/transport/redis/index.js';
+import { describeWithPrivateBrokers, startPrivateRedis } from '../support/private-broker.js';
+import { peerTest, pythonClient, startPythonWorker, type PythonEnv } from '../support/python.js';
 import { startRedisSentinelGroup, type RedisSentinelGroup } from '../support/redis-sentinel.js';
-import { CELERY_PEERS, CELERY_VERSIONS, type CeleryVersion } from '../support/peers.js';
+import { CELERY_VERSIONS } from '../support/peers.js';
 import { REDIS_URL, uniqueName } from '../support/services.js';
 import { RunLog, awaitOutcomes, expectAllSucceeded, expectRuns, until } from './support.js';
 
@@ -59,17 +59,9 @@ describeSentinel('Redis Sentinel: broker and result backend on sentinel:// URLs'
     await group?.stop();
   }, 120_000);
 
-  // every Python Celery the README claims, each on its own queues; a missing peer skips its test locally, fails CI
-  const peerTest = (version: CeleryVersion): jest.It => {
-    if (CELERY_PEERS[version].available()) return test;
-    const msg = `Redis Sentinel interop with Python Celery ${version} needs its peer; start it with scripts/interop/celery-peers.sh`;
-    if (process.env.CI === 'true' || process.env.CI === '1') throw new Error(`${msg}; CI=true makes it mandatory`);
-    process.stdout.write(`skipped: ${msg}\n`);
-    return test.skip;
-  };
-
+  // every Python Celery the README claims; a missing peer skips its test locally, fails CI
   describe.each(CELERY_VERSIONS)('Python Celery %s', (version) => {
-    peerTest(version)(
+    peerTest('Redis Sentinel interop', version)(
       'and we share the sentinel group both ways (the URL forms and master_name as kombu reads them)',
       async () => {
         const queue = uniqueName('sentinel.nest');
@@ -145,4 +137,23 @@ describeSentinel('Redis Sentinel: broker and result backend on sentinel:// URLs'
       `all ${N} outcomes stored ${Date.now() - killedAt} ms after the kill; ${reruns} tasks ran twice (restored after the ${VISIBILITY_TIMEOUT_S} s visibility timeout)`,
     );
   }, 420_000);
+
+  test('a Redis Cluster node is refused at startup, saying why, as result backend and as broker', async () => {
+    const node = await startPrivateRedis({ port: 6495, args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes-6495.conf'] });
+    try {
+      const backend = new RedisBackend(node.url(0), { logger: silentLogger });
+      const refused = await backend.connect().then(
+        () => undefined,
+        (err: Error) => err,
+      );
+      expect(refused).toBeInstanceOf(RedisClusterUnsupportedError);
+      expect(refused?.message).toMatch(/Redis Cluster node, which is not supported.*hash slots/);
+      await backend.close();
+      const broker = new RedisBroker(node.url(0), { logger: silentLogger });
+      await expect(broker.connect()).rejects.toThrow(/not supported/);
+      await broker.close();
+    } finally {
+      await node.stop();
+    }
+  }, 120_000);
 });
