@@ -16,6 +16,8 @@
 # has no control_queue_exclusive; every Celery's RPC backend declares a transient non-exclusive reply
 # queue), permitting only what they need. RABBITMQ4_PERMIT_ALL=1 leaves every one at the broker's default.
 #   RABBITMQ4_PORT=5683 RABBITMQ4_PERMIT=transient_nonexcl_queues scripts/interop/rabbitmq4.sh start
+# A cluster's nodes share one Erlang cookie and one epmd: RABBITMQ4_COOKIE=<secret> writes the cookie
+# before the node starts, RABBITMQ4_EPMD_PORT names the shared epmd (test/support/rabbitmq-cluster.ts).
 # Cache: ${NESTJS_CELERY_CACHE:-/var/cache/nestjs-celery}/rabbitmq4-root (~400 MB).
 set -euo pipefail
 
@@ -29,6 +31,7 @@ NODENAME="${RABBITMQ4_NODENAME:-rabbit4$([ "$PORT" = 5682 ] || echo "-$PORT")@lo
 BASE="/var/lib/rabbit4-$PORT" # inside the root: data, logs, config, cookie
 PERMIT_ALL="${RABBITMQ4_PERMIT_ALL:-0}" # 1: leave deprecated features at the broker's defaults
 PERMIT="${RABBITMQ4_PERMIT:-}" # comma-separated deprecated features this node permits; every other one is denied
+COOKIE="${RABBITMQ4_COOKIE:-}" # the Erlang cookie a cluster's nodes share (default: the node's own)
 
 mirror() {
   local m=""
@@ -96,6 +99,10 @@ write_config() { # $1: extra lines
     printf '%s\n' "$1"
   } >"$ROOT$BASE/rabbitmq.conf"
   echo "[]." >"$ROOT$BASE/enabled_plugins"
+  if [ -n "$COOKIE" ]; then
+    rm -f "$ROOT$BASE/.erlang.cookie"
+    printf '%s' "$COOKIE" >"$ROOT$BASE/.erlang.cookie" && chmod 400 "$ROOT$BASE/.erlang.cookie"
+  fi
 }
 
 boot() {

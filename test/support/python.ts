@@ -173,3 +173,15 @@ export function startPythonWorker(env: PythonEnv, extraArgs: string[] = []): Pro
     });
   });
 }
+
+/**
+ * `test` when Python Celery `version` is here; otherwise one "skipped:" line and `test.skip`, or a
+ * thrown error under CI=true. For a suite whose own services are already up (a private broker).
+ */
+export function peerTest(suite: string, version: CeleryVersion): jest.It {
+  if (CELERY_PEERS[version].available()) return test;
+  const msg = `${suite} with Python Celery ${version} needs its peer; start it with scripts/interop/celery-peers.sh`;
+  if (process.env.CI === 'true' || process.env.CI === '1') throw new Error(`${msg}; CI=true makes it mandatory`);
+  process.stdout.write(`skipped: ${msg}\n`);
+  return test.skip;
+}

@@ -33,7 +33,12 @@ export { UnsupportedUrlError } from './transport/factory.js';
 export { MissingDriverError } from './transport/driver.errors.js';
 export { QueueInUseError } from './transport/broker.errors.js';
 export { TlsConfigError, type SslOptions, type CertReqs } from './transport/tls-options.js';
-export { TransportOptionsError, type BrokerTransportOptions, type ResultBackendTransportOptions } from './transport/transport-options.js';
+export {
+  TransportOptionsError,
+  type BrokerTransportOptions,
+  type FailoverStrategy,
+  type ResultBackendTransportOptions,
+} from './transport/transport-options.js';
 export { ResultBackendError, BackendStoreError, BackendClosedError, ResultSubscribeError } from './transport/result-backend.errors.js';
 
 // the broker and backend a module option may be given as an instance (drivers: nestjs-celery/{amqp,redis,memory,rpc})

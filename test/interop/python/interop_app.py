@@ -64,6 +64,12 @@ if os.environ.get("INTEROP_BROKER_USE_SSL"):
     if "cert_reqs" in _ssl:
         _ssl["cert_reqs"] = {"required": ssl.CERT_REQUIRED, "none": ssl.CERT_NONE}[_ssl["cert_reqs"]]
     app.conf.broker_use_ssl = _ssl
+# clusters: INTEROP_BROKER_TRANSPORT_OPTIONS (e.g. {"master_name": "mymaster"} for sentinel:// URLs)
+# and INTEROP_BROKER_FAILOVER_STRATEGY (round-robin, shuffle) for ;-separated amqp:// lists
+if os.environ.get("INTEROP_BROKER_TRANSPORT_OPTIONS"):
+    app.conf.broker_transport_options = json.loads(os.environ["INTEROP_BROKER_TRANSPORT_OPTIONS"])
+if os.environ.get("INTEROP_BROKER_FAILOVER_STRATEGY"):
+    app.conf.broker_failover_strategy = os.environ["INTEROP_BROKER_FAILOVER_STRATEGY"]
 if os.environ.get("INTEROP_RESULT_BACKEND_TRANSPORT_OPTIONS"):
     app.conf.result_backend_transport_options = json.loads(os.environ["INTEROP_RESULT_BACKEND_TRANSPORT_OPTIONS"])
 

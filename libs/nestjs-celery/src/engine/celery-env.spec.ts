@@ -28,6 +28,14 @@ describe('connectionOptionsFromEnv (CELERY_* variables)', () => {
     expect(() => connectionOptionsFromEnv({ CELERY_BROKER_USE_SSL: '[1]' })).toThrow(/CELERY_BROKER_USE_SSL must be a JSON object/);
   });
 
+  test("CELERY_BROKER_FAILOVER_STRATEGY: kombu's names, anything else names the variable", () => {
+    expect(connectionOptionsFromEnv({ CELERY_BROKER_FAILOVER_STRATEGY: 'Shuffle' })).toEqual({ brokerFailoverStrategy: 'shuffle' });
+    expect(connectionOptionsFromEnv({ CELERY_BROKER_FAILOVER_STRATEGY: 'round-robin' })).toEqual({ brokerFailoverStrategy: 'round-robin' });
+    expect(() => connectionOptionsFromEnv({ CELERY_BROKER_FAILOVER_STRATEGY: 'random' })).toThrow(
+      /CELERY_BROKER_FAILOVER_STRATEGY must be one of round-robin, shuffle/,
+    );
+  });
+
   test('startup retry and logging: Celery names, booleans and numbers checked, Celery level names accepted', () => {
     expect(
       connectionOptionsFromEnv({

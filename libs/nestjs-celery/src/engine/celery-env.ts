@@ -1,5 +1,6 @@
 /** Connection and logging settings from the environment, under Celery's setting names (CELERY_BROKER_URL …). */
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../common/log-settings.js';
+import { FAILOVER_STRATEGIES, type FailoverStrategy } from '../transport/transport-options.js';
 import { CeleryError } from './errors.js';
 import type { CeleryOptions } from './celery.options.js';
 
@@ -14,6 +15,7 @@ export type ConnectionEnvOptions = Pick<
   CeleryOptions,
   | 'broker'
   | 'backend'
+  | 'brokerFailoverStrategy'
   | 'brokerUseSsl'
   | 'redisBackendUseSsl'
   | 'brokerTransportOptions'
@@ -80,7 +82,7 @@ function useSsl(env: NodeJS.ProcessEnv, name: string): boolean | Record<string, 
  * CELERY_BROKER_URL, CELERY_RESULT_BACKEND, CELERY_BROKER_USE_SSL and CELERY_REDIS_BACKEND_USE_SSL
  * (true, or a JSON object of TLS settings such as {"ssl_ca_certs": "/ca.pem", "ssl_cert_reqs":
  * "required"}), CELERY_BROKER_TRANSPORT_OPTIONS and CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS (JSON
- * objects). Startup retry: CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP (true/false),
+ * objects), CELERY_BROKER_FAILOVER_STRATEGY (round-robin, shuffle). Startup retry: CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP (true/false),
  * CELERY_BROKER_CONNECTION_MAX_RETRIES (0 = forever), CELERY_BROKER_CONNECTION_TIMEOUT (seconds).
  * Logging: CELERY_LOG_LEVEL (debug, info, warning, error) and CELERY_LOG_FORMAT (text, json).
  * Unset variables are left out; the values are checked when the app is created.
@@ -89,6 +91,8 @@ export function connectionOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): 
   const out: ConnectionEnvOptions = {};
   if (env.CELERY_BROKER_URL) out.broker = env.CELERY_BROKER_URL;
   if (env.CELERY_RESULT_BACKEND) out.backend = env.CELERY_RESULT_BACKEND;
+  const failover = oneOf<FailoverStrategy>(env, 'CELERY_BROKER_FAILOVER_STRATEGY', FAILOVER_STRATEGIES);
+  if (failover) out.brokerFailoverStrategy = failover;
   const brokerSsl = useSsl(env, 'CELERY_BROKER_USE_SSL');
   if (brokerSsl !== undefined) out.brokerUseSsl = brokerSsl;
   const backendSsl = useSsl(env, 'CELERY_REDIS_BACKEND_USE_SSL');

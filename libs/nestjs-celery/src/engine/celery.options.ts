@@ -7,7 +7,7 @@ import type { Broker, ExchangeType, QueueType } from '../transport/broker.interf
 import type { ResultBackend } from '../transport/result-backend.interface.js';
 import type { SslOptions } from '../transport/tls-options.js';
 import type { TaskRoutes } from './task-routes.js';
-import type { BrokerTransportOptions, ResultBackendTransportOptions } from '../transport/transport-options.js';
+import type { BrokerTransportOptions, FailoverStrategy, ResultBackendTransportOptions } from '../transport/transport-options.js';
 import type { SignalOptions } from './signals/observers.js';
 
 /**
@@ -132,6 +132,12 @@ export interface CeleryOptions extends SignalOptions {
   brokerConnectionMaxRetries?: number;
   /** Celery's broker_connection_timeout: seconds one connection attempt may take (default 4) */
   brokerConnectionTimeout?: number;
+  /**
+   * Celery's broker_failover_strategy, for a `;`-separated list of RabbitMQ URLs (a cluster's
+   * nodes): 'round-robin' (default) reconnects to the node after the one that was lost,
+   * 'shuffle' to a random one.
+   */
+  brokerFailoverStrategy?: FailoverStrategy;
   /**
    * Celery's broker_use_ssl, for a broker given as a URL: true, or TLS settings (caCerts,
    * certfile, keyfile, certReqs, serverHostname …; Celery's ssl_* / py-amqp spellings too). Turns

@@ -201,6 +201,7 @@ export class Celery {
       logger: this.logger,
       resultExpires: options.resultExpires,
       confirmPublish: options.confirmPublish,
+      brokerFailoverStrategy: options.brokerFailoverStrategy,
       maxHeaderDepth: options.maxHeaderDepth,
       maxHeaderValues: options.maxHeaderValues,
       brokerUseSsl: options.brokerUseSsl,

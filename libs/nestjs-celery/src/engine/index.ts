@@ -63,5 +63,10 @@ export { createBroker, createResultBackend, UnsupportedUrlError, type TransportF
 export { MissingDriverError, type DriverName } from '../transport/driver.errors.js';
 export { QueueInUseError } from '../transport/broker.errors.js';
 export { TlsConfigError, type SslOptions, type CertReqs } from '../transport/tls-options.js';
-export { TransportOptionsError, type BrokerTransportOptions, type ResultBackendTransportOptions } from '../transport/transport-options.js';
+export {
+  TransportOptionsError,
+  type BrokerTransportOptions,
+  type FailoverStrategy,
+  type ResultBackendTransportOptions,
+} from '../transport/transport-options.js';
 export { ResultBackendError, BackendStoreError, BackendClosedError, ResultSubscribeError } from '../transport/result-backend.errors.js';

@@ -7,6 +7,7 @@ import { MemoryBackend } from './memory/index.js';
 import { MemoryBroker } from './memory/index.js';
 import { RedisBackend } from './redis/index.js';
 import { RedisBroker } from './redis/index.js';
+import type { SentinelOptions } from './redis/redis-url.js';
 import { RpcBackend } from './rpc/index.js';
 import type { ResultBackend } from './result-backend.interface.js';
 import type { SslOptions } from './tls-options.js';
@@ -14,6 +15,7 @@ import {
   readBrokerTransportOptions,
   readResultBackendTransportOptions,
   type BrokerTransportOptions,
+  type FailoverStrategy,
   type ResultBackendTransportOptions,
 } from './transport-options.js';
 
@@ -26,6 +28,8 @@ export interface TransportFactoryOptions {
   /** AMQP: bounds on message headers (see AmqpBrokerOptions) */
   maxHeaderDepth?: number;
   maxHeaderValues?: number;
+  /** AMQP: Celery's broker_failover_strategy for a list of URLs ('round-robin' default, 'shuffle') */
+  brokerFailoverStrategy?: FailoverStrategy;
   /** Celery's broker_use_ssl */
   brokerUseSsl?: boolean | SslOptions;
   /** Celery's redis_backend_use_ssl */
@@ -48,6 +52,11 @@ function scheme(url: string): string {
   return url.slice(0, url.indexOf(':')).toLowerCase();
 }
 
+/** The Sentinel part of broker_transport_options / result_backend_transport_options. */
+function sentinelOptions(transport: BrokerTransportOptions | ResultBackendTransportOptions): SentinelOptions {
+  return { masterName: transport.master_name, sentinelPassword: transport.sentinel_kwargs?.password, sentinelUsername: transport.sentinel_kwargs?.username };
+}
+
 /** A broker for a URL (or a failover list of URLs of one scheme). */
 export function createBroker(url: string | string[], options: TransportFactoryOptions = {}): Broker {
   const urls = Array.isArray(url) ? url : url.split(/[;,]\s*/).filter(Boolean);
@@ -62,16 +71,19 @@ export function createBroker(url: string | string[], options: TransportFactoryOp
       return new AmqpBroker(urls, {
         logger: options.logger,
         confirmPublish: options.confirmPublish ?? transport.confirm_publish,
+        failoverStrategy: options.brokerFailoverStrategy,
         ssl: options.brokerUseSsl,
         maxHeaderDepth: options.maxHeaderDepth,
         maxHeaderValues: options.maxHeaderValues,
       });
     }
     case 'redis':
-    case 'rediss': {
+    case 'rediss':
+    case 'sentinel': {
       const transport = readBrokerTransportOptions(options.brokerTransportOptions, 'redis');
       return new RedisBroker(urls, {
         logger: options.logger,
+        sentinel: sentinelOptions(transport),
         ssl: options.brokerUseSsl,
         visibilityTimeoutSeconds: transport.visibility_timeout,
         globalKeyprefix: transport.global_keyprefix,
@@ -80,7 +92,7 @@ export function createBroker(url: string | string[], options: TransportFactoryOp
       });
     }
     default:
-      throw new UnsupportedUrlError('broker', urls[0], 'amqp://, amqps://, pyamqp://, redis://, rediss://, memory://');
+      throw new UnsupportedUrlError('broker', urls[0], 'amqp://, amqps://, pyamqp://, redis://, rediss://, sentinel://, memory://');
   }
 }
 
@@ -90,10 +102,12 @@ export function createResultBackend(url: string, broker: Broker, options: Transp
     case 'memory':
       return new MemoryBackend(url);
     case 'redis':
-    case 'rediss': {
+    case 'rediss':
+    case 'sentinel': {
       const transport = readResultBackendTransportOptions(options.resultBackendTransportOptions, 'redis');
       return new RedisBackend(url, {
         logger: options.logger,
+        sentinel: sentinelOptions(transport),
         resultExpiresSeconds: options.resultExpires,
         ssl: options.redisBackendUseSsl,
         globalKeyprefix: transport.global_keyprefix,
@@ -103,6 +117,6 @@ export function createResultBackend(url: string, broker: Broker, options: Transp
       readResultBackendTransportOptions(options.resultBackendTransportOptions, 'rpc'); // unknown keys are refused here too
       return new RpcBackend(broker, { logger: options.logger, resultExpiresSeconds: options.resultExpires });
     default:
-      throw new UnsupportedUrlError('result backend', url, 'redis://, rediss://, rpc://, memory://');
+      throw new UnsupportedUrlError('result backend', url, 'redis://, rediss://, sentinel://, rpc://, memory://');
   }
 }

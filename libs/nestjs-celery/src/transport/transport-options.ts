@@ -4,6 +4,15 @@
  * silently ignore is an error instead.
  */
 
+/**
+ * Celery's broker_failover_strategy, kombu's names: 'round-robin' (default) moves on from the
+ * node that was lost to the next one in the list, wrapping round; 'shuffle' tries the nodes in a
+ * random order each round.
+ */
+export type FailoverStrategy = 'round-robin' | 'shuffle';
+
+export const FAILOVER_STRATEGIES: readonly FailoverStrategy[] = ['round-robin', 'shuffle'];
+
 /** Celery's broker_transport_options (kombu's transport options). */
 export interface BrokerTransportOptions {
   /** Redis: seconds before an unacknowledged message is restored to its queue (kombu default 3600) */
@@ -12,12 +21,26 @@ export interface BrokerTransportOptions {
   global_keyprefix?: string;
   /** RabbitMQ: resolve a publish on the broker's confirm (default true here; Celery's default is false) */
   confirm_publish?: boolean;
+  /** Redis Sentinel (sentinel:// URLs): the name of the master the sentinels monitor */
+  master_name?: string;
+  /** Redis Sentinel: the sentinels' own credentials, `{ password, username }` */
+  sentinel_kwargs?: SentinelKwargs;
+}
+
+/** kombu's and Celery's `sentinel_kwargs`: how to authenticate to the sentinels themselves. */
+export interface SentinelKwargs {
+  password?: string;
+  username?: string;
 }
 
 /** Celery's result_backend_transport_options. */
 export interface ResultBackendTransportOptions {
   /** Redis backend (Celery ≥ 5.3): prefix of the result, group and chord keys */
   global_keyprefix?: string;
+  /** Redis Sentinel backend (sentinel:// URL): the name of the master the sentinels monitor */
+  master_name?: string;
+  /** Redis Sentinel backend: the sentinels' own credentials, `{ password, username }` */
+  sentinel_kwargs?: SentinelKwargs;
 }
 
 /** A transport option that is unknown or has a value of the wrong kind. */
@@ -28,16 +51,20 @@ export class TransportOptionsError extends Error {
   }
 }
 
-type Kind = 'number' | 'string' | 'boolean';
+type Kind = 'number' | 'string' | 'boolean' | 'credentials';
 
 const BROKER_KEYS: Record<keyof BrokerTransportOptions, { kind: Kind; transports: string[] }> = {
   visibility_timeout: { kind: 'number', transports: ['redis'] },
   global_keyprefix: { kind: 'string', transports: ['redis'] },
   confirm_publish: { kind: 'boolean', transports: ['amqp'] },
+  master_name: { kind: 'string', transports: ['redis'] },
+  sentinel_kwargs: { kind: 'credentials', transports: ['redis'] },
 };
 
 const BACKEND_KEYS: Record<keyof ResultBackendTransportOptions, { kind: Kind; transports: string[] }> = {
   global_keyprefix: { kind: 'string', transports: ['redis'] },
+  master_name: { kind: 'string', transports: ['redis'] },
+  sentinel_kwargs: { kind: 'credentials', transports: ['redis'] },
 };
 
 const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -53,6 +80,14 @@ function coerce(key: string, value: unknown, kind: Kind, setting: string): unkno
     if (value === 'true' || value === 'True' || value === '1') return true;
     if (value === 'false' || value === 'False' || value === '0') return false;
     throw new TransportOptionsError(`${setting}.${key} must be true or false, got ${JSON.stringify(value)}`);
+  }
+  if (kind === 'credentials') {
+    const ok = typeof value === 'object' && value !== null && !Array.isArray(value);
+    const entries = ok ? Object.entries(value) : [];
+    if (ok && entries.every(([k, v]) => ['password', 'username'].includes(k) && typeof v === 'string')) return value;
+    throw new TransportOptionsError(
+      `${setting}.${key} must be an object of strings { password, username }, got ${ok ? `keys ${Object.keys(value).join(', ')}` : typeof value}`,
+    );
   }
   if (typeof value === 'string') return value;
   throw new TransportOptionsError(`${setting}.${key} must be a string, got ${JSON.stringify(value)}`);

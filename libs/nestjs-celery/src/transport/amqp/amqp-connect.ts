@@ -4,6 +4,7 @@ import { loadDriver } from '../driver-loader.js';
 import { AmqpConnectionError } from './amqp-errors.js';
 import { redactAmqpUrl, type AmqpEndpoint } from './amqp-url.js';
 import { tlsErrorHint } from '../tls-options.js';
+import type { FailoverStrategy } from '../transport-options.js';
 
 export interface AmqpConnectOptions {
   /** shown by RabbitMQ as the connection's user-provided name (management UI, rabbitmqctl) */
@@ -16,13 +17,34 @@ export interface AmqpConnectOptions {
 export interface OpenedConnection {
   model: ChannelModel;
   url: string;
+  /** the URL's place in the failover list */
+  index: number;
 }
 
-/** Try each URL in order; the first that opens wins. */
-export async function connectFirst(endpoints: readonly AmqpEndpoint[], options: AmqpConnectOptions): Promise<OpenedConnection> {
+/** The order in which one connect round tries the `count` URLs, after losing the one at `lost` (if any). */
+export function failoverOrder(count: number, strategy: FailoverStrategy, lost?: number): number[] {
+  const order = Array.from({ length: count }, (_, i) => i);
+  if (strategy === 'shuffle') {
+    for (let i = count - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    return order;
+  }
+  const first = lost === undefined ? 0 : (lost + 1) % count;
+  return order.map((i) => (i + first) % count);
+}
+
+/** Try the URLs in `order` (default: as listed); the first that opens wins. */
+export async function connectFirst(
+  endpoints: readonly AmqpEndpoint[],
+  options: AmqpConnectOptions,
+  order: readonly number[] = endpoints.map((_, i) => i),
+): Promise<OpenedConnection> {
   const { connect } = loadDriver('amqplib');
   const failures: string[] = [];
-  for (const { url, tls } of endpoints) {
+  for (const index of order) {
+    const { url, tls } = endpoints[index];
     try {
       const model = await connect(url, {
         ...options.socketOptions,
@@ -30,7 +52,7 @@ export async function connectFirst(endpoints: readonly AmqpEndpoint[], options: 
         timeout: options.connectTimeoutMs,
         clientProperties: options.connectionName ? { connection_name: options.connectionName } : undefined,
       });
-      return { model, url };
+      return { model, url, index };
     } catch (err) {
       failures.push(`${redactAmqpUrl(url)}: ${(err as Error).message || String(err)}${tlsErrorHint(err)}`);
     }

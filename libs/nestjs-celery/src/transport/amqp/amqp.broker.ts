@@ -22,11 +22,12 @@ import type {
   TransportMessage,
 } from '../broker.interface.js';
 import type { ConnectionStatus } from '../connection-status.js';
-import { backoffDelay, connectFirst, type BackoffOptions } from './amqp-connect.js';
+import { backoffDelay, connectFirst, failoverOrder, type BackoffOptions } from './amqp-connect.js';
+import { FAILOVER_STRATEGIES, type FailoverStrategy } from '../transport-options.js';
 import { AmqpConsumer, type AmqpConsumerHost } from './amqp-consumer.js';
 import { AmqpDeclarer, queueExchangeName } from './amqp-declarer.js';
 import { DELAYED_DELIVERY_EXCHANGE, delayedBindingKey, delayedDeliveryTopology, delayedRoute } from './amqp-delayed-delivery.js';
-import { AmqpBrokerClosedError, AmqpBrokerError } from './amqp-errors.js';
+import { AmqpBrokerClosedError, AmqpBrokerError, AmqpConfigError } from './amqp-errors.js';
 import { claimTicket } from '../broker.interface.js';
 import { AmqpPublisher } from './amqp-publisher.js';
 import { DEFAULT_HEADER_LIMITS, installContentHeaderReader } from './amqp-content-header.js';
@@ -39,7 +40,12 @@ export interface AmqpBrokerOptions {
   heartbeatSeconds?: number;
   /** shown in RabbitMQ's management UI / `rabbitmqctl list_connections user_provided_name` */
   connectionName?: string;
-  /** backoff between recovery rounds (each round tries every URL in order) */
+  /**
+   * Celery's broker_failover_strategy for a list of URLs (a cluster's nodes): 'round-robin'
+   * (default) reconnects to the next node after the one that was lost, 'shuffle' to a random one.
+   */
+  failoverStrategy?: FailoverStrategy;
+  /** backoff between recovery rounds (each round tries every URL once, in the failover order) */
   reconnect?: Partial<BackoffOptions>;
   /** per-URL TCP/TLS connect timeout; default 10 s */
   connectTimeoutMs?: number;
@@ -97,6 +103,9 @@ export class AmqpBroker implements Broker {
   private readonly backoff: BackoffOptions;
   private readonly connectTimeoutMs: number;
   private readonly confirmPublish: boolean;
+  private readonly failoverStrategy: FailoverStrategy;
+  /** the failover list's index of the node connected last: round-robin moves on from it */
+  private connectedIndex?: number;
 
   /** the connection being set up or in use; its 'close' starts recovery */
   private model?: ChannelModel;
@@ -135,6 +144,10 @@ export class AmqpBroker implements Broker {
     this.backoff = { initialDelayMs: 200, maxDelayMs: 30_000, ...options.reconnect };
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.confirmPublish = options.confirmPublish ?? true;
+    this.failoverStrategy = options.failoverStrategy ?? 'round-robin';
+    if (!FAILOVER_STRATEGIES.includes(this.failoverStrategy)) {
+      throw new AmqpConfigError(`broker_failover_strategy must be one of ${FAILOVER_STRATEGIES.join(', ')}, got ${String(this.failoverStrategy)}`);
+    }
     this.consumerHost = {
       logger: this.logger,
       consumerCancelled: (consumer) => {
@@ -275,7 +288,9 @@ export class AmqpBroker implements Broker {
     this.setStatus('connecting');
     let model: ChannelModel;
     try {
-      ({ model } = await connectFirst(this.urls, this.connectOptions()));
+      let index: number;
+      ({ model, index } = await connectFirst(this.urls, this.connectOptions(), failoverOrder(this.urls.length, this.failoverStrategy)));
+      this.connectedIndex = index;
     } catch (err) {
       if (!this.closed) this.setStatus('disconnected');
       throw err;
@@ -370,7 +385,9 @@ export class AmqpBroker implements Broker {
         await this.sleep(attempt === 1 ? 0 : backoffDelay(attempt - 1, this.backoff));
         if (this.closed) return;
         try {
-          const { model, url } = await connectFirst(this.urls, this.connectOptions());
+          const order = failoverOrder(this.urls.length, this.failoverStrategy, this.connectedIndex);
+          const { model, url, index } = await connectFirst(this.urls, this.connectOptions(), order);
+          this.connectedIndex = index;
           await this.attach(model);
           this.logger.log(`reconnected to RabbitMQ at ${redactAmqpUrl(url)}`);
           return;

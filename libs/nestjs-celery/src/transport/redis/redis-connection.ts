@@ -82,3 +82,25 @@ export function combineStatus(states: ConnectionStatus[]): ConnectionStatus {
   for (const s of rank) if (states.includes(s)) return s;
   return 'connecting';
 }
+
+/** A Redis server in cluster mode, which Celery's Redis broker and backend do not support. */
+export class RedisClusterUnsupportedError extends Error {
+  override name = 'RedisClusterUnsupportedError';
+}
+
+/**
+ * Refuse a server in cluster mode, at startup with the reason, instead of MOVED/CROSSSLOT errors
+ * later: Celery's Redis transport and backend (5.2 to 5.6) have no cluster client, its chords
+ * and group results touch keys of many hash slots in one call, and its result pub/sub channels
+ * would reach only the node they are published on.
+ */
+export async function refuseRedisCluster(client: Redis, role: string): Promise<void> {
+  const info = await client.info('cluster');
+  if (/^cluster_enabled:1/m.test(info)) {
+    throw new RedisClusterUnsupportedError(
+      `the Redis ${role} is a Redis Cluster node, which is not supported: Celery's Redis ${role} has no cluster mode ` +
+        '(chord and group keys span hash slots in one call; result pub/sub reaches one node only), so Python peers could not share it; ' +
+        'use a standalone Redis, or Redis Sentinel for failover (sentinel:// URLs)',
+    );
+  }
+}

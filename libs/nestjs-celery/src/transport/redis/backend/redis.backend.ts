@@ -5,11 +5,11 @@ import { consoleLogger, type CeleryLogger } from '../../../common/logger.js';
 import { dumps, loads } from '../../../protocol/json.js';
 import type { ResultMeta } from '../../../protocol/result-meta.js';
 import type { ConnectionStatus } from '../../connection-status.js';
-import { combineStatus, RedisConnection } from '../redis-connection.js';
+import { combineStatus, RedisConnection, refuseRedisCluster } from '../redis-connection.js';
 import { RedisResultSubscriber } from './redis-backend.subscriber.js';
 import { RedisChordSupport } from './redis-chord.js';
 import { TickBatcher } from '../../result-backend.batcher.js';
-import { parseRedisUrl, type RedisEndpoint } from '../redis-url.js';
+import { isSentinelUrl, parseRedisUrl, parseSentinelUrls, type RedisEndpoint, type SentinelOptions } from '../redis-url.js';
 import { tlsErrorHint, type SslOptions } from '../../tls-options.js';
 import { BackendClosedError, BackendStoreError, ResultBackendError } from '../../result-backend.errors.js';
 import type { ResultBackend, ResultBackendCapabilities, StoreTarget } from '../../result-backend.interface.js';
@@ -23,6 +23,8 @@ export interface RedisBackendOptions {
   keyPrefix?: string;
   /** CLIENT SETNAME prefix of the two connections (`<name>:results`, `<name>:results-subscriber`); default 'nestjs-celery' */
   connectionName?: string;
+  /** Celery's SentinelBackend, for sentinel:// URLs: the master's name and the sentinels' credentials */
+  sentinel?: SentinelOptions;
   /** Celery's redis_backend_use_ssl: true or TLS settings; the URL's own `ssl_*` query keys win */
   ssl?: boolean | SslOptions;
   /**
@@ -117,7 +119,9 @@ export class RedisBackend implements ResultBackend {
 
   /** @param url redis://[user:password@]host[:port][/db] or rediss:// (throws RedisUrlError when malformed) */
   constructor(url: string, options: RedisBackendOptions = {}) {
-    this.endpoint = parseRedisUrl(url, options.ssl, 'redis_backend_use_ssl');
+    this.endpoint = isSentinelUrl(url)
+      ? parseSentinelUrls(url, options.sentinel ?? {}, 'result_backend_transport_options')
+      : parseRedisUrl(url, options.ssl, 'redis_backend_use_ssl');
     const global = options.globalKeyprefix ? (/[:_\-.]$/.test(options.globalKeyprefix) ? options.globalKeyprefix : `${options.globalKeyprefix}_`) : '';
     this.logger = options.logger ?? consoleLogger('RedisBackend');
     const expires = options.resultExpiresSeconds === undefined ? 86_400 : options.resultExpiresSeconds;
@@ -162,6 +166,10 @@ export class RedisBackend implements ResultBackend {
         `could not connect to the Redis result backend at ${this.endpoint.display} (${why}); check the URL and that Redis is running`,
       );
     }
+    await refuseRedisCluster(this.commands.client, 'result backend').catch((err: Error) => {
+      this.commands.client.disconnect();
+      throw err;
+    });
   }
 
   async close(): Promise<void> {

@@ -23,13 +23,13 @@ import type {
 } from '../../broker.interface.js';
 import { claimTicket } from '../../broker.interface.js';
 import type { ConnectionStatus } from '../../connection-status.js';
-import { RedisConnection } from '../redis-connection.js';
+import { RedisConnection, refuseRedisCluster } from '../redis-connection.js';
 import { RedisConsumer, type ConsumerContext } from './redis-consumer.js';
 import { bindingFor, bindingMember, KombuKeys, routeToQueues } from './redis-keys.js';
 import { KombuDeclarations, KombuRouter } from './redis-router.js';
 import { kombuScripts } from './redis-scripts.js';
 import { KombuAckEmulation } from './redis-unacked.js';
-import { parseRedisUrls, type RedisEndpoint } from '../redis-url.js';
+import { parseRedisUrls, type RedisEndpoint, type SentinelOptions } from '../redis-url.js';
 import { tlsErrorHint, type SslOptions } from '../../tls-options.js';
 
 export interface RedisBrokerOptions {
@@ -45,6 +45,8 @@ export interface RedisBrokerOptions {
   priorityRestore?: boolean;
   /** kombu `global_keyprefix`: prefixes every key and pub/sub channel (kombu 5.2.4) */
   globalKeyprefix?: string;
+  /** Redis Sentinel, for sentinel:// URLs: the master's name and the sentinels' credentials */
+  sentinel?: SentinelOptions;
   /** kombu's BRPOP timeout in seconds (default 1) */
   pollTimeoutSeconds?: number;
   /** extra ioredis options for every connection (timeouts, …) */
@@ -85,7 +87,7 @@ export class RedisBroker implements Broker {
   readonly status$ = this.status.asObservable();
   private readonly endpoints: RedisEndpoint[];
   private readonly logger: CeleryLogger;
-  private readonly options: Required<Omit<RedisBrokerOptions, 'logger' | 'redisOptions' | 'ssl'>> & { redisOptions: RedisOptions };
+  private readonly options: Required<Omit<RedisBrokerOptions, 'logger' | 'redisOptions' | 'ssl' | 'sentinel'>> & { redisOptions: RedisOptions };
   private session?: Session;
   private connecting?: Promise<Session>;
   private readonly consumers = new Set<RedisConsumer>();
@@ -100,7 +102,7 @@ export class RedisBroker implements Broker {
   private closing = false;
 
   constructor(url: string | string[], options: RedisBrokerOptions = {}) {
-    this.endpoints = parseRedisUrls(url, options.ssl);
+    this.endpoints = parseRedisUrls(url, options.ssl, options.sentinel);
     this.logger = options.logger ?? consoleLogger('RedisBroker');
     this.options = {
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 3600,
@@ -270,6 +272,10 @@ export class RedisBroker implements Broker {
     for (const endpoint of this.endpoints) {
       try {
         const client = await this.connection(endpoint, 'broker', true);
+        await refuseRedisCluster(client, 'broker').catch((err: Error) => {
+          client.disconnect();
+          throw err;
+        });
         const keys = new KombuKeys(this.options.globalKeyprefix, endpoint.db);
         const router = new KombuRouter(client, keys, this.declarations);
         const ackEmulation = new KombuAckEmulation(
