@@ -38,7 +38,7 @@ describeRedis('RedisBroker (kombu 5.2 wire format)', () => {
     await broker.publish(msg, { exchange: '', routingKey: queue });
 
     const [raw] = await sandbox.redis.lrange(sandbox.key(queue), 0, -1);
-    const env = JSON.parse(raw);
+    const env = JSON.parse(raw) as { properties: Record<string, unknown> };
     expect(Object.keys(env)).toEqual(['body', 'content-encoding', 'content-type', 'headers', 'properties']);
     expect(env.properties.delivery_info).toEqual({ exchange: '', routing_key: queue });
     expect(env.properties.body_encoding).toBe('base64');
@@ -286,7 +286,7 @@ describeRedis('RedisBroker (kombu 5.2 wire format)', () => {
     const got = await inbox.next(3);
     await sleep(100);
     expect(inbox.deliveries).toHaveLength(3);
-    expect(got.map((d) => `${d.deliveryInfo.queue === q1 ? 'q1' : d.deliveryInfo.queue === q2 ? 'q2' : 'q3'}:${d.message.headers.id}`).sort()).toEqual([
+    expect(got.map((d) => `${d.deliveryInfo.queue === q1 ? 'q1' : d.deliveryInfo.queue === q2 ? 'q2' : 'q3'}:${String(d.message.headers.id)}`).sort()).toEqual([
       'q1:d1',
       'q2:t1',
       'q3:t1',

@@ -404,7 +404,7 @@ export class Worker {
       if (handled) await handled;
     } catch (error) {
       // A bug here must not kill the loop nor lose the message silently.
-      this.logger.error(`unexpected error handling a message from "${delivery.deliveryInfo.queue}", requeued: ${(error as Error)?.stack ?? error}`);
+      this.logger.error(`unexpected error handling a message from "${delivery.deliveryInfo.queue}", requeued: ${(error as Error)?.stack ?? String(error)}`);
       await delivery.reject(true).catch(() => undefined);
     } finally {
       if (--this.inFlight === 0 && this.idleWaiters.length) {
