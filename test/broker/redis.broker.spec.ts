@@ -151,6 +151,13 @@ describeRedis('RedisBroker (kombu 5.2 wire format)', () => {
     await broker.consume([queue], { prefetch: n }, inbox.handler);
     const deliveries = await inbox.next(n);
     expect(await sandbox.redis.hlen(sandbox.key('unacked'))).toBe(n);
+    // A delivery reaches the handler before its unacked entry is recorded (pipelined on the broker's
+    // connection) and its ack waits for that record. Redis holding all n entries does not mean this
+    // process has read all n replies: on a loaded machine some arrived a turn later and their acks
+    // made a second batch. A publish on the same connection is answered after every record, and one
+    // turn later every record's continuation has run, so the acks below really are settled in one turn.
+    await broker.publish(taskMessage('fence'), { exchange: '', routingKey: uniqueName('ack-batch-fence') });
+    await new Promise<void>((resolve) => setImmediate(resolve));
 
     const monitor = await sandbox.redis.monitor();
     try {
