@@ -262,7 +262,7 @@ export class Worker {
       this.window,
       this.consumerTimeout && {
         guard: this.consumerTimeout,
-        republish: (delivery) => app.broker.publish(delivery.message, { exchange: '', routingKey: delivery.deliveryInfo.queue }),
+        republish: (delivery) => app.publishDirect('ETA task republish', delivery.message, { exchange: '', routingKey: delivery.deliveryInfo.queue }),
         failed: (delivery, error) =>
           this.logger.warn(
             `ETA task ${String(delivery.message.headers?.id)} could not be republished before the broker's consumer timeout ` +
