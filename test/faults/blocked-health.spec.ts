@@ -5,13 +5,12 @@
  */
 import { expect } from '@jest/globals';
 import { Test, type TestingModule } from '@nestjs/testing';
-import amqp from 'amqplib';
 import { CeleryClient, CeleryHealthIndicator, CeleryModule, type CeleryHealthResult } from 'nestjs-celery';
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
 import type { Celery } from '../../libs/nestjs-celery/src/engine/celery.js';
 import { describeWithPrivateBrokers, startPrivateRabbitMq, type PrivateRabbitMq } from '../support/private-broker.js';
 import { uniqueName } from '../support/services.js';
-import { until } from './support.js';
+import { messageCount, until } from './support.js';
 
 const describeFaults = describeWithPrivateBrokers('fault: health while RabbitMQ blocks publishing', 'rabbitmq');
 
@@ -20,16 +19,6 @@ type Details = { broker: string; backend: string; blocked?: string };
 describeFaults('fault: health reports connection.blocked', () => {
   let rabbit: PrivateRabbitMq;
   let moduleRef: TestingModule | undefined;
-
-  async function messageCount(queue: string): Promise<number> {
-    const conn = await amqp.connect(rabbit.url);
-    try {
-      const ch = await conn.createChannel();
-      return (await ch.checkQueue(queue)).messageCount;
-    } finally {
-      await conn.close();
-    }
-  }
 
   beforeAll(async () => {
     rabbit = await startPrivateRabbitMq({ port: 5730 });
@@ -70,7 +59,7 @@ describeFaults('fault: health reports connection.blocked', () => {
     await until(async () => (await check()).status === 'up', "health to say 'up' again");
     expect(await check()).toMatchObject({ status: 'up', default: { broker: 'connected', backend: 'none' } });
     await expect(Promise.all(sent)).resolves.toHaveLength(4);
-    await until(async () => (await messageCount(queue)) >= 5, '5 messages queued', 30_000);
-    expect(await messageCount(queue)).toBe(5);
+    await until(async () => (await messageCount(rabbit.url, queue)) >= 5, '5 messages queued', 30_000);
+    expect(await messageCount(rabbit.url, queue)).toBe(5);
   }, 180_000);
 });
