@@ -30,20 +30,6 @@ export default tseslint.config(
       // Forwarding a caught `unknown` to reject() passes on what was thrown, as rethrowing would.
       // (AbortSignal.reason is typed any: rejecting with it is the abort protocol.)
       '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true, allowThrowingAny: true }],
-      // Not yet fixed (issue 13): findings of these rules are reported as warnings until the code that
-      // decodes untyped wire values and logs unknown errors is typed through; then they go back to errors
-      // and lint runs with --max-warnings 0.
-      '@typescript-eslint/no-unsafe-assignment': 'warn',
-      '@typescript-eslint/no-unsafe-member-access': 'warn',
-      '@typescript-eslint/no-unsafe-argument': 'warn',
-      '@typescript-eslint/no-unsafe-return': 'warn',
-      '@typescript-eslint/no-unsafe-call': 'warn',
-      '@typescript-eslint/no-unsafe-function-type': 'warn',
-      '@typescript-eslint/no-unsafe-enum-comparison': 'warn',
-      '@typescript-eslint/no-explicit-any': 'warn',
-      '@typescript-eslint/no-base-to-string': 'warn',
-      '@typescript-eslint/restrict-template-expressions': 'warn',
-      '@typescript-eslint/restrict-plus-operands': 'warn',
       // `_`-prefixed names are the convention for a parameter a signature requires but the body ignores.
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
     },

@@ -8,8 +8,22 @@ import { FLAT_TOLERANCE_PCT, WINDOW, type RssFigure } from './rss.scenario.js';
 import type { RttFigure } from './rtt.scenario.js';
 import { median, ratio, round } from './stats.js';
 
+/** Where and when the figures were taken (the report's first line), plus the run's settings. */
+export interface BenchMeta {
+  date: string;
+  cpus: number;
+  node: string;
+  pythonCelery: string;
+  celeryNode: string;
+  rabbitmq: string;
+  redis: string;
+  busyBeforePct: number;
+  seconds?: number;
+  [setting: string]: unknown;
+}
+
 export interface BenchResults {
-  meta: Record<string, unknown>;
+  meta: BenchMeta;
   drain: DrainFigure[];
   publish: PublishFigure[];
   rtt: RttFigure[];
@@ -241,7 +255,7 @@ export function render(r: BenchResults): string {
     `nestjs-celery bench — ${m.date}, ${m.cpus} CPUs, Node ${m.node}, Python Celery ${m.pythonCelery}, celery-node ${m.celeryNode}, RabbitMQ ${m.rabbitmq}, Redis ${m.redis}`,
   );
   out.push(`task bench.add(x, y) = x + y; result backend: Redis; N = ${config.n.toLocaleString('en-US')} tasks per drain and per publish run`);
-  if (Number(m.busyBeforePct) >= BUSY_WARNING_PCT) {
+  if (m.busyBeforePct >= BUSY_WARNING_PCT) {
     out.push(`WARNING: the machine was ${m.busyBeforePct}% busy before the bench started (other processes): expect noisy figures`);
   }
   if (r.drain.length) drainSection(r, out);

@@ -98,7 +98,7 @@ async function main(): Promise<void> {
   results.meta.seconds = Math.round((Date.now() - started) / 1000);
   const path = writeJson(results);
   process.stdout.write(
-    `\n${render(results)}\n\nwritten to ${path} (${results.meta.seconds} s)${config.profile ? `; CPU profiles in ${join(config.outDir, 'profiles')}` : ''}\n`,
+    `\n${render(results)}\n\nwritten to ${path} (${results.meta.seconds ?? '?'} s)${config.profile ? `; CPU profiles in ${join(config.outDir, 'profiles')}` : ''}\n`,
   );
   const failed = [...results.drain, ...results.publish, ...results.rtt, ...(results.rss ? [results.rss] : [])].filter((f) => f.error);
   if (failed.length) process.exitCode = 1;

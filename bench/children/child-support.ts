@@ -24,7 +24,7 @@ export function onStop(stop: () => Promise<Record<string, unknown> | void>): voi
     try {
       extra = await stop();
     } catch (error) {
-      process.stderr.write(`stopping failed: ${(error as Error)?.stack ?? error}\n`);
+      process.stderr.write(`stopping failed: ${(error as Error)?.stack ?? String(error)}\n`);
     }
     const cpu = process.cpuUsage();
     reply({ type: 'stopped', cpuMs: (cpu.user + cpu.system) / 1000, ...(extra ?? {}) });
@@ -38,6 +38,6 @@ export function onStop(stop: () => Promise<Record<string, unknown> | void>): voi
 
 /** Report a fatal error to the parent's log and exit non-zero. */
 export function fail(error: unknown): never {
-  process.stderr.write(`${(error as Error)?.stack ?? error}\n`);
+  process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
   process.exit(1);
 }

@@ -3,6 +3,8 @@
  * worker + api as separate Nest apps over real RabbitMQ with Redis results.
  */
 import 'reflect-metadata';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { INestApplication, INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import amqp from 'amqplib';
@@ -18,9 +20,12 @@ import { AMQP_URL, REDIS_URL, describeIfAvailable, uniqueName } from '../support
 async function startApi(env: NodeJS.ProcessEnv): Promise<{ app: INestApplication; base: string }> {
   const app = await NestFactory.create(ApiModule.register(env), { logger: false });
   await app.listen(0, '127.0.0.1');
-  const address = app.getHttpServer().address() as { port: number };
+  const address = (app.getHttpServer() as Server).address() as AddressInfo;
   return { app, base: `http://127.0.0.1:${address.port}` };
 }
+
+/** What the api answers about a task (POST /tasks/… and GET /tasks/:id). */
+type TaskBody = { id: string; state: string; result?: unknown; traceback?: string };
 
 async function post(url: string, body?: unknown) {
   const res = await fetch(url, {
@@ -28,14 +33,14 @@ async function post(url: string, body?: unknown) {
     headers: { 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
+  return { status: res.status, body: (await res.json()) as TaskBody };
 }
 
 /** GET /tasks/:id until the task is ready. */
 async function awaitTask(base: string, id: string, timeoutMs = 10_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const body = (await (await fetch(`${base}/tasks/${id}`)).json()) as Record<string, any>;
+    const body = (await (await fetch(`${base}/tasks/${id}`)).json()) as TaskBody;
     if (['SUCCESS', 'FAILURE', 'REVOKED'].includes(body.state) || Date.now() > deadline) return body;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -135,9 +140,9 @@ describeReal('example apps over RabbitMQ + Redis', () => {
     const sent = await post(`${api.base}/tasks/tasks.progress`, { args: [3] });
     const seen = new Set<string>();
     const deadline = Date.now() + 10_000;
-    let last: Record<string, any> = {};
+    let last: TaskBody | undefined;
     while (Date.now() < deadline) {
-      last = (await (await fetch(`${api.base}/tasks/${sent.body.id}`)).json()) as Record<string, any>;
+      last = (await (await fetch(`${api.base}/tasks/${sent.body.id}`)).json()) as TaskBody;
       seen.add(last.state);
       if (last.state === 'SUCCESS') break;
       await new Promise((r) => setTimeout(r, 30));

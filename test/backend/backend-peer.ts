@@ -32,7 +32,7 @@ export function startPeer<T = unknown>(command: Record<string, unknown>, timeout
   let partial = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => {
-    partial += d;
+    partial += d.toString();
     let nl: number;
     while ((nl = partial.indexOf('\n')) >= 0) {
       const line = partial.slice(0, nl).trim();
@@ -42,7 +42,7 @@ export function startPeer<T = unknown>(command: Record<string, unknown>, timeout
       if (readers.length) readers.shift()!(lines[read++]);
     }
   });
-  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const done = new Promise<T>((resolve, reject) => {
     child.on('close', (code) => {

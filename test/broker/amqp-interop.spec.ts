@@ -4,6 +4,7 @@
  * survive in both directions (py-amqp reads header tables differently from amqplib).
  * The Python side is test/broker/amqp-interop.py.
  */
+import { expect } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { AmqpBroker } from '../../libs/nestjs-celery/src/transport/amqp/amqp.broker.js';
 import { AmqpDeclarationError } from '../../libs/nestjs-celery/src/transport/amqp/amqp-errors.js';

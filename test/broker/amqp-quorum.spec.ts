@@ -124,9 +124,17 @@ describeAmqp.each([
     try {
       const logs: string[] = [];
       const logger = { ...silentLogger, warn: (m: string) => logs.push(m), log: (m: string) => logs.push(m) };
-      const first = new PidboxNode({ broker: holder, clock: new LamportClock() }, new Map(), { hostname: name, logger: silentLogger });
+      const first = new PidboxNode(
+        { broker: holder, clock: new LamportClock(), publishDirect: (_what, message, route) => holder.publish(message, route) },
+        new Map(),
+        { hostname: name, logger: silentLogger },
+      );
       await first.start();
-      const blocked = new PidboxNode({ broker: second, clock: new LamportClock() }, new Map(), { hostname: name, logger });
+      const blocked = new PidboxNode(
+        { broker: second, clock: new LamportClock(), publishDirect: (_what, message, route) => second.publish(message, route) },
+        new Map(),
+        { hostname: name, logger },
+      );
       await expect(second.declareQueue({ name: first.queueName, exchange: '', durable: false, exclusive: true, autoDelete: true })).rejects.toBeInstanceOf(
         QueueInUseError,
       );

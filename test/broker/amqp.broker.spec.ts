@@ -3,6 +3,7 @@
  * priorities, confirms, close, and recovery after the server closes the connection.
  * Interop with Python Celery/kombu lives in amqp-interop.spec.ts.
  */
+import { expect } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { filter, firstValueFrom } from 'rxjs';
 import { AmqpBroker } from '../../libs/nestjs-celery/src/transport/amqp/amqp.broker.js';

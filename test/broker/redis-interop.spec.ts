@@ -33,7 +33,7 @@ function kombu<T>(version: CeleryVersion, args: string[], onReady?: () => void):
     let err = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
     child.stdout.on('data', (d: Buffer) => {
-      out += d;
+      out += d.toString();
       if (onReady && out.startsWith('READY\n')) {
         out = out.slice(6);
         const ready = onReady;
@@ -41,7 +41,7 @@ function kombu<T>(version: CeleryVersion, args: string[], onReady?: () => void):
         ready();
       }
     });
-    child.stderr.on('data', (d: Buffer) => (err += d));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('close', (code) => {
       clearTimeout(timer);
       if (code !== 0) return reject(new Error(`redis-kombu-peer ${args[0]} exited with ${code}:\n${err}`));
@@ -158,7 +158,7 @@ for (const { version, describe: describeInterop } of PEERS)
       };
       await broker.publish(msg, { exchange: '', routingKey: queue });
       const [ours] = await sandbox.redis.lrange(sandbox.key(`${queue}\x06\x166`), 0, -1);
-      const tag = JSON.parse(ours).properties.delivery_tag as string;
+      const tag = (JSON.parse(ours) as { properties: { delivery_tag: string } }).properties.delivery_tag;
       const { text } = await peer<{ text: string }>(['envelope', REDIS_URL, queue, tag, JSON.stringify(spec)]);
       expect(ours).toBe(text);
     });

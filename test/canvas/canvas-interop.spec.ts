@@ -65,7 +65,7 @@ for (const { version, peer, describe: describeInterop } of PEERS)
       worker.register('node.tsum', ([values]) => sum(values as unknown[]));
       worker.register('node.double', ([x]) => (x as number) * 2);
       worker.register('node.fail', ([message]) => {
-        throw new ValueError(`node: ${message}`);
+        throw new ValueError(`node: ${String(message)}`);
       });
       worker.register('node.record', async (args) => {
         await redis.setex(`canvas-record:${String(args[args.length - 1])}`, 600, JSON.stringify({ by: 'node', args }));

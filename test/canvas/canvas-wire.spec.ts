@@ -67,6 +67,9 @@ const SCENARIOS: Record<string, Scenario> = {
   },
 };
 
+/** The headers of a kombu envelope (JSON) as it sits in a Redis list. */
+const headersOf = (raw: string) => (JSON.parse(raw) as { headers: Record<string, unknown> }).headers;
+
 describeWire('canvas wire shapes vs Python Celery 5.2', () => {
   const prefix = uniqueName('canvas.wire');
   const names = Object.keys(SCENARIOS);
@@ -126,7 +129,7 @@ describeWire('canvas wire shapes vs Python Celery 5.2', () => {
     const i = names.indexOf('chord');
     const chordSizeKey = async (side: 'py' | 'ts') => {
       const [first] = await messages(queue(side, i));
-      const group = JSON.parse(first).headers.group as string;
+      const group = headersOf(first).group as string;
       const key = `celery-taskset-meta-${group}.s`;
       return { value: await redis.get(key), ttl: await redis.ttl(key), type: await redis.type(key) };
     };
@@ -139,8 +142,8 @@ describeWire('canvas wire shapes vs Python Celery 5.2', () => {
     // the unlock path writes no size key
     const u = names.indexOf('chord on a backend without native chords (celery.chord_unlock first)');
     const [unlock] = await messages(queue('ts', u));
-    expect(JSON.parse(unlock).headers.task).toBe('celery.chord_unlock');
+    expect(headersOf(unlock).task).toBe('celery.chord_unlock');
     const [, firstHeader] = await messages(queue('ts', u));
-    expect(await redis.exists(`celery-taskset-meta-${JSON.parse(firstHeader).headers.group}.s`)).toBe(0);
+    expect(await redis.exists(`celery-taskset-meta-${String(headersOf(firstHeader).group)}.s`)).toBe(0);
   });
 });

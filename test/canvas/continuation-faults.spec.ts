@@ -4,6 +4,7 @@
  * failing, the continuation (next steps / chord body) is stored FAILURE with the cause and the
  * task that succeeded keeps its SUCCESS. Faults are injected by the test.
  */
+import { expect } from '@jest/globals';
 import { Redis } from 'ioredis';
 import type { CeleryLogger } from '../../libs/nestjs-celery/src/common/logger.js';
 import { chain, chord, s } from '../../libs/nestjs-celery/src/engine/canvas/index.js';
@@ -69,7 +70,8 @@ describeRedis('continuations under faults', () => {
     redis?.disconnect();
   }, 60_000);
 
-  const stored = async (id: string) => JSON.parse((await redis.get(`celery-task-meta-${id}`)) ?? 'null');
+  const stored = async (id: string) =>
+    JSON.parse((await redis.get(`celery-task-meta-${id}`)) ?? 'null') as { status: string; result: { exc_message: string[] } };
 
   test('a next chain step whose publish fails twice is retried and the chain completes', async () => {
     failB = 2;

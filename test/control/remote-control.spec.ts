@@ -6,7 +6,7 @@
  * broker (the pidbox is the same on both; our ping and revoke to their workers over RabbitMQ are in
  * test/interop/quorum-interop.spec.ts).
  */
-import { jest } from '@jest/globals';
+import { expect, jest } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
 import { Celery } from '../../libs/nestjs-celery/src/engine/celery.js';

@@ -3,6 +3,7 @@
  * controllers, argument mapping, return kinds, failures as Python exceptions, Nest enhancers,
  * PROGRESS states, named clients and typed contracts.
  */
+import { expect } from '@jest/globals';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { lastValueFrom, toArray } from 'rxjs';
 import { CeleryClient, CeleryModule, CeleryTaskError, NoResultBackendError, getCeleryClientToken, type CeleryTaskUpdate } from 'nestjs-celery';

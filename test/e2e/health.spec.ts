@@ -1,4 +1,5 @@
 /** CeleryHealthIndicator with @nestjs/terminus: up when every connection is, down with details otherwise. */
+import { expect } from '@jest/globals';
 import { Controller, Get } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
@@ -81,6 +82,6 @@ describeRedis('CeleryHealthIndicator over Redis', () => {
     const bad = await healthOf({ broker: REDIS_URL, backend: REDIS_URL, clients: [{ name: 'reports', broker: 'redis://127.0.0.1:6399/0', backend: null }] });
     expect(bad.ok).toBe(false);
     expect(bad.body).toMatchObject({ status: 'error', error: { celery: { status: 'down', default: { broker: 'connected' }, reports: { backend: 'none' } } } });
-    expect((bad.body as any).error.celery.reports.broker).not.toBe('connected');
+    expect((bad.body as { error: { celery: { reports: { broker: string } } } }).error.celery.reports.broker).not.toBe('connected');
   }, 20_000);
 });

@@ -77,7 +77,7 @@ describeBrokers.each([
         contentType,
         contentEncoding: 'utf-8',
         headers,
-        properties: { correlationId: String(headers.id ?? 'x'), replyTo: app.oid, deliveryMode: 2 },
+        properties: { correlationId: (headers.id as string | undefined) ?? 'x', replyTo: app.oid, deliveryMode: 2 },
       },
       { exchange: '', routingKey: queue },
     );

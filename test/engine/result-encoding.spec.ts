@@ -95,7 +95,7 @@ describeBrokers.each([
     async ({ task, repr }) => {
       const result = await app.sendTask(task);
       await expect(result.get({ timeout: 30_000 })).rejects.toMatchObject({ excType: 'EncodeError' });
-      const meta = JSON.parse((await redis.get(`celery-task-meta-${result.id}`))!);
+      const meta = JSON.parse((await redis.get(`celery-task-meta-${result.id}`))!) as { status: string; result: unknown };
       expect(meta.status).toBe('FAILURE');
       expect(meta.result).toEqual({ exc_type: 'EncodeError', exc_message: [repr], exc_module: 'kombu.exceptions' });
       // the message is settled: a clean worker stop leaves nothing of it in the broker

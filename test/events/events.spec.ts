@@ -3,6 +3,7 @@
  * EventReceiver and events State (what `celery events` and Flower run on) see our worker come
  * online, heartbeat, run tasks and go offline; our EventReceiver reads a Python worker's events.
  */
+import { expect } from '@jest/globals';
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
 import { Celery } from '../../libs/nestjs-celery/src/engine/celery.js';
 import { EventReceiver, type ReceivedEvent } from '../../libs/nestjs-celery/src/engine/events/event-receiver.js';

@@ -5,7 +5,6 @@
  * held is never delivered afterwards. On Redis (a private instance killed): a publish that timed
  * out while it was down is never sent once it is back.
  */
-import amqp from 'amqplib';
 import { Redis } from 'ioredis';
 import { filter, firstValueFrom } from 'rxjs';
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
@@ -13,7 +12,7 @@ import { Celery } from '../../libs/nestjs-celery/src/engine/celery.js';
 import { PublishBackpressureError, PublishTimeoutError } from '../../libs/nestjs-celery/src/engine/errors.js';
 import { describeWithPrivateBrokers, startPrivateRabbitMq, startPrivateRedis, type PrivateRabbitMq, type PrivateRedis } from '../support/private-broker.js';
 import { uniqueName } from '../support/services.js';
-import { until } from './support.js';
+import { messageCount, until } from './support.js';
 
 const describeFaults = describeWithPrivateBrokers('fault: RabbitMQ blocking publishers', 'rabbitmq');
 
@@ -22,16 +21,6 @@ describeFaults('fault: RabbitMQ memory alarm (connection.blocked)', () => {
   let rabbit: PrivateRabbitMq;
   const alarm = () => rabbit.ctl('set_vm_memory_high_watermark', 'absolute', '1');
   const clear = () => rabbit.ctl('set_vm_memory_high_watermark', '0.4');
-
-  async function messageCount(queue: string): Promise<number> {
-    const conn = await amqp.connect(rabbit.url);
-    try {
-      const ch = await conn.createChannel();
-      return (await ch.checkQueue(queue)).messageCount;
-    } finally {
-      await conn.close();
-    }
-  }
 
   beforeAll(async () => {
     rabbit = await startPrivateRabbitMq({ port: 5720 });
@@ -71,14 +60,14 @@ describeFaults('fault: RabbitMQ memory alarm (connection.blocked)', () => {
       // held: neither failed nor written while the alarm lasts
       await new Promise((r) => setTimeout(r, 2000));
       expect(settled).toBe(0);
-      expect(await messageCount(queue)).toBe(1);
+      expect(await messageCount(rabbit.url, queue)).toBe(1);
     } finally {
       await clear();
     }
     await expect(Promise.all(held)).resolves.toHaveLength(5);
     expect(app.broker.blocked).toBeUndefined();
-    await until(async () => (await messageCount(queue)) >= 6, '6 messages queued', 30_000);
-    expect(await messageCount(queue)).toBe(6);
+    await until(async () => (await messageCount(rabbit.url, queue)) >= 6, '6 messages queued', 30_000);
+    expect(await messageCount(rabbit.url, queue)).toBe(6);
   }, 180_000);
 
   test('a publish that timed out while held is never delivered later', async () => {
@@ -112,9 +101,9 @@ describeFaults('fault: RabbitMQ memory alarm (connection.blocked)', () => {
     // a publish after the alarm is confirmed; by then the timed-out one would have been written before it
     await app.sendTask('blocked.t', [2]);
     // the first, the written one (RabbitMQ confirms it late), the one after: not the held one
-    await until(async () => (await messageCount(queue)) >= 3, '3 messages queued', 30_000);
+    await until(async () => (await messageCount(rabbit.url, queue)) >= 3, '3 messages queued', 30_000);
     await new Promise((r) => setTimeout(r, 1000));
-    expect(await messageCount(queue)).toBe(3);
+    expect(await messageCount(rabbit.url, queue)).toBe(3);
   }, 180_000);
 });
 

@@ -3,6 +3,7 @@
  * counter, reading stored outcomes, and the one assertion they all make: each task ends with
  * exactly its own SUCCESS, and ran no more often than at-least-once delivery allows.
  */
+import amqp from 'amqplib';
 import { Redis } from 'ioredis';
 import { Celery, type SendTaskOptions } from '../../libs/nestjs-celery/src/engine/celery.js';
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
@@ -118,4 +119,15 @@ export async function queueCounts(ctl: (...args: string[]) => Promise<string>, q
     if (name === queue) return { ready: Number(ready), unacked: Number(unacked) };
   }
   return { ready: 0, unacked: 0 };
+}
+
+/** Messages in a queue of a RabbitMQ at `url` (a passive declare on a connection of its own). */
+export async function messageCount(url: string, queue: string): Promise<number> {
+  const conn = await amqp.connect(url);
+  try {
+    const ch = await conn.createChannel();
+    return (await ch.checkQueue(queue)).messageCount;
+  } finally {
+    await conn.close();
+  }
 }

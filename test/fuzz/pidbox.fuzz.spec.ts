@@ -58,7 +58,12 @@ function node() {
     },
     revokeByStamps: () => new Map(),
   };
-  const pidbox = new PidboxNode({ broker, clock }, controlCommands(ctx), { hostname: HOSTNAME, logger, maxMessageBytes: 256 * 1024, maxReplyExchanges: 4 });
+  const pidbox = new PidboxNode({ broker, clock, publishDirect: (_what, message, route) => broker.publish(message, route) }, controlCommands(ctx), {
+    hostname: HOSTNAME,
+    logger,
+    maxMessageBytes: 256 * 1024,
+    maxReplyExchanges: 4,
+  });
   const deliver = (message: TransportMessage) =>
     handler!({
       message,

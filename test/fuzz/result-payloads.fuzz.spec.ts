@@ -67,7 +67,7 @@ describe('fuzz: result payloads from a Python worker', () => {
         fc.property(doc, (d) => {
           let raw: string;
           try {
-            raw = JSON.stringify(d, (_k, v) => (typeof v === 'bigint' ? Number(v) : v));
+            raw = JSON.stringify(d, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v));
           } catch {
             return;
           }

@@ -97,7 +97,7 @@ export function pythonEnvelopes(): string[] {
   const dir = join(FIXTURES, 'task-messages');
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
-    .flatMap((f) => (JSON.parse(readFileSync(join(dir, f), 'utf8')).messages ?? []) as { raw?: string }[])
+    .flatMap((f) => (JSON.parse(readFileSync(join(dir, f), 'utf8')) as { messages?: { raw?: string }[] }).messages ?? [])
     .map((m) => m.raw)
     .filter((raw): raw is string => typeof raw === 'string');
 }
@@ -107,7 +107,7 @@ export function pythonResultMetas(): string[] {
   const dir = join(FIXTURES, 'result-metas');
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
-    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')).raw as unknown)
+    .map((f) => (JSON.parse(readFileSync(join(dir, f), 'utf8')) as { raw?: unknown }).raw)
     .filter((raw): raw is string => typeof raw === 'string');
 }
 

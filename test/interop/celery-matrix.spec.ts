@@ -87,7 +87,7 @@ for (const cell of CELLS) {
       // bound by name as Python binds a call: a Python client's kwargs {x, y} reach x and y
       worker.register('node.add', ([x, y]) => (x as number) + (y as number), { params: ['x', 'y'] });
       worker.register('node.fail', ([message]) => {
-        throw new ValueError(`from node: ${message}`);
+        throw new ValueError(`from node: ${String(message)}`);
       });
       await worker.start();
       return worker;

@@ -60,7 +60,7 @@ for (const { version, peer, describe: describeInterop } of PEERS)
       worker.register('node.add', ([x, y]) => (x as number) + (y as number));
       worker.register('node.echo', (args, kwargs) => ({ args, kwargs }));
       worker.register('node.fail', ([message]) => {
-        throw new ValueError(`from node: ${message}`);
+        throw new ValueError(`from node: ${String(message)}`);
       });
       await worker.start();
       pyWorker = await startPythonWorker(toPy);

@@ -7,7 +7,7 @@
  * global QoS there as on 4.x) and the RabbitMQ 4.x node with every deprecated feature denied.
  */
 import { randomUUID } from 'node:crypto';
-import { jest } from '@jest/globals';
+import { expect, jest } from '@jest/globals';
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
 import { Celery } from '../../libs/nestjs-celery/src/engine/celery.js';
 import type { CeleryOptions } from '../../libs/nestjs-celery/src/engine/celery.options.js';

@@ -50,7 +50,7 @@ function stampsClient<T>(env: PythonEnv, request: Record<string, unknown>): Prom
         if (code !== 0) throw new Error(`exit ${code}`);
         resolve(JSON.parse(out) as T);
       } catch (error) {
-        reject(new Error(`stamps_client.py ${request.op}: ${(error as Error).message}\n${out}\n${err}`));
+        reject(new Error(`stamps_client.py ${String(request.op)}: ${(error as Error).message}\n${out}\n${err}`));
       }
     });
     child.stdin.end(JSON.stringify(request));

@@ -31,7 +31,7 @@ if (!installed) {
         .trim()
         .split('\n')
         .pop()!,
-    );
+    ) as { nest: string; sum: number; failure: unknown; entries: unknown };
     expect(out.nest).toMatch(/^11\./);
     expect(out.sum).toBe(5);
     expect(out.failure).toEqual(['ValueError', ['nest 11']]);

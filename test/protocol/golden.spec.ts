@@ -5,6 +5,7 @@
  * bodies) with what Python sent. Result metas are read back as the Redis backend stored them.
  * No Python is needed to run this suite.
  */
+import { expect } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -166,7 +166,7 @@ describePython('protocol cross-check with Python', () => {
       const us = BigInt(d.getTime()) * 1000n;
       return Number.isSafeInteger(Number(us)) ? Number(us) : us;
     };
-    const expected = dates.flatMap((d) => Array(3).fill({ celery: micros(d), fromisoformat: micros(d) }));
+    const expected = dates.flatMap((d) => Array<unknown>(3).fill({ celery: micros(d), fromisoformat: micros(d) }));
     expect(answer.dates).toEqual(expected);
   });
 });

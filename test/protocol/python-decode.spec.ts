@@ -297,8 +297,8 @@ describePython('protocol decoded by Python Celery', () => {
         { body: Buffer.from(b.body, 'base64'), contentType: b.content_type, contentEncoding: b.content_encoding, headers: { compression: b.compression } },
         accept,
       );
-      const expected = JSON.parse(JSON.stringify(plain(BODY_VALUES[b.serializer]), (_k, v) => (typeof v === 'bigint' ? `${v}n` : v)));
-      const seen = JSON.parse(JSON.stringify(plain(value), (_k, v) => (typeof v === 'bigint' ? `${v}n` : v)));
+      const expected = JSON.parse(JSON.stringify(plain(BODY_VALUES[b.serializer]), (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))) as unknown;
+      const seen = JSON.parse(JSON.stringify(plain(value), (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))) as unknown;
       if (b.serializer === 'json') {
         // NaN survives as NaN, which JSON.stringify turns into null on both sides
         expect(seen).toEqual(expected);

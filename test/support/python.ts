@@ -159,7 +159,7 @@ export function startPythonWorker(env: PythonEnv, extraArgs: string[] = []): Pro
       reject(new Error(`Python worker did not become ready in 30 s:\n${output}`));
     }, 30_000);
     const onData = (d: Buffer) => {
-      output += d;
+      output += d.toString();
       if (/ready\./.test(output)) {
         clearTimeout(timer);
         resolve({ process: child, output: () => output, nodename: nodename.replace('%h', hostname()), stop });

@@ -47,7 +47,7 @@ describeBrokers.each(Object.keys(BROKERS) as (keyof typeof BROKERS)[])('soft shu
         return new Promise((resolve, reject) => {
           const timer = setTimeout(() => {
             runs.push(`${name}:${String(label)}`);
-            resolve(`${label} by ${name}`);
+            resolve(`${String(label)} by ${name}`);
           }, ms as number);
           ctx.signal.addEventListener('abort', () => {
             clearTimeout(timer);

@@ -208,6 +208,8 @@ export class Celery {
       redisBackendUseSsl: options.redisBackendUseSsl,
       brokerTransportOptions: options.brokerTransportOptions,
       resultBackendTransportOptions: options.resultBackendTransportOptions,
+      // result replies over rpc:// count in maxPendingPublishes like the app's other publishes
+      publish: (message: TransportMessage, route: PublishRoute) => this.publishDirect('rpc result reply', message, route),
     };
     this.broker =
       typeof options.broker === 'object' && !Array.isArray(options.broker) ? options.broker : createBroker(options.broker ?? 'memory://', factoryOptions);
@@ -410,11 +412,7 @@ export class Celery {
       if (this.held >= limit)
         throw new BrokerUnavailableError(name, `the broker is ${this.brokerStatus} and ${limit} publishes are already waiting for it (publishBufferLimit)`);
     }
-    const maxPending = this.options.maxPendingPublishes ?? 10_000;
-    if (this.pending >= maxPending) {
-      const blocked = this.broker.blocked;
-      throw new PublishBackpressureError(name, maxPending, blocked ? `RabbitMQ blocked publishing: ${blocked}` : `broker ${this.brokerStatus}`);
-    }
+    this.admit(name);
     if (outage) this.held++;
     this.pending++;
     const ticket: PublishTicket = { cancelled: false, written: false };
@@ -426,6 +424,33 @@ export class Celery {
     } finally {
       this.pending--;
       if (outage) this.held--;
+    }
+  }
+
+  /** maxPendingPublishes: refuse a publish at once while that many await the broker's confirm. */
+  private admit(what: string): void {
+    const maxPending = this.options.maxPendingPublishes ?? 10_000;
+    if (this.pending >= maxPending) {
+      const blocked = this.broker.blocked;
+      throw new PublishBackpressureError(what, maxPending, blocked ? `RabbitMQ blocked publishing: ${blocked}` : `broker ${this.brokerStatus}`);
+    }
+  }
+
+  /**
+   * The app's own publishes besides tasks (events, remote-control requests and replies, RPC
+   * result replies, dead-lettered and republished messages) under the same maxPendingPublishes
+   * bound as task sends: while the broker blocks or stalls they fail at once with
+   * PublishBackpressureError instead of piling up in memory. Their callers own the fate of a
+   * refused one (an event is dropped, a delivery is requeued, a result store fails).
+   * @internal
+   */
+  async publishDirect(what: string, message: TransportMessage, route: PublishRoute): Promise<void> {
+    this.admit(what);
+    this.pending++;
+    try {
+      await this.broker.publish(message, route);
+    } finally {
+      this.pending--;
     }
   }
 

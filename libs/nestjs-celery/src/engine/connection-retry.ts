@@ -37,7 +37,7 @@ export interface ConnectionRetryOptions {
  * login (RabbitMQ ACCESS_REFUSED, Redis WRONGPASS/NOAUTH) or a TLS verification failure.
  */
 export function isUnrecoverableConnectionError(error: unknown): boolean {
-  const text = `${String((error as { code?: unknown })?.code ?? '')} ${(error as Error)?.message ?? ''}`;
+  const text = `${String((error as { code?: string | number })?.code ?? '')} ${(error as Error)?.message ?? ''}`;
   return /ACCESS[-_]REFUSED|WRONGPASS|NOAUTH|invalid username-password/i.test(text) || tlsErrorHint(error) !== '';
 }
 

@@ -9,7 +9,7 @@ import type { CeleryTaskMetadata } from './celery-task.decorator.js';
 export class CeleryMetadataAccessor {
   constructor(private readonly reflector: Reflector) {}
 
-  getTaskMetadata(method: Function): CeleryTaskMetadata | undefined {
+  getTaskMetadata(method: (...args: never[]) => unknown): CeleryTaskMetadata | undefined {
     return this.reflector.get<CeleryTaskMetadata | undefined>(CELERY_TASK_METADATA, method);
   }
 }

@@ -10,9 +10,9 @@ import { RpcParamtype } from '@nestjs/microservices/enums/rpc-paramtype.enum.js'
  */
 export class CeleryParamsFactory implements ParamsFactory {
   exchangeKeyForValue(type: number, data: ParamData | undefined, args: unknown[]): unknown {
-    switch (type) {
+    switch (type as RpcParamtype) {
       case RpcParamtype.PAYLOAD:
-        return data !== undefined && data !== null ? (args[0] as Record<string, unknown> | undefined)?.[String(data)] : args[0];
+        return typeof data === 'string' || typeof data === 'number' ? (args[0] as Record<string, unknown> | undefined)?.[data] : args[0];
       case RpcParamtype.CONTEXT:
         return args[1];
       default:

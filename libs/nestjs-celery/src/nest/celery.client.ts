@@ -31,7 +31,7 @@ export type CeleryTaskUpdate<T = unknown> =
  * Celery style: `sendTask(name, args, kwargs, options)` → AsyncResult; typed with a contract:
  * `call(addTask, [1, 2])`. Failures are CeleryTaskError (excType, excModule, excMessage, traceback).
  */
-export class CeleryClient extends ClientProxy<Record<never, Function>, CeleryStatus> implements OnApplicationShutdown {
+export class CeleryClient extends ClientProxy<Record<never, never>, CeleryStatus> implements OnApplicationShutdown {
   private readonly app: Celery;
   private readonly statusSubscription: Subscription;
 
@@ -149,7 +149,7 @@ export class CeleryClient extends ClientProxy<Record<never, Function>, CelerySta
       .pipe(switchMap((result) => result.result$))
       .subscribe({
         next: (response) => callback({ response, isDisposed: true }),
-        error: (err) => callback({ err }),
+        error: (err: unknown) => callback({ err }),
       });
     return () => subscription.unsubscribe();
   }

@@ -69,10 +69,10 @@ export class CeleryExplorer implements CeleryTaskSource, OnModuleDestroy {
       const instance = wrapper.instance as Record<string, unknown> | undefined;
       if (!instance || typeof instance !== 'object' || wrapper.isAlias || seen.has(instance)) continue;
       seen.add(instance);
-      for (const methodName of this.scanner.getAllMethodNames(Object.getPrototypeOf(instance))) {
+      for (const methodName of this.scanner.getAllMethodNames(Object.getPrototypeOf(instance) as object | null)) {
         const method = instance[methodName];
         if (typeof method !== 'function') continue;
-        const metadata = this.accessor.getTaskMetadata(method);
+        const metadata = this.accessor.getTaskMetadata(method as Method);
         if (!metadata) continue;
         const source = `${instance.constructor.name}.${methodName}`;
         if (!this.isStatic(wrapper, source)) continue;
@@ -94,7 +94,7 @@ export class CeleryExplorer implements CeleryTaskSource, OnModuleDestroy {
   }
 
   private createInvoker(instance: object, methodName: string, method: Method, task: string): CeleryInvoker {
-    const decorated = Object.keys(Reflect.getMetadata(ROUTE_ARGS_METADATA, instance.constructor, methodName) ?? {}).length > 0;
+    const decorated = Object.keys((Reflect.getMetadata(ROUTE_ARGS_METADATA, instance.constructor, methodName) as object | undefined) ?? {}).length > 0;
     const callback = decorated ? passThrough(method) : positional(method, task);
     copyMetadata(method, callback);
     return this.contextCreator.create(

@@ -48,7 +48,10 @@ class ConnectionWatch {
  * Up when every broker and result backend of the default client (which the module's worker
  * shares), the named clients and the given CeleryServers is connected; down with each
  * connection's status otherwise: 'starting' (with the retry and the last error) while an app
- * retries its first connection (brokerConnectionRetryOnStartup), 'down' once it gave up.
+ * retries its first connection (brokerConnectionRetryOnStartup), 'down' once it gave up, and
+ * 'blocked' (with RabbitMQ's reason) while RabbitMQ blocks publishing on a connected broker
+ * (connection.blocked: a memory or disk alarm), until connection.unblocked: its publishes are
+ * held, so the app is down for anything that sends tasks.
  */
 @Injectable()
 export class CeleryHealthIndicator implements OnModuleDestroy {
@@ -88,7 +91,7 @@ export class CeleryHealthIndicator implements OnModuleDestroy {
 
   /** Terminus-shaped result for `key`; pass the app's CeleryServer(s) to include their connections. */
   async isHealthy<K extends string = 'celery'>(key: K = 'celery' as K, ...servers: CeleryServer[]): Promise<CeleryHealthResult<K>> {
-    const details: Record<string, { broker: string; backend: string; retry?: number; error?: string }> = {};
+    const details: Record<string, { broker: string; backend: string; retry?: number; error?: string; blocked?: string }> = {};
     let up = true;
     for (const [name, app] of this.apps(servers)) {
       if (!app) {
@@ -102,8 +105,11 @@ export class CeleryHealthIndicator implements OnModuleDestroy {
       // clients connect lazily: a health check is a reason to connect (bounded by timeoutMs)
       if (!startingOrDown() && !w.healthy) await connectWithin(app, this.timeoutMs);
       const { state, retry, error } = app.startup;
-      details[name] = startingOrDown() ? { broker: state, backend: w.backend, retry, ...(error ? { error } : {}) } : { broker: w.broker, backend: w.backend };
-      up &&= !startingOrDown() && w.healthy;
+      const blocked = w.broker === 'connected' ? app.broker.blocked : undefined;
+      if (startingOrDown()) details[name] = { broker: state, backend: w.backend, retry, ...(error ? { error } : {}) };
+      else if (blocked !== undefined) details[name] = { broker: 'blocked', backend: w.backend, blocked };
+      else details[name] = { broker: w.broker, backend: w.backend };
+      up &&= !startingOrDown() && w.healthy && blocked === undefined;
     }
     return { [key]: { status: up ? 'up' : 'down', ...details } } as CeleryHealthResult<K>;
   }

@@ -169,7 +169,7 @@ export class CeleryServer extends Server<CeleryServerEvents, CeleryStatus> imple
     try {
       this.events.emit(event, task, value);
     } catch (error) {
-      this.logger.error(`a "${event}" listener threw for task ${task.task}[${task.id}]: ${(error as Error)?.stack ?? error}`);
+      this.logger.error(`a "${event}" listener threw for task ${task.task}[${task.id}]: ${(error as Error)?.stack ?? String(error)}`);
     }
   }
 }

@@ -44,7 +44,11 @@ export class PythonErrorRegistry {
   /** The error as it should reach the engine (the same object, annotated when mapped). */
   prepare(error: unknown): unknown {
     if (!(error instanceof Error) || this.names.size === 0 || hasExcType(error)) return error;
-    for (let proto = Object.getPrototypeOf(error); proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    for (
+      let proto = Object.getPrototypeOf(error) as object | null;
+      proto && proto !== Object.prototype;
+      proto = Object.getPrototypeOf(proto) as object | null
+    ) {
       const mapped = this.names.get(proto.constructor as ErrorClass);
       if (mapped) {
         Object.defineProperty(error, 'excType', { value: mapped.excType, configurable: true, enumerable: false });

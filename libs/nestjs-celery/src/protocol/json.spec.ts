@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import fc from 'fast-check';
 import { dumps, JsonDecodeError, JsonEncodeError, loads, MAX_JSON_DEPTH, quoteString } from './json.js';
 

@@ -163,7 +163,7 @@ function encode(value: unknown, depth: number, ancestors: Set<object> | null): s
 
 function encodeObject(value: object, depth: number, ancestors: Set<object> | null): string | undefined {
   if (Array.isArray(value)) return encodeArray(value, depth, ancestors);
-  const proto = Object.getPrototypeOf(value);
+  const proto = Object.getPrototypeOf(value) as object | null;
   if ((proto === Object.prototype || proto === null) && typeof (value as { toJSON?: unknown }).toJSON !== 'function') {
     return encodePlainObject(value as Record<string, unknown>, depth, ancestors);
   }

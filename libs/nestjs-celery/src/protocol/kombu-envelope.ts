@@ -163,7 +163,7 @@ export function decodeUnackedEntry(raw: string): UnackedEntry {
   if (!Array.isArray(parsed) || parsed.length !== 3 || !isObject(parsed[0])) {
     throw new DecodeError(`kombu unacked entry must be [envelope, exchange, routing_key], got ${preview(raw)}`);
   }
-  const [envelope, exchange, routingKey] = parsed;
+  const [envelope, exchange, routingKey] = parsed as [Record<string, unknown>, unknown, unknown];
   return {
     envelope,
     exchange: typeof exchange === 'string' ? exchange : '',
@@ -297,10 +297,10 @@ function readProperties(props: Record<string, unknown>): MessageProperties {
     if (TRANSPORT_PROPERTIES.has(key)) continue;
     switch (key) {
       case 'correlation_id':
-        if (value != null) out.correlationId = String(value);
+        if (typeof value === 'string' || typeof value === 'number') out.correlationId = String(value);
         break;
       case 'reply_to':
-        if (value != null) out.replyTo = String(value);
+        if (typeof value === 'string' || typeof value === 'number') out.replyTo = String(value);
         break;
       case 'delivery_mode':
         if (value === 1 || value === 2) out.deliveryMode = value;
@@ -309,7 +309,7 @@ function readProperties(props: Record<string, unknown>): MessageProperties {
         if (typeof value === 'number') out.priority = value;
         break;
       case 'expiration':
-        if (value != null) out.expiration = String(value);
+        if (typeof value === 'string' || typeof value === 'number') out.expiration = String(value);
         break;
       default:
         out[key] = value;

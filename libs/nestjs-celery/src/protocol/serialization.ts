@@ -180,7 +180,11 @@ function decodeUnchecked(
   let body = message.body;
   const compression = message.headers?.compression;
   if (compression !== undefined && compression !== null && compression !== '') {
-    body = decompress(body, String(compression), limits.maxDecompressedBytes ?? DEFAULT_DECODE_LIMITS.maxDecompressedBytes);
+    body = decompress(
+      body,
+      typeof compression === 'string' ? compression : JSON.stringify(compression),
+      limits.maxDecompressedBytes ?? DEFAULT_DECODE_LIMITS.maxDecompressedBytes,
+    );
   }
   const encoding = (message.contentEncoding || 'utf-8').toLowerCase();
   // kombu hands an empty body back as it is

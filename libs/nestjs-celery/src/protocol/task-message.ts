@@ -322,7 +322,7 @@ function optionalInt(raw: Record<string, unknown>, name: string, id: string, fal
   if (value === undefined || value === null) return fallback;
   const n = typeof value === 'bigint' ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isInteger(n)) {
-    throw new InvalidTaskError(`task ${id}: header ${name} must be an integer, got ${JSON.stringify(String(value))}`, id);
+    throw new InvalidTaskError(`task ${id}: header ${name} must be an integer, got ${JSON.stringify(typeof value === 'string' ? value : pyRepr(value))}`, id);
   }
   return n;
 }

@@ -108,7 +108,7 @@ const writeIntTag = defineScalarTag<number | bigint>('tag:yaml.org,2002:int', {
   implicitFirstChars: ['-', '+', ...'0123456789'],
   resolve: (source, isExplicit, tagName) => intYaml11Tag.resolve(source, isExplicit, tagName),
   identify: (data) => typeof data === 'bigint' || intYaml11Tag.identify(data),
-  represent: (data) => (typeof data === 'number' && !Number.isSafeInteger(data) ? BigInt(data).toString() : data.toString(10)),
+  represent: (data: number | bigint) => (typeof data === 'number' && !Number.isSafeInteger(data) ? BigInt(data).toString() : data.toString(10)),
 });
 
 const LOAD_SCHEMA = FAILSAFE_SCHEMA.withTags(pyNullTag, pyBoolTag, pyIntTag, pyFloatTag, timestampTag, mergeTag, binaryTag, setTag, omapTag, pairsTag);

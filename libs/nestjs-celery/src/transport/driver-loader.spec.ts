@@ -16,7 +16,7 @@ function recordingRequirer(requested: string[], missing: string[] = []) {
   return (name: string) => {
     requested.push(name);
     if (missing.includes(name)) throw Object.assign(new Error(`Cannot find module '${name}'`), { code: 'MODULE_NOT_FOUND' });
-    return real(name);
+    return real(name) as unknown;
   };
 }
 

@@ -2,7 +2,7 @@
 import { redactUrl } from '../common/redact-url.js';
 import type { CeleryLogger } from '../common/logger.js';
 import { AmqpBroker } from './amqp/index.js';
-import type { Broker } from './broker.interface.js';
+import type { Broker, PublishRoute, TransportMessage } from './broker.interface.js';
 import { MemoryBackend } from './memory/index.js';
 import { MemoryBroker } from './memory/index.js';
 import { RedisBackend } from './redis/index.js';
@@ -38,6 +38,8 @@ export interface TransportFactoryOptions {
   brokerTransportOptions?: BrokerTransportOptions;
   /** Celery's result_backend_transport_options */
   resultBackendTransportOptions?: ResultBackendTransportOptions;
+  /** rpc://: how result replies are published (default the broker's publish) */
+  publish?: (message: TransportMessage, route: PublishRoute) => Promise<void>;
 }
 
 /** Thrown for a URL no transport handles. */
@@ -115,7 +117,7 @@ export function createResultBackend(url: string, broker: Broker, options: Transp
     }
     case 'rpc':
       readResultBackendTransportOptions(options.resultBackendTransportOptions, 'rpc'); // unknown keys are refused here too
-      return new RpcBackend(broker, { logger: options.logger, resultExpiresSeconds: options.resultExpires });
+      return new RpcBackend(broker, { logger: options.logger, resultExpiresSeconds: options.resultExpires, publish: options.publish });
     default:
       throw new UnsupportedUrlError('result backend', url, 'redis://, rediss://, sentinel://, rpc://, memory://');
   }

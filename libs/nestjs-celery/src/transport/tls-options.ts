@@ -97,7 +97,7 @@ export function readSslOptions(input: Record<string, unknown>, where: string): S
     }
     if (value === undefined || value === null) continue;
     if (name === 'certReqs') {
-      const mode = CERT_REQS[String(value)];
+      const mode = typeof value === 'string' || typeof value === 'number' ? CERT_REQS[String(value)] : undefined;
       if (!mode) throw new TlsConfigError(`${key}=${JSON.stringify(value)} in ${where} is not a verify mode; use required, optional or none`);
       out[name] = mode;
     } else if (name === 'checkHostname') {
@@ -166,7 +166,7 @@ export function tlsConnectionOptions(ssl: SslOptions, where: string): Connection
 
 /** A hint to add to a connection error that looks like a TLS verification failure. */
 export function tlsErrorHint(error: unknown): string {
-  const code = String((error as { code?: unknown })?.code ?? '');
+  const code = String((error as { code?: string | number })?.code ?? '');
   const message = String((error as Error)?.message ?? '');
   const tls = /CERT|SELF_SIGNED|UNABLE_TO|ERR_TLS|ERR_SSL|HOSTNAME|ALTNAME/i.test(code) || /certificate|SSL|TLS|altnames/i.test(message);
   return tls

@@ -46,7 +46,7 @@ function setup(backend: 'memory' | 'rpc' = 'memory') {
   worker.register('mul', ([x, y]) => (x as number) * (y as number));
   worker.register('tsum', ([values]) => (values as number[]).reduce((a, b) => a + b, 0));
   worker.register('fail', ([message]) => {
-    throw new ValueError(String(message ?? 'boom'));
+    throw new ValueError(String((message as number | string | undefined) ?? 'boom'));
   });
   worker.register('record', (args) => {
     calls.push({ task: 'record', args });
@@ -234,10 +234,8 @@ describe('stamp()', () => {
     const { chain, chord, signature } = await import('./index.js');
     const body = signature('b').link(signature('l'));
     const c = chain(signature('a'), chord([signature('h1'), signature('h2')], body)).stamp({ trace: 't' });
-    const d = c.toDict() as unknown as {
-      options: Record<string, unknown>;
-      kwargs: { tasks: { options: Record<string, unknown>; kwargs: Record<string, any> }[] };
-    };
+    type StampedNode = { options: Record<string, unknown> & { link: StampedNode[] }; kwargs: { header: StampedNode[]; body: StampedNode } };
+    const d = c.toDict() as unknown as { options: Record<string, unknown>; kwargs: { tasks: StampedNode[] } };
     expect(d.options).not.toHaveProperty('stamped_headers');
     const [first, ch] = d.kwargs.tasks;
     expect(first.options).toMatchObject({ stamped_headers: ['trace'], trace: 't' });

@@ -212,7 +212,7 @@ export class CanvasContinuation implements TaskContinuation {
     try {
       await work();
     } catch (error) {
-      this.logger.error(`task ${request.name}[${request.id}]: ${what} failed: ${(error as Error)?.stack ?? error}`);
+      this.logger.error(`task ${request.name}[${request.id}]: ${what} failed: ${(error as Error)?.stack ?? String(error)}`);
     }
   }
 }

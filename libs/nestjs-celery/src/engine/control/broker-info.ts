@@ -12,7 +12,7 @@ const DEFAULT_PORTS: Record<string, number> = { amqp: 5672, amqps: 5671, pyamqp:
 
 /** `kind` is the broker's label, reported as is (never branched on). */
 export function brokerInfo(broker: unknown, kind: string): Record<string, unknown> {
-  const first = Array.isArray(broker) ? broker[0] : broker;
+  const first: unknown = Array.isArray(broker) ? broker[0] : broker;
   const base = { transport: kind, transport_options: {}, uri_prefix: null, failover_strategy: 'round-robin', alternates: [] as string[] };
   if (typeof first !== 'string') return base;
   let url: URL;

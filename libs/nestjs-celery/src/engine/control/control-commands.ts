@@ -267,7 +267,9 @@ export function controlCommands(ctx: CommandContext): Map<string, ControlHandler
         .map((name) => {
           const fields = items.flatMap((item) => {
             const value = item === 'name' ? name : ctx.taskOption(name, item);
-            return value === undefined || value === null ? [] : [`${item}=${typeof value === 'boolean' ? (value ? 'True' : 'False') : String(value)}`];
+            return value === undefined || value === null
+              ? []
+              : [`${item}=${typeof value === 'boolean' ? (value ? 'True' : 'False') : typeof value === 'string' ? value : pythonRepr(value)}`];
           });
           return fields.length ? `${name} [${fields.join(' ')}]` : name;
         });

@@ -2,6 +2,7 @@
  * Remote control, events and revokes end to end on the memory transport (in-process, fast);
  * the same paths against Python Celery live in test/control and test/events.
  */
+import { expect } from '@jest/globals';
 import { silentLogger } from '../../common/logger.js';
 import { TaskRevokedError } from '../../protocol/python-errors.js';
 import { Celery } from '../celery.js';

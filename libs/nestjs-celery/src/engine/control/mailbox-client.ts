@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CeleryLogger } from '../../common/logger.js';
 import { AcceptContent, decodeBody, encodeBody, type SerializerName } from '../../protocol/serialization.js';
-import type { Broker, Consumer, Delivery } from '../../transport/broker.interface.js';
+import type { Broker, Consumer, Delivery, PublishRoute, TransportMessage } from '../../transport/broker.interface.js';
 import type { LamportClock } from '../events/lamport-clock.js';
 import { DEFAULT_CONTROL_NAMESPACE, mailboxExchange, replyExchange, replyQueue, type ControlRequest, type ControlQueueFlags } from './mailbox.js';
 import { withTimeout } from './timeout.js';
@@ -18,6 +18,8 @@ const PUBLISH_TIMEOUT_MS = 10_000;
 export interface MailboxClientHost {
   readonly broker: Broker;
   readonly clock: LamportClock;
+  /** publishes under the app's maxPendingPublishes bound (Celery.publishDirect) */
+  publishDirect(what: string, message: TransportMessage, route: PublishRoute): Promise<void>;
   connect(): Promise<void>;
 }
 
@@ -144,7 +146,8 @@ export class MailboxClient {
     });
     await this.exchangeDeclared;
     const encoded = encodeBody(request, this.options.serializer ?? 'json');
-    await this.app.broker.publish(
+    await this.app.publishDirect(
+      'remote-control request',
       {
         body: encoded.body,
         contentType: encoded.contentType,

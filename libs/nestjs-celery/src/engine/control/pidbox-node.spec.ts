@@ -23,7 +23,11 @@ function harness(options: { maxMessageBytes?: number; maxReplyExchanges?: number
   } as unknown as Broker;
   const calls: Record<string, unknown>[] = [];
   const handlers = new Map<string, ControlHandler>([['ping', (args) => (calls.push(args), { ok: 'pong' })]]);
-  const node = new PidboxNode({ broker, clock: new LamportClock() }, handlers, { hostname: 'nestjs@h', logger, ...options });
+  const node = new PidboxNode({ broker, clock: new LamportClock(), publishDirect: (_what, message, route) => broker.publish(message, route) }, handlers, {
+    hostname: 'nestjs@h',
+    logger,
+    ...options,
+  });
   const deliver = async (body: Buffer, headers: Record<string, unknown> = {}) => {
     const delivery = {
       message: { body, contentType: 'application/json', contentEncoding: 'utf-8', headers, properties: {} },

@@ -8,7 +8,7 @@ import type { CeleryLogger } from '../../common/logger.js';
 import { serializeException } from '../../protocol/exceptions.js';
 import { KeyError } from '../../protocol/python-errors.js';
 import { AcceptContent, decodeBody, encodeBody, type SerializerName } from '../../protocol/serialization.js';
-import type { Broker, Consumer, Delivery } from '../../transport/broker.interface.js';
+import type { Broker, Consumer, Delivery, PublishRoute, TransportMessage } from '../../transport/broker.interface.js';
 import type { LamportClock } from '../events/lamport-clock.js';
 import { exceptionRepr } from '../events/task-events.js';
 import {
@@ -39,6 +39,8 @@ export type ControlHandler = (args: Record<string, unknown>) => unknown;
 export interface PidboxHost {
   readonly broker: Broker;
   readonly clock: LamportClock;
+  /** publishes under the app's maxPendingPublishes bound (Celery.publishDirect) */
+  publishDirect(what: string, message: TransportMessage, route: PublishRoute): Promise<void>;
 }
 
 export interface PidboxNodeOptions {
@@ -230,7 +232,8 @@ export class PidboxNode {
     }
     await declared;
     const encoded = encodeBody(data, this.options.serializer ?? 'json');
-    await this.app.broker.publish(
+    await this.app.publishDirect(
+      'remote-control reply',
       {
         body: encoded.body,
         contentType: encoded.contentType,

@@ -11,7 +11,7 @@ import { matchRevokedStamp, sameStamp } from '../../protocol/stamps.js';
 import { States } from '../../protocol/states.js';
 import { TaskRevokedError } from '../../protocol/python-errors.js';
 import type { TaskRequest } from '../../protocol/task-message.js';
-import type { Broker, Delivery, QueueDeclaration } from '../../transport/broker.interface.js';
+import type { Broker, Delivery, PublishRoute, QueueDeclaration, TransportMessage } from '../../transport/broker.interface.js';
 import { EventDispatcher } from '../events/event-dispatcher.js';
 import { DEFAULT_HEARTBEAT_INTERVAL, Heart } from '../events/heart.js';
 import type { LamportClock } from '../events/lamport-clock.js';
@@ -77,6 +77,7 @@ export interface NodeWorker {
       controlQueueDurable?: boolean;
     };
     queueDeclaration(name: string): QueueDeclaration;
+    publishDirect(what: string, message: TransportMessage, route: PublishRoute): Promise<void>;
   };
 }
 

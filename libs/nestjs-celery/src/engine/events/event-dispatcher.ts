@@ -6,7 +6,7 @@
  */
 import type { CeleryLogger } from '../../common/logger.js';
 import { encodeBody } from '../../protocol/serialization.js';
-import type { Broker } from '../../transport/broker.interface.js';
+import type { Broker, PublishRoute, TransportMessage } from '../../transport/broker.interface.js';
 import { createEvent, EVENT_EXCHANGE, eventExchange, groupOf, routingKeyOf, type CeleryEvent } from './event.js';
 import type { LamportClock } from './lamport-clock.js';
 import { withTimeout } from '../control/timeout.js';
@@ -18,6 +18,8 @@ const SEND_TIMEOUT_MS = 5000;
 export interface EventDispatcherHost {
   readonly broker: Broker;
   readonly clock: LamportClock;
+  /** publishes under the app's maxPendingPublishes bound (Celery.publishDirect) */
+  publishDirect(what: string, message: TransportMessage, route: PublishRoute): Promise<void>;
 }
 
 export interface EventDispatcherOptions {
@@ -74,7 +76,8 @@ export class EventDispatcher {
     try {
       const encoded = encodeBody(event, 'json');
       const published = this.declare().then(() =>
-        this.app.broker.publish(
+        this.app.publishDirect(
+          `${routingKey} event`,
           {
             body: encoded.body,
             contentType: encoded.contentType,

@@ -2,6 +2,7 @@
 // publish and a consumer span per task run, context in the message headers as Python's Celery instrumentation.
 import type { Context, Span, Tracer, TracerProvider } from '@opentelemetry/api';
 import type { ExceptionInfo } from '../../protocol/exceptions.js';
+import { pythonRepr } from '../../protocol/python-repr.js';
 import { loadDriver } from '../../transport/driver-loader.js';
 import type { PublishedTask, ReceivedTask, RevokedReason, TaskSignalObserver } from './task-signals.js';
 
@@ -70,7 +71,7 @@ export class TracingObserver implements TaskSignalObserver {
     return (error) => {
       if (error !== undefined) {
         span.recordException(error as Error);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message ?? String(error) });
+        span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : pythonRepr(error) });
       }
       span.end();
     };

@@ -57,7 +57,7 @@ export class LimitedSet {
     const now = this.now();
     const incoming: [string, number][] = [];
     for (const [id, value] of Object.entries(other as Record<string, unknown>)) {
-      const inserted = Array.isArray(value) ? value[0] : value;
+      const inserted: unknown = Array.isArray(value) ? value[0] : value;
       incoming.push([id, typeof inserted === 'number' && Number.isFinite(inserted) ? inserted : now]);
     }
     if (incoming.length === 0) return;

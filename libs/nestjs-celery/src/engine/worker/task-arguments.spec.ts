@@ -87,7 +87,7 @@ describe('Worker with params (memory transport)', () => {
     const name = `task-arguments-spec-${process.pid}`;
     const app = new Celery({ broker: new MemoryBroker(`memory://${name}`), backend: new MemoryBackend(`memory://${name}`), logger: silentLogger });
     const worker = new Worker(app, { logger: silentLogger });
-    worker.register('tasks.add', ([x, y]) => `${x}${y}`, { params: ['x', 'y'] });
+    worker.register('tasks.add', ([x, y]) => `${String(x)}${String(y)}`, { params: ['x', 'y'] });
     worker.register('tasks.plain', (args, kwargs) => ({ args, kwargs }));
     expect(() => worker.register('tasks.bad', () => 1, { params: ['x?', 'y'] })).toThrow(TaskParamsError);
     await worker.start();

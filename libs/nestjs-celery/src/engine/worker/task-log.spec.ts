@@ -1,6 +1,6 @@
 // The worker's operator-facing lines: Celery's wording per task event, one failure line with its
 // traceback, the startup banner, fields and lines bounded, level and JSON-lines format.
-import { jest } from '@jest/globals';
+import { expect, jest } from '@jest/globals';
 import type { CeleryLogger } from '../../common/logger.js';
 import { MemoryBackend } from '../../transport/memory/memory.backend.js';
 import { MemoryBroker } from '../../transport/memory/memory.broker.js';

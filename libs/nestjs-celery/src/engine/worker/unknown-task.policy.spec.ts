@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { silentLogger, type CeleryLogger } from '../../common/logger.js';
 import { MemoryBackend } from '../../transport/memory/memory.backend.js';
 import { MemoryBroker } from '../../transport/memory/memory.broker.js';

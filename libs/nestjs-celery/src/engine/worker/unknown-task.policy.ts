@@ -101,7 +101,8 @@ export class UnknownTaskPolicy {
     const { message } = delivery;
     try {
       await this.app.declareQueue(queue);
-      await this.app.broker.publish(
+      await this.app.publishDirect(
+        `task ${request.task} to its dead-letter queue`,
         {
           ...message,
           headers: {

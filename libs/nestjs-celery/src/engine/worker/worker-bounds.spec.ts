@@ -31,7 +31,7 @@ function setup(options: WorkerOptions = {}, acceptContent = ['json']) {
         contentType,
         contentEncoding: 'utf-8',
         headers,
-        properties: { correlationId: String(headers.id ?? ''), replyTo: app.oid, deliveryMode: 2 },
+        properties: { correlationId: (headers.id as string | undefined) ?? '', replyTo: app.oid, deliveryMode: 2 },
       },
       { exchange: '', routingKey: 'celery' },
     );

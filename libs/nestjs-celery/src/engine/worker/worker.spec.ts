@@ -27,7 +27,7 @@ async function publishRaw(app: Celery, body: string | Buffer, headers: Record<st
       contentType,
       contentEncoding: 'utf-8',
       headers,
-      properties: { correlationId: String(headers.id ?? ''), replyTo: app.oid, deliveryMode: 2 },
+      properties: { correlationId: (headers.id as string | undefined) ?? '', replyTo: app.oid, deliveryMode: 2 },
     },
     { exchange: '', routingKey: 'celery' },
   );
@@ -82,7 +82,7 @@ describe('Worker (memory transport)', () => {
     worker.register('tasks.ok', () => 'ok');
     await worker.start();
     const bad = await app.sendTask('tasks.nope');
-    const error = await bad.get({ timeout: 2000 }).catch((e) => e);
+    const error = await bad.get({ timeout: 2000 }).catch((e: unknown) => e);
     expect(error).toMatchObject({ excType: 'NotRegistered', excModule: 'celery.exceptions', excMessage: ['tasks.nope'] });
     expect(lines.some((l) => l.includes('unregistered task "tasks.nope"'))).toBe(true);
     await expect((await app.sendTask('tasks.ok')).get({ timeout: 2000 })).resolves.toBe('ok');
@@ -132,7 +132,7 @@ describe('Worker (memory transport)', () => {
     const { app, worker } = setup({ maxMessageBytes: 100 });
     worker.register('tasks.ok', () => 'ok');
     await worker.start();
-    const error = await (await app.sendTask('tasks.ok', ['x'.repeat(200)])).get({ timeout: 2000 }).catch((e) => e);
+    const error = await (await app.sendTask('tasks.ok', ['x'.repeat(200)])).get({ timeout: 2000 }).catch((e: unknown) => e);
     expect(error).toMatchObject({ excType: 'MessageTooLarge' });
     await worker.stop();
     await app.close();
@@ -185,7 +185,7 @@ describe('Worker (memory transport)', () => {
     worker.register('tasks.ok', () => (ran = true));
     const result = await app.sendTask('tasks.ok', [], {}, { expires: new Date(Date.now() - 1000) });
     await worker.start();
-    const error = await result.get({ timeout: 2000 }).catch((e) => e);
+    const error = await result.get({ timeout: 2000 }).catch((e: unknown) => e);
     expect(error).toMatchObject({ excType: 'TaskRevokedError', excMessage: ['expired'], state: 'REVOKED' });
     expect(ran).toBe(false);
     await worker.stop();

@@ -272,7 +272,7 @@ export class Worker {
       this.window,
       this.consumerTimeout && {
         guard: this.consumerTimeout,
-        republish: (delivery) => app.broker.publish(delivery.message, { exchange: '', routingKey: delivery.deliveryInfo.queue }),
+        republish: (delivery) => app.publishDirect('ETA task republish', delivery.message, { exchange: '', routingKey: delivery.deliveryInfo.queue }),
         failed: (delivery, error) =>
           this.logger.warn(
             `ETA task ${String(delivery.message.headers?.id)} could not be republished before the broker's consumer timeout ` +
@@ -490,7 +490,7 @@ export class Worker {
       if (handled) await handled;
     } catch (error) {
       // A bug here must not kill the loop nor lose the message silently.
-      this.logger.error(`unexpected error handling a message from "${delivery.deliveryInfo.queue}", requeued: ${(error as Error)?.stack ?? error}`);
+      this.logger.error(`unexpected error handling a message from "${delivery.deliveryInfo.queue}", requeued: ${(error as Error)?.stack ?? String(error)}`);
       await delivery.reject(true).catch(() => undefined);
     } finally {
       if (--this.inFlight === 0 && this.idleWaiters.length) {

@@ -80,7 +80,7 @@ describe('encodeAmqpTable', () => {
     fc.assert(
       fc.property(fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 4 })), (table) => {
         // '!' keys are refused (tested above); fast-check's JSON has no non-finite numbers to worry about
-        const safe = JSON.parse(JSON.stringify(table, (k, v) => (k === '!' ? undefined : v)));
+        const safe = JSON.parse(JSON.stringify(table, (k, v: unknown) => (k === '!' ? undefined : v))) as Record<string, unknown>;
         expect(unwrap(encodeAmqpTable(safe))).toEqual(safe);
       }),
     );

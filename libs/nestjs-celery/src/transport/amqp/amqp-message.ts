@@ -1,6 +1,6 @@
 /** TransportMessage ⇄ amqplib's publish options and delivered messages (AMQP basic properties). */
 import type { Message, Options } from 'amqplib';
-import type { MessageProperties, TransportMessage } from '../../protocol/transport-message.js';
+import type { TransportMessage } from '../../protocol/transport-message.js';
 import { decodeAmqpTable, encodeAmqpTable } from './amqp-headers.js';
 
 /** Basic properties besides content type/encoding and headers, under amqplib's names. */
@@ -43,15 +43,15 @@ export function toPublishOptions(message: TransportMessage, mandatory = false): 
 /** The TransportMessage a delivered (or returned) amqplib message carries. */
 export function fromAmqpMessage(msg: Message): TransportMessage {
   const src = msg.properties;
-  const properties: MessageProperties = {};
+  const properties: Record<string, unknown> = {};
   for (const key of PROPERTY_KEYS) {
-    const value = src[key];
+    const value: unknown = src[key];
     if (value !== undefined && value !== null) properties[key] = value;
   }
   return {
     body: msg.content,
-    contentType: src.contentType ?? '',
-    contentEncoding: src.contentEncoding ?? '',
+    contentType: (src.contentType as string | undefined) ?? '',
+    contentEncoding: (src.contentEncoding as string | undefined) ?? '',
     headers: decodeAmqpTable(src.headers),
     properties,
   };

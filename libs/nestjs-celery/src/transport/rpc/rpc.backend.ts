@@ -5,7 +5,7 @@ import { dumps } from '../../protocol/json.js';
 import type { ResultMeta } from '../../protocol/result-meta.js';
 import { AcceptContent, decodeBody } from '../../protocol/serialization.js';
 import { isReady } from '../../protocol/states.js';
-import type { Broker, Consumer, Delivery, QueueDeclaration } from '../broker.interface.js';
+import type { Broker, Consumer, Delivery, PublishRoute, QueueDeclaration, TransportMessage } from '../broker.interface.js';
 import type { ConnectionStatus } from '../connection-status.js';
 import { BackendClosedError } from '../result-backend.errors.js';
 import type { ResultBackend, ResultBackendCapabilities, StoreTarget } from '../result-backend.interface.js';
@@ -21,6 +21,8 @@ export interface RpcBackendOptions {
   accept?: AcceptContent;
   /** latest states kept for get() of ids nobody watches (Celery keeps them unbounded); default 10000 */
   maxCachedResults?: number;
+  /** how replies are published; default the broker's publish (a Celery app passes its bounded one: maxPendingPublishes) */
+  publish?: (message: TransportMessage, route: PublishRoute) => Promise<void>;
 }
 
 /**
@@ -47,6 +49,8 @@ export class RpcBackend implements ResultBackend {
   private consumer?: Consumer;
   private closed = false;
 
+  private readonly publish: NonNullable<RpcBackendOptions['publish']>;
+
   constructor(
     private readonly broker: Broker,
     options: RpcBackendOptions = {},
@@ -58,6 +62,7 @@ export class RpcBackend implements ResultBackend {
     this.deliveryMode = options.persistent ? 2 : 1;
     this.accept = options.accept ?? new AcceptContent();
     this.maxCached = options.maxCachedResults ?? 10_000;
+    this.publish = options.publish ?? ((message, route) => broker.publish(message, route));
     this.status$ = broker.status$;
   }
 
@@ -105,7 +110,7 @@ export class RpcBackend implements ResultBackend {
     }
     // the keys of RPCBackend._to_result, in its order
     const body = { task_id: taskId, status: meta.status, result: meta.result, traceback: meta.traceback ?? null, children: meta.children ?? null };
-    await this.broker.publish(
+    await this.publish(
       {
         body: Buffer.from(dumps(body), 'utf8'),
         contentType: 'application/json',
