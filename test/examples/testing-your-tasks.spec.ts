@@ -73,7 +73,7 @@ describe('tasks through Celery, in a testing module on memory://', () => {
     const url = `memory://shop-${++tests}`;
     moduleRef = await Test.createTestingModule({
       // worker: true runs this module's @CeleryTask handlers, as a CeleryServer would
-      imports: [CeleryModule.forRoot({ broker: url, backend: url, worker: true, logLevel: 'warning' })],
+      imports: [CeleryModule.forRoot({ broker: url, backend: url, worker: true, logLevel: 'warn' })],
       providers: [ShopTasks, PriceList],
     })
       .overrideProvider(PriceList)
@@ -111,7 +111,7 @@ describe('tasks through Celery, in a testing module on memory://', () => {
 describe('code that sends tasks to workers that are not in this app', () => {
   test('a stand-in worker on the same memory broker records what was sent and answers', async () => {
     const moduleRef = await Test.createTestingModule({
-      imports: [CeleryModule.forRoot({ broker: 'memory://checkout', backend: 'memory://checkout', logLevel: 'warning' })],
+      imports: [CeleryModule.forRoot({ broker: 'memory://checkout', backend: 'memory://checkout', logLevel: 'warn' })],
       providers: [Checkout],
     }).compile();
     await moduleRef.init();

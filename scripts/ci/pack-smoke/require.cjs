@@ -17,7 +17,7 @@ async function main() {
   );
   assert.equal(typeof root.CeleryModule.forRoot, 'function');
   assert.equal(require('nestjs-celery/package.json').name, 'nestjs-celery');
-  const app = new Celery({ broker: 'memory://require', backend: 'memory://require', logLevel: 'warning' });
+  const app = new Celery({ broker: 'memory://require', backend: 'memory://require', logLevel: 'warn' });
   const worker = new Worker(app, { queues: ['celery'] });
   worker.register('smoke.mul', ([x, y]) => x * y);
   await worker.start();
