@@ -1,14 +1,14 @@
 /**
  * The hybrid example (apps/hybrid): one Nest app serving HTTP and running the Celery worker via
- * connectMicroservice. Its routes reach its own worker on memory:// and over RabbitMQ + Redis, and a
- * Python Celery client (5.2, 5.5, 5.6) calls the same worker's tasks.
+ * connectMicroservice. Its routes reach its own worker on memory:// and over RabbitMQ + Redis; a Python
+ * Celery client (5.2, 5.5, 5.6) calls the same worker's tasks, and its routes call a Python worker's.
  */
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import { createHybridApp } from '../../apps/hybrid/src/hybrid.app.js';
 import { eventually } from '../support/eventually.js';
 import { deleteQueues } from '../support/cleanup.js';
-import { peerSuites, pythonClient } from '../support/python.js';
+import { peerSuites, pythonClient, startPythonWorker } from '../support/python.js';
 import { AMQP_URL, REDIS_URL, uniqueName } from '../support/services.js';
 
 async function start(env: NodeJS.ProcessEnv): Promise<{ app: INestApplication; base: string }> {
@@ -55,9 +55,10 @@ for (const { version, peer, describe: describePeer } of await peerSuites('hybrid
     beforeAll(async () => {
       hybrid = await start({ CELERY_BROKER_URL: AMQP_URL, CELERY_RESULT_BACKEND: REDIS_URL, CELERY_QUEUES: queue, CELERY_METRICS: 'false' });
     }, 60_000);
+    const pyQueue = uniqueName('hybrid-py');
     afterAll(async () => {
       await hybrid?.app.close();
-      await deleteQueues(AMQP_URL, [queue]);
+      await deleteQueues(AMQP_URL, [queue, pyQueue]);
     }, 60_000);
 
     test('an HTTP route sends a task through RabbitMQ to the same app, the result comes back through Redis', async () => {
@@ -75,6 +76,15 @@ for (const { version, peer, describe: describePeer } of await peerSuites('hybrid
       ]);
       expect(sum).toMatchObject({ state: 'SUCCESS', result: 5 });
       expect(failure).toMatchObject({ state: 'FAILURE', exc_type: 'ValueError', exc_is_value_error: true, exc_args: ['from python'] });
+    }, 120_000);
+
+    test(`an HTTP route sends a task to a Python Celery ${version} worker and reads its result`, async () => {
+      const worker = await startPythonWorker({ broker: AMQP_URL, backend: REDIS_URL, queue: pyQueue, peer });
+      try {
+        expect(await sendAndAwait(hybrid!.base, 'py.add', { args: [2, 3], queue: pyQueue })).toMatchObject({ state: 'SUCCESS', result: 5 });
+      } finally {
+        await worker.stop();
+      }
     }, 120_000);
   });
 }
