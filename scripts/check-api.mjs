@@ -21,7 +21,19 @@ const tsc = spawnSync(
   process.execPath,
   [
     require.resolve('typescript/bin/tsc'),
-    ...['-p', join(lib, 'tsconfig.lib.json'), '--outDir', out, '--emitDeclarationOnly', '--declarationMap', 'false', '--sourceMap', 'false'],
+    ...[
+      '-p',
+      join(lib, 'tsconfig.lib.json'),
+      '--outDir',
+      out,
+      '--emitDeclarationOnly',
+      '--declarationMap',
+      'false',
+      '--sourceMap',
+      'false',
+      '--inlineSources',
+      'false',
+    ],
   ],
   { stdio: 'inherit' },
 );
@@ -30,11 +42,14 @@ const built = Date.now();
 
 // "." → nestjs-celery, "./engine" → nestjs-celery-engine; types "./dist/x.d.ts" → <out>/x.d.ts
 const pkg = JSON.parse(readFileSync(join(lib, 'package.json'), 'utf8'));
-const entries = Object.entries(pkg.exports).map(([subpath, target]) => ({
-  subpath,
-  report: [pkg.name, ...subpath.split('/').slice(1)].join('-'),
-  dts: join(out, relative('dist', target.types)),
-}));
+// (entries with types only: "./package.json" is data, not code)
+const entries = Object.entries(pkg.exports)
+  .filter(([, target]) => typeof target === 'object' && target.types)
+  .map(([subpath, target]) => ({
+    subpath,
+    report: [pkg.name, ...subpath.split('/').slice(1)].join('-'),
+    dts: join(out, relative('dist', target.types)),
+  }));
 
 const configs = entries.map(({ report, dts }) =>
   ExtractorConfig.prepare({

@@ -10,12 +10,11 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const pkgDir = resolve(here, '..');
 const repo = resolve(pkgDir, '../..');
-const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { exports: Record<string, { types: string; default: string }> };
-// "./dist/transport/amqp/index.js" → src/transport/amqp/index.ts
-const entries = Object.entries(pkg.exports).map(([subpath, target]) => ({
-  subpath,
-  source: join(pkgDir, target.default.replace(/^\.\/dist\//, 'src/').replace(/\.js$/, '.ts')),
-}));
+const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { exports: Record<string, string | { types: string; default: string }> };
+// "./dist/transport/amqp/index.js" → src/transport/amqp/index.ts (the code entries: "./package.json" is the file itself)
+const entries = Object.entries(pkg.exports).flatMap(([subpath, target]) =>
+  typeof target === 'string' ? [] : [{ subpath, source: join(pkgDir, target.default.replace(/^\.\/dist\//, 'src/').replace(/\.js$/, '.ts')) }],
+);
 
 // A fresh Node process imports entries, their TypeScript transpiled on load (no type check, as a build would emit),
 // then lists the npm packages loaded through require (amqplib and ioredis are CommonJS, loaded by driver-loader.ts).
@@ -73,6 +72,7 @@ function load(files: string[], ...call: string[]): Loaded[] {
 
 describe('package entry points', () => {
   it('every export of package.json has its source file', () => {
+    expect(Object.keys(pkg.exports)).toEqual(['.', './engine', './amqp', './redis', './memory', './rpc', './package.json']);
     expect(entries.map((e) => e.subpath)).toEqual(['.', './engine', './amqp', './redis', './memory', './rpc']);
     for (const { source } of entries) expect(existsSync(source)).toBe(true);
   });

@@ -1,8 +1,12 @@
 /** The logging surface every layer uses; Nest's Logger satisfies it, and so does console. */
 export interface CeleryLogger {
+  /** Routine lines: a task received, a task succeeded, a worker ready (Python's INFO). */
   log(message: string, ...meta: unknown[]): void;
+  /** Something went wrong and was handled: a lost connection, a refused message (Python's WARNING). */
   warn(message: string, ...meta: unknown[]): void;
+  /** A task failed or a message could not be handled (Python's ERROR). */
   error(message: string, ...meta: unknown[]): void;
+  /** Detail for diagnosis, off unless the log level is `debug` (Python's DEBUG). */
   debug?(message: string, ...meta: unknown[]): void;
 }
 

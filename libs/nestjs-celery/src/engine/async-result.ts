@@ -8,6 +8,7 @@ import type { ResultBackend } from '../transport/result-backend.interface.js';
 import type { NodeReplies } from './control/control.js';
 import { CeleryError, CeleryTimeoutError, NoResultBackendError } from './errors.js';
 
+/** `get()` options, Celery's `AsyncResult.get(timeout, propagate)`. */
 export interface GetOptions {
   /** milliseconds; undefined waits forever */
   timeout?: number;
@@ -44,6 +45,7 @@ export type ResultTuple = [[string, ResultTuple | null], ResultTuple[] | null];
 export interface ResultNode {
   readonly id: string;
   parent: ResultNode | null;
+  /** The result as Celery's `as_tuple()`: the id and parent chain, for passing a result's identity on. */
   asTuple(): ResultTuple;
 }
 
@@ -101,6 +103,7 @@ export class AsyncResult<T = unknown> implements ResultNode {
     return (await this.meta())?.status ?? States.PENDING;
   }
 
+  /** True once the task is in a ready state (SUCCESS, FAILURE or REVOKED), Celery's `AsyncResult.ready()`. */
   async ready(): Promise<boolean> {
     return isReady(await this.state());
   }
@@ -127,6 +130,7 @@ export class AsyncResult<T = unknown> implements ResultNode {
     return this.app.control.revoke(this.id, { terminate: options.terminate, signal: options.signal, reply: options.wait, timeout: options.timeout });
   }
 
+  /** Delete the stored result, Celery's `AsyncResult.forget()`; the task reads as PENDING afterwards. */
   async forget(): Promise<void> {
     if (!this.backend) throw new NoResultBackendError(this.id);
     await this.backend.forget(this.id);

@@ -152,6 +152,7 @@ export interface CeleryOptions extends SignalOptions {
   resultBackendTransportOptions?: ResultBackendTransportOptions;
 }
 
+/** Celery's `task_default_queue` default: where tasks go and workers consume unless told otherwise. */
 export const DEFAULT_QUEUE = 'celery';
 
 /** One entry of task_queues (kombu `Queue(name, Exchange(exchange, type), routing_key, …)`). */

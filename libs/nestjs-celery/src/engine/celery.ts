@@ -280,6 +280,7 @@ export class Celery {
     return this.controlClient;
   }
 
+  /** Close the broker and result backend connections (and the remote-control mailbox), Celery's `app.close()`. */
   async close(): Promise<void> {
     this.closing.abort();
     this.closing = new AbortController();

@@ -49,6 +49,7 @@ export class CeleryClient extends ClientProxy<Record<never, never>, CeleryStatus
     await this.app.close();
   }
 
+  /** Nest lifecycle hook: closes the client's connections when the app shuts down. */
   async onApplicationShutdown(): Promise<void> {
     await this.close();
     this.statusSubscription.unsubscribe();

@@ -114,6 +114,7 @@ export class CeleryHealthIndicator implements OnModuleDestroy {
     return { [key]: { status: up ? 'up' : 'down', ...details } } as CeleryHealthResult<K>;
   }
 
+  /** Nest lifecycle hook: stops watching the connections. */
   onModuleDestroy(): void {
     for (const w of this.watches.values()) w.close();
     this.watches.clear();

@@ -14,7 +14,13 @@ export interface CeleryModuleExtras {
   clientNames: string[];
 }
 
-export const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } = new ConfigurableModuleBuilder<CeleryModuleOptions>({
+export const {
+  ConfigurableModuleClass,
+  /** The injection token of CeleryModule's options, exported as `CELERY_MODULE_OPTIONS`: inject it to read the module's configuration. */
+  MODULE_OPTIONS_TOKEN,
+  OPTIONS_TYPE,
+  ASYNC_OPTIONS_TYPE,
+} = new ConfigurableModuleBuilder<CeleryModuleOptions>({
   moduleName: 'Celery',
 })
   .setClassMethodName('forRoot')

@@ -56,11 +56,13 @@ function withClients(definition: DynamicModule, names: readonly string[] = []): 
   providers: [MetadataScanner, CeleryMetadataAccessor, CeleryExplorer, CeleryWorkerHost],
 })
 export class CeleryModule extends ConfigurableModuleClass {
+  /** The module with its options given now: the default CeleryClient (and named `clients`), and a worker when `worker` is set. */
   static override forRoot(options: typeof OPTIONS_TYPE): DynamicModule {
     const names = [...(options.clientNames ?? []), ...(options.clients ?? []).map((c) => c.name)];
     return withClients(super.forRoot(options), names);
   }
 
+  /** The module with its options from a factory (`useFactory`/`inject`, `useClass`, `useExisting`); list named clients in `clientNames`. */
   static override forRootAsync(options: typeof ASYNC_OPTIONS_TYPE): DynamicModule {
     return withClients(super.forRootAsync(options), options.clientNames);
   }

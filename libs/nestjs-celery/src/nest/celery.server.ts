@@ -16,12 +16,15 @@ import { PythonErrorRegistry } from './python-error.registry.js';
 
 /** Events of `CeleryServer.on()`, emitted after each task run by this server. */
 export type CeleryServerEvents = {
+  /** a task run by this server succeeded (after its result was stored) */
   'task-succeeded': (task: TaskContext, result: unknown) => void;
+  /** a task run by this server failed (after its FAILURE was stored) */
   'task-failed': (task: TaskContext, error: unknown) => void;
   /** a connection is up (again): which one */
   connected: (connection: 'broker' | 'backend') => void;
   /** a connection was lost; the transport reconnects with backoff */
   disconnected: (connection: 'broker' | 'backend') => void;
+  /** a lost connection is being re-established */
   reconnecting: (connection: 'broker' | 'backend') => void;
 };
 

@@ -53,8 +53,11 @@ export function defineTask<A extends unknown[] = [], R = unknown, K extends obje
   });
 }
 
+/** The positional argument types of a task contract. */
 export type ArgsOf<T> = T extends TaskContract<infer A, unknown, object> ? A : never;
+/** The result type of a task contract. */
 export type ResultOf<T> = T extends TaskContract<unknown[], infer R, object> ? R : never;
+/** The keyword argument types of a task contract. */
 export type KwargsOf<T> = T extends TaskContract<unknown[], unknown, infer K> ? K : never;
 
 /** What a task method may return for a result of type R. */

@@ -16,6 +16,7 @@ import { dumps } from './json.js';
 import { pyRepr, saferepr } from './repr.js';
 import { PYTHON_BUILTIN_EXCEPTIONS, pythonExceptionStr } from './python-errors.js';
 
+/** A task's exception as Celery stores it in a FAILURE result (`exc_type`, `exc_message`, `exc_module`). */
 export interface ExceptionInfo {
   exc_type: string;
   exc_message: unknown[];

@@ -11,7 +11,9 @@ import { dumpYaml, loadYaml } from './yaml.js';
 import { compress, decompress } from './compression.js';
 import { ContentDisallowedError, DecodeError, ProtocolError } from './errors.js';
 
+/** Celery's `task_serializer` / `result_serializer` names (pickle is recognized and never executed). */
 export type SerializerName = 'json' | 'msgpack' | 'yaml' | 'pickle';
+/** Celery's `task_compression` names (kombu's compression registry). */
 export type CompressionName = 'zlib' | 'gzip' | 'brotli' | (string & {});
 
 export interface EncodedBody {

@@ -15,6 +15,7 @@ export interface TransportMessage {
   properties: MessageProperties;
 }
 
+/** The AMQP message properties Celery uses (kombu's `properties`): RPC replies' correlation id and reply queue, priority, delivery mode. */
 export interface MessageProperties {
   correlationId?: string;
   replyTo?: string;

@@ -6,6 +6,7 @@ import type { TransportMessage } from '../protocol/transport-message.js';
 
 export type { TransportMessage, MessageProperties } from '../protocol/transport-message.js';
 
+/** Where a delivery came from (kombu's `message.delivery_info`). */
 export interface DeliveryInfo {
   exchange: string;
   routingKey: string;
@@ -36,15 +37,19 @@ export interface Delivery {
    * settleable across reconnects (Redis: the unacked index keeps it).
    */
   readonly lost?: AbortSignal;
+  /** Acknowledge: the message is done with and leaves the queue (kombu's `message.ack()`). */
   ack(): Promise<void>;
+  /** Reject: back to the queue with `requeue`, else dropped or dead-lettered (kombu's `message.reject(requeue)`). */
   reject(requeue: boolean): Promise<void>;
 }
 
+/** The AMQP exchange types Celery uses (kombu's Redis transport emulates them). */
 export type ExchangeType = 'direct' | 'topic' | 'fanout';
 
 /** RabbitMQ queue types Celery declares (`x-queue-type`); classic is the broker default. */
 export type QueueType = 'classic' | 'quorum';
 
+/** An exchange to declare, as kombu's `Exchange`. */
 export interface ExchangeDeclaration {
   name: string;
   type: ExchangeType;
@@ -124,6 +129,7 @@ export interface DelayedDelivery {
   route(delaySeconds: number, routingKey: string): PublishRoute;
 }
 
+/** Where a message is published: exchange and routing key, as kombu's `producer.publish(exchange=, routing_key=)`. */
 export interface PublishRoute {
   /** '' = the default exchange (Celery publishes tasks there with routingKey = queue name) */
   exchange: string;
@@ -136,6 +142,7 @@ export interface PublishRoute {
   mandatory?: boolean;
 }
 
+/** How a consumer receives: its prefetch (Celery's `worker_prefetch_multiplier` × concurrency) and limits. */
 export interface ConsumeOptions {
   /** at most this many delivered-but-unsettled messages across all queues of this consumer */
   prefetch: number;
@@ -156,6 +163,7 @@ export interface ConsumeOptions {
   maxMessageBytes?: number;
 }
 
+/** A running consumer of some queues, returned by `Broker.consume`. */
 export interface Consumer {
   /** stop receiving; deliveries already handed out stay valid until settled */
   cancel(): Promise<void>;
@@ -167,6 +175,7 @@ export interface Consumer {
   setPrefetch?(count: number): void;
 }
 
+/** Called with each delivery of a consumer; it must settle the delivery (ack or reject) itself. */
 export type DeliveryHandler = (delivery: Delivery) => void;
 
 /**
@@ -207,9 +216,11 @@ export interface Broker {
   readonly status$: Observable<ConnectionStatus>;
   /** native delayed delivery, where the broker has it (RabbitMQ) */
   readonly delayedDelivery?: DelayedDelivery;
+  /** Open the connection (retrying with backoff as the driver does); resolves once usable. */
   connect(): Promise<void>;
   /** cancels consumers, closes connections; unsettled deliveries return to their queue */
   close(): Promise<void>;
+  /** Declare an exchange (idempotent, as kombu's `exchange.declare()`). */
   declareExchange(exchange: ExchangeDeclaration): Promise<void>;
   /** declare queue + exchange + binding (idempotent, same arguments as Celery) */
   declareQueue(queue: QueueDeclaration): Promise<void>;
@@ -221,6 +232,7 @@ export interface Broker {
    * and `ticket.written` tells the sender whether it reached the socket.
    */
   publish(message: TransportMessage, route: PublishRoute, ticket?: PublishTicket): Promise<void>;
+  /** Start consuming the queues; each delivery goes to `onDelivery`, which settles it. */
   consume(queues: string[], options: ConsumeOptions, onDelivery: DeliveryHandler): Promise<Consumer>;
 }
 

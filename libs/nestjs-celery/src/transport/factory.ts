@@ -19,6 +19,7 @@ import {
   type ResultBackendTransportOptions,
 } from './transport-options.js';
 
+/** Settings `createBroker` / `createResultBackend` pass on to the driver a URL picks. */
 export interface TransportFactoryOptions {
   logger?: CeleryLogger;
   /** result_expires in seconds (null = never) */

@@ -57,7 +57,9 @@ export interface ResultBackend {
    * `app.thread_oid`); other backends return a stable per-process oid (Celery always sets it).
    */
   readonly oid: string;
+  /** Open the connection; resolves once results can be stored and read. */
   connect(): Promise<void>;
+  /** Close the connection; pending waits reject. */
   close(): Promise<void>;
 
   /** Store a state (worker side). Redis keeps SUCCESS final; RPC publishes to replyTo. */

@@ -136,6 +136,7 @@ export abstract class Canvas<R extends CanvasResult = CanvasResult> {
     return this;
   }
 
+  /** Make the signature immutable (Celery's `set_immutable`): a parent's result is then not prepended to its args. */
   setImmutable(immutable: boolean): this {
     this.immutable = immutable;
     return this;
@@ -214,6 +215,7 @@ export abstract class Canvas<R extends CanvasResult = CanvasResult> {
   /** The signature dict Celery puts on the wire. */
   abstract toDict(): SignatureDict;
 
+  /** `JSON.stringify` gives the wire dict (`toDict()`), as Celery's signatures are dicts. */
   toJSON(): SignatureDict {
     return this.toDict();
   }

@@ -13,6 +13,7 @@ import { EmptyCanvasError } from './errors.js';
 import { Group, maybeUnrollGroup } from './group.js';
 import { maybeList, type WireOptions } from './options.js';
 
+/** Celery's `chain`: tasks run one after another, each getting its parent's result (unless immutable); build with `chain(...)`. */
 export class Chain<R extends GroupMember = AsyncResult> extends TaskListCanvas<R> {
   readonly subtaskType = 'chain';
 
@@ -20,6 +21,7 @@ export class Chain<R extends GroupMember = AsyncResult> extends TaskListCanvas<R
     super('celery.chain', tasks, options, args, immutable);
   }
 
+  /** A chain from its wire dict (`subtask_type: 'chain'`), as Celery's `chain.from_dict`. */
   static fromDict(this: void, d: SignatureDict): Chain {
     return new Chain(TaskListCanvas.tasksOf(d), { ...(d.options ?? {}) });
   }

@@ -31,6 +31,7 @@ export class Chord extends Canvas<AsyncResult> {
     this.tasks = headerTasks(header);
   }
 
+  /** A chord from its wire dict (`subtask_type: 'chord'`), as Celery's `chord.from_dict`. */
   static fromDict(this: void, d: SignatureDict): Chord {
     const kwargs = d.kwargs ?? {};
     const header = kwargs.header as SignatureDict | SignatureDict[] | undefined;

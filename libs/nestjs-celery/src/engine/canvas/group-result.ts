@@ -28,6 +28,7 @@ export class GroupMemberError extends CeleryTaskError {
 export type GroupMemberOutcome<T = unknown> =
   { index: number; taskId: string; state: 'SUCCESS'; result: T } | { index: number; taskId: string; state: string; error: CeleryTaskError };
 
+/** What a group's result holds per member: a task's AsyncResult, or a nested group's GroupResult. */
 export type GroupMember = AsyncResult | GroupResult;
 
 export class GroupResult<T = unknown> implements ResultNode {
@@ -104,14 +105,17 @@ export class GroupResult<T = unknown> implements ResultNode {
     return (await this.states()).every(isReady);
   }
 
+  /** True when every member succeeded, Celery's `GroupResult.successful()`. */
   async successful(): Promise<boolean> {
     return (await this.states()).every((s) => s === States.SUCCESS);
   }
 
+  /** True when any member failed or was revoked, Celery's `GroupResult.failed()`. */
   async failed(): Promise<boolean> {
     return (await this.states()).some((s) => PROPAGATE_STATES.has(s));
   }
 
+  /** How many members succeeded, Celery's `GroupResult.completed_count()`. */
   async completedCount(): Promise<number> {
     return (await this.states()).filter((s) => s === States.SUCCESS).length;
   }

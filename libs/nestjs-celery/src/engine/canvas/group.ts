@@ -9,6 +9,7 @@ import { Canvas, TaskListCanvas, registerSubtaskType, type FreezeOptions } from 
 import { GroupResult, type GroupMember } from './group-result.js';
 import type { WireOptions } from './options.js';
 
+/** Celery's `group`: tasks run in parallel, their results collected in a GroupResult; build with `group(...)`. */
 export class Group extends TaskListCanvas<GroupResult> {
   readonly subtaskType = 'group';
 
@@ -16,6 +17,7 @@ export class Group extends TaskListCanvas<GroupResult> {
     super('celery.group', tasks, options, args, immutable);
   }
 
+  /** A group from its wire dict (`subtask_type: 'group'`), as Celery's `group.from_dict`. */
   static fromDict(this: void, d: SignatureDict): Group {
     return new Group(TaskListCanvas.tasksOf(d), { ...(d.options ?? {}) });
   }

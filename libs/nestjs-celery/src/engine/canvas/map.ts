@@ -32,6 +32,7 @@ export class XMap extends Canvas<AsyncResult> {
     super(subtaskType === 'xmap' ? 'celery.map' : 'celery.starmap', [], {}, options, true);
   }
 
+  /** A map or starmap from its wire dict (`subtask_type: 'xmap'` / `'xstarmap'`), as Celery's `xmap.from_dict`. */
   static fromDict(this: void, d: SignatureDict): XMap {
     const kwargs = d.kwargs ?? {};
     return new XMap(d.subtask_type as MapKind, signatureFromDict(kwargs.task as SignatureDict), [...((kwargs.it as unknown[]) ?? [])], {
@@ -74,6 +75,7 @@ export class Chunks extends Canvas<GroupResult> {
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`chunks(task, items, n): n must be a positive integer, got ${n}`);
   }
 
+  /** Chunks from its wire dict (`subtask_type: 'chunks'`), as Celery's `chunks.from_dict`. */
   static fromDict(this: void, d: SignatureDict): Chunks {
     const kwargs = d.kwargs ?? {};
     return new Chunks(signatureFromDict(kwargs.task as SignatureDict), [...((kwargs.it as unknown[][]) ?? [])], Number(kwargs.n), { ...(d.options ?? {}) });

@@ -17,6 +17,7 @@ const nameOf = (task: TaskRef): string => (typeof task === 'string' ? task : tas
 export class Signature extends Canvas<AsyncResult> {
   readonly subtaskType = null;
 
+  /** A signature from its wire dict, as Celery's `Signature.from_dict` (canvas types use their own class's). */
   static fromDict(this: void, d: SignatureDict): Signature {
     return new Signature(d.task, [...(d.args ?? [])], { ...(d.kwargs ?? {}) }, { ...(d.options ?? {}) }, Boolean(d.immutable));
   }

@@ -32,6 +32,7 @@ export function flattenReplies<T = unknown>(replies: NodeReplies): Record<string
   return nodes;
 }
 
+/** Celery's `app.control`: broadcast commands (ping, revoke, rate limits, events) to workers over the pidbox exchange and collect their replies. */
 export class Control {
   constructor(readonly mailbox: MailboxClient) {}
 
@@ -79,6 +80,7 @@ export class Control {
     return this.broadcast('enable_events', target);
   }
 
+  /** Ask workers to stop sending task events, Celery's `control.disable_events()`. */
   disableEvents(target: ControlTarget & { reply?: boolean } = {}): Promise<NodeReplies> {
     return this.broadcast('disable_events', target);
   }
@@ -116,6 +118,7 @@ export class Control {
     return new Inspect(this, target);
   }
 
+  /** Close the reply queue's consumer; the app's connection stays open. */
   close(): Promise<void> {
     return this.mailbox.close();
   }
@@ -128,6 +131,7 @@ export class Inspect {
     private readonly target: ControlTarget,
   ) {}
 
+  /** `{nodename: {ok: 'pong'}}` for every worker that answered, Celery's `inspect().ping()`. */
   ping(): Promise<Record<string, { ok: string }>> {
     return this.request('ping');
   }
@@ -167,6 +171,7 @@ export class Inspect {
     return this.request('active_queues');
   }
 
+  /** Each worker's Lamport clock value, Celery's `inspect().clock()`. */
   clock(): Promise<Record<string, { clock: number }>> {
     return this.request('clock');
   }
@@ -176,10 +181,12 @@ export class Inspect {
     return this.request('query_task', { ids });
   }
 
+  /** Each worker's configuration as Celery's `inspect().conf(with_defaults)` reports it. */
   conf(withDefaults = false): Promise<Record<string, Record<string, unknown>>> {
     return this.request('conf', { with_defaults: withDefaults });
   }
 
+  /** Each worker's bug-report text, Celery's `inspect().report()`. */
   report(): Promise<Record<string, { ok: string }>> {
     return this.request('report');
   }

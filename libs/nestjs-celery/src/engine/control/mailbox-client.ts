@@ -35,6 +35,7 @@ export interface MailboxClientOptions {
   logger: CeleryLogger;
 }
 
+/** How a control command is broadcast: its arguments, which nodes act, whether and how long to wait for replies. */
 export interface BroadcastOptions {
   /** the command's keyword arguments */
   arguments?: Record<string, unknown>;

@@ -32,6 +32,7 @@ export interface EventDispatcherOptions {
   logger?: CeleryLogger;
 }
 
+/** Celery's `EventDispatcher`: publishes monitoring events (task-*, worker-*) to the `celeryev` exchange, as `celery -E` workers do. */
 export class EventDispatcher {
   readonly hostname: string;
   readonly groups: Set<string>;

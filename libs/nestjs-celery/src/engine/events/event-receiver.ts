@@ -15,6 +15,7 @@ import { ImproperlyConfiguredError } from '../errors.js';
 
 /** A received event: the sender's fields, `timestamp` in our timezone's terms, `local_received`. */
 export type ReceivedEvent = CeleryEvent & { local_received: number };
+/** Called with each received event (its fields as Celery sends them, plus `local_received`). */
 export type EventHandler = (event: ReceivedEvent) => void;
 
 export interface EventReceiverHost {
@@ -25,6 +26,7 @@ export interface EventReceiverHost {
   connect(): Promise<void>;
 }
 
+/** What an EventReceiver listens to and the queue it declares (Celery's event_queue_* settings). */
 export interface EventReceiverOptions {
   /** event type → handler; '*' gets the events without a handler of their own */
   handlers: Record<string, EventHandler>;
@@ -49,6 +51,7 @@ export interface EventReceiverOptions {
 /** `CLIENT_CLOCK_SKEW`: task-sent comes from clients that never sync their clock. */
 const CLIENT_CLOCK_SKEW = -1;
 
+/** Celery's `EventReceiver`: a consumer of monitoring events from the `celeryev` exchange (what `celery events` and Flower read). */
 export class EventReceiver {
   readonly queue: string;
   private consumer?: Consumer;
@@ -61,6 +64,7 @@ export class EventReceiver {
     this.queue = `${options.queuePrefix ?? 'celeryev'}.${randomUUID()}`;
   }
 
+  /** Declare this receiver's auto-expiring queue, bind it to `celeryev` and start consuming (then ask workers for a heartbeat unless `wakeup` is false). */
   async start(): Promise<void> {
     if (this.consumer) return;
     await this.app.connect();
@@ -84,6 +88,7 @@ export class EventReceiver {
     if (this.options.wakeup ?? true) await this.app.control.heartbeat();
   }
 
+  /** Stop consuming; the queue expires on the broker by itself. */
   async stop(): Promise<void> {
     const consumer = this.consumer;
     this.consumer = undefined;

@@ -66,6 +66,7 @@ export interface EventOrigin {
 /** Epoch milliseconds with sub-millisecond digits, so `timestamp` is a float like Python's time.time(). */
 const nowMs = (): number => performance.timeOrigin + performance.now();
 
+/** A monitoring event as on the wire: `type` (e.g. `task-succeeded`), `timestamp`, `hostname`, and the type's own fields. */
 export type CeleryEvent = Record<string, unknown> & { type: string; timestamp: number; hostname: string };
 
 /**

@@ -33,6 +33,7 @@ export interface ObservedWorker {
   readonly prefetchedCount: number;
 }
 
+/** Why a task was stored REVOKED: a revoke command, its `expires` passed, or terminated while running. */
 export type RevokedReason = 'revoked' | 'expired' | 'terminated';
 
 /**
@@ -65,6 +66,7 @@ export interface TaskSignalObserver {
   taskPostrun?(task: ReceivedTask, state: string | null): void;
   /** worker_ready / worker_shutdown */
   workerReady?(worker: ObservedWorker): void;
+  /** worker_shutdown: the worker stopped consuming and is shutting down. */
   workerShutdown?(worker: ObservedWorker): void;
 }
 

@@ -16,6 +16,7 @@ import type { Delivery } from '../../transport/broker.interface.js';
 import type { PrefetchWindow } from './prefetch-window.js';
 import type { TaskOptions } from './task-context.js';
 
+/** When a task's message is acknowledged: `late` after its outcome is stored (Celery's `acks_late`), `early` before it runs (Celery's default). */
 export type AckMode = 'late' | 'early';
 
 /** Worker-wide defaults (Celery's task_acks_late, task_acks_on_failure_or_timeout, task_reject_on_worker_lost). */

@@ -64,6 +64,7 @@ export interface TaskContext {
 /** A task implementation: Celery's positional args and kwargs, plus the context. */
 export type TaskHandler = (args: unknown[], kwargs: Record<string, unknown>, context: TaskContext) => unknown;
 
+/** Per-task settings given at registration, named after Celery's task attributes (`@app.task(...)` options). */
 export interface TaskOptions {
   /**
    * The handler's parameter names, as a Python `def` lists them: `['x', 'y']`, `'y?'` for one

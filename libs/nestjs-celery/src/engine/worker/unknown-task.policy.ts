@@ -20,6 +20,7 @@ import type { Delivery } from '../../transport/broker.interface.js';
 import type { Celery } from '../celery.js';
 import type { PrefetchWindow } from './prefetch-window.js';
 
+/** What a worker does with a message for a task it does not know: reject it (as Celery), requeue it, or dead-letter it. */
 export type UnknownTaskPolicyName = 'reject' | 'requeue' | 'dead-letter';
 
 export interface UnknownTaskOptions {

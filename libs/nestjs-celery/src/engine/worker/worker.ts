@@ -32,6 +32,7 @@ import { WorkerNode, type RevokeReason, type WorkerNodeOptions } from '../contro
 import { TaskAbort } from './task-abort.js';
 import { backoffDelay, isLoggedAttempt } from '../retry-backoff.js';
 
+/** How a Worker consumes and runs tasks, named after Celery's `worker_*` / `task_*` settings. */
 export interface WorkerOptions extends AckDefaults, UnknownTaskOptions, WorkerNodeOptions, DecodeLimits, TaskMessageLimits {
   /** queues to consume, default: the app's default queue */
   queues?: string[];
@@ -388,6 +389,7 @@ export class Worker {
     return this.inFlight;
   }
 
+  /** Register a task by name (Celery's `@app.task(name=...)`); the handler gets args, kwargs and the TaskContext. */
   register(name: string, handler: TaskHandler, options: TaskOptions = {}): this {
     this.registry.register(name, handler, options);
     return this;
@@ -404,6 +406,7 @@ export class Worker {
     return limit;
   }
 
+  /** Connect, declare the queues and start consuming (Celery's `worker.start()`); resolves once consuming. */
   async start(): Promise<void> {
     await this.app.connect('consumer');
     for (const q of this.queues) await this.app.declareQueue(q);

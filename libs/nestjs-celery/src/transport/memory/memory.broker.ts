@@ -95,6 +95,7 @@ interface MemoryExchange {
  */
 export class MemoryVhost {
   private static readonly vhosts = new Map<string, MemoryVhost>();
+  /** The vhost of `memory://<name>`, created on first use and shared in this process. */
   static named(name: string): MemoryVhost {
     let vhost = MemoryVhost.vhosts.get(name);
     if (!vhost) MemoryVhost.vhosts.set(name, (vhost = new MemoryVhost()));
@@ -105,6 +106,7 @@ export class MemoryVhost {
   readonly exchanges = new Map<string, MemoryExchange>();
   private tags = 0;
 
+  /** The named queue, created empty on first use. */
   queue(name: string): MemoryQueue {
     let q = this.queues.get(name);
     if (!q) this.queues.set(name, (q = { name, messages: new Backlog<QueuedMessage>(), consumers: [], next: 0 }));
@@ -116,6 +118,7 @@ export class MemoryVhost {
     return this.queues.get(name)?.messages.length ?? 0;
   }
 
+  /** Put a message on a queue (at the front for a redelivery), in priority order when the queue has a max priority, and hand it to a consumer. */
   enqueue(queue: MemoryQueue, item: Omit<QueuedMessage, 'tag'>, front = false): void {
     const entry = { ...item, tag: ++this.tags };
     if (front) queue.messages.unshift(entry);
@@ -127,6 +130,7 @@ export class MemoryVhost {
     this.dispatch(queue);
   }
 
+  /** The queues a publish reaches: the default exchange by queue name, else the exchange's bindings (direct, topic, fanout). */
   route(route: PublishRoute): string[] {
     if (route.exchange === '') return [route.routingKey];
     const exchange = this.exchanges.get(route.exchange);
@@ -139,6 +143,7 @@ export class MemoryVhost {
     return [...new Set(matches.map((b) => b.queue))];
   }
 
+  /** Deliver waiting messages to the queue's consumers, within each one's prefetch. */
   dispatch(queue: MemoryQueue): void {
     while (queue.messages.length > 0) {
       const consumer = this.pickConsumer(queue);

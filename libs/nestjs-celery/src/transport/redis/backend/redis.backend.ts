@@ -15,6 +15,7 @@ import { BackendClosedError, BackendStoreError, ResultBackendError } from '../..
 import type { ResultBackend, ResultBackendCapabilities, StoreTarget } from '../../result-backend.interface.js';
 import { getProcessOid } from '../../result-backend.oid.js';
 
+/** Settings of the Redis result backend, named after Celery's `result_*` and `redis_backend_*` settings. */
 export interface RedisBackendOptions {
   logger?: CeleryLogger;
   /** Celery's result_expires in seconds (default 86400); null or 0 = keep forever (plain SET) */
