@@ -4,6 +4,7 @@ export { CeleryModule } from './celery.module.js';
 export { MODULE_OPTIONS_TOKEN as CELERY_MODULE_OPTIONS, type CeleryModuleExtras } from './celery.module-definition.js';
 export type { CeleryModuleOptions, CeleryNamedClientOptions, CeleryServerOptions, CeleryWorkerOptions } from './celery-module.options.js';
 export { CeleryTask, type CeleryTaskOptions, type CeleryTaskMetadata, type TypedTaskDecorator } from './celery-task.decorator.js';
+export { CeleryProcessor, type CeleryProcessorOptions } from './celery-processor.decorator.js';
 export { Args, Kwargs, TaskContext } from './celery-params.decorator.js';
 export { CeleryContext } from './celery.context.js';
 export type { CeleryPayload } from './celery-payload.js';
@@ -21,6 +22,8 @@ export {
   type TaskMethod,
   type TaskKwargs,
   type TaskContractOptions,
+  type TaskSchemaOptions,
 } from './task-contract.js';
+export { TaskValidationError, type TaskSchemas, type SchemaArgs, type SchemaKwargs, type SchemaResult } from './task-schemas.js';
 export { PythonErrorRegistry, type CeleryErrorMapping, type ErrorClass } from './python-error.registry.js';
 export { CeleryHealthIndicator, type CeleryHealthResult } from './celery.health.js';
