@@ -11,6 +11,7 @@ export type { CeleryPayload } from './celery-payload.js';
 export { CeleryServer, type CeleryServerEvents } from './celery.server.js';
 export { CeleryClient, type CeleryTaskUpdate } from './celery.client.js';
 export { getCeleryClientToken, InjectCeleryClient } from './celery-client.token.js';
+export type { CeleryClientAsyncOptions } from './celery-client.registration.js';
 export type { CeleryStatus } from './celery.status.js';
 export {
   defineTask,
