@@ -3,6 +3,7 @@
  * worker + api as separate Nest apps over real RabbitMQ with Redis results.
  */
 import 'reflect-metadata';
+import { expect } from '@jest/globals';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { INestApplication, INestMicroservice } from '@nestjs/common';
@@ -25,7 +26,7 @@ async function startApi(env: NodeJS.ProcessEnv): Promise<{ app: INestApplication
 }
 
 /** What the api answers about a task (POST /tasks/… and GET /tasks/:id). */
-type TaskBody = { id: string; state: string; result?: unknown; traceback?: string };
+type TaskBody = { id: string; state: string; result?: unknown; traceback?: string; message?: string };
 
 async function post(url: string, body?: unknown) {
   const res = await fetch(url, {

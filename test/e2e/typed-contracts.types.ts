@@ -4,6 +4,8 @@
  * and by typed-contracts.spec.ts.
  */
 import { lastValueFrom, of, type Observable } from 'rxjs';
+import * as v from 'valibot';
+import { z } from 'zod';
 import { CeleryClient, CeleryTask, defineTask, type ArgsOf, type AsyncResult, type KwargsOf, type ResultOf, type TaskContract } from 'nestjs-celery';
 
 const add = defineTask<[x: number, y: number], number>('types.add');
@@ -106,5 +108,39 @@ export class WorkerSide {
   @CeleryTask('types.any')
   anything(...args: unknown[]): unknown {
     return args;
+  }
+}
+
+// contracts from Standard Schema validators: the types are the schemas' (zod 4 and valibot alike)
+const zAdd = defineTask('types.zadd', { args: z.tuple([z.number(), z.number()]), result: z.number(), params: ['x', 'y'] });
+const vGreet = defineTask('types.vgreet', { kwargs: v.object({ name: v.string() }), result: v.string(), queue: 'greetings' });
+const zArgs: ArgsOf<typeof zAdd> = [1, 2];
+const zResult: ResultOf<typeof zAdd> = 3;
+const vKwargs: KwargsOf<typeof vGreet> = { name: 'Ada' };
+// @ts-expect-error the zod args schema is a tuple of numbers
+const zBadArgs: ArgsOf<typeof zAdd> = ['1', 2];
+// @ts-expect-error the zod result schema is a number
+const zBadResult: ResultOf<typeof zAdd> = '3';
+// @ts-expect-error the valibot kwargs schema needs a string name
+const vBadKwargs: KwargsOf<typeof vGreet> = { name: 1 };
+void [vGreet, zArgs, zResult, vKwargs, zBadArgs, zBadResult, vBadKwargs];
+
+export async function schemaClientSide(client: CeleryClient): Promise<void> {
+  const sum: number = await lastValueFrom(client.call(zAdd, [1, 2]));
+  // @ts-expect-error '2' where the schema wants a number
+  client.call(zAdd, ['2', 3]);
+  void sum;
+}
+
+export class SchemaHandlers {
+  @CeleryTask(zAdd)
+  add(x: number, y: number): number {
+    return x + y;
+  }
+
+  // @ts-expect-error the result schema is a number
+  @CeleryTask(zAdd)
+  addText(x: number, y: number): string {
+    return `${x + y}`;
   }
 }

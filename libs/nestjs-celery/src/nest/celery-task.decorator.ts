@@ -11,6 +11,8 @@ export type CeleryTaskOptions = TaskOptions;
 export interface CeleryTaskMetadata {
   name: string;
   options: CeleryTaskOptions;
+  /** the contract the method was declared with, if any (its name is final, a processor prefix does not apply) */
+  contract?: TaskContract;
 }
 
 /** A method decorator that checks the method against a contract's types. */
@@ -40,6 +42,6 @@ export function CeleryTask(task: string | TaskContract, options: CeleryTaskOptio
   const name = isTaskContract(task) ? task.name : task;
   if (typeof name !== 'string' || name === '') throw new TypeError('@CeleryTask(name): the task name must be a non-empty string, e.g. "tasks.add"');
   const params = options.params ?? (isTaskContract(task) ? task.params : undefined);
-  const metadata: CeleryTaskMetadata = { name, options: params ? { ...options, params } : options };
+  const metadata: CeleryTaskMetadata = { name, options: params ? { ...options, params } : options, ...(isTaskContract(task) ? { contract: task } : {}) };
   return SetMetadata(CELERY_TASK_METADATA, metadata);
 }

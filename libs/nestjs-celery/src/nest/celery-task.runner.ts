@@ -6,6 +6,8 @@ import type { Worker } from '../engine/worker/worker.js';
 import { CeleryContext } from './celery.context.js';
 import type { CeleryPayload } from './celery-payload.js';
 import type { PythonErrorRegistry } from './python-error.registry.js';
+import type { TaskContract } from './task-contract.js';
+import { validateArguments, validateResult } from './task-schemas.js';
 
 /** A Nest-side handler: RPC data and context in, a value, Promise or Observable out. */
 export type CeleryInvoker = (payload: CeleryPayload, context: CeleryContext) => unknown;
@@ -17,6 +19,8 @@ export interface CeleryTaskBinding {
   options: TaskOptions;
   /** where it came from, for error messages: `ReportsService.build` */
   source: string;
+  /** the contract of `@CeleryTask(contract)`: its schemas check the call before running and the result after */
+  contract?: TaskContract;
 }
 
 /** Runs around each task (a CeleryServer's processing hooks and events). */
@@ -24,16 +28,20 @@ export type TaskAround = (context: CeleryContext, run: () => Promise<unknown>) =
 
 /**
  * Adapts a Nest-side handler to the engine's TaskHandler: builds the payload and CeleryContext,
- * waits for a Promise or the last value of an Observable (null when it completes empty), and
- * hands a failure to the engine annotated with its Python exception name.
+ * checks it against the contract's schemas (the engine has bound keywords to `params` already),
+ * waits for a Promise or the last value of an Observable (null when it completes empty), checks
+ * the result, and hands a failure to the engine annotated with its Python exception name.
  */
 export function toTaskHandler(binding: CeleryTaskBinding, errors: PythonErrorRegistry, around?: TaskAround): TaskHandler {
+  const validated = binding.contract?.schemas ? { name: binding.name, params: binding.options.params, schemas: binding.contract.schemas } : undefined;
   return (args: unknown[], kwargs: Record<string, unknown>, task: TaskContext) => {
     const context = new CeleryContext([task, binding.name]);
     const run = async () => {
       try {
-        const value = await binding.invoke({ args, kwargs }, context);
-        return isObservable(value) ? await lastValueFrom(value, { defaultValue: null }) : value;
+        const payload = validated ? await validateArguments(validated, args, kwargs, true) : { args, kwargs };
+        const invoked = await binding.invoke(payload, context);
+        const value = isObservable(invoked) ? await lastValueFrom(invoked, { defaultValue: null }) : invoked;
+        return validated ? await validateResult(validated, value) : value;
       } catch (error) {
         throw errors.prepare(error);
       }

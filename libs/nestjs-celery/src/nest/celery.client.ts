@@ -15,6 +15,7 @@ import { celeryLogger, withEmbeddedDefaults } from './celery-module.options.js';
 import { CeleryClientCall, readClientCall } from './celery-payload.js';
 import { celeryStatus, type CeleryStatus } from './celery.status.js';
 import { isTaskContract, type TaskKwargs, type TaskContract } from './task-contract.js';
+import { validateArguments } from './task-schemas.js';
 
 /** One state of a task seen by `sendWithStates`: intermediate ones (STARTED, PROGRESS …), then the result. */
 export type CeleryTaskUpdate<T = unknown> =
@@ -169,9 +170,14 @@ export class CeleryClient extends ClientProxy<Record<never, never>, CeleryStatus
     return this.sendResolved<T>(pattern, args, kwargs, { ...options, taskId, ignoreResult: false });
   }
 
-  /** The pattern's task name, and a contract's default options under the given ones. */
-  private sendResolved<T>(pattern: unknown, args: unknown[], kwargs: TaskKwargs, options: SendTaskOptions): Promise<AsyncResult<T>> {
+  /**
+   * The pattern's task name, and a contract's default options under the given ones; a contract's
+   * schemas check the call first (TaskValidationError, nothing published). The call goes out as
+   * given: the worker runs the same schemas on it.
+   */
+  private async sendResolved<T>(pattern: unknown, args: unknown[], kwargs: TaskKwargs, options: SendTaskOptions): Promise<AsyncResult<T>> {
     const { name, defaults } = this.resolveTask(pattern);
+    if (isTaskContract(pattern)) await validateArguments(pattern, args, kwargs);
     return this.app.sendTask<T>(name, args, kwargs, { ...defaults, ...options });
   }
 

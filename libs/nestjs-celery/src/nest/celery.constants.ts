@@ -4,6 +4,9 @@ export const CELERY_TRANSPORT = Symbol('CELERY_TRANSPORT');
 /** Method metadata written by `@CeleryTask`. */
 export const CELERY_TASK_METADATA = 'nestjs-celery:task';
 
+/** Class metadata written by `@CeleryProcessor`. */
+export const CELERY_PROCESSOR_METADATA = 'nestjs-celery:processor';
+
 /**
  * The ExecutionContext type of every Celery handler. 'rpc' (not a custom type) so that
  * `host.switchToRpc()`, RpcException and RPC-aware guards/filters work unchanged:

@@ -16,6 +16,7 @@ import type { CeleryPayload } from './celery-payload.js';
 import type { CeleryInvoker, CeleryTaskBinding } from './celery-task.runner.js';
 import { PythonErrorRegistry } from './python-error.registry.js';
 import { PyTypeError } from '../protocol/python-errors.js';
+import { pythonFuncName } from '../engine/worker/task-arguments.js';
 
 export type { CeleryTaskSource } from './celery-task-source.js';
 
@@ -72,7 +73,7 @@ export class CeleryExplorer implements CeleryTaskSource, OnModuleDestroy {
       for (const methodName of this.scanner.getAllMethodNames(Object.getPrototypeOf(instance) as object | null)) {
         const method = instance[methodName];
         if (typeof method !== 'function') continue;
-        const metadata = this.accessor.getTaskMetadata(method as Method);
+        const metadata = this.accessor.getTask(instance.constructor as abstract new () => unknown, method as Method);
         if (!metadata) continue;
         const source = `${instance.constructor.name}.${methodName}`;
         if (!this.isStatic(wrapper, source)) continue;
@@ -80,6 +81,7 @@ export class CeleryExplorer implements CeleryTaskSource, OnModuleDestroy {
           name: metadata.name,
           options: metadata.options,
           source,
+          ...(metadata.contract ? { contract: metadata.contract } : {}),
           invoke: this.createInvoker(instance, methodName, method as Method, metadata.name),
         });
       }
@@ -153,7 +155,7 @@ function positional(method: Method, task: string): Method {
  * make the task take keywords.
  */
 function unexpectedKeywords(task: string, keys: string[]): PyTypeError {
-  const func = task.slice(task.lastIndexOf('.') + 1) || task;
+  const func = pythonFuncName(task);
   return new PyTypeError(
     `${func}() got an unexpected keyword argument '${keys[0]}': task "${task}" declares no parameter names, so keywords cannot be bound; ` +
       `declare them with params in @CeleryTask / defineTask options (e.g. params: ['x', 'y'], or '**kwargs' for an object), or read them with @Kwargs()`,

@@ -3,12 +3,13 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { DiscoveryModule, MetadataScanner } from '@nestjs/core';
 import { CeleryClient } from './celery.client.js';
+import { CeleryClientsModule, type CeleryClientAsyncOptions } from './celery-client.registration.js';
 import { CeleryExplorer } from './celery.explorer.js';
 import { CeleryHealthIndicator } from './celery.health.js';
 import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE } from './celery.module-definition.js';
 import { getCeleryClientToken } from './celery-client.token.js';
 import { CeleryMetadataAccessor } from './celery-metadata.accessor.js';
-import { connectionOptions, type CeleryModuleOptions } from './celery-module.options.js';
+import { connectionOptions, type CeleryModuleOptions, type CeleryNamedClientOptions } from './celery-module.options.js';
 import { CeleryWorkerHost } from './celery-worker.host.js';
 
 const defaultClient: Provider = {
@@ -39,7 +40,8 @@ function withClients(definition: DynamicModule, names: readonly string[] = []): 
   return {
     ...definition,
     providers: [...(definition.providers ?? []), defaultClient, ...clients, CeleryHealthIndicator],
-    exports: [...(definition.exports ?? []), CeleryClient, ...unique.map((n) => getCeleryClientToken(n)), CeleryHealthIndicator],
+    // the options too: registerClient's clients take them as defaults
+    exports: [...(definition.exports ?? []), MODULE_OPTIONS_TOKEN, CeleryClient, ...unique.map((n) => getCeleryClientToken(n)), CeleryHealthIndicator],
   };
 }
 
@@ -65,5 +67,21 @@ export class CeleryModule extends ConfigurableModuleClass {
   /** The module with its options from a factory (`useFactory`/`inject`, `useClass`, `useExisting`); list named clients in `clientNames`. */
   static override forRootAsync(options: typeof ASYNC_OPTIONS_TYPE): DynamicModule {
     return withClients(super.forRootAsync(options), options.clientNames);
+  }
+
+  /**
+   * Named clients for a feature module (like BullModule.registerQueue, ClientsModule.register):
+   * `imports: [CeleryModule.registerClient({ name: 'reports', taskDefaultQueue: 'reports' })]`, then
+   * `@InjectCeleryClient('reports')`. Unset options take forRoot's; a client whose connection
+   * settings (broker, backend, TLS, transport options …) come out the same as the root's shares
+   * the root client's connection, else it opens its own.
+   */
+  static registerClient(...clients: CeleryNamedClientOptions[]): DynamicModule {
+    return CeleryClientsModule.register(clients);
+  }
+
+  /** registerClient with options from a factory: `{ name, imports, inject, useFactory }`. */
+  static registerClientAsync(...clients: CeleryClientAsyncOptions[]): DynamicModule {
+    return CeleryClientsModule.registerAsync(clients);
   }
 }

@@ -3,6 +3,7 @@
 import type { Observable } from 'rxjs';
 import { checkSendTaskOptions, type SendTaskOptions } from '../engine/celery.js';
 import type { TaskParams } from '../engine/worker/task-arguments.js';
+import type { SchemaArgs, SchemaKwargs, SchemaResult, TaskSchemas } from './task-schemas.js';
 
 /** Type-only brand carrying a contract's argument, result and kwargs types. */
 declare const CONTRACT_TYPES: unique symbol;
@@ -25,6 +26,8 @@ export interface TaskContract<A extends unknown[] = unknown[], R = unknown, K ex
   readonly options?: SendTaskOptions;
   /** the handler's parameter names, one per positional arg type: kwargs bind to them by name (TaskOptions.params) */
   readonly params?: TaskParams;
+  /** runtime validators of args, kwargs and result (defineTask with `args`/`kwargs`/`result` schemas) */
+  readonly schemas?: TaskSchemas;
   readonly [CONTRACT_TYPES]?: { args: A; result: R; kwargs: K };
 }
 
@@ -37,18 +40,46 @@ export type TaskContractOptions<A extends unknown[] = unknown[]> = SendTaskOptio
   params?: Readonly<[...{ [I in keyof A]: string }, ...(`*${string}` | `**${string}`)[]]>;
 };
 
-/** Declare a task contract. Type parameters: positional args tuple, result, kwargs (optional). */
+/**
+ * defineTask's options with validators: send defaults and `params` as in TaskContractOptions, plus
+ * Standard Schema validators (zod 4, valibot, arktype …) whose types become the contract's:
+ * `{ args: z.tuple([z.number(), z.number()]), result: z.number(), params: ['x', 'y'] }`.
+ */
+export type TaskSchemaOptions<S extends TaskSchemas> = S &
+  SendTaskOptions & {
+    /** one name per positional arg, as in TaskContractOptions (kwargs are bound to them before `args` is checked) */
+    params?: TaskParams;
+  };
+
+/**
+ * Declare a task contract. Type parameters: positional args tuple, result, kwargs (optional).
+ * With schemas instead (`defineTask('tasks.add', { args: z.tuple([z.number(), z.number()]) })`) the
+ * types are the schemas' and the client and worker validate at run time: the client refuses a bad
+ * call before publishing, the worker stores FAILURE TypeError naming the field (TaskValidationError).
+ */
 export function defineTask<A extends unknown[] = [], R = unknown, K extends object = TaskKwargs>(
   name: string,
   options?: TaskContractOptions<A>,
-): TaskContract<A, R, K> {
+): TaskContract<A, R, K>;
+export function defineTask<const S extends TaskSchemas>(
+  name: string,
+  options: TaskSchemaOptions<S>,
+): TaskContract<SchemaArgs<S>, SchemaResult<S>, SchemaKwargs<S>>;
+export function defineTask(name: string, options?: TaskContractOptions & TaskSchemas): TaskContract {
   if (typeof name !== 'string' || name === '') throw new TypeError('defineTask(name): the task name must be a non-empty string, e.g. "tasks.add"');
-  const { params, ...sendOptions } = options ?? {};
+  const { params, args, kwargs, result, ...sendOptions } = options ?? {};
   if (options !== undefined) checkSendTaskOptions(sendOptions);
+  const schemas = Object.fromEntries(Object.entries({ args, kwargs, result }).filter(([, schema]) => schema !== undefined)) as TaskSchemas;
+  for (const [field, schema] of Object.entries(schemas)) {
+    if (typeof (schema as { '~standard'?: { validate?: unknown } })['~standard']?.validate !== 'function') {
+      throw new TypeError(`defineTask("${name}"): ${field} must be a Standard Schema validator (zod 4, valibot, arktype …)`);
+    }
+  }
   return Object.freeze({
     name,
     ...(options && Object.keys(sendOptions).length ? { options: sendOptions } : {}),
-    ...(params ? { params: Object.freeze([...(params as readonly string[])]) } : {}),
+    ...(params ? { params: Object.freeze([...params]) } : {}),
+    ...(Object.keys(schemas).length ? { schemas: Object.freeze(schemas) } : {}),
     [CONTRACT]: true,
   });
 }

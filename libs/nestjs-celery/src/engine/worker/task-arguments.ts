@@ -12,6 +12,11 @@ import { PyTypeError } from '../../protocol/python-errors.js';
  */
 export type TaskParams = readonly string[];
 
+/** The name CPython's messages give a task's function: the task name's last dotted part (`tasks.add` → `add`). */
+export function pythonFuncName(task: string): string {
+  return task.slice(task.lastIndexOf('.') + 1) || task;
+}
+
 /** A declaration that is not a valid parameter list. */
 export class TaskParamsError extends TypeError {
   constructor(task: string, problem: string) {
@@ -34,7 +39,7 @@ export class TaskSignature {
 
   constructor(task: string, params: TaskParams) {
     if (!Array.isArray(params)) throw new TaskParamsError(task, 'must be an array of names');
-    this.funcName = task.slice(task.lastIndexOf('.') + 1) || task;
+    this.funcName = pythonFuncName(task);
     const names: string[] = [];
     let required = 0;
     let varArgs: string | undefined;
