@@ -13,6 +13,7 @@ import type { ControlHandler } from './pidbox-node.js';
 import { signum } from './signals.js';
 import { pythonRepr } from '../../protocol/python-repr.js';
 import { stampValues } from '../../protocol/stamps.js';
+import { parseRate, RateLimitError } from '../worker/rate-limit.js';
 
 /** What the commands read and act on. */
 export interface CommandContext {
@@ -31,6 +32,8 @@ export interface CommandContext {
   brokerInfo(): Record<string, unknown>;
   /** settings for `conf` */
   conf(): Record<string, unknown>;
+  /** rate_limit: set a task type's rate limit (already checked); false for an unknown task */
+  setRateLimit(name: string, rate: string | number | null): boolean;
   /** revoke: flag the ids; with terminate abort the running ones; returns the ids found */
   revoke(ids: string[], terminate: boolean, signum: number): string[];
   /** revoke_by_stamped_headers: flag the stamps; with terminate abort the running tasks stamped so; returns the matches per name */
@@ -246,6 +249,19 @@ export function controlCommands(ctx: CommandContext): Map<string, ControlHandler
   });
 
   add('conf', () => ctx.conf(), 'dump_conf');
+
+  add('rate_limit', (args) => {
+    const rate = (args.rate_limit ?? null) as string | number | null;
+    try {
+      parseRate(rate);
+    } catch (error) {
+      const { type, arg } = (error as RateLimitError).python;
+      // Celery's rate() raises KeyError for an unknown unit, which its command does not catch
+      return { error: type === 'KeyError' ? `KeyError(${pythonRepr(arg)})` : `Invalid rate limit string: ValueError(${pythonRepr(arg)})` };
+    }
+    if (typeof args.task_name !== 'string' || !ctx.setRateLimit(args.task_name, rate)) return { error: 'unknown task' };
+    return ok(rate ? 'new rate limit set successfully' : 'rate limit disabled successfully');
+  });
 
   return commands;
 }

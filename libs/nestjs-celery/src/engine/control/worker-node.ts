@@ -4,6 +4,7 @@
  * sends at Celery's points (celery/worker/strategy.py, request.py) and the revoked checks.
  * The Worker calls it from a few places; everything else lives here.
  */
+import type { RateLimits } from '../worker/rate-limit.js';
 import type { CeleryLogger } from '../../common/logger.js';
 import type { ExceptionInfo } from '../../protocol/exceptions.js';
 import { pythonRepr } from '../../protocol/python-repr.js';
@@ -50,7 +51,8 @@ export interface NodeWorker {
   readonly hostname: string;
   readonly queues: string[];
   readonly running: ReadonlyMap<string, { abort(reason?: unknown): void }>;
-  readonly registry: { names(): string[]; get(name: string): { options: object } | undefined };
+  readonly registry: { names(): string[]; get(name: string): { options: { rateLimit?: string | number | null } } | undefined };
+  readonly rateLimits: Pick<RateLimits, 'rateLimitOf' | 'set' | 'conf'>;
   readonly app: {
     readonly broker: Broker;
     readonly signals: TaskSignals;
@@ -129,7 +131,17 @@ export class WorkerNode {
         heart: this.heart,
         concurrency: hooks.concurrency,
         taskNames: () => worker.registry.names(),
-        taskOption: (name, option) => (worker.registry.get(name)?.options as Record<string, unknown> | undefined)?.[camel(option)],
+        taskOption: (name, option) => {
+          const task = worker.registry.get(name);
+          if (task && option === 'rate_limit') return worker.rateLimits.rateLimitOf(name, task.options.rateLimit);
+          return (task?.options as Record<string, unknown> | undefined)?.[camel(option)];
+        },
+        setRateLimit: (name, rate) => {
+          if (!worker.registry.get(name)) return false;
+          worker.rateLimits.set(name, rate);
+          hooks.logger.log(rate ? `New rate limit for tasks of type ${name}: ${rate}.` : `Rate limits disabled for tasks of type ${name}`);
+          return true;
+        },
         queues: () => worker.queues.map((q) => app.queueDeclaration(q)),
         brokerInfo: () => brokerInfo(app.options.broker, app.broker.kind),
         conf: () => this.conf(),
@@ -370,6 +382,7 @@ export class WorkerNode {
       worker_send_task_events: !!this.options.sendTaskEvents,
       worker_enable_remote_control: this.options.enableRemoteControl ?? true,
       worker_concurrency: this.hooks.concurrency,
+      ...this.worker.rateLimits.conf(),
     };
   }
 
