@@ -10,6 +10,7 @@ import { getCeleryClientToken } from './celery-client.token.js';
 import { CeleryMetadataAccessor } from './celery-metadata.accessor.js';
 import { connectionOptions, type CeleryModuleOptions } from './celery-module.options.js';
 import { CeleryWorkerHost } from './celery-worker.host.js';
+import { CeleryBeatHost } from './celery-beat.host.js';
 
 const defaultClient: Provider = {
   provide: CeleryClient,
@@ -53,7 +54,7 @@ function withClients(definition: DynamicModule, names: readonly string[] = []): 
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [MetadataScanner, CeleryMetadataAccessor, CeleryExplorer, CeleryWorkerHost],
+  providers: [MetadataScanner, CeleryMetadataAccessor, CeleryExplorer, CeleryWorkerHost, CeleryBeatHost],
 })
 export class CeleryModule extends ConfigurableModuleClass {
   static override forRoot(options: typeof OPTIONS_TYPE): DynamicModule {
