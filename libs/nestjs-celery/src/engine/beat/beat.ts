@@ -3,8 +3,9 @@
  * Any number of beats (embedded in workers, `-B` style, or on their own) share a schedule; the
  * one holding the Redis lock (beat-store.ts) sends, the others wait to take over when its lock
  * expires. A run is claimed (its time and task id stored, fenced) before its message is sent
- * and marked sent once the broker confirmed it; a leader that finds a run claimed but not
- * confirmed by the one before (it died in between) sends it again with the same task id. What is
+ * and marked sent once the broker confirmed it; a run claimed but not confirmed (the send
+ * failed, or the leader died in between) is sent again, with the same task id, by the leader's
+ * next tick or the next leader. What is
  * sent is an ordinary Celery task message, for any worker, Python's included.
  */
 import { randomUUID } from 'node:crypto';
@@ -116,11 +117,11 @@ export class Beat {
       if (!(await store.acquire())) return beat;
       this.logger.log(`beat: leading now (fence ${store.fence})`);
       this.state = await store.load();
-      await this.resendUnconfirmed();
     } else if (!(await store.renew())) {
       this.logger.warn('beat: lost the leader lock to another beat; following');
       return beat;
     }
+    await this.resendUnconfirmed();
     let wait = beat;
     for (const entry of this.entries) {
       if (!store.fence) break;
@@ -155,12 +156,12 @@ export class Beat {
     await this.write(entry.name, { ...this.state.get(entry.name)!, sent: true });
   }
 
-  /** Runs the previous leader claimed and did not see confirmed: sent again, same task id. */
+  /** Runs claimed and not confirmed sent (the send failed, or the previous leader died in between): sent again, same task id. */
   private async resendUnconfirmed(): Promise<void> {
     for (const entry of this.entries) {
       const state = this.state.get(entry.name);
       if (!state?.ran || state.sent !== false || !state.id) continue;
-      this.logger.warn(`beat: run ${state.id} of ${entry.name} was claimed by the previous leader and not confirmed sent: sending it again`);
+      this.logger.warn(`beat: run ${state.id} of ${entry.name} was claimed and not confirmed sent: sending it again`);
       await this.send(entry, state.id);
     }
   }
