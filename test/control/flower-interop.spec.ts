@@ -5,6 +5,7 @@
  * worker; then `shutdown` stops each worker (ours warm, the running task stored).
  * CI time: one Nest and one Python worker per cell, one Python process for the commands.
  */
+import { expect } from '@jest/globals';
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
 import { Celery } from '../../libs/nestjs-celery/src/engine/celery.js';
 import { Worker } from '../../libs/nestjs-celery/src/engine/worker/worker.js';

@@ -4,6 +4,7 @@
  * targets, the env names the apps read), and its commands run as written: the Python worker's and the
  * producer's from the compose file beside the Nest worker app, on the local RabbitMQ and Redis, per Celery peer.
  */
+import { expect } from '@jest/globals';
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -202,7 +203,9 @@ describe('docker-compose.yml: the example fleet', () => {
       expect(node).toBe('node');
       expect(main).toBe(`${outDir}/${name}/src/main.js`);
       expect(existsSync(join(ROOT, 'apps', name, 'src', 'main.ts'))).toBe(true);
-      expect(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts[`start:${name}`]).toBe(`node ${main}`);
+      expect((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts[`start:${name}`]).toBe(
+        `node ${main}`,
+      );
     }
   });
 
@@ -220,7 +223,9 @@ describe('docker-compose.yml: the example fleet', () => {
     );
     imported.add('@nestjs/platform-express'); // the api's HTTP server: NestFactory.create loads it
     for (const name of [...imported].filter((n) => !n.startsWith('node:'))) {
-      const kept = name in pkg.dependencies || pkg.workspaces.some((w) => JSON.parse(readFileSync(join(ROOT, w, 'package.json'), 'utf8')).name === name);
+      const kept =
+        name in pkg.dependencies ||
+        pkg.workspaces.some((w) => (JSON.parse(readFileSync(join(ROOT, w, 'package.json'), 'utf8')) as { name: string }).name === name);
       expect({ name, kept }).toEqual({ name, kept: true });
     }
   });
@@ -234,7 +239,7 @@ function runCommand(command: string[], env: NodeJS.ProcessEnv, onOutput: (all: s
   const child = spawn(PYTHON, argv, { cwd: join(ROOT, 'deploy/python'), env });
   let output = '';
   const append = (d: Buffer) => {
-    output += d;
+    output += d.toString();
     onOutput(output);
   };
   child.stdout.on('data', append);

@@ -2,6 +2,7 @@
  * Fault: the example apps start before their broker does (the usual race in compose or Kubernetes): the worker's
  * and the api's GET /health answer 503 "starting" meanwhile, and both come up, 200, when a private Redis appears.
  */
+import { expect } from '@jest/globals';
 import 'reflect-metadata';
 import type { INestApplication, INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -18,9 +19,12 @@ import { uniqueName } from '../support/services.js';
 const PORT = 6440; // this suite's private Redis (6440–6449)
 const describeFaults = describeWithPrivateBrokers('fault: the example apps start before their broker', 'redis');
 
-async function health(url: string): Promise<{ status: number; body: any }> {
+/** The /health answer as the apps write it (only the fields this suite reads). */
+type Health = { status: number; body?: { celery?: { status?: string; server?: { broker?: string } } } };
+
+async function health(url: string): Promise<Health> {
   const res = await fetch(url);
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: (await res.json()) as Health['body'] };
 }
 
 describeFaults('fault: the example apps start before their broker', () => {
@@ -46,10 +50,10 @@ describeFaults('fault: the example apps start before their broker', () => {
       // as apps/worker/src/main.ts: the HTTP port first, then listen(), which retries the broker
       const listening = worker.listen();
       await api.listen(0, '127.0.0.1');
-      const apiBase = `http://127.0.0.1:${(api.getHttpServer().address() as { port: number }).port}`;
+      const apiBase = `http://127.0.0.1:${((api.getHttpServer() as import('node:http').Server).address() as { port: number }).port}`;
       const workerHealth = `http://127.0.0.1:${http.port}/health`;
 
-      let seen = { status: 0, body: undefined as any };
+      let seen: Health = { status: 0 };
       await eventually(async () => (seen = await health(workerHealth)).body?.celery?.server?.broker === 'starting', 'the worker reporting "starting"', 60_000);
       expect(seen).toMatchObject({ status: 503, body: { celery: { status: 'down', server: { broker: 'starting', retry: expect.any(Number) } } } });
       const apiDown = await health(`${apiBase}/health`);

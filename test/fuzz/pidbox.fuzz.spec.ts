@@ -42,6 +42,7 @@ function node() {
     dispatcher: { groups: new Set(['worker']) } as unknown as EventDispatcher,
     taskNames: () => ['tasks.add', 'celery.chord_unlock'],
     taskOption: () => undefined,
+    setRateLimit: () => false,
     queues: () => [{ name: 'celery' }],
     concurrency: 4,
     prefetchCount: () => 4,

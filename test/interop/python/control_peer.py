@@ -11,6 +11,8 @@ stdin: one JSON object {"op": ..., ...}; stdout: one JSON document.
   {"op": "hello", "destination": [node], "revoked_ids": [ids]}
       mingle's hello with these ids revoked -> {"reply": the node's reply, "accepted": the ids a
       Python LimitedSet holds after update(reply["revoked"])}
+  {"op": "rate_limit", "calls": [{"task_name": str, "rate_limit": str|null}, ...], "destination": [..], "timeout": float}
+      app.control.rate_limit(..., reply=True) for each call, in one process -> a list of {nodename: reply} per call
   {"op": "declare", "hostname": node, "oid": oid}
       kombu declares the node's pidbox queue, a reply queue for oid, both mailbox exchanges and
       celeryev as Python Celery does -> {entity: "ok" | repr(error)}
@@ -58,6 +60,15 @@ def broadcast(req):
         reply=True,
         timeout=req.get("timeout", 1.0),
     )
+
+
+def rate_limit(req):
+    return [
+        app.control.rate_limit(
+            call["task_name"], call.get("rate_limit"), destination=req.get("destination"), reply=True, timeout=req.get("timeout", 5.0)
+        )
+        for call in req["calls"]
+    ]
 
 
 def inspect(req):
@@ -238,7 +249,7 @@ def events(req):
 def main():
     req = json.load(sys.stdin)
     op = {"revoke": revoke, "broadcast": broadcast, "inspect": inspect, "hello": hello, "declare": declare, "events": events,
-          "flower": flower, "shutdown": shutdown}[req["op"]]
+          "flower": flower, "shutdown": shutdown, "rate_limit": rate_limit}[req["op"]]
     json.dump(op(req), sys.stdout, default=repr)
 
 

@@ -3,6 +3,7 @@
 import { Logger } from '@nestjs/common';
 import type { CeleryLogger } from '../common/logger.js';
 import type { CeleryOptions } from '../engine/celery.options.js';
+import type { BeatOptions } from '../engine/beat/beat.js';
 import type { WorkerOptions } from '../engine/worker/worker.js';
 import type { CeleryErrorMapping } from './python-error.registry.js';
 
@@ -19,6 +20,9 @@ export interface CeleryNamedClientOptions extends CeleryOptions {
  * broker URL or failover list, backend, task_default_queue, serializer, accept_content,
  * result_expires, task_queue_max_priority), plus:
  */
+/** The module's beat: the engine's BeatOptions (its logger is the module's). */
+export type CeleryBeatOptions = Omit<BeatOptions, 'logger'>;
+
 export interface CeleryModuleOptions extends CeleryOptions {
   /**
    * Run a worker for the `@CeleryTask` handlers in this app (on application bootstrap, on the
@@ -26,6 +30,11 @@ export interface CeleryModuleOptions extends CeleryOptions {
    * every `@CeleryTask` handler of the app it is connected to).
    */
   worker?: boolean | CeleryWorkerOptions;
+  /**
+   * Run a beat (periodic tasks, Celery's `beat_schedule`) in this app from bootstrap to shutdown:
+   * embedded next to the `worker` (Celery's `-B`) or on its own; replicas elect one leader.
+   */
+  beat?: CeleryBeatOptions;
   /** More clients, each with its own connection. */
   clients?: CeleryNamedClientOptions[];
   /** Your error classes → Python exception names, e.g. `[[InsufficientFunds, 'billing.errors.InsufficientFunds']]`. */
@@ -58,7 +67,7 @@ export function celeryLogger(options: CeleryOptions, context: string): CeleryLog
 
 /** The CeleryOptions part of a module/server/named-client options object. */
 export function connectionOptions(options: CeleryModuleOptions | CeleryServerOptions | CeleryNamedClientOptions): CeleryOptions {
-  const { worker: _worker, clients: _clients, errors: _errors, name: _name, ...connection } = options as CeleryModuleOptions & { name?: string };
+  const { worker: _worker, beat: _beat, clients: _clients, errors: _errors, name: _name, ...connection } = options as CeleryModuleOptions & { name?: string };
   return withEmbeddedDefaults(connection);
 }
 

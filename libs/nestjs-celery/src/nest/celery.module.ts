@@ -11,6 +11,7 @@ import { getCeleryClientToken } from './celery-client.token.js';
 import { CeleryMetadataAccessor } from './celery-metadata.accessor.js';
 import { connectionOptions, type CeleryModuleOptions, type CeleryNamedClientOptions } from './celery-module.options.js';
 import { CeleryWorkerHost } from './celery-worker.host.js';
+import { CeleryBeatHost } from './celery-beat.host.js';
 
 const defaultClient: Provider = {
   provide: CeleryClient,
@@ -55,7 +56,7 @@ function withClients(definition: DynamicModule, names: readonly string[] = []): 
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [MetadataScanner, CeleryMetadataAccessor, CeleryExplorer, CeleryWorkerHost],
+  providers: [MetadataScanner, CeleryMetadataAccessor, CeleryExplorer, CeleryWorkerHost, CeleryBeatHost],
 })
 export class CeleryModule extends ConfigurableModuleClass {
   /** The module with its options given now: the default CeleryClient (and named `clients`), and a worker when `worker` is set. */

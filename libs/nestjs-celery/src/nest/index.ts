@@ -2,7 +2,7 @@
 export { CELERY_TRANSPORT } from './celery.constants.js';
 export { CeleryModule } from './celery.module.js';
 export { MODULE_OPTIONS_TOKEN as CELERY_MODULE_OPTIONS, type CeleryModuleExtras } from './celery.module-definition.js';
-export type { CeleryModuleOptions, CeleryNamedClientOptions, CeleryServerOptions, CeleryWorkerOptions } from './celery-module.options.js';
+export type { CeleryModuleOptions, CeleryNamedClientOptions, CeleryServerOptions, CeleryWorkerOptions, CeleryBeatOptions } from './celery-module.options.js';
 export { CeleryTask, type CeleryTaskOptions, type CeleryTaskMetadata, type TypedTaskDecorator } from './celery-task.decorator.js';
 export { CeleryProcessor, type CeleryProcessorOptions } from './celery-processor.decorator.js';
 export { Args, Kwargs, TaskContext } from './celery-params.decorator.js';

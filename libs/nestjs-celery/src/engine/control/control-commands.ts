@@ -14,6 +14,7 @@ import { signum } from './signals.js';
 import { pythonRepr } from '../../protocol/python-repr.js';
 import { stampValues } from '../../protocol/stamps.js';
 import { ValueError } from '../../protocol/python-errors.js';
+import { parseRate, RateLimitError } from '../worker/rate-limit.js';
 
 /** What the commands read and act on. */
 export interface CommandContext {
@@ -44,6 +45,8 @@ export interface CommandContext {
   cancelConsumer(queue: string): void;
   /** shutdown: a warm shutdown of the worker, after the command returned */
   shutdown(reason: string): void;
+  /** rate_limit: set a task type's rate limit (already checked); false for an unknown task */
+  setRateLimit(name: string, rate: string | number | null): boolean;
   /** revoke: flag the ids; with terminate abort the running ones; returns the ids found */
   revoke(ids: string[], terminate: boolean, signum: number): string[];
   /** revoke_by_stamped_headers: flag the stamps; with terminate abort the running tasks stamped so; returns the matches per name */
@@ -332,6 +335,19 @@ export function controlCommands(ctx: CommandContext): Map<string, ControlHandler
   // a Celery worker without worker_pool_restarts answers so; ours has no pool to restart
   add('pool_restart', () => {
     throw new ValueError('Pool restarts not enabled');
+  });
+
+  add('rate_limit', (args) => {
+    const rate = (args.rate_limit ?? null) as string | number | null;
+    try {
+      parseRate(rate);
+    } catch (error) {
+      const { type, arg } = (error as RateLimitError).python;
+      // Celery's rate() raises KeyError for an unknown unit, which its command does not catch
+      return { error: type === 'KeyError' ? `KeyError(${pythonRepr(arg)})` : `Invalid rate limit string: ValueError(${pythonRepr(arg)})` };
+    }
+    if (typeof args.task_name !== 'string' || !ctx.setRateLimit(args.task_name, rate)) return { error: 'unknown task' };
+    return ok(rate ? 'new rate limit set successfully' : 'rate limit disabled successfully');
   });
 
   return commands;

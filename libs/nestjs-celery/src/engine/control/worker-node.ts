@@ -4,6 +4,7 @@
  * sends at Celery's points (celery/worker/strategy.py, request.py) and the revoked checks.
  * The Worker calls it from a few places; everything else lives here.
  */
+import type { RateLimits } from '../worker/rate-limit.js';
 import type { CeleryLogger } from '../../common/logger.js';
 import type { ExceptionInfo } from '../../protocol/exceptions.js';
 import { pythonRepr } from '../../protocol/python-repr.js';
@@ -53,9 +54,10 @@ export interface NodeWorker {
   readonly running: ReadonlyMap<string, { abort(reason?: unknown): void }>;
   readonly registry: {
     names(): string[];
-    get(name: string): { options: object } | undefined;
+    get(name: string): { options: { rateLimit?: string | number | null } } | undefined;
     setTimeLimits(name: string, soft: number | null, hard: number | null): boolean;
   };
+  readonly rateLimits: Pick<RateLimits, 'rateLimitOf' | 'set' | 'conf'>;
   /** the worker's defaults the commands report */
   readonly options: { timeLimit?: number; softTimeLimit?: number; ackMode?: string; rejectOnWorkerLost?: boolean; trackStarted?: boolean };
   /** the prefetch window applied now */
@@ -143,7 +145,17 @@ export class WorkerNode {
         heart: this.heart,
         concurrency: hooks.concurrency,
         taskNames: () => worker.registry.names(),
-        taskOption: (name, option) => (worker.registry.get(name)?.options as Record<string, unknown> | undefined)?.[camel(option)],
+        taskOption: (name, option) => {
+          const task = worker.registry.get(name);
+          if (task && option === 'rate_limit') return worker.rateLimits.rateLimitOf(name, task.options.rateLimit);
+          return (task?.options as Record<string, unknown> | undefined)?.[camel(option)];
+        },
+        setRateLimit: (name, rate) => {
+          if (!worker.registry.get(name)) return false;
+          worker.rateLimits.set(name, rate);
+          hooks.logger.log(rate ? `New rate limit for tasks of type ${name}: ${rate}.` : `Rate limits disabled for tasks of type ${name}`);
+          return true;
+        },
         queues: () => worker.consumedQueues.map((q) => app.queueDeclaration(q)),
         prefetchCount: () => worker.prefetchCount,
         timeouts: () => [worker.options.softTimeLimit ?? 0, worker.options.timeLimit ?? 0],
@@ -415,6 +427,11 @@ export class WorkerNode {
       ['worker_prefetch_multiplier', 1, 4],
       ['worker_send_task_events', !!this.options.sendTaskEvents, false],
       ['worker_enable_remote_control', this.options.enableRemoteControl ?? true, true],
+      ...Object.entries(this.worker.rateLimits.conf()).map(([name, value]): [string, unknown, unknown] => [
+        name,
+        value,
+        name === 'worker_disable_rate_limits' ? false : null,
+      ]),
     ];
     const out: Record<string, unknown> = {
       broker_url: redact(Array.isArray(app.options.broker) ? app.options.broker[0] : app.options.broker),

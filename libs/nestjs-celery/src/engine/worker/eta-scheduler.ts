@@ -52,13 +52,14 @@ export class EtaScheduler {
 
   /**
    * Hold `delivery` until `eta`, then `run()` it (the delivery counts in the window again from
-   * then on). Resolves once run() settled, or once the delivery was given back by releaseAll().
+   * then on; `aside` false: it counts all along). Resolves once run() settled, or once the
+   * delivery was given back by releaseAll().
    */
-  hold(delivery: Delivery, eta: Date, run: () => Promise<void>): Promise<void> {
+  hold(delivery: Delivery, eta: Date, run: () => Promise<void>, aside = true): Promise<void> {
     return new Promise<void>((resolve) => {
       const { lost } = delivery;
       if (lost?.aborted) return resolve();
-      const entry: Held = { delivery, countAgain: this.window.setAside(), release: resolve, forget: () => undefined };
+      const entry: Held = { delivery, countAgain: aside ? this.window.setAside() : () => undefined, release: resolve, forget: () => undefined };
       this.held.add(entry);
       const dropLost = () => this.take(entry) && entry.release();
       lost?.addEventListener('abort', dropLost, { once: true });

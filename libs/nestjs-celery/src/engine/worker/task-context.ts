@@ -84,6 +84,12 @@ export interface TaskOptions {
   storeErrorsEvenIfIgnored?: boolean;
   /** store STARTED before running (task_track_started) */
   trackStarted?: boolean;
+  /**
+   * Celery's rate_limit: at most this many tasks of this type start per second, minute or hour
+   * on each worker (`'10/s'`, `'100/m'`, `'1000/h'`, a number = per second); the others wait,
+   * held in the worker, while other tasks run. Default: the worker's `defaultRateLimit`.
+   */
+  rateLimit?: string | number | null;
 
   // ---- retries (celery/app/task.py, celery/app/autoretry.py)
   /** Celery's max_retries: attempts after the first, default 3; null = retry forever */

@@ -21,6 +21,7 @@ import { TaskAck, ackSettings, type AckDefaults, type AckSettings } from './ack-
 import { ConsumerTimeoutGuard, DEFAULT_CONSUMER_TIMEOUT_MS } from './consumer-timeout.js';
 import { EtaScheduler } from './eta-scheduler.js';
 import { PrefetchWindow } from './prefetch-window.js';
+import { RateLimits, parseRate, type RateLimitOptions } from './rate-limit.js';
 import { retryTask, withAutoretry } from './retry.js';
 import { failureOutcome, runOutcome, type RunOutcome } from './run-outcome.js';
 import { TaskLog } from './task-log.js';
@@ -33,7 +34,7 @@ import { TaskAbort } from './task-abort.js';
 import { backoffDelay, isLoggedAttempt } from '../retry-backoff.js';
 
 /** How a Worker consumes and runs tasks, named after Celery's `worker_*` / `task_*` settings. */
-export interface WorkerOptions extends AckDefaults, UnknownTaskOptions, WorkerNodeOptions, DecodeLimits, TaskMessageLimits {
+export interface WorkerOptions extends AckDefaults, UnknownTaskOptions, WorkerNodeOptions, DecodeLimits, TaskMessageLimits, RateLimitOptions {
   /** queues to consume, default: the app's default queue */
   queues?: string[];
   /** tasks run at once = prefetch (the broker never hands this worker more), default 16 */
@@ -240,6 +241,8 @@ export class Worker {
   private readonly ackSettingsOf = new WeakMap<RegisteredTask, AckSettings>();
   private readonly window: PrefetchWindow;
   private readonly eta: EtaScheduler;
+  /** per task type rate limits (engine/worker/rate-limit.ts) */
+  readonly rateLimits: RateLimits;
   /** AMQP: settles deliveries held for most of the broker's consumer_timeout */
   private readonly consumerTimeout?: ConsumerTimeoutGuard;
   private readonly unknownTasks: UnknownTaskPolicy;
@@ -281,6 +284,8 @@ export class Worker {
           ),
       },
     );
+    // at most `concurrency` tasks waiting for their rate limit's turn are set aside from the window
+    this.rateLimits = new RateLimits(options, (delivery, at, run, aside) => this.eta.hold(delivery, at, run, aside), this.concurrency);
     this.node = new WorkerNode(
       this,
       {
@@ -391,6 +396,7 @@ export class Worker {
 
   /** Register a task by name (Celery's `@app.task(name=...)`); the handler gets args, kwargs and the TaskContext. */
   register(name: string, handler: TaskHandler, options: TaskOptions = {}): this {
+    parseRate(options.rateLimit);
     this.registry.register(name, handler, options);
     return this;
   }
@@ -533,8 +539,13 @@ export class Worker {
     if (revoked) return revoked;
     this.node.received(request, delivery);
     this.taskLog.received(request);
-    if (request.eta && request.eta.getTime() > Date.now()) return this.eta.hold(delivery, request.eta, () => this.run(delivery, request, task));
-    return this.run(delivery, request, task);
+    if (request.eta && request.eta.getTime() > Date.now()) return this.eta.hold(delivery, request.eta, () => this.admit(delivery, request, task));
+    return this.admit(delivery, request, task);
+  }
+
+  /** Run now, or hold until the task type's rate limit gives it a turn (also after an ETA, as Celery's _limit_post_eta). */
+  private admit(delivery: Delivery, request: TaskRequest, task: RegisteredTask): Promise<void> {
+    return this.rateLimits.admit(task.name, task.options.rateLimit, delivery, () => this.run(delivery, request, task));
   }
 
   /** Celery's Request.revoked(): an expired or revoked task is not run (REVOKED stored, message acked); undefined when it may run. */
