@@ -12,6 +12,7 @@ import type { WorkerState } from '../worker/worker-state.js';
 import type { ControlHandler } from './pidbox-node.js';
 import { signum } from './signals.js';
 import { pythonRepr } from '../../protocol/python-repr.js';
+import { ValueError } from '../../protocol/python-errors.js';
 import { stampValues } from '../../protocol/stamps.js';
 
 /** What the commands read and act on. */
@@ -27,6 +28,7 @@ export interface CommandContext {
   /** the task queues consumed, as declared */
   queues(): QueueDeclaration[];
   readonly concurrency: number;
+  readonly pool: PoolControl;
   /** `stats.broker`: transport, hostname, port, userid, virtual_host, ssl … */
   brokerInfo(): Record<string, unknown>;
   /** settings for `conf` */
@@ -37,7 +39,22 @@ export interface CommandContext {
   revokeByStamps(headers: Record<string, unknown[]>, terminate: boolean, signum: number): Map<string, unknown[]>;
 }
 
+/** The worker's execution pool as remote control sees it. */
+export interface PoolControl {
+  /** `stats.pool`, as prefork's: max-concurrency, processes (pids), max-tasks-per-child, put-guarded-by-semaphore, timeouts */
+  info(): Record<string, unknown>;
+  grow(n: number): void;
+  shrink(n: number): void;
+}
+
 const ok = (value: unknown) => ({ ok: value });
+
+/** A control command's whole-number argument (Celery's `('n', int)`), with its default. */
+function count(value: unknown, fallback: number): number {
+  const n = value === undefined || value === null ? fallback : typeof value === 'string' ? Number(value.trim()) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n)) throw new TypeError(`expected a whole number, got ${pythonRepr(value)}`);
+  return n;
+}
 
 /** Celery's `maybe_list`: one id or a list of ids. */
 function idList(value: unknown): string[] {
@@ -196,15 +213,9 @@ export function controlCommands(ctx: CommandContext): Map<string, ControlHandler
       pid: process.pid,
       clock: String(ctx.clock.value),
       uptime: Math.round((Date.now() - ctx.state.startedAt) / 1000),
-      pool: {
-        'max-concurrency': ctx.concurrency,
-        processes: [process.pid],
-        'max-tasks-per-child': null,
-        'put-guarded-by-semaphore': false,
-        timeouts: [],
-      },
+      pool: ctx.pool.info(),
       broker: ctx.brokerInfo(),
-      prefetch_count: ctx.concurrency,
+      prefetch_count: ctx.pool.info()['max-concurrency'],
       rusage: rusage(),
     }),
     'dump_stats',
@@ -246,6 +257,19 @@ export function controlCommands(ctx: CommandContext): Map<string, ControlHandler
   });
 
   add('conf', () => ctx.conf(), 'dump_conf');
+
+  // celery/worker/control.py: the pool's size changes and so does the prefetch count; no autoscaler here
+  add('pool_grow', (args) => {
+    ctx.pool.grow(count(args.n, 1));
+    return ok('pool will grow');
+  });
+  add('pool_shrink', (args) => {
+    ctx.pool.shrink(count(args.n, 1));
+    return ok('pool will shrink');
+  });
+  add('autoscale', () => {
+    throw new ValueError('Autoscale not enabled');
+  });
 
   return commands;
 }

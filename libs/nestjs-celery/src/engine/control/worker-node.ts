@@ -18,7 +18,7 @@ import type { LamportClock } from '../events/lamport-clock.js';
 import { exceptionRepr, taskFailedFields, taskReceivedFields, taskRevokedFields, taskSucceededFields } from '../events/task-events.js';
 import { WorkerState } from '../worker/worker-state.js';
 import type { Control } from './control.js';
-import { controlCommands } from './control-commands.js';
+import { controlCommands, type PoolControl } from './control-commands.js';
 import { PidboxNode } from './pidbox-node.js';
 import { brokerInfo } from './broker-info.js';
 import { redactUrl } from '../../common/redact-url.js';
@@ -71,6 +71,8 @@ export interface NodeWorker {
 
 export interface NodeHooks {
   concurrency: number;
+  /** the execution pool, for stats and pool_grow / pool_shrink / autoscale */
+  pool: PoolControl;
   logger: CeleryLogger;
   /** store REVOKED (TaskRevokedError(reason)) for the request, run its failure continuation, ack it */
   announceRevoked(delivery: Delivery, request: TaskRequest, reason: RevokeReason, signum: number | null): Promise<void>;
@@ -128,6 +130,7 @@ export class WorkerNode {
         dispatcher: this.events,
         heart: this.heart,
         concurrency: hooks.concurrency,
+        pool: hooks.pool,
         taskNames: () => worker.registry.names(),
         taskOption: (name, option) => (worker.registry.get(name)?.options as Record<string, unknown> | undefined)?.[camel(option)],
         queues: () => worker.queues.map((q) => app.queueDeclaration(q)),
