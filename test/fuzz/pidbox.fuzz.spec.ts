@@ -44,7 +44,7 @@ function node() {
     taskOption: () => undefined,
     queues: () => [{ name: 'celery' }],
     concurrency: 4,
-    pool: { info: () => ({ 'max-concurrency': 4 }), grow: () => undefined, shrink: () => undefined },
+    pool: { info: () => ({ 'max-concurrency': 4 }), prefetchCount: () => 4, grow: () => undefined, shrink: () => undefined },
     brokerInfo: () => ({ transport: 'memory' }),
     conf: () => ({ broker_url: 'memory://' }),
     revoke: (ids) => {

@@ -120,7 +120,8 @@ describeRedis('process pool over Redis', () => {
       async () => {
         const s = await stats();
         const pool = s.pool as { processes: number[]; 'max-concurrency': number };
-        return pool['max-concurrency'] === 4 && pool.processes.length === 4 && s.prefetch_count === 4;
+        // as prefork's, max-concurrency stays the configured size
+        return pool['max-concurrency'] === 2 && pool.processes.length === 4 && s.prefetch_count === 4;
       },
       'four children',
       60_000,

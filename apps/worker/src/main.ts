@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { availableParallelism } from 'node:os';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { CeleryServer } from 'nestjs-celery';
@@ -6,13 +7,23 @@ import { celeryOptionsFromEnv, metricsEnabled, workerOptionsFromEnv } from '../.
 import { startMetricsServer } from './metrics-server.js';
 import { WorkerModule } from './worker.module.js';
 
+/** CELERY_POOL=processes: the tasks run in child processes that each bootstrap WorkerModule (worker.pool.ts). */
+function poolOptions() {
+  if (process.env.CELERY_POOL !== 'processes') return {};
+  return {
+    pool: 'processes' as const,
+    poolEntry: new URL('./worker.pool.js', import.meta.url),
+    concurrency: Number(process.env.CELERY_CONCURRENCY ?? availableParallelism()),
+  };
+}
+
 /**
  * A Nest microservice that runs Celery tasks: `CELERY_BROKER_URL=amqp://… npm run start:worker`.
  * Prometheus metrics on http://<host>:${METRICS_PORT:-9464}/metrics (METRICS_PORT=off: none).
  */
 async function bootstrap() {
   const app = await NestFactory.createMicroservice(WorkerModule.register(), {
-    strategy: new CeleryServer({ ...celeryOptionsFromEnv(), worker: workerOptionsFromEnv() }),
+    strategy: new CeleryServer({ ...celeryOptionsFromEnv(), worker: { ...workerOptionsFromEnv(), ...poolOptions() } }),
   });
   app.enableShutdownHooks();
   await app.listen();

@@ -14,6 +14,7 @@ export type { TaskRoutes, TaskRoute, TaskRouteValue, TaskRouteMap, RouterFunctio
 export { AsyncResult, type GetOptions, type ResultNode, type ResultTuple } from './engine/async-result.js';
 export { connectionOptionsFromEnv, signalOptionsFromEnv, CeleryEnvError, type ConnectionEnvOptions, type SignalEnvOptions } from './engine/celery-env.js';
 export { Worker, type WorkerOptions } from './engine/worker/worker.js';
+export type { PoolEntry } from './engine/worker/pool/process-pool.js';
 // the TaskContext type is exported by nest/ beside the @TaskContext() decorator of the same name
 export type { TaskHandler, TaskOptions } from './engine/worker/task-context.js';
 export { exponentialBackoff, type RetryOptions, type AutoretryMatcher } from './engine/worker/retry.js';

@@ -43,6 +43,8 @@ export interface CommandContext {
 export interface PoolControl {
   /** `stats.pool`, as prefork's: max-concurrency, processes (pids), max-tasks-per-child, put-guarded-by-semaphore, timeouts */
   info(): Record<string, unknown>;
+  /** the current pool size, which is the prefetch count */
+  prefetchCount(): number;
   grow(n: number): void;
   shrink(n: number): void;
 }
@@ -215,7 +217,7 @@ export function controlCommands(ctx: CommandContext): Map<string, ControlHandler
       uptime: Math.round((Date.now() - ctx.state.startedAt) / 1000),
       pool: ctx.pool.info(),
       broker: ctx.brokerInfo(),
-      prefetch_count: ctx.pool.info()['max-concurrency'],
+      prefetch_count: ctx.pool.prefetchCount(),
       rusage: rusage(),
     }),
     'dump_stats',

@@ -376,12 +376,14 @@ export class Worker {
     };
     return {
       info: () => ({
-        'max-concurrency': this.concurrency,
+        // prefork reports its configured limit here, whatever pool_grow / pool_shrink did since
+        'max-concurrency': configured,
         processes: this.pool ? this.pool.pids : [process.pid],
         'max-tasks-per-child': (this.pool && this.options.maxTasksPerChild) || 'N/A',
         'put-guarded-by-semaphore': false,
         timeouts: [this.options.softTimeLimit ?? 0, this.options.timeLimit ?? 0],
       }),
+      prefetchCount: () => this.concurrency,
       grow: (n) => resize(Math.max(0, n)),
       shrink: (n) => resize(-Math.max(0, n)),
     };

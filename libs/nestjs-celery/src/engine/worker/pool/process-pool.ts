@@ -10,10 +10,13 @@ import { Retry } from '../../../protocol/task-predicates.js';
 import type { TaskRequest } from '../../../protocol/task-message.js';
 import type { DeliveryInfo } from '../../../transport/broker.interface.js';
 import type { TaskAbort } from '../task-abort.js';
-import type { RetryOptions, TaskContext } from '../task-context.js';
+import type { RetryOptions, TaskContext, TaskHandler, TaskOptions } from '../task-context.js';
 import { fromWireError, toWireError, type FromChild, type PoolTask, type ToChild, type WireError } from './pool-wire.js';
 
 export type { PoolTask } from './pool-wire.js';
+
+/** What a pool entry module default-exports: registers the tasks its child runs (maybe after bootstrapping a Nest module). */
+export type PoolEntry = (worker: { register(name: string, handler: TaskHandler, options?: TaskOptions): unknown }) => unknown;
 
 export interface ProcessPoolOptions {
   /**
