@@ -9,7 +9,7 @@ import { controlPeer } from '../control/support/python-peer.js';
 import { eventually } from '../support/eventually.js';
 import { peerSuites, startPythonWorker, type PythonEnv, type PythonWorker } from '../support/python.js';
 import { REDIS_URL, uniqueName } from '../support/services.js';
-import { startPoolWorker, type PoolWorker } from './support.js';
+import { buildLibrary, startPoolWorker, type PoolWorker } from './support.js';
 
 const PEERS = await peerSuites('pool control with Python Celery', 'redis');
 
@@ -25,12 +25,13 @@ for (const { version, peer, describe: describePeer } of PEERS)
     let python: PythonWorker;
 
     beforeAll(async () => {
+      await buildLibrary();
       app = new Celery({ broker: REDIS_URL, backend: REDIS_URL, taskDefaultQueue: queue, logger: silentLogger });
       [ours, python] = await Promise.all([
         startPoolWorker(REDIS_URL, REDIS_URL, queue, hostname, { concurrency: 2 }),
         startPythonWorker(env, ['-P', 'prefork', '-c', '2']),
       ]);
-    }, 120_000);
+    }, 300_000);
 
     afterAll(async () => {
       await Promise.all([ours?.stop(), python?.stop()]);

@@ -11,7 +11,7 @@ import { Celery } from '../../libs/nestjs-celery/src/engine/celery.js';
 import { CeleryTaskError } from '../../libs/nestjs-celery/src/protocol/exceptions.js';
 import { eventually } from '../support/eventually.js';
 import { describeIfAvailable, REDIS_URL, uniqueName } from '../support/services.js';
-import { startPoolWorker, type PoolWorker } from './support.js';
+import { buildLibrary, startPoolWorker, type PoolWorker } from './support.js';
 
 const describeRedis = await describeIfAvailable('process pool', 'redis');
 
@@ -27,13 +27,14 @@ describeRedis('process pool over Redis', () => {
   let requeueWorker: PoolWorker;
 
   beforeAll(async () => {
+    await buildLibrary();
     app = new Celery({ broker: REDIS_URL, backend: REDIS_URL, taskDefaultQueue: queue, logger: silentLogger });
     [worker, requeueWorker] = await Promise.all([
       startPoolWorker(REDIS_URL, REDIS_URL, queue, hostname, { concurrency: 2, maxTasksPerChild: 3, rejectOnWorkerLost: false }),
       // Celery's defaults here: acks late, reject_on_worker_lost
       startPoolWorker(REDIS_URL, REDIS_URL, requeueQueue, `${uniqueName('pool-rq')}@pool-test`, { concurrency: 1 }),
     ]);
-  }, 120_000);
+  }, 300_000);
 
   afterAll(async () => {
     await Promise.all([worker?.stop(), requeueWorker?.stop()]);
@@ -75,7 +76,7 @@ describeRedis('process pool over Redis', () => {
     const after = (await stats()).pool as { processes: number[] };
     expect(after.processes).toHaveLength(2);
     expect(after.processes.filter((pid) => before.processes.includes(pid))).toHaveLength(0);
-  }, 120_000);
+  }, 300_000);
 
   it('soft time limit aborts the task signal in the child', async () => {
     const task = await app.sendTask('pool.wait_abort', [], {}, { softTimeLimit: 1, timeLimit: 30 });
@@ -91,12 +92,12 @@ describeRedis('process pool over Redis', () => {
     expect(failed.message).toMatch(/Worker exited prematurely: signal 9 \(SIGKILL\) Job: \d+\./);
     await eventually(async () => ((await stats()).pool as { processes: number[] }).processes.length === 2, 'a replacement child', 30_000);
     await expect(outcome(app, (await app.sendTask('pool.add', [4, 4])).id)).resolves.toBe(8);
-  }, 120_000);
+  }, 300_000);
 
   it('a crashed child with acks_late and reject_on_worker_lost: the message is requeued and runs again', async () => {
     const task = await app.sendTask('pool.crash_once', [], {}, { queue: requeueQueue });
     await expect(outcome(app, task.id)).resolves.toBe('survived');
-  }, 120_000);
+  }, 300_000);
 
   it('updateState from a child is stored by the parent', async () => {
     await expect(outcome(app, (await app.sendTask('pool.update_state', [])).id)).resolves.toBe('updated');
@@ -110,7 +111,7 @@ describeRedis('process pool over Redis', () => {
     for (const pid of pids) runsPerPid.set(pid, (runsPerPid.get(pid) ?? 0) + 1);
     expect(Math.max(...runsPerPid.values())).toBeLessThanOrEqual(3);
     expect(runsPerPid.size).toBeGreaterThanOrEqual(4);
-  }, 120_000);
+  }, 300_000);
 
   it('pool_grow and pool_shrink change the children and the prefetch count; past 4 × the configured size is refused', async () => {
     expect(await app.control.broadcast('pool_grow', { destination: [hostname], arguments: { n: 2 }, reply: true, timeout: 10_000 })).toEqual([

@@ -1,6 +1,8 @@
 // Starts test/pool/pool-worker.mjs (a worker with the processes pool, from the built library) and stops it.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 export interface PoolWorker {
   readonly pid: number;
@@ -9,6 +11,16 @@ export interface PoolWorker {
 }
 
 const SCRIPT = fileURLToPath(new URL('./pool-worker.mjs', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The pool's workers and children load the built library, as a user's process would: build it (a fresh clone has none). */
+export async function buildLibrary(): Promise<void> {
+  await promisify(execFile)(process.execPath, [
+    join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
+    '-p',
+    join(ROOT, 'libs', 'nestjs-celery', 'tsconfig.lib.json'),
+  ]);
+}
 
 /** Resolves once the worker consumes (it printed "ready"); rejects with its output if it exits first. */
 export function startPoolWorker(brokerUrl: string, backendUrl: string, queue: string, hostname: string, options: Record<string, unknown>): Promise<PoolWorker> {
