@@ -51,6 +51,7 @@ function node() {
     addConsumer: () => undefined,
     cancelConsumer: () => undefined,
     shutdown: () => undefined,
+    pool: { info: () => ({ 'max-concurrency': 4 }), prefetchCount: () => 4, grow: () => undefined, shrink: () => undefined },
     brokerInfo: () => ({ transport: 'memory' }),
     conf: () => ({ broker_url: 'memory://' }),
     revoke: (ids) => {

@@ -24,6 +24,7 @@ export {
   type IntervalSchedule,
   type OneOffSchedule,
 } from './engine/beat/schedules.js';
+export type { PoolEntry } from './engine/worker/pool/process-pool.js';
 // the TaskContext type is exported by nest/ beside the @TaskContext() decorator of the same name
 export type { TaskHandler, TaskOptions } from './engine/worker/task-context.js';
 export { exponentialBackoff, type RetryOptions, type AutoretryMatcher } from './engine/worker/retry.js';

@@ -19,6 +19,7 @@ export { redactUrl, redactSecrets } from '../common/redact-url.js';
 
 // the worker: run task handlers
 export { Worker, type WorkerOptions } from './worker/worker.js';
+export type { PoolEntry } from './worker/pool/process-pool.js';
 export type { TaskContext, TaskHandler, TaskOptions } from './worker/task-context.js';
 export { exponentialBackoff, type RetryOptions, type AutoretryMatcher } from './worker/retry.js';
 export type { AckMode } from './worker/ack-policy.js';

@@ -2,7 +2,7 @@
 // and registers the handlers on a worker.
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { TaskContext, TaskHandler, TaskOptions } from '../engine/worker/task-context.js';
-import type { Worker } from '../engine/worker/worker.js';
+import type { PoolEntry } from '../engine/worker/pool/process-pool.js';
 import { CeleryContext } from './celery.context.js';
 import type { CeleryPayload } from './celery-payload.js';
 import type { PythonErrorRegistry } from './python-error.registry.js';
@@ -51,7 +51,7 @@ export function toTaskHandler(binding: CeleryTaskBinding, errors: PythonErrorReg
 }
 
 /** Register bindings on an engine worker; a name bound twice is an error naming both places. */
-export function registerBindings(worker: Worker, bindings: Iterable<{ binding: CeleryTaskBinding; handler: TaskHandler }>): void {
+export function registerBindings(worker: Parameters<PoolEntry>[0], bindings: Iterable<{ binding: CeleryTaskBinding; handler: TaskHandler }>): void {
   const seen = new Map<string, string>();
   for (const { binding, handler } of bindings) {
     const other = seen.get(binding.name);

@@ -2,6 +2,7 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Celery } from '../engine/celery.js';
 import { Worker } from '../engine/worker/worker.js';
+import { POOL_CHILD_ENV } from '../engine/worker/pool/process-pool.js';
 import { CeleryClient } from './celery.client.js';
 import { CeleryExplorer } from './celery.explorer.js';
 import { MODULE_OPTIONS_TOKEN } from './celery.module-definition.js';
@@ -30,7 +31,8 @@ export class CeleryWorkerHost implements OnApplicationBootstrap, BeforeApplicati
 
   async onApplicationBootstrap(): Promise<void> {
     const options = workerOptions(this.options.worker);
-    if (!options) return;
+    // in a child of the processes pool the parent is the worker: the child only runs the tasks it is given
+    if (!options || process.env[POOL_CHILD_ENV]) return;
     const worker = new Worker(this.client.unwrap<Celery>(), { ...options, logger: celeryLogger(this.options, 'CeleryWorker') });
     registerBindings(
       worker,

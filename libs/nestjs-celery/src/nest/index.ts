@@ -9,6 +9,7 @@ export { Args, Kwargs, TaskContext } from './celery-params.decorator.js';
 export { CeleryContext } from './celery.context.js';
 export type { CeleryPayload } from './celery-payload.js';
 export { CeleryServer, type CeleryServerEvents } from './celery.server.js';
+export { celeryPoolEntry } from './celery-pool-entry.js';
 export { CeleryClient, type CeleryTaskUpdate } from './celery.client.js';
 export { getCeleryClientToken, InjectCeleryClient } from './celery-client.token.js';
 export type { CeleryClientAsyncOptions } from './celery-client.registration.js';

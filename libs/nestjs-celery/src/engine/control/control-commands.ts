@@ -12,8 +12,8 @@ import type { WorkerState } from '../worker/worker-state.js';
 import { NO_REPLY, type ControlHandler } from './pidbox-node.js';
 import { signum } from './signals.js';
 import { pythonRepr } from '../../protocol/python-repr.js';
-import { stampValues } from '../../protocol/stamps.js';
 import { ValueError } from '../../protocol/python-errors.js';
+import { stampValues } from '../../protocol/stamps.js';
 import { parseRate, RateLimitError } from '../worker/rate-limit.js';
 
 /** What the commands read and act on. */
@@ -33,6 +33,7 @@ export interface CommandContext {
   prefetchCount(): number;
   /** the worker's default [soft, hard] time limits in seconds, 0 for none (the pool's `timeouts`) */
   timeouts(): [number, number];
+  readonly pool: PoolControl;
   /** `stats.broker`: transport, hostname, port, userid, virtual_host, ssl … */
   brokerInfo(): Record<string, unknown>;
   /** settings for `conf`: those set, or with the defaults of the rest */
@@ -53,7 +54,24 @@ export interface CommandContext {
   revokeByStamps(headers: Record<string, unknown[]>, terminate: boolean, signum: number): Map<string, unknown[]>;
 }
 
+/** The worker's execution pool as remote control sees it. */
+export interface PoolControl {
+  /** `stats.pool`, as prefork's: max-concurrency, processes (pids), max-tasks-per-child, put-guarded-by-semaphore, timeouts */
+  info(): Record<string, unknown>;
+  /** the current pool size, which is the prefetch count */
+  prefetchCount(): number;
+  grow(n: number): void;
+  shrink(n: number): void;
+}
+
 const ok = (value: unknown) => ({ ok: value });
+
+/** A control command's whole-number argument (Celery's `('n', int)`), with its default. */
+function count(value: unknown, fallback: number): number {
+  const n = value === undefined || value === null ? fallback : typeof value === 'string' ? Number(value.trim()) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n)) throw new TypeError(`expected a whole number, got ${pythonRepr(value)}`);
+  return n;
+}
 
 /** Celery's `maybe_list`: one id or a list of ids. */
 function idList(value: unknown): string[] {
@@ -250,7 +268,7 @@ export function controlCommands(ctx: CommandContext): Map<string, ControlHandler
       pid: process.pid,
       clock: String(ctx.clock.value),
       uptime: Math.round((Date.now() - ctx.state.startedAt) / 1000),
-      pool: poolInfo(ctx),
+      pool: { ...poolInfo(ctx), ...ctx.pool.info() },
       broker: ctx.brokerInfo(),
       prefetch_count: ctx.prefetchCount(),
       rusage: rusage(),
@@ -348,6 +366,19 @@ export function controlCommands(ctx: CommandContext): Map<string, ControlHandler
     }
     if (typeof args.task_name !== 'string' || !ctx.setRateLimit(args.task_name, rate)) return { error: 'unknown task' };
     return ok(rate ? 'new rate limit set successfully' : 'rate limit disabled successfully');
+  });
+
+  // celery/worker/control.py: the pool's size changes and so does the prefetch count; no autoscaler here
+  add('pool_grow', (args) => {
+    ctx.pool.grow(count(args.n, 1));
+    return ok('pool will grow');
+  });
+  add('pool_shrink', (args) => {
+    ctx.pool.shrink(count(args.n, 1));
+    return ok('pool will shrink');
+  });
+  add('autoscale', () => {
+    throw new ValueError('Autoscale not enabled');
   });
 
   return commands;

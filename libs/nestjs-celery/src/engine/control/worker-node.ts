@@ -19,7 +19,7 @@ import type { LamportClock } from '../events/lamport-clock.js';
 import { exceptionRepr, taskFailedFields, taskReceivedFields, taskRevokedFields, taskSucceededFields } from '../events/task-events.js';
 import { WorkerState } from '../worker/worker-state.js';
 import type { Control } from './control.js';
-import { controlCommands } from './control-commands.js';
+import { controlCommands, type PoolControl } from './control-commands.js';
 import { PidboxNode } from './pidbox-node.js';
 import { brokerInfo } from './broker-info.js';
 import { redactUrl } from '../../common/redact-url.js';
@@ -85,6 +85,8 @@ export interface NodeWorker {
 
 export interface NodeHooks {
   concurrency: number;
+  /** the execution pool, for stats and pool_grow / pool_shrink / autoscale */
+  pool: PoolControl;
   logger: CeleryLogger;
   /** the `shutdown` command: a warm shutdown, begun after the command returned */
   shutdown(reason: string): void;
@@ -144,6 +146,7 @@ export class WorkerNode {
         dispatcher: this.events,
         heart: this.heart,
         concurrency: hooks.concurrency,
+        pool: hooks.pool,
         taskNames: () => worker.registry.names(),
         taskOption: (name, option) => {
           const task = worker.registry.get(name);

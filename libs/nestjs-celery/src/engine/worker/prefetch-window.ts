@@ -25,9 +25,23 @@ export class PrefetchWindow {
   private consumer?: Consumer;
 
   constructor(
-    readonly concurrency: number,
+    private slots: number,
     private readonly etaTaskLimit = Number.POSITIVE_INFINITY,
   ) {}
+
+  get concurrency(): number {
+    return this.slots;
+  }
+
+  /** pool_grow / pool_shrink: a new number of slots (at least 1); tasks over a smaller one finish first. */
+  resize(slots: number): void {
+    this.slots = Math.max(1, slots);
+    while (this.running < this.slots && this.waiting.length) {
+      this.running++;
+      this.waiting.shift()!();
+    }
+    this.update();
+  }
 
   /** The window the broker should apply now. */
   get size(): number {
@@ -60,8 +74,8 @@ export class PrefetchWindow {
   }
 
   private readonly release = (): void => {
-    const next = this.waiting.shift();
-    // hand the slot straight to the next waiter
+    // hand the slot straight to the next waiter, unless the window shrank under the tasks running
+    const next = this.running <= this.slots ? this.waiting.shift() : undefined;
     if (next) next();
     else this.running--;
   };

@@ -31,14 +31,35 @@ import { UnknownTaskPolicy, type UnknownTaskOptions } from './unknown-task.polic
 import { installCanvas } from '../canvas/install.js';
 import { WorkerNode, type RevokeReason, type WorkerNodeOptions } from '../control/worker-node.js';
 import { TaskAbort } from './task-abort.js';
+import { ChildLostError, ProcessPool } from './pool/process-pool.js';
+import type { PoolControl } from '../control/control-commands.js';
+import { availableParallelism } from 'node:os';
 import { backoffDelay, isLoggedAttempt } from '../retry-backoff.js';
 
 /** How a Worker consumes and runs tasks, named after Celery's `worker_*` / `task_*` settings. */
 export interface WorkerOptions extends AckDefaults, UnknownTaskOptions, WorkerNodeOptions, DecodeLimits, TaskMessageLimits, RateLimitOptions {
   /** queues to consume, default: the app's default queue */
   queues?: string[];
-  /** tasks run at once = prefetch (the broker never hands this worker more), default 16 */
+  /**
+   * tasks run at once = prefetch (the broker never hands this worker more), default 16; with the
+   * processes pool, the number of child processes (default: the machine's cores)
+   */
   concurrency?: number;
+  /**
+   * Celery's worker_pool. 'event-loop' (default): tasks run on this process's event loop,
+   * `concurrency` of them in flight (for I/O-bound async handlers, like Celery's gevent/eventlet).
+   * 'processes' (Celery's prefork): `concurrency` child processes each load `poolEntry` and run
+   * one task at a time on their own core; this process keeps the broker, acks, results, events
+   * and remote control. A hard time limit, revoke --terminate or a cold shutdown kills the child
+   * running the task and starts another.
+   */
+  pool?: 'event-loop' | 'processes';
+  /** processes pool: the module each child loads (a path or file URL); its default export registers the tasks (see ProcessPoolOptions.entry) */
+  poolEntry?: string | URL;
+  /** processes pool: a child is replaced after this many tasks (worker_max_tasks_per_child) */
+  maxTasksPerChild?: number;
+  /** processes pool: a child whose resident memory exceeds this many KiB after a task is replaced (worker_max_memory_per_child) */
+  maxMemoryPerChild?: number;
   /**
    * worker_eta_task_limit: at most this many held ETA/countdown tasks widen the prefetch window
    * (default: no limit); past it they take the slots of runnable tasks and the worker stops
@@ -136,6 +157,11 @@ function refusalException(error: Error): ExceptionInfo {
   return pyException(error.name, 'nestjs_celery.exceptions', error.message);
 }
 
+/** The handler the parent holds for a task its pool's children run: never called. */
+const runsInPool: TaskHandler = () => {
+  throw new Error('this task runs in the process pool');
+};
+
 /** The abort reason of tasks still running when the shutdown grace period ends. */
 export class WorkerShutdownAbort extends Error {
   constructor() {
@@ -221,7 +247,9 @@ export class Worker {
   /** the line per task received and per outcome (Celery's wording) */
   private readonly taskLog: TaskLog;
   private readonly accept: AcceptContent;
-  private readonly concurrency: number;
+  private concurrency: number;
+  /** the processes pool; undefined: tasks run on the event loop */
+  private readonly pool?: ProcessPool;
   private readonly maxMessageBytes: number;
   private readonly storeAttempts: number;
   private readonly storeTimeoutMs: number;
@@ -265,7 +293,19 @@ export class Worker {
     if (options.canvas !== false) this.continuation = installCanvas(this, this.logger);
     this.hostname = options.hostname ?? `nestjs@${osHostname()}`;
     this.accept = new AcceptContent(options.acceptContent ?? app.options.acceptContent ?? ['json']);
-    this.concurrency = Math.max(1, options.concurrency ?? 16);
+    if (options.pool === 'processes') {
+      if (!options.poolEntry) throw new TypeError("pool 'processes' needs poolEntry: the module each child process loads to register the tasks");
+      this.concurrency = Math.max(1, options.concurrency ?? availableParallelism());
+      this.pool = new ProcessPool({
+        entry: options.poolEntry,
+        processes: this.concurrency,
+        maxTasksPerChild: options.maxTasksPerChild,
+        maxMemoryPerChild: options.maxMemoryPerChild,
+        logger: this.logger,
+      });
+    } else if (options.pool && options.pool !== 'event-loop') {
+      throw new TypeError(`unknown pool ${JSON.stringify(options.pool)}: 'event-loop' or 'processes'`);
+    } else this.concurrency = Math.max(1, options.concurrency ?? 16);
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.storeAttempts = Math.max(1, options.storeAttempts ?? Number.POSITIVE_INFINITY);
     this.storeTimeoutMs = options.storeTimeoutMs ?? 5 * 60_000;
@@ -290,6 +330,7 @@ export class Worker {
       this,
       {
         concurrency: this.concurrency,
+        pool: this.poolControl(),
         logger: this.logger,
         announceRevoked: (delivery, request, reason, signum) => this.announceRevoked(delivery, request, reason, signum),
         shutdown: () => void this.stop({ mode: 'warm' }).catch((error: unknown) => this.logger.error(`shutdown failed: ${(error as Error)?.message ?? error}`)),
@@ -412,8 +453,39 @@ export class Worker {
     return limit;
   }
 
+  /** What remote control reads and changes of the pool (stats, pool_grow, pool_shrink). */
+  private poolControl(): PoolControl {
+    // a control message cannot make the pool unbounded: at most 4 × the configured size
+    const configured = this.concurrency;
+    const resize = (by: number) => {
+      const size = Math.max(1, this.concurrency + by);
+      if (size > 4 * configured) throw new RangeError(`the pool cannot grow past ${4 * configured} (4 × its configured ${configured})`);
+      if (by < 0) this.pool?.shrink(this.concurrency - size);
+      else this.pool?.grow(by);
+      this.concurrency = size;
+      this.window.resize(size);
+    };
+    return {
+      info: () => ({
+        // prefork reports its configured limit here, whatever pool_grow / pool_shrink did since
+        'max-concurrency': configured,
+        processes: this.pool ? this.pool.pids : [process.pid],
+        'max-tasks-per-child': (this.pool && this.options.maxTasksPerChild) || 'N/A',
+        'put-guarded-by-semaphore': false,
+        timeouts: [this.options.softTimeLimit ?? 0, this.options.timeLimit ?? 0],
+      }),
+      prefetchCount: () => this.concurrency,
+      grow: (n) => resize(Math.max(0, n)),
+      shrink: (n) => resize(-Math.max(0, n)),
+    };
+  }
+
   /** Connect, declare the queues and start consuming (Celery's `worker.start()`); resolves once consuming. */
   async start(): Promise<void> {
+    if (this.pool) {
+      // the children's tasks are the worker's: routed, acked, limited and stored here (the Nest server may have registered them already)
+      for (const { name, options } of await this.pool.start()) if (!this.registry.get(name)) this.register(name, runsInPool, options);
+    }
     await this.app.connect('consumer');
     for (const q of this.queues) await this.app.declareQueue(q);
     await this.setUpDelayedDelivery();
@@ -489,6 +561,7 @@ export class Worker {
       for (const controller of this.running.values()) controller.abort(new WorkerShutdownAbort());
     }
     this.consumerTimeout?.close();
+    await this.pool?.stop();
     await this.node.stop();
   }
 
@@ -618,7 +691,12 @@ export class Worker {
     }
     const limits = effectiveTimeLimits(request.timeLimit, task.options, this.options);
     let limited: LimitedOutcome;
-    if (limits.hard || limits.soft || task.options.autoretryFor?.length) {
+    if (this.pool) {
+      // the child runs the handler (and its autoretry); the limits' timers stay here, where a busy child cannot stall them
+      const pool = this.pool;
+      const job = { request, deliveryInfo: delivery.deliveryInfo, hostname: this.hostname, abort: controller, context };
+      limited = await runWithTimeLimits(() => pool.apply(job), limits, controller);
+    } else if (limits.hard || limits.soft || task.options.autoretryFor?.length) {
       const invoke = withAutoretry(async () => settleHandlerValue(task.handler(request.args, request.kwargs, context)), task.options, context);
       limited = await runWithTimeLimits(invoke, limits, controller);
     } else {
@@ -627,13 +705,14 @@ export class Worker {
       limited = 'then' in ran ? await ran : ran;
     }
     let outcome = runOutcome(limited);
-    if (limited.kind === 'timeout') {
+    if (limited.kind === 'timeout' && !this.pool) {
       void limited.late.then(() => this.logger.warn(`task ${request.name}[${request.id}] finished after its hard time limit: its result is discarded`));
     }
     // revoke --terminate stored REVOKED and acked already: whatever the handler did is discarded
     const terminated = this.node.terminated(request);
     if (terminated) return terminated.then(() => ack.ended('failure'));
     if (controller.reason instanceof WorkerShutdownAbort) return this.workerLost(ack, request);
+    if (limited.kind === 'raised' && limited.error instanceof ChildLostError) return this.workerLost(ack, request, limited.error);
     let children: unknown[] = [];
     if (outcome.kind === 'state' && outcome.state === States.SUCCESS) {
       try {
@@ -692,15 +771,19 @@ export class Worker {
   }
 
   /**
-   * A task abandoned at shutdown (its worker is going away): requeued for another worker, or —
+   * A task abandoned at shutdown (its worker is going away) or whose pool child died: requeued for another worker, or —
    * rejectOnWorkerLost false, or acked early — FAILURE WorkerLostError, as Celery does for a lost
    * pool process (celery/worker/request.py on_failure).
    */
-  private async workerLost(ack: TaskAck, request: TaskRequest): Promise<void> {
+  private async workerLost(
+    ack: TaskAck,
+    request: TaskRequest,
+    error = new WorkerLostError('Worker exited prematurely: aborted at shutdown after the grace period.'),
+  ): Promise<void> {
     // a cold shutdown gives every unacked message back, as Celery's ("Restoring N unacknowledged message(s)")
     if (ack.settings.acksLate && (ack.settings.rejectOnWorkerLost || this.cold) && !ack.ackedEarly) return ack.reject(true);
-    const lost = serializeException(new WorkerLostError('Worker exited prematurely: aborted at shutdown after the grace period.'));
-    this.logger.error(`task ${request.name}[${request.id}]: worker lost, stored FAILURE WorkerLostError`);
+    const lost = serializeException(error);
+    this.logger.error(`task ${request.name}[${request.id}]: worker lost (${error.message}), stored FAILURE WorkerLostError`);
     await this.storeOutcome(request, States.FAILURE, lost, null);
     await this.continuation.afterFailureStored(request, States.FAILURE, lost, null);
     await ack.ended('failure');
