@@ -46,7 +46,6 @@ function node() {
     queues: () => [{ name: 'celery' }],
     concurrency: 4,
     prefetchCount: () => 4,
-    timeouts: () => [0, 0],
     setTimeLimits: (name) => name === 'tasks.add',
     addConsumer: () => undefined,
     cancelConsumer: () => undefined,

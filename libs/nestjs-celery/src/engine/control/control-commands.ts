@@ -31,8 +31,6 @@ export interface CommandContext {
   readonly concurrency: number;
   /** the prefetch window the broker applies now (`stats.prefetch_count`) */
   prefetchCount(): number;
-  /** the worker's default [soft, hard] time limits in seconds, 0 for none (the pool's `timeouts`) */
-  timeouts(): [number, number];
   readonly pool: PoolControl;
   /** `stats.broker`: transport, hostname, port, userid, virtual_host, ssl … */
   brokerInfo(): Record<string, unknown>;
@@ -173,24 +171,21 @@ function seconds(value: unknown): number | null | undefined {
  * the one Node process that runs `concurrency` tasks at once: every task is written to it.
  */
 function poolInfo(ctx: CommandContext): Record<string, unknown> {
+  // the pool's own fields (size, pids, limits), then asynpool's `writes` over its processes: one
+  // inqueue per process (the event loop is one), busy while a task runs there
+  const pool: Record<string, unknown> = { implementation: 'nestjs_celery:EventLoopPool', ...ctx.pool.info() };
+  const inqueues = Array.isArray(pool.processes) ? pool.processes.length : 1;
   const total = ctx.state.processed;
   const share = (total ? 1 : 0).toFixed(2);
-  return {
-    implementation: 'nestjs_celery:EventLoopPool',
-    'max-concurrency': ctx.concurrency,
-    processes: [process.pid],
-    'max-tasks-per-child': 'N/A',
-    'put-guarded-by-semaphore': false,
-    timeouts: ctx.timeouts(),
-    writes: {
-      total,
-      avg: share,
-      all: total ? share : '',
-      raw: total ? String(total) : '',
-      strategy: 'fair',
-      inqueues: { total: 1, active: ctx.state.activeCount ? 1 : 0 },
-    },
+  pool.writes = {
+    total,
+    avg: share,
+    all: total ? share : '',
+    raw: total ? String(total) : '',
+    strategy: 'fair',
+    inqueues: { total: inqueues, active: Math.min(ctx.state.activeCount, inqueues) },
   };
+  return pool;
 }
 
 /** The default attributes `registered` shows (celery DEFAULT_TASK_INFO_ITEMS); ours are all unset. */
@@ -268,7 +263,7 @@ export function controlCommands(ctx: CommandContext): Map<string, ControlHandler
       pid: process.pid,
       clock: String(ctx.clock.value),
       uptime: Math.round((Date.now() - ctx.state.startedAt) / 1000),
-      pool: { ...poolInfo(ctx), ...ctx.pool.info() },
+      pool: poolInfo(ctx),
       broker: ctx.brokerInfo(),
       prefetch_count: ctx.prefetchCount(),
       rusage: rusage(),

@@ -161,7 +161,6 @@ export class WorkerNode {
         },
         queues: () => worker.consumedQueues.map((q) => app.queueDeclaration(q)),
         prefetchCount: () => worker.prefetchCount,
-        timeouts: () => [worker.options.softTimeLimit ?? 0, worker.options.timeLimit ?? 0],
         brokerInfo: () => brokerInfo(app.options.broker, app.broker.kind),
         conf: (withDefaults) => this.conf(withDefaults),
         setTimeLimits: (name, soft, hard) => {

@@ -467,6 +467,7 @@ export class Worker {
     };
     return {
       info: () => ({
+        ...(this.pool && { implementation: 'nestjs_celery:ProcessPool' }),
         // prefork reports its configured limit here, whatever pool_grow / pool_shrink did since
         'max-concurrency': configured,
         processes: this.pool ? this.pool.pids : [process.pid],
