@@ -18,6 +18,7 @@ import type { Celery, SendTaskOptions } from '../celery.js';
 import { BeatStore, type EntryState } from './beat-store.js';
 import { nextRunOf, ScheduleError, type BeatEntry, type NextRun } from './schedules.js';
 
+/** How a beat is set up: its schedule (Celery's `beat_schedule`) and where replicas share their lock and last runs. */
 export interface BeatOptions {
   /** the entries by name, as Celery's `beat_schedule` */
   schedule: Record<string, BeatEntry>;
@@ -35,6 +36,10 @@ interface Entry extends BeatEntry {
   nextRun: NextRun;
 }
 
+/**
+ * Celery beat for a Nest or plain-TypeScript app: sends each entry of the schedule when due, as an ordinary
+ * task message, from the one replica that holds the leader lock in Redis.
+ */
 export class Beat {
   private readonly logger: CeleryLogger;
   private readonly entries: Entry[];
@@ -78,6 +83,7 @@ export class Beat {
     return candidates[0];
   }
 
+  /** Connect to Redis and the broker, then contend for the lock and send what is due while leader. */
   async start(): Promise<void> {
     const endpoint = parseRedisUrl(this.redisUrl());
     this.redis = new (loadDriver('ioredis').Redis)({ ...endpoint.options, connectionName: 'nestjs-celery beat', lazyConnect: true });

@@ -41,6 +41,7 @@ export interface OneOffSchedule {
   at: Date | string;
 }
 
+/** When an entry runs: every N seconds, on a crontab (Celery's five fields and a timezone), or once at a time. */
 export type BeatSchedule = IntervalSchedule | CrontabSchedule | OneOffSchedule;
 
 /** One periodic task, as an entry of Celery's `beat_schedule`. */
