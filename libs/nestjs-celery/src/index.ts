@@ -14,16 +14,7 @@ export type { TaskRoutes, TaskRoute, TaskRouteValue, TaskRouteMap, RouterFunctio
 export { AsyncResult, type GetOptions, type ResultNode, type ResultTuple } from './engine/async-result.js';
 export { connectionOptionsFromEnv, signalOptionsFromEnv, CeleryEnvError, type ConnectionEnvOptions, type SignalEnvOptions } from './engine/celery-env.js';
 export { Worker, type WorkerOptions } from './engine/worker/worker.js';
-export { Beat, type BeatOptions } from './engine/beat/beat.js';
-export {
-  ScheduleError,
-  type BeatEntry,
-  type BeatSchedule,
-  type CrontabFields,
-  type CrontabSchedule,
-  type IntervalSchedule,
-  type OneOffSchedule,
-} from './engine/beat/schedules.js';
+export * from './engine/beat/index.js';
 export type { PoolEntry } from './engine/worker/pool/process-pool.js';
 // the TaskContext type is exported by nest/ beside the @TaskContext() decorator of the same name
 export type { TaskHandler, TaskOptions } from './engine/worker/task-context.js';

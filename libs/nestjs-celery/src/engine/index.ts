@@ -25,16 +25,7 @@ export { exponentialBackoff, type RetryOptions, type AutoretryMatcher } from './
 export type { AckMode } from './worker/ack-policy.js';
 export type { UnknownTaskPolicyName } from './worker/unknown-task.policy.js';
 export { RateLimits, RateLimitError, parseRate, type RateLimitOptions } from './worker/rate-limit.js';
-export { Beat, type BeatOptions } from './beat/beat.js';
-export {
-  ScheduleError,
-  type BeatEntry,
-  type BeatSchedule,
-  type CrontabFields,
-  type CrontabSchedule,
-  type IntervalSchedule,
-  type OneOffSchedule,
-} from './beat/schedules.js';
+export * from './beat/index.js';
 
 // remote control (pidbox) and monitoring events
 export { Control, Inspect, flattenReplies, type ControlTarget, type RevokeOptions, type BroadcastOptions, type NodeReplies } from './control/control.js';
