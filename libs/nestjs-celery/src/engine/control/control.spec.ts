@@ -70,7 +70,14 @@ describe('remote control and events (memory transport)', () => {
     const conf = (await inspect.conf())['a@one'];
     expect(conf).toMatchObject({ broker_url: `memory://${vhost}`, task_acks_late: true, worker_prefetch_multiplier: 1, worker_concurrency: 16 });
     expect(conf).not.toHaveProperty('worker_send_task_events');
-    expect((await inspect.conf(true))['a@one']).toMatchObject({ worker_send_task_events: false, task_time_limit: null, task_serializer: 'json' });
+    expect(conf).not.toHaveProperty('task_default_rate_limit');
+    expect((await inspect.conf(true))['a@one']).toMatchObject({
+      worker_send_task_events: false,
+      task_time_limit: null,
+      task_serializer: 'json',
+      task_default_rate_limit: null,
+      worker_disable_rate_limits: false,
+    });
   });
 
   test('stats in the shape of a prefork pool; pool_restart answers as a Celery worker without pool restarts', async () => {
