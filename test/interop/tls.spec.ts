@@ -145,8 +145,10 @@ describeTls('TLS: amqps and rediss with options from the URL, options and env', 
   });
 
   describe('failures are clear errors, never plaintext', () => {
+    // no startup retry: a TLS handshake against a plaintext Redis hangs until the connection timeout, which
+    // broker_connection_retry_on_startup retries with backoff (CI saw it past 120 s); the first refusal is the point
     const refused = async (options: ConstructorParameters<typeof Celery>[0]): Promise<Error> => {
-      const a = app(options);
+      const a = app({ brokerConnectionRetryOnStartup: false, ...options });
       const error = await a.connect().then(
         () => undefined,
         (e: unknown) => e as Error,
