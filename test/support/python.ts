@@ -116,8 +116,11 @@ export interface PythonWorker {
   stop(): Promise<void>;
 }
 
-/** Start `celery worker -P solo` on the interop app; resolves once it reports ready. */
-export function startPythonWorker(env: PythonEnv, extraArgs: string[] = []): Promise<PythonWorker> {
+/**
+ * Start `celery worker -P solo` on the interop app; resolves once it reports ready (within
+ * `readyTimeoutMs`: more when many start at once on a loaded machine).
+ */
+export function startPythonWorker(env: PythonEnv, extraArgs: string[] = [], readyTimeoutMs = 30_000): Promise<PythonWorker> {
   const nodename = `py-${process.pid}-${Math.random().toString(36).slice(2, 8)}@%h`;
   const child = spawn(
     PYTHON,
@@ -156,8 +159,8 @@ export function startPythonWorker(env: PythonEnv, extraArgs: string[] = []): Pro
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       void stop();
-      reject(new Error(`Python worker did not become ready in 30 s:\n${output}`));
-    }, 30_000);
+      reject(new Error(`Python worker did not become ready in ${readyTimeoutMs / 1000} s:\n${output}`));
+    }, readyTimeoutMs);
     const onData = (d: Buffer) => {
       output += d.toString();
       if (/ready\./.test(output)) {
