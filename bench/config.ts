@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 
 export type BrokerKind = 'amqp' | 'redis';
 
-function int(name: string, fallback: number): number {
+/** A positive integer from the environment variable `name`, or `fallback` when unset. */
+export function int(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
@@ -29,8 +30,8 @@ export const config = {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean) as BrokerKind[],
-  /** which parts to run (BENCH_ONLY=drain,publish,rtt,rss) */
-  parts: new Set((process.env.BENCH_ONLY ?? 'drain,publish,rtt,rss').split(',').map((s) => s.trim())),
+  /** which parts to run (BENCH_ONLY=drain,publish,rtt,rss,quorum,cpu; the soak runs when BENCH_SOAK is set) */
+  parts: new Set((process.env.BENCH_ONLY ?? 'drain,publish,rtt,rss,quorum,cpu').split(',').map((s) => s.trim())),
   /** which workers the drain part runs (BENCH_WORKERS=ours,python,celery-node) */
   workers: (process.env.BENCH_WORKERS ?? 'ours,python,celery-node').split(',').map((s) => s.trim()),
   /** tasks per drain and per publish-rate run */

@@ -163,17 +163,25 @@ export interface PythonEnv {
   queue: string;
   /** RabbitMQ publisher confirms for the Python client (default off, as Celery's) */
   confirmPublish?: boolean;
+  /** task_default_queue_type (Celery 5.5+; default: Celery's, classic) */
+  queueType?: 'classic' | 'quorum';
+  /** exclusive control and event queues (Celery 5.6, for RabbitMQ 4.3's deny-all node) */
+  exclusiveQueues?: boolean;
+  /** folders after bench/python on PYTHONPATH: another Celery (scripts/interop/celery-peers.sh --print) */
+  pythonPath?: string[];
 }
 
 function pythonEnv(e: PythonEnv): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    PYTHONPATH: config.pythonDir,
+    PYTHONPATH: [config.pythonDir, ...(e.pythonPath ?? [])].join(':'),
     PYTHONUNBUFFERED: '1',
     BENCH_BROKER: e.broker,
     BENCH_BACKEND: e.backend,
     BENCH_QUEUE: e.queue,
     BENCH_CONFIRM_PUBLISH: e.confirmPublish ? '1' : '0',
+    BENCH_QUEUE_TYPE: e.queueType ?? '',
+    BENCH_EXCLUSIVE_QUEUES: e.exclusiveQueues ? '1' : '0',
   };
 }
 
@@ -198,7 +206,7 @@ export function runPythonScript<T>(script: string, env: PythonEnv, args: string[
   });
 }
 
-/** `celery worker -P solo` on the bench app, Celery's defaults otherwise (prefetch multiplier 4, log level WARNING). */
+/** `celery worker -P solo` (or `pool`) on the bench app, Celery's defaults otherwise (prefetch multiplier 4, log level WARNING). */
 export class PythonWorker {
   readonly process: ChildProcess;
   readonly output: () => string;
@@ -209,6 +217,7 @@ export class PythonWorker {
   constructor(
     readonly label: string,
     env: PythonEnv,
+    pool: string[] = ['-P', 'solo'],
   ) {
     const nodename = `bench-py-${process.pid}-${Math.random().toString(36).slice(2, 8)}@%h`;
     this.process = spawn(
@@ -219,8 +228,7 @@ export class PythonWorker {
         '-A',
         'bench_app',
         'worker',
-        '-P',
-        'solo',
+        ...pool,
         '-Q',
         env.queue,
         '-n',

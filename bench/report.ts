@@ -6,6 +6,10 @@ import { STALL_MS, type DrainFigure, type WorkerName } from './drain.scenario.js
 import type { PublishFigure } from './publish.scenario.js';
 import { FLAT_TOLERANCE_PCT, WINDOW, type RssFigure } from './rss.scenario.js';
 import type { RttFigure } from './rtt.scenario.js';
+import type { CpuFigure } from './cpu-pool.scenario.js';
+import type { QuorumFigure } from './quorum.scenario.js';
+import { cpuSection, quorumSection, soakSection } from './rows-report.js';
+import type { SoakFigure } from './soak.scenario.js';
 import { median, ratio, round } from './stats.js';
 
 /** Where and when the figures were taken (the report's first line), plus the run's settings. */
@@ -28,6 +32,9 @@ export interface BenchResults {
   publish: PublishFigure[];
   rtt: RttFigure[];
   rss?: RssFigure;
+  quorum?: QuorumFigure;
+  cpu?: CpuFigure;
+  soak?: SoakFigure;
   ratios: Record<string, { value?: number; target: number; met?: boolean }>;
 }
 
@@ -49,14 +56,14 @@ const WORKER_LABELS: Record<WorkerName, string> = {
   'celery-node': 'celery-node 0.5.9 (acks on receipt)',
 };
 
-const int = (x: number) => Math.round(x).toLocaleString('en-US');
-const rate = (x?: number) => (x === undefined ? '–' : `${int(x)}/s`);
-const pct = (x?: number) => (x === undefined ? '–' : `${int(x)}%`);
-const times = (x?: number) => (x === undefined ? '–' : `${round(x, 2).toFixed(2)}×`);
+export const int = (x: number) => Math.round(x).toLocaleString('en-US');
+export const rate = (x?: number) => (x === undefined ? '–' : `${int(x)}/s`);
+export const pct = (x?: number) => (x === undefined ? '–' : `${int(x)}%`);
+export const times = (x?: number) => (x === undefined ? '–' : `${round(x, 2).toFixed(2)}×`);
 const ms = (x?: number) => (x === undefined ? '–' : `${round(x, 2).toFixed(2)} ms`);
-const shortError = (e: string) => `error: ${e.split('\n')[0].slice(0, 100)}`;
+export const shortError = (e: string) => `error: ${e.split('\n')[0].slice(0, 100)}`;
 
-function table(rows: string[][], indent = '  '): string {
+export function table(rows: string[][], indent = '  '): string {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
   return rows
@@ -262,6 +269,9 @@ export function render(r: BenchResults): string {
   if (r.publish.length) publishSection(r, out);
   if (r.rtt.length) rttSection(r, out);
   if (r.rss) rssSection(r.rss, out);
+  if (r.quorum) quorumSection(r.quorum, out);
+  if (r.cpu) cpuSection(r.cpu, out);
+  if (r.soak) soakSection(r.soak, out);
   return out.join('\n');
 }
 

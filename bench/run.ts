@@ -17,6 +17,9 @@ import { ResultObserver } from './result-observer.js';
 import { machineTicks } from './processes.js';
 import { rssOverTime } from './rss.scenario.js';
 import { roundTrip } from './rtt.scenario.js';
+import { cpuBound } from './cpu-pool.scenario.js';
+import { quorumQueues } from './quorum.scenario.js';
+import { soak, soakConfig } from './soak.scenario.js';
 
 function pythonCeleryVersion(): string {
   const r = spawnSync(config.python, ['-c', 'import celery; print(celery.__version__)'], { encoding: 'utf8' });
@@ -89,6 +92,9 @@ async function main(): Promise<void> {
       if (config.parts.has('rtt')) for (const p of ['ours', 'python'] as const) results.rtt.push(await roundTrip(ctx, kind, p));
     }
     if (config.parts.has('rss')) results.rss = await rssOverTime(ctx);
+    if (config.parts.has('quorum')) results.quorum = await quorumQueues(ctx);
+    if (config.parts.has('cpu')) results.cpu = await cpuBound(ctx);
+    if (soakConfig.enabled) results.soak = await soak(ctx);
     if (config.workers.includes('celery-node') && config.brokerKinds.includes('amqp')) await admin.deleteExchangeIfUnused('default');
   } finally {
     await observer.close();
@@ -100,7 +106,15 @@ async function main(): Promise<void> {
   process.stdout.write(
     `\n${render(results)}\n\nwritten to ${path} (${results.meta.seconds ?? '?'} s)${config.profile ? `; CPU profiles in ${join(config.outDir, 'profiles')}` : ''}\n`,
   );
-  const failed = [...results.drain, ...results.publish, ...results.rtt, ...(results.rss ? [results.rss] : [])].filter((f) => f.error);
+  const failed = [
+    ...results.drain,
+    ...results.publish,
+    ...results.rtt,
+    ...(results.rss ? [results.rss] : []),
+    ...(results.quorum ? [results.quorum, ...results.quorum.rows] : []),
+    ...(results.cpu?.rows ?? []),
+    ...(results.soak ? [results.soak] : []),
+  ].filter((f) => f.error);
   if (failed.length) process.exitCode = 1;
 }
 

@@ -21,6 +21,12 @@ interface Config {
   warmup?: number;
   /** RabbitMQ publisher confirms (default true, the library's default) */
   confirmPublish?: boolean;
+  /** RabbitMQ queue type of the queue (default classic) */
+  queueType?: 'classic' | 'quorum';
+  /** arguments sent after (i, 1): every task is task(i, 1, ...extraArgs) */
+  extraArgs?: unknown[];
+  /** preload: task i gets the id idBase + i as 12 hex digits (idBase = a UUID's first 24 characters), so the bench knows the ids before sending */
+  idBase?: string;
 }
 
 const cfg = childConfig<Config>();
@@ -32,7 +38,8 @@ async function sendMany(app: Celery, n: number, inflight: number): Promise<strin
   const lane = async () => {
     while (next < n) {
       const i = next++;
-      ids[i] = (await app.sendTask(cfg.task, [i, 1], {}, { queue: cfg.queue })).id;
+      const taskId = cfg.idBase === undefined ? undefined : cfg.idBase + i.toString(16).padStart(12, '0');
+      ids[i] = (await app.sendTask(cfg.task, [i, 1, ...(cfg.extraArgs ?? [])], {}, { queue: cfg.queue, taskId })).id;
     }
   };
   await Promise.all(Array.from({ length: Math.min(inflight, n) }, lane));
@@ -40,7 +47,7 @@ async function sendMany(app: Celery, n: number, inflight: number): Promise<strin
 }
 
 async function main(): Promise<void> {
-  const app = createApp(cfg.broker, cfg.backend, { confirmPublish: cfg.confirmPublish });
+  const app = createApp(cfg.broker, cfg.backend, { confirmPublish: cfg.confirmPublish, queueType: cfg.queueType });
   onStop(async () => {
     await app.close();
   });

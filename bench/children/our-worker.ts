@@ -2,9 +2,13 @@
  * Our Worker (engine/worker/worker.ts) in its own process: consumes one queue with
  * `concurrency` (= prefetch), stores every result before acking. With `rssEvery` it samples
  * its memory (after a full GC when started with --expose-gc) each time that many more tasks
- * completed and reports the series.
+ * completed and reports the series; a "sample" message gets one sample at once. The tasks are
+ * bench-tasks.ts's, on the event loop or (pool: 'processes') in `concurrency` child processes.
  */
+import { fileURLToPath } from 'node:url';
 import { Worker } from '../../libs/nestjs-celery/src/engine/worker/worker.js';
+import type { ChildMessage } from '../processes.js';
+import registerBenchTasks from './bench-tasks.js';
 import { childConfig, fail, onStop, reply } from './child-support.js';
 import { createApp } from './our-app.js';
 
@@ -16,15 +20,36 @@ interface Config {
   concurrency: number;
   ackMode: 'late' | 'early';
   rssEvery?: number;
+  /** RabbitMQ queue type of the queue (default classic) */
+  queueType?: 'classic' | 'quorum';
+  /** 'processes': the tasks run in `concurrency` child processes (default: the event loop) */
+  pool?: 'event-loop' | 'processes';
+}
+
+/** Memory now, after a full GC when the process runs with --expose-gc (heapUsed is then what the worker really keeps). */
+function memory(): Record<string, number> {
+  (globalThis as { gc?: () => void }).gc?.();
+  const m = process.memoryUsage();
+  return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
 }
 
 const cfg = childConfig<Config>();
 
 async function main(): Promise<void> {
-  const app = createApp(cfg.broker, cfg.backend);
-  const worker = new Worker(app, { queues: [cfg.queue], concurrency: cfg.concurrency, ackMode: cfg.ackMode, hostname: `bench-ours-${process.pid}@localhost` });
-  worker.register(cfg.task, ([x, y]) => (x as number) + (y as number));
+  const app = createApp(cfg.broker, cfg.backend, { queueType: cfg.queueType });
+  const processes = cfg.pool === 'processes';
+  const worker = new Worker(app, {
+    queues: [cfg.queue],
+    concurrency: cfg.concurrency,
+    ackMode: cfg.ackMode,
+    hostname: `bench-ours-${process.pid}@localhost`,
+    ...(processes ? { pool: 'processes' as const, poolEntry: fileURLToPath(new URL('./bench-tasks.js', import.meta.url)) } : {}),
+  });
+  if (!processes) registerBenchTasks(worker);
   await worker.start();
+  process.on('message', (m: ChildMessage) => {
+    if (m.type === 'sample') reply({ type: 'sample', tasks: worker.processedCount, ...memory() });
+  });
   let sampler: NodeJS.Timeout | undefined;
   if (cfg.rssEvery) {
     const every = cfg.rssEvery;
@@ -33,10 +58,7 @@ async function main(): Promise<void> {
     sampler = setInterval(() => {
       const done = worker.processedCount;
       if (done < next) return;
-      // after a full GC, heapUsed is what the worker really keeps (no garbage waiting for collection)
-      (globalThis as { gc?: () => void }).gc?.();
-      const m = process.memoryUsage();
-      reply({ type: 'rss', tasks: done, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers });
+      reply({ type: 'rss', tasks: done, ...memory() });
       while (next <= done) next += every;
     }, 5);
   }
