@@ -12,11 +12,22 @@ const SETTLE_MS = 500;
 /** a pause between two results at least this long counts as a stall */
 export const STALL_MS = 250;
 
-export type WorkerName = 'ours' | 'python' | 'celery-node';
+/** the workers compared, and the ceilings measured beside them (ceiling.ts) */
+export type WorkerName = 'ours' | 'python' | 'celery-node' | 'ceiling:broker' | 'ceiling:backend' | 'ceiling:both';
+
+/** A Node binary to run our worker (and client) with, for the rows per Node major. */
+export interface NodeBinary {
+  major: number;
+  /** e.g. v24.1.0 */
+  version: string;
+  execPath: string;
+}
 
 export interface DrainFigure {
   broker: BrokerKind;
   worker: WorkerName;
+  /** our worker's Node version (process.version of the child) */
+  node?: string;
   /** which drain round (1-based; see config.rounds) */
   round?: number;
   n: number;
@@ -66,28 +77,37 @@ interface RunningWorker {
   stop(): Promise<unknown>;
 }
 
-function startWorker(name: WorkerName, kind: BrokerKind, queue: string): RunningWorker {
+function startWorker(name: WorkerName, kind: BrokerKind, queue: string, node?: NodeBinary): RunningWorker {
   const broker = config.brokers[kind];
   const label = `${name} worker on ${kind}`;
   if (name === 'python') return new PythonWorker(label, { broker, backend: config.backend, queue });
   if (name === 'celery-node')
     return new NodeChild(label, 'celery-node-worker.js', { broker, backend: config.backend, queue, task: config.task }, { quiet: true });
+  if (name === 'ceiling:both')
+    return new NodeChild(
+      label,
+      'ceiling-raw.js',
+      { mode: 'both', broker, backend: config.backend, queue, n: config.n, concurrency: config.concurrency, inflight: config.inflight },
+      { profileName: `ceiling-both-${kind}` },
+    );
+  if (name !== 'ours') throw new Error(`${name} is not a worker the drain starts (see ceiling.ts)`);
   return new NodeChild(
     label,
     'our-worker.js',
     { broker, backend: config.backend, queue, task: config.task, concurrency: config.concurrency, ackMode: config.ackMode },
-    { profileName: `worker-drain-${kind}` },
+    { profileName: `worker-drain-${kind}${node ? `-node${node.major}` : ''}`, execPath: node?.execPath },
   );
 }
 
-export async function drain(ctx: BenchContext, kind: BrokerKind, name: WorkerName): Promise<DrainFigure> {
+/** @param node for 'ours': the Node binary to run it with (default: the bench's own) */
+export async function drain(ctx: BenchContext, kind: BrokerKind, name: WorkerName, node?: NodeBinary): Promise<DrainFigure> {
   const n = config.n;
-  const figure: DrainFigure = { broker: kind, worker: name, n };
+  const figure: DrainFigure = { broker: kind, worker: name, n, ...(name === 'ours' ? { node: node?.version ?? process.version } : {}) };
   const queue = benchQueue(`drain-${name}-${kind}`);
   let ids: string[] = [];
   let worker: RunningWorker | undefined;
   try {
-    ctx.progress(`drain ${name} on ${kind}: preloading ${n} tasks on ${queue}`);
+    ctx.progress(`drain ${name}${node ? ` (Node ${node.version})` : ''} on ${kind}: preloading ${n} tasks on ${queue}`);
     const loaded = await preload(ctx, kind, queue, n);
     ids = loaded.ids;
     figure.preloadRate = loaded.rate;
@@ -95,7 +115,7 @@ export async function drain(ctx: BenchContext, kind: BrokerKind, name: WorkerNam
     ctx.progress(`drain ${name} on ${kind}: worker started`);
     const servers = serverPids();
     const at = { cpu: null as number | null, machine: machineTicks(), servers: servers.map((s) => cpuTimeMs(s.pid)), self: cpuTimeMs(process.pid) };
-    const started = startWorker(name, kind, queue);
+    const started = startWorker(name, kind, queue, node);
     worker = started;
     const completion = await ctx.observer.waitFor(`${name} worker on ${kind}`, ids, config.stallMs, started.died, () => {
       at.cpu = cpuTimeMs(started.pid);

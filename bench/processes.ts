@@ -85,12 +85,13 @@ export class NodeChild {
    * @param script file name under children/ (compiled .js)
    * @param profileName with BENCH_PROFILE=1, the .cpuprofile name under .bench/profiles
    * @param quiet stdout to /dev/null (celery-node logs a line per task)
+   * @param execPath the node binary to run it with (default: the bench's own)
    */
   constructor(
     readonly label: string,
     script: string,
     childConfig: unknown,
-    options: { profileName?: string; quiet?: boolean; execArgv?: string[] } = {},
+    options: { profileName?: string; quiet?: boolean; execArgv?: string[]; execPath?: string } = {},
   ) {
     const execArgv = [...(options.execArgv ?? [])];
     if (config.profile && options.profileName) {
@@ -99,6 +100,8 @@ export class NodeChild {
     this.process = fork(join(CHILDREN_DIR, script), [], {
       env: { ...process.env, BENCH_CHILD: JSON.stringify(childConfig) },
       execArgv,
+      // another Node binary (the bench's worker rows per Node major); default: the bench's own
+      execPath: options.execPath,
       stdio: ['ignore', options.quiet ? 'ignore' : 'pipe', 'pipe', 'ipc'],
     });
     this.output = tail(this.process);

@@ -14,7 +14,8 @@ import { errorText } from './stats.js';
 
 export interface PublishFigure {
   broker: BrokerKind;
-  client: 'ours' | 'python';
+  /** 'ceiling': raw publishing with no Celery logic (ceiling.ts) */
+  client: 'ours' | 'python' | 'ceiling';
   /** RabbitMQ publisher confirms awaited (always true on Redis, whose LPUSH reply is one) */
   confirms: boolean;
   n: number;

@@ -54,6 +54,9 @@ const WORKER_LABELS: Record<WorkerName, string> = {
   ours: `ours (concurrency ${config.concurrency} = prefetch, ${config.ackMode === 'late' ? 'ack after store' : 'EARLY ack'})`,
   python: 'Python Celery 5.2 worker -P solo, defaults',
   'celery-node': 'celery-node 0.5.9 (acks on receipt)',
+  'ceiling:broker': 'CEILING broker alone (raw consume, same prefetch and acks, nothing stored)',
+  'ceiling:backend': 'CEILING backend alone (pipelined SETEX + PUBLISH, no broker)',
+  'ceiling:both': 'CEILING both, no Celery logic (consume → store → ack)',
 };
 
 export const int = (x: number) => Math.round(x).toLocaleString('en-US');
@@ -132,7 +135,7 @@ function drainSection(r: BenchResults, out: string[]): void {
   out.push(`   all over that same window. A pause ≥ ${STALL_MS} ms between two results is reported as a stall.`);
   const rows: string[][] = [['broker', 'worker', 'drain rate', 'µs/task', 'worker', 'rabbitmq', 'redis', 'bench', 'machine', 'note']];
   for (const b of brokers) {
-    for (const w of config.workers as WorkerName[]) {
+    for (const w of [...(config.workers as WorkerName[]), 'ceiling:broker', 'ceiling:backend', 'ceiling:both'] as WorkerName[]) {
       const failed = r.drain.filter((x) => x.broker === b && x.worker === w && x.error);
       const f = medianDrain(r.drain, b, w);
       if (!f) {

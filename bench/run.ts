@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { BrokerAdmin } from './broker-admin.js';
+import { backendCeiling, brokerCeiling } from './ceiling.js';
 import { config, ROOT } from './config.js';
 import type { BenchContext } from './context.js';
 import { drain, type WorkerName } from './drain.scenario.js';
@@ -81,6 +82,10 @@ async function main(): Promise<void> {
       if (config.parts.has('drain')) {
         for (let round = 1; round <= config.rounds; round++) {
           for (const w of config.workers) results.drain.push({ ...(await drain(ctx, kind, w as WorkerName)), round });
+          // the ceilings in the same round as the workers (bench/README.md: what each one means)
+          results.drain.push({ ...(await brokerCeiling(ctx, kind)), round });
+          results.drain.push({ ...(await backendCeiling(ctx, kind)), round });
+          results.drain.push({ ...(await drain(ctx, kind, 'ceiling:both')), round });
         }
       }
       if (config.parts.has('publish')) {

@@ -1,0 +1,335 @@
+/**
+ * The bench's ceilings: what RabbitMQ, Redis and the result backend can do on this machine with
+ * no Celery logic, driven the way our worker drives them. Modes:
+ *  - broker: consume N preloaded messages (RabbitMQ: prefetch = concurrency, one `multiple` ack
+ *    per turn; Redis: the same pop-and-record script and batched ZREM/HDEL acks as our Redis
+ *    broker), nothing decoded, nothing stored; timed here, first delivery → last
+ *  - backend: N pipelined result stores (SETEX + PUBLISH of celery-task-meta-<id>, up to 128 per
+ *    pipeline as our backend batches them, `concurrency` stores in flight); timed by the bench's
+ *    result observer, as a worker's drain
+ *  - both: consume → read the arguments → store x + y → ack once stored, same batching
+ *  - publish: N messages of a Celery task's size, RabbitMQ with publisher confirms (`inflight`
+ *    unconfirmed at most), Redis with pipelined LPUSH; timed here
+ */
+import { performance } from 'node:perf_hooks';
+import { connect, type ConsumeMessage } from 'amqplib';
+import { Redis } from 'ioredis';
+import { KombuKeys } from '../../libs/nestjs-celery/src/transport/redis/broker/redis-keys.js';
+import { kombuScripts } from '../../libs/nestjs-celery/src/transport/redis/broker/redis-scripts.js';
+import { childConfig, fail, onStop, reply } from './child-support.js';
+
+interface Config {
+  mode: 'broker' | 'backend' | 'both' | 'publish';
+  broker: string;
+  backend: string;
+  queue: string;
+  n: number;
+  concurrency: number;
+  inflight: number;
+  /** backend mode: task ids are `${idPrefix}${i}` for i in 0..n-1 (the bench waits for the same) */
+  idPrefix?: string;
+}
+
+const cfg = childConfig<Config>();
+const RESULT_PREFIX = 'celery-task-meta-';
+/** our Redis backend's MAX_STORES_PER_CALL and our Redis consumer's MAX_BATCH */
+const STORES_PER_PIPELINE = 128;
+const POP_BATCH = 100;
+const EXPIRES_SECONDS = 3600;
+
+/** A SUCCESS document as Celery's Redis backend stores it (the fields Python reads). */
+function resultDoc(id: string, value: number): string {
+  return `{"status": "SUCCESS", "result": ${value}, "traceback": null, "children": [], "date_done": "${new Date().toISOString()}", "task_id": "${id}"}`;
+}
+
+/** Stores results as our worker's backend does: what one turn finished goes out as one pipeline. */
+class RawStore {
+  private batch: { key: string; doc: string; done: () => void }[] = [];
+  private scheduled = false;
+  constructor(private readonly redis: Redis) {}
+
+  store(id: string, value: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.batch.push({ key: RESULT_PREFIX + id, doc: resultDoc(id, value), done: resolve });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const all = this.batch;
+    this.batch = [];
+    for (let i = 0; i < all.length; i += STORES_PER_PIPELINE) {
+      const chunk = all.slice(i, i + STORES_PER_PIPELINE);
+      const p = this.redis.pipeline();
+      for (const s of chunk) p.setex(s.key, EXPIRES_SECONDS, s.doc).publish(s.key, s.doc);
+      p.exec().then(
+        () => chunk.forEach((s) => s.done()),
+        (e: unknown) => fail(e),
+      );
+    }
+  }
+}
+
+/** Counts deliveries and times first → last on this process's clock, with its CPU time over the same span. */
+class Tally {
+  count = 0;
+  first = 0;
+  last = 0;
+  private cpuAtFirst = 0;
+  private resolveDone!: () => void;
+  readonly done = new Promise<void>((r) => (this.resolveDone = r));
+  constructor(private readonly n: number) {}
+  tick(): void {
+    const now = performance.now();
+    if (this.count++ === 0) {
+      this.first = now;
+      const c = process.cpuUsage();
+      this.cpuAtFirst = c.user + c.system;
+    }
+    this.last = now;
+    if (this.count === this.n) this.resolveDone();
+  }
+  report(): void {
+    const c = process.cpuUsage();
+    reply({ type: 'result', count: this.count, seconds: (this.last - this.first) / 1000, cpuUs: c.user + c.system - this.cpuAtFirst });
+  }
+}
+
+/** The task's positional arguments from a Celery protocol 2 body: [args, kwargs, embed]. */
+function addArgs(body: string): number {
+  const [args] = JSON.parse(body) as [[number, number]];
+  return args[0] + args[1];
+}
+
+async function consumeAmqp(store?: RawStore): Promise<() => Promise<void>> {
+  const model = await connect(cfg.broker);
+  const ch = await model.createChannel();
+  await ch.prefetch(cfg.concurrency, false);
+  const tally = new Tally(cfg.n);
+  let pending: ConsumeMessage | undefined;
+  let flushScheduled = false;
+  // one `basic.ack multiple=true` per turn for everything acked in it, as our consumer sends
+  const ack = (m: ConsumeMessage) => {
+    if (!pending || m.fields.deliveryTag > pending.fields.deliveryTag) pending = m;
+    if (flushScheduled) return;
+    flushScheduled = true;
+    setImmediate(() => {
+      flushScheduled = false;
+      if (pending) ch.ack(pending, true);
+      pending = undefined;
+    });
+  };
+  await ch.consume(
+    cfg.queue,
+    (m) => {
+      if (!m) return;
+      tally.tick();
+      if (!store) return ack(m);
+      // stores complete in delivery order (one connection), so a multiple ack covers only stored ones
+      void store.store(String(m.properties.headers?.id), addArgs(m.content.toString())).then(() => ack(m));
+    },
+    { noAck: false },
+  );
+  void tally.done.then(() => setImmediate(() => tally.report()));
+  return async () => {
+    await ch.close().catch(() => undefined);
+    await model.close().catch(() => undefined);
+  };
+}
+
+async function consumeRedis(store?: RawStore): Promise<() => Promise<void>> {
+  const pop = new Redis(cfg.broker, { connectionName: 'nestjs-celery-bench:ceiling-pop' });
+  const main = new Redis(cfg.broker, { connectionName: 'nestjs-celery-bench:ceiling' });
+  const db = Number(new URL(cfg.broker).pathname.slice(1) || 0);
+  const keys = new KombuKeys('', db);
+  const scripts = kombuScripts(pop);
+  const popKeys = [keys.unacked, keys.unackedIndex, ...keys.brpopKeys([cfg.queue])];
+  const tally = new Tally(cfg.n);
+  let unsettled = 0;
+  let wake: (() => void) | undefined;
+  let acks: string[] = [];
+  const ack = (tag: string) => {
+    // the slot is free at once, as our consumer's settle(); the ZREM/HDEL follows at the turn's end
+    unsettled--;
+    wake?.();
+    acks.push(tag);
+    if (acks.length > 1) return;
+    // kombu's QoS.ack (ZREM + HDEL) for every tag of this turn at once, as our ack emulation does
+    setImmediate(() => {
+      const tags = acks;
+      acks = [];
+      main
+        .pipeline()
+        .zrem(keys.unackedIndex, ...tags)
+        .hdel(keys.unacked, ...tags)
+        .exec()
+        .catch(fail);
+    });
+  };
+  let stopped = false;
+  const loop = async () => {
+    while (!stopped && tally.count < cfg.n) {
+      const free = cfg.concurrency - unsettled;
+      if (free <= 0) {
+        await new Promise<void>((r) => (wake = r));
+        wake = undefined;
+        continue;
+      }
+      const out = await scripts.popAndRecord(popKeys, Math.min(free, POP_BATCH), true, 1, 4);
+      if (out.length === 0) {
+        await new Promise((r) => setTimeout(r, 1));
+        continue;
+      }
+      for (let i = 0; i < out.length; i += 3) {
+        const raw = out[i + 1];
+        const tag = out[i + 2];
+        unsettled++;
+        tally.tick();
+        if (!store) {
+          ack(tag);
+          continue;
+        }
+        const envelope = JSON.parse(raw) as { body: string; headers: { id: string } };
+        void store.store(envelope.headers.id, addArgs(Buffer.from(envelope.body, 'base64').toString())).then(() => ack(tag));
+      }
+    }
+  };
+  void loop().catch(fail);
+  void tally.done.then(() => setImmediate(() => tally.report()));
+  return async () => {
+    stopped = true;
+    wake?.();
+    pop.disconnect();
+    await main.quit().catch(() => undefined);
+  };
+}
+
+async function storeOnly(redis: Redis): Promise<void> {
+  const store = new RawStore(redis);
+  let next = 0;
+  // `concurrency` stores in flight, as many as our worker has tasks running
+  const lane = async () => {
+    while (next < cfg.n) {
+      const i = next++;
+      await store.store(`${cfg.idPrefix}${i}`, i + 1);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(cfg.concurrency, cfg.n) }, lane));
+}
+
+/** A Celery protocol 2 message of the same size as the ones the bench's clients send. */
+function taskMessage(i: number): { body: string; headers: Record<string, unknown> } {
+  const id = `ceiling-${process.pid}-${i}`;
+  return {
+    body: JSON.stringify([[i, 1], {}, { callbacks: null, errbacks: null, chain: null, chord: null }]),
+    headers: {
+      lang: 'py',
+      task: 'bench.add',
+      id,
+      shadow: null,
+      eta: null,
+      expires: null,
+      group: null,
+      group_index: null,
+      retries: 0,
+      timelimit: [null, null],
+      root_id: id,
+      parent_id: null,
+      argsrepr: `(${i}, 1)`,
+      kwargsrepr: '{}',
+      origin: `gen${process.pid}@bench`,
+      ignore_result: false,
+    },
+  };
+}
+
+async function publishAmqp(): Promise<number> {
+  const model = await connect(cfg.broker);
+  const ch = await model.createConfirmChannel();
+  await ch.assertQueue(cfg.queue, { durable: true });
+  const started = performance.now();
+  let sent = 0;
+  let confirmed = 0;
+  await new Promise<void>((resolve, reject) => {
+    const pump = () => {
+      while (sent < cfg.n && sent - confirmed < cfg.inflight) {
+        const { body, headers } = taskMessage(sent++);
+        ch.publish('', cfg.queue, Buffer.from(body), { headers, contentType: 'application/json', contentEncoding: 'utf-8', deliveryMode: 2 }, (err) => {
+          if (err) return reject(err);
+          if (++confirmed === cfg.n) resolve();
+          else pump();
+        });
+      }
+    };
+    pump();
+  });
+  const seconds = (performance.now() - started) / 1000;
+  await model.close();
+  return seconds;
+}
+
+async function publishRedis(): Promise<number> {
+  const redis = new Redis(cfg.broker, { connectionName: 'nestjs-celery-bench:ceiling-publish' });
+  const started = performance.now();
+  let next = 0;
+  const lane = async () => {
+    while (next < cfg.n) {
+      const p = redis.pipeline();
+      for (const end = Math.min(cfg.n, next + 100); next < end; next++) {
+        const { body, headers } = taskMessage(next);
+        const envelope = {
+          body: Buffer.from(body).toString('base64'),
+          'content-encoding': 'utf-8',
+          'content-type': 'application/json',
+          headers,
+          properties: {
+            correlation_id: headers.id,
+            reply_to: '',
+            delivery_mode: 2,
+            delivery_info: { exchange: '', routing_key: cfg.queue },
+            priority: 0,
+            body_encoding: 'base64',
+            delivery_tag: `tag-${process.pid}-${next}`,
+          },
+        };
+        p.lpush(cfg.queue, JSON.stringify(envelope));
+      }
+      await p.exec();
+    }
+  };
+  // `inflight` messages outstanding, as our client's publish runs
+  await Promise.all(Array.from({ length: Math.max(1, Math.floor(cfg.inflight / 100)) }, lane));
+  const seconds = (performance.now() - started) / 1000;
+  await redis.quit();
+  return seconds;
+}
+
+async function main(): Promise<void> {
+  const amqp = cfg.broker.startsWith('amqp');
+  if (cfg.mode === 'publish') {
+    const seconds = await (amqp ? publishAmqp() : publishRedis());
+    reply({ type: 'result', seconds });
+    onStop(async () => undefined);
+    return;
+  }
+  const backend = cfg.mode === 'broker' ? undefined : new Redis(cfg.backend, { connectionName: 'nestjs-celery-bench:ceiling-backend' });
+  let close: () => Promise<void> = async () => undefined;
+  onStop(async () => {
+    await close();
+    await backend?.quit().catch(() => undefined);
+  });
+  if (cfg.mode === 'backend') {
+    reply({ type: 'ready' });
+    await storeOnly(backend!);
+    return;
+  }
+  const store = backend && new RawStore(backend);
+  close = await (amqp ? consumeAmqp(store) : consumeRedis(store));
+  reply({ type: 'ready' });
+}
+
+main().catch(fail);
