@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import type { CeleryLogger } from '../common/logger.js';
 import { configureLogger } from '../common/log-settings.js';
 import { redactUrl } from '../common/redact-url.js';
-import { encodeBody } from '../protocol/serialization.js';
+import { encodeBody, type SerializerName } from '../protocol/serialization.js';
 import type { SignatureDict } from '../protocol/signature.js';
 import { createTaskMessage, type TimeLimit } from '../protocol/task-message.js';
 import type { Stamps } from '../protocol/stamps.js';
@@ -71,6 +71,8 @@ export interface SendTaskOptions {
   exchange?: string;
   routingKey?: string;
   priority?: number;
+  /** Celery's `serializer`: how this message's body is encoded (json, msgpack, yaml); default the task's, else taskSerializer */
+  serializer?: SerializerName;
   /** hard time limit, seconds */
   timeLimit?: number;
   /** soft time limit, seconds */
@@ -110,6 +112,7 @@ const SEND_TASK_OPTION_KEYS: Record<keyof SendTaskOptions, true> = {
   exchange: true,
   routingKey: true,
   priority: true,
+  serializer: true,
   timeLimit: true,
   softTimeLimit: true,
   ignoreResult: true,
@@ -154,6 +157,17 @@ export function checkSendTaskOptions(options: unknown): asserts options is SendT
 }
 
 /**
+ * A task's own send options, Celery's task attributes (`@app.task(queue=…, serializer=…)`): every
+ * send of the task takes them where the send's options leave them unset, before task_routes are
+ * asked, so the precedence is Celery's: the send's options, then the task's, then the route, then
+ * the app's defaults (task_default_queue, task_serializer).
+ */
+export type TaskSendDefaults = Pick<SendTaskOptions, 'queue' | 'serializer'>;
+
+/** Where an app finds a task's TaskSendDefaults by name (its worker's registry, a Nest app's `@CeleryTask` handlers). */
+export type TaskSendDefaultsLookup = (name: string) => TaskSendDefaults | undefined;
+
+/**
  * The client engine, like Python's `Celery` app: owns a broker and a result backend, sends
  * tasks and hands out AsyncResults. Usable without Nest.
  */
@@ -186,6 +200,8 @@ export class Celery {
   readonly router: TaskRouter;
   /** the observers of this app's tasks (metrics, tracing, yours): Celery's signals, called by its client and workers */
   readonly signals: TaskSignals;
+  /** where this app's tasks' own send options come from (addTaskDefaults), asked in order */
+  private readonly taskDefaults: TaskSendDefaultsLookup[] = [];
 
   constructor(readonly options: CeleryOptions = {}) {
     // the transports log what messages carry too (envelope previews, error texts)
@@ -314,6 +330,28 @@ export class Celery {
     return p;
   }
 
+  /**
+   * Make the tasks `lookup` knows send with their own queue and serializer (Celery's task
+   * attributes) when a send leaves them unset: a worker adds its registered tasks, a Nest client
+   * its app's `@CeleryTask` handlers. Lookups added first are asked first.
+   */
+  addTaskDefaults(lookup: TaskSendDefaultsLookup): void {
+    this.taskDefaults.push(lookup);
+  }
+
+  /** The send's options with the task's own queue and serializer under them (Celery's `_get_exec_options`). */
+  private withTaskDefaults(name: string, options: SendTaskOptions): SendTaskOptions {
+    for (const lookup of this.taskDefaults) {
+      const defaults = lookup(name);
+      if (!defaults) continue;
+      const merged = { ...options };
+      if (merged.queue === undefined && defaults.queue !== undefined) merged.queue = defaults.queue;
+      if (merged.serializer === undefined && defaults.serializer !== undefined) merged.serializer = defaults.serializer;
+      return merged;
+    }
+    return options;
+  }
+
   /** Send a task by name, as Python's `app.send_task`. Resolves once the broker confirmed it. */
   async sendTask<T = unknown>(
     name: string,
@@ -322,7 +360,7 @@ export class Celery {
     options: SendTaskOptions = {},
   ): Promise<AsyncResult<T>> {
     checkSendTaskOptions(options);
-    options = this.router.route(name, args, kwargs, options);
+    options = this.router.route(name, args, kwargs, this.withTaskDefaults(name, options));
     const id = options.taskId ?? randomUUID();
     if (this.startup.state === 'starting' && this.options.publishWhileDisconnected === 'fail')
       throw new BrokerUnavailableError(name, `the broker is not connected yet (retry ${this.startup.retry}: ${this.startup.error})`);
@@ -364,7 +402,7 @@ export class Celery {
       stamps: options.stamps,
       now,
     });
-    const encoded = encodeBody(message.body, this.options.taskSerializer ?? 'json', this.options.taskCompression);
+    const encoded = encodeBody(message.body, options.serializer ?? this.options.taskSerializer ?? 'json', this.options.taskCompression);
     const headers: Record<string, unknown> = encoded.compression ? { ...message.headers, compression: encoded.compression } : message.headers;
     const waitForResult = this.backend && !options.ignoreResult && options.awaitResult !== false;
     // Celery's on_task_call: the subscription is requested before the task is published, so no

@@ -3,6 +3,7 @@
 import { Module, type DynamicModule, type FactoryProvider, type ModuleMetadata, type Provider } from '@nestjs/common';
 import type { CeleryOptions } from '../engine/celery.options.js';
 import { CeleryClient } from './celery.client.js';
+import { CeleryExplorer } from './celery.explorer.js';
 import { MODULE_OPTIONS_TOKEN } from './celery.module-definition.js';
 import { getCeleryClientToken } from './celery-client.token.js';
 import { connectionOptions, type CeleryModuleOptions, type CeleryNamedClientOptions } from './celery-module.options.js';
@@ -56,19 +57,28 @@ class SharedConnectionClient extends CeleryClient {
  * connection comes out the same as the root's, it publishes through the root client's broker and
  * backend (one connection), else it opens its own.
  */
-function createClient(options: CeleryOptions, root: CeleryModuleOptions | undefined, rootClient: CeleryClient | undefined): CeleryClient {
+function createClient(
+  options: CeleryOptions,
+  root: CeleryModuleOptions | undefined,
+  rootClient: CeleryClient | undefined,
+  explorer: CeleryExplorer | undefined,
+): CeleryClient {
   const base = root ? connectionOptions(root) : {};
   const merged = connectionOptions({ ...base, ...options });
+  let client: CeleryClient;
   if (rootClient && root && CONNECTION_KEYS.every((key) => same(merged[key], base[key]))) {
     const app = rootClient.unwrap();
-    return new SharedConnectionClient({ ...merged, broker: app.broker, backend: app.backend ?? undefined });
-  }
-  return new CeleryClient(merged);
+    client = new SharedConnectionClient({ ...merged, broker: app.broker, backend: app.backend ?? undefined });
+  } else client = new CeleryClient(merged);
+  // the app's @CeleryTask tasks keep their own queue and serializer when sent through it
+  if (explorer) client.addTaskSource(explorer);
+  return client;
 }
 
 const rootDependencies = [
   { token: MODULE_OPTIONS_TOKEN, optional: true },
   { token: CeleryClient, optional: true },
+  { token: CeleryExplorer, optional: true },
 ];
 
 /** The module registerClient/registerClientAsync return: the named clients, nothing else of CeleryModule. */
@@ -78,7 +88,7 @@ export class CeleryClientsModule {
     clients.forEach((c) => checkName(c.name));
     const providers: Provider[] = clients.map(({ name, ...options }) => ({
       provide: getCeleryClientToken(name),
-      useFactory: (root?: CeleryModuleOptions, rootClient?: CeleryClient) => createClient(options, root, rootClient),
+      useFactory: (root?: CeleryModuleOptions, rootClient?: CeleryClient, explorer?: CeleryExplorer) => createClient(options, root, rootClient, explorer),
       inject: rootDependencies,
     }));
     return { module: CeleryClientsModule, providers, exports: providers };
@@ -88,8 +98,8 @@ export class CeleryClientsModule {
     clients.forEach((c) => checkName(c.name));
     const providers: Provider[] = clients.map(({ name, useFactory, inject = [] }) => ({
       provide: getCeleryClientToken(name),
-      useFactory: async (root: CeleryModuleOptions | undefined, rootClient: CeleryClient | undefined, ...deps: never[]) =>
-        createClient(await useFactory(...deps), root, rootClient),
+      useFactory: async (root: CeleryModuleOptions | undefined, rootClient: CeleryClient | undefined, explorer: CeleryExplorer | undefined, ...deps: never[]) =>
+        createClient(await useFactory(...deps), root, rootClient, explorer),
       inject: [...rootDependencies, ...inject],
     }));
     return { module: CeleryClientsModule, imports: clients.flatMap((c) => c.imports ?? []), providers, exports: providers };

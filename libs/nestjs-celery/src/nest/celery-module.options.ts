@@ -20,8 +20,11 @@ export interface CeleryNamedClientOptions extends CeleryOptions {
  * broker URL or failover list, backend, task_default_queue, serializer, accept_content,
  * result_expires, task_queue_max_priority), plus:
  */
-/** The module's beat: the engine's BeatOptions (its logger is the module's). */
-export type CeleryBeatOptions = Omit<BeatOptions, 'logger'>;
+/**
+ * The module's beat: the engine's BeatOptions (its logger is the module's); `schedule` may be left
+ * out when the app's `@CelerySchedule` decorators declare the entries.
+ */
+export type CeleryBeatOptions = Omit<BeatOptions, 'logger' | 'schedule'> & Partial<Pick<BeatOptions, 'schedule'>>;
 
 export interface CeleryModuleOptions extends CeleryOptions {
   /**
@@ -32,7 +35,8 @@ export interface CeleryModuleOptions extends CeleryOptions {
   worker?: boolean | CeleryWorkerOptions;
   /**
    * Run a beat (periodic tasks, Celery's `beat_schedule`) in this app from bootstrap to shutdown:
-   * embedded next to the `worker` (Celery's `-B`) or on its own; replicas elect one leader.
+   * embedded next to the `worker` (Celery's `-B`) or on its own; replicas elect one leader. Its
+   * entries are `schedule` and the app's `@CelerySchedule` methods.
    */
   beat?: CeleryBeatOptions;
   /** More clients, each with its own connection. */

@@ -1,5 +1,5 @@
 // @CeleryProcessor: a class decorator grouping a class's @CeleryTask methods under a task-name prefix
-// with task options they share (retries, time limits, acks …); a method's own options win.
+// with task options they share (queue, serializer, retries, time limits, acks …); a method's own options win.
 import { SetMetadata } from '@nestjs/common';
 import { CELERY_PROCESSOR_METADATA } from './celery.constants.js';
 import type { CeleryTaskOptions } from './celery-task.decorator.js';
@@ -20,7 +20,11 @@ export interface CeleryProcessorOptions extends CeleryTaskOptions {
  * method's own `@CeleryTask` options override them key by key. Discovery is unchanged: the class
  * is still found as a provider or controller of the app.
  *
- *   @CeleryProcessor('billing', { maxRetries: 5, timeLimit: 30 })
+ * `queue` and `serializer` are Celery's task attributes: this app's clients send the tasks to that
+ * queue, encoded so, unless the send (or the task's contract) says otherwise, above task_routes;
+ * the module's worker consumes the queue unless its `queues` are set explicitly.
+ *
+ *   @CeleryProcessor('billing', { queue: 'billing', serializer: 'msgpack', maxRetries: 5, timeLimit: 30 })
  *   class BillingTasks { @CeleryTask('charge', { timeLimit: 60 }) charge(id: string) { … } }   // 'billing.charge'
  */
 export function CeleryProcessor(prefix?: string, options?: CeleryTaskOptions): ClassDecorator;

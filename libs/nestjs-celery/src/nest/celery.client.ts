@@ -7,6 +7,8 @@ import type { AsyncResult } from '../engine/async-result.js';
 import type { Canvas, CanvasResult, SignatureOptions } from '../engine/canvas/index.js';
 import { Celery, type SendTaskOptions } from '../engine/celery.js';
 import type { CeleryOptions } from '../engine/celery.options.js';
+import type { TaskOptions } from '../engine/worker/task-context.js';
+import type { CeleryTaskSource } from './celery-task-source.js';
 import type { Control, NodeReplies, RevokeOptions } from '../engine/control/control.js';
 import { NoResultBackendError } from '../engine/errors.js';
 import { exceptionFromResult } from '../protocol/exceptions.js';
@@ -54,6 +56,17 @@ export class CeleryClient extends ClientProxy<Record<never, never>, CeleryStatus
   async onApplicationShutdown(): Promise<void> {
     await this.close();
     this.statusSubscription.unsubscribe();
+  }
+
+  /**
+   * Called by CeleryModule for the clients it creates: sends of the app's `@CeleryTask` tasks
+   * take their own `queue` and `serializer` (method, else `@CeleryProcessor` options) where the
+   * send's options and the task's contract leave them unset, above task_routes (Celery's task
+   * attributes).
+   */
+  addTaskSource(source: Pick<CeleryTaskSource, 'tasks'>): void {
+    let byName: Map<string, TaskOptions> | undefined;
+    this.app.addTaskDefaults((name) => (byName ??= new Map(source.tasks().map((task) => [task.name, task.options]))).get(name));
   }
 
   /** The engine's Celery app (broker, backend, sendTask), usable without Nest. */

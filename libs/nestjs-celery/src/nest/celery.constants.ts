@@ -16,3 +16,6 @@ export const CELERY_CONTEXT_TYPE = 'rpc';
 
 /** Nest logger contexts. */
 export const CELERY_LOGGER_CONTEXT = 'Celery';
+
+/** Method metadata written by `@CelerySchedule` (a list: the method's beat entries). */
+export const CELERY_SCHEDULE_METADATA = 'nestjs-celery:schedule';

@@ -17,6 +17,7 @@ import type { CeleryInvoker, CeleryTaskBinding } from './celery-task.runner.js';
 import { PythonErrorRegistry } from './python-error.registry.js';
 import { PyTypeError } from '../protocol/python-errors.js';
 import { pythonFuncName } from '../engine/worker/task-arguments.js';
+import type { BeatEntry } from '../engine/beat/schedules.js';
 
 export type { CeleryTaskSource } from './celery-task-source.js';
 
@@ -36,7 +37,7 @@ export class CeleryExplorer implements CeleryTaskSource, OnModuleDestroy {
   private readonly logger = new Logger(CELERY_LOGGER_CONTEXT);
   private readonly paramsFactory = new CeleryParamsFactory();
   private readonly servers: Subscription;
-  private bindings?: CeleryTaskBinding[];
+  private discovered?: { bindings: CeleryTaskBinding[]; schedules: Record<string, BeatEntry> };
 
   constructor(
     @Inject(MODULE_OPTIONS_TOKEN) readonly options: CeleryModuleOptions,
@@ -56,15 +57,22 @@ export class CeleryExplorer implements CeleryTaskSource, OnModuleDestroy {
   }
 
   tasks(): CeleryTaskBinding[] {
-    return (this.bindings ??= this.explore());
+    return (this.discovered ??= this.explore()).bindings;
+  }
+
+  /** The `@CelerySchedule` entries of the app's tasks, by entry name, each sending its method's task. */
+  schedules(): Record<string, BeatEntry> {
+    return (this.discovered ??= this.explore()).schedules;
   }
 
   onModuleDestroy(): void {
     this.servers.unsubscribe();
   }
 
-  private explore(): CeleryTaskBinding[] {
+  private explore(): { bindings: CeleryTaskBinding[]; schedules: Record<string, BeatEntry> } {
     const bindings: CeleryTaskBinding[] = [];
+    const schedules: Record<string, BeatEntry> = {};
+    const scheduledBy = new Map<string, string>();
     const seen = new Set<object>();
     for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) {
       const instance = wrapper.instance as Record<string, unknown> | undefined;
@@ -74,9 +82,19 @@ export class CeleryExplorer implements CeleryTaskSource, OnModuleDestroy {
         const method = instance[methodName];
         if (typeof method !== 'function') continue;
         const metadata = this.accessor.getTask(instance.constructor as abstract new () => unknown, method as Method);
-        if (!metadata) continue;
+        const entries = this.accessor.getSchedules(method as Method);
         const source = `${instance.constructor.name}.${methodName}`;
+        if (!metadata) {
+          if (entries.length) throw new Error(`@CelerySchedule('${entries[0].name}') on ${source}: the method is no task; decorate it with @CeleryTask too`);
+          continue;
+        }
         if (!this.isStatic(wrapper, source)) continue;
+        for (const { name, ...entry } of entries) {
+          const first = scheduledBy.get(name);
+          if (first) throw new Error(`@CelerySchedule('${name}') is declared twice: on ${first} and on ${source}; beat entry names must be unique`);
+          scheduledBy.set(name, source);
+          schedules[name] = { ...entry, task: metadata.name };
+        }
         bindings.push({
           name: metadata.name,
           options: metadata.options,
@@ -86,7 +104,7 @@ export class CeleryExplorer implements CeleryTaskSource, OnModuleDestroy {
         });
       }
     }
-    return bindings;
+    return { bindings, schedules };
   }
 
   private isStatic(wrapper: InstanceWrapper, source: string): boolean {

@@ -13,24 +13,30 @@ import { connectionOptions, type CeleryModuleOptions, type CeleryNamedClientOpti
 import { CeleryWorkerHost } from './celery-worker.host.js';
 import { CeleryBeatHost } from './celery-beat.host.js';
 
+/** A client of this module sends the app's `@CeleryTask` tasks with their own queue and serializer. */
+function withTasks(client: CeleryClient, explorer: CeleryExplorer): CeleryClient {
+  client.addTaskSource(explorer);
+  return client;
+}
+
 const defaultClient: Provider = {
   provide: CeleryClient,
-  useFactory: (options: CeleryModuleOptions) => new CeleryClient(connectionOptions(options)),
-  inject: [MODULE_OPTIONS_TOKEN],
+  useFactory: (options: CeleryModuleOptions, explorer: CeleryExplorer) => withTasks(new CeleryClient(connectionOptions(options)), explorer),
+  inject: [MODULE_OPTIONS_TOKEN, CeleryExplorer],
 };
 
 function namedClient(name: string): Provider {
   return {
     provide: getCeleryClientToken(name),
-    useFactory: (options: CeleryModuleOptions) => {
+    useFactory: (options: CeleryModuleOptions, explorer: CeleryExplorer) => {
       const client = options.clients?.find((c) => c.name === name);
       if (!client) {
         const known = options.clients?.map((c) => c.name).join(', ') || 'none';
         throw new Error(`CeleryModule: client "${name}" was announced (clientNames) but the options have no clients entry with that name (clients: ${known})`);
       }
-      return new CeleryClient({ logger: options.logger, ...connectionOptions(client) });
+      return withTasks(new CeleryClient({ logger: options.logger, ...connectionOptions(client) }), explorer);
     },
-    inject: [MODULE_OPTIONS_TOKEN],
+    inject: [MODULE_OPTIONS_TOKEN, CeleryExplorer],
   };
 }
 
@@ -41,8 +47,15 @@ function withClients(definition: DynamicModule, names: readonly string[] = []): 
   return {
     ...definition,
     providers: [...(definition.providers ?? []), defaultClient, ...clients, CeleryHealthIndicator],
-    // the options too: registerClient's clients take them as defaults
-    exports: [...(definition.exports ?? []), MODULE_OPTIONS_TOKEN, CeleryClient, ...unique.map((n) => getCeleryClientToken(n)), CeleryHealthIndicator],
+    // the options too: registerClient's clients take them as defaults (and the explorer: the app's task queues and serializers)
+    exports: [
+      ...(definition.exports ?? []),
+      MODULE_OPTIONS_TOKEN,
+      CeleryExplorer,
+      CeleryClient,
+      ...unique.map((n) => getCeleryClientToken(n)),
+      CeleryHealthIndicator,
+    ],
   };
 }
 

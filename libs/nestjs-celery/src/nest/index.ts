@@ -5,6 +5,7 @@ export { MODULE_OPTIONS_TOKEN as CELERY_MODULE_OPTIONS, type CeleryModuleExtras 
 export type { CeleryModuleOptions, CeleryNamedClientOptions, CeleryServerOptions, CeleryWorkerOptions, CeleryBeatOptions } from './celery-module.options.js';
 export { CeleryTask, type CeleryTaskOptions, type CeleryTaskMetadata, type TypedTaskDecorator } from './celery-task.decorator.js';
 export { CeleryProcessor, type CeleryProcessorOptions } from './celery-processor.decorator.js';
+export { CelerySchedule, type CelerySchedulePlan, type CeleryScheduleMetadata } from './celery-schedule.decorator.js';
 export { Args, Kwargs, TaskContext } from './celery-params.decorator.js';
 export { CeleryContext } from './celery.context.js';
 export type { CeleryPayload } from './celery-payload.js';

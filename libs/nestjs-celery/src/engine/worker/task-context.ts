@@ -1,5 +1,6 @@
 // What a task handler sees (TaskContext: id, retries, headers, delivery, abort signal, updateState),
 // the handler signature and the per-task options a task is registered with.
+import type { SerializerName } from '../../protocol/serialization.js';
 import type { Stamps } from '../../protocol/stamps.js';
 import type { TaskRequest } from '../../protocol/task-message.js';
 import type { DeliveryInfo } from '../../transport/broker.interface.js';
@@ -75,6 +76,18 @@ export interface TaskOptions {
    * with Python's TypeError message. Without it, args and kwargs reach the handler as sent.
    */
   params?: TaskParams;
+  /**
+   * Celery's task `queue`: where this app sends the task when the send names no queue (below
+   * the send's own options, above task_routes and task_default_queue). A worker given no
+   * `queues` consumes the queues its tasks name besides the default one.
+   */
+  queue?: string;
+  /**
+   * Celery's task `serializer`: how this app encodes the task's messages (its sends, retries,
+   * beat entries) unless the send says otherwise; default the app's taskSerializer. The result
+   * is stored with the app's resultSerializer (Celery has no per-task one).
+   */
+  serializer?: SerializerName;
   /** Celery's ignore_result */
   ignoreResult?: boolean;
   /**

@@ -1,4 +1,5 @@
 // TaskRegistry: the worker's table of task names to handlers (Celery's app.tasks).
+import type { SerializerName } from '../../protocol/serialization.js';
 import { TaskSignature } from './task-arguments.js';
 import type { TaskHandler, TaskOptions } from './task-context.js';
 
@@ -8,6 +9,18 @@ export interface RegisteredTask {
   options: TaskOptions;
 }
 
+const SERIALIZERS: readonly SerializerName[] = ['json', 'msgpack', 'yaml'];
+
+/** A task's own queue and serializer are refused at registration when no send could use them. */
+function checkTaskRouting(name: string, options: TaskOptions): void {
+  if (options.queue !== undefined && (typeof options.queue !== 'string' || options.queue === '')) {
+    throw new TypeError(`task "${name}": queue must be a non-empty queue name, got ${JSON.stringify(options.queue)}`);
+  }
+  if (options.serializer !== undefined && !SERIALIZERS.includes(options.serializer)) {
+    throw new TypeError(`task "${name}": serializer must be one of ${SERIALIZERS.join(', ')}, got ${JSON.stringify(options.serializer)}`);
+  }
+}
+
 /** Task name → handler (Celery's `app.tasks`). */
 export class TaskRegistry {
   private readonly tasks = new Map<string, RegisteredTask>();
@@ -15,6 +28,7 @@ export class TaskRegistry {
   /** With `options.params`, the stored handler binds args and kwargs to them first (task-arguments.ts). */
   register(name: string, handler: TaskHandler, options: TaskOptions = {}): void {
     if (this.tasks.has(name)) throw new Error(`task "${name}" is registered twice: task names must be unique per worker`);
+    checkTaskRouting(name, options);
     if (options.params !== undefined) {
       const signature = new TaskSignature(name, options.params);
       const run = handler;

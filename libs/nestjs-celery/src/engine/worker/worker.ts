@@ -38,7 +38,11 @@ import { backoffDelay, isLoggedAttempt } from '../retry-backoff.js';
 
 /** How a Worker consumes and runs tasks, named after Celery's `worker_*` / `task_*` settings. */
 export interface WorkerOptions extends AckDefaults, UnknownTaskOptions, WorkerNodeOptions, DecodeLimits, TaskMessageLimits, RateLimitOptions {
-  /** queues to consume, default: the app's default queue */
+  /**
+   * queues to consume (Celery's `-Q`): exactly these; a registered task whose own `queue` is not
+   * among them is logged as a warning at start. Default: the app's default queue, then the
+   * queues the registered tasks name (their `queue` option), in task name order.
+   */
   queues?: string[];
   /**
    * tasks run at once = prefetch (the broker never hands this worker more), default 16; with the
@@ -288,6 +292,8 @@ export class Worker {
     readonly app: Celery,
     readonly options: WorkerOptions = {},
   ) {
+    // this app's sends of a registered task (retries, canvas steps) take the task's queue and serializer
+    app.addTaskDefaults((name) => this.registry.get(name)?.options);
     this.logger = configureLogger(options.logger, 'Worker', { ...app.options, maxLogLineLength: options.maxLogLineLength ?? app.options.maxLogLineLength });
     this.taskLog = new TaskLog(this.logger, app.options.logLevel);
     if (options.canvas !== false) this.continuation = installCanvas(this, this.logger);
@@ -350,8 +356,18 @@ export class Worker {
     );
   }
 
+  /** The queues configured to consume: `queues`, else the default queue and the queues the registered tasks name. */
   get queues(): string[] {
-    return this.options.queues?.length ? this.options.queues : [this.app.defaultQueue];
+    if (this.options.queues?.length) return this.options.queues;
+    return [...new Set([this.app.defaultQueue, ...this.taskQueues().map(([, queue]) => queue)])];
+  }
+
+  /** [task, queue] for each registered task that names its own queue. */
+  private taskQueues(): [string, string][] {
+    return this.registry.names().flatMap((name) => {
+      const queue = this.registry.get(name)?.options.queue;
+      return queue === undefined ? [] : [[name, queue] as [string, string]];
+    });
   }
 
   /** The queues consumed now (add_consumer and cancel_consumer change them while running). */
@@ -486,6 +502,12 @@ export class Worker {
     if (this.pool) {
       // the children's tasks are the worker's: routed, acked, limited and stored here (the Nest server may have registered them already)
       for (const { name, options } of await this.pool.start()) if (!this.registry.get(name)) this.register(name, runsInPool, options);
+    }
+    if (this.options.queues?.length) {
+      for (const [task, queue] of this.taskQueues()) {
+        if (!this.options.queues.includes(queue))
+          this.logger.warn(`task ${task} names queue '${queue}', which this worker does not consume (queues: ${this.options.queues.join(', ')})`);
+      }
     }
     await this.app.connect('consumer');
     for (const q of this.queues) await this.app.declareQueue(q);
