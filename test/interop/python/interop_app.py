@@ -12,6 +12,7 @@ Configured from the environment so one file serves every broker/backend pair:
                    keyfile, cert_reqs as "required"/"none" …); rediss:// URLs carry ssl_* instead
   INTEROP_RESULT_BACKEND_TRANSPORT_OPTIONS  optional JSON dict (global_keyprefix … on Celery >= 5.3)
   INTEROP_TASK_ROUTES  optional task_routes as JSON (see task_routes_from_json)
+  INTEROP_ACCEPT_CONTENT  optional comma-separated accept_content (json by default), e.g. json,msgpack
   INTEROP_OTEL_SPANS  optional file: OpenTelemetry tracing on (otel_peer.py), finished spans appended to it
 """
 import json
@@ -53,7 +54,8 @@ app = Celery(
 app.conf.update(
     task_default_queue=os.environ.get("INTEROP_QUEUE", "celery"),
     task_protocol=int(os.environ.get("INTEROP_PROTOCOL", "2")),
-    accept_content=["json"],
+    # INTEROP_ACCEPT_CONTENT: comma-separated content types the worker accepts (json by default)
+    accept_content=os.environ.get("INTEROP_ACCEPT_CONTENT", "json").split(","),
     result_accept_content=["json"],
     worker_hijack_root_logger=False,
     broker_connection_retry_on_startup=True,
@@ -148,6 +150,12 @@ def delivery(self):
     """Where the message came from: native delayed delivery shows in exchange and routing key."""
     info = self.request.delivery_info or {}
     return {"exchange": info.get("exchange"), "routing_key": info.get("routing_key")}
+
+
+@app.task(name="py.typeof")
+def typeof(value):
+    """The Python type an argument arrived as: bytes only survive a binary serializer (msgpack)."""
+    return type(value).__name__
 
 
 @app.task(name="py.retry_hop", bind=True)
