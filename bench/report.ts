@@ -225,6 +225,13 @@ function publishSection(r: BenchResults, out: string[]): void {
     }
   }
   out.push(table(rows));
+  for (const b of brokers) {
+    const ceiling = r.publish.find((f) => f.broker === b && f.client === 'ceiling');
+    if (!ceiling) continue;
+    const ours = get(b, 'ours', true)?.rate;
+    const share = ours !== undefined && ceiling.rate ? (100 * ours) / ceiling.rate : undefined;
+    out.push(`   CEILING ${BROKER_NAMES[b]} publish alone (confirmed, no Celery logic): ${cell(ceiling)}; ours with confirms at ${pct(share)} of it`);
+  }
   const mixed = r.ratios['publish.oursConfirmedOverPythonDefault.amqp']?.value;
   if (mixed !== undefined) out.push(`   for reference, RabbitMQ ours with confirms over Python without: ${times(mixed)} (our guarantee is stronger there)`);
 }

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { BrokerAdmin } from './broker-admin.js';
-import { backendCeiling, brokerCeiling } from './ceiling.js';
+import { backendCeiling, brokerCeiling, publishCeiling } from './ceiling.js';
 import { config, ROOT } from './config.js';
 import type { BenchContext } from './context.js';
 import { drain, type WorkerName } from './drain.scenario.js';
@@ -93,6 +93,7 @@ async function main(): Promise<void> {
         for (const confirms of kind === 'amqp' ? [false, true] : [true]) {
           for (const c of ['ours', 'python'] as const) results.publish.push(await publish(ctx, kind, c, confirms));
         }
+        results.publish.push(await publishCeiling(ctx, kind));
       }
       if (config.parts.has('rtt')) for (const p of ['ours', 'python'] as const) results.rtt.push(await roundTrip(ctx, kind, p));
     }

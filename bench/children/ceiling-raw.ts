@@ -16,6 +16,7 @@ import { connect, type ConsumeMessage } from 'amqplib';
 import { Redis } from 'ioredis';
 import { KombuKeys } from '../../libs/nestjs-celery/src/transport/redis/broker/redis-keys.js';
 import { kombuScripts } from '../../libs/nestjs-celery/src/transport/redis/broker/redis-scripts.js';
+import { createTaskMessage, type TaskHeaders } from '../../libs/nestjs-celery/src/protocol/task-message.js';
 import { childConfig, fail, onStop, reply } from './child-support.js';
 
 interface Config {
@@ -221,43 +222,29 @@ async function storeOnly(redis: Redis): Promise<void> {
   await Promise.all(Array.from({ length: Math.min(cfg.concurrency, cfg.n) }, lane));
 }
 
-/** A Celery protocol 2 message of the same size as the ones the bench's clients send. */
-function taskMessage(i: number): { body: string; headers: Record<string, unknown> } {
-  const id = `ceiling-${process.pid}-${i}`;
-  return {
-    body: JSON.stringify([[i, 1], {}, { callbacks: null, errbacks: null, chain: null, chord: null }]),
-    headers: {
-      lang: 'py',
-      task: 'bench.add',
-      id,
-      shadow: null,
-      eta: null,
-      expires: null,
-      group: null,
-      group_index: null,
-      retries: 0,
-      timelimit: [null, null],
-      root_id: id,
-      parent_id: null,
-      argsrepr: `(${i}, 1)`,
-      kwargsrepr: '{}',
-      origin: `gen${process.pid}@bench`,
-      ignore_result: false,
-    },
-  };
+/**
+ * A Celery protocol 2 message as the bench's clients send it (the protocol's own builder). Built
+ * before the clock starts, so the ceiling charges the broker, not the message's construction.
+ */
+function taskMessage(i: number): { body: string; headers: TaskHeaders } {
+  const { headers, body } = createTaskMessage({ id: `ceiling-${process.pid}-${i}`, task: 'bench.add', args: [i, 1], replyTo: '' });
+  return { body: JSON.stringify(body), headers };
 }
+
+const taskMessages = () => Array.from({ length: cfg.n }, (_, i) => taskMessage(i));
 
 async function publishAmqp(): Promise<number> {
   const model = await connect(cfg.broker);
   const ch = await model.createConfirmChannel();
   await ch.assertQueue(cfg.queue, { durable: true });
+  const messages = taskMessages();
   const started = performance.now();
   let sent = 0;
   let confirmed = 0;
   await new Promise<void>((resolve, reject) => {
     const pump = () => {
       while (sent < cfg.n && sent - confirmed < cfg.inflight) {
-        const { body, headers } = taskMessage(sent++);
+        const { body, headers } = messages[sent++];
         ch.publish('', cfg.queue, Buffer.from(body), { headers, contentType: 'application/json', contentEncoding: 'utf-8', deliveryMode: 2 }, (err) => {
           if (err) return reject(err);
           if (++confirmed === cfg.n) resolve();
@@ -274,13 +261,14 @@ async function publishAmqp(): Promise<number> {
 
 async function publishRedis(): Promise<number> {
   const redis = new Redis(cfg.broker, { connectionName: 'nestjs-celery-bench:ceiling-publish' });
+  const messages = taskMessages();
   const started = performance.now();
   let next = 0;
   const lane = async () => {
     while (next < cfg.n) {
       const p = redis.pipeline();
       for (const end = Math.min(cfg.n, next + 100); next < end; next++) {
-        const { body, headers } = taskMessage(next);
+        const { body, headers } = messages[next];
         const envelope = {
           body: Buffer.from(body).toString('base64'),
           'content-encoding': 'utf-8',
