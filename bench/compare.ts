@@ -34,12 +34,12 @@ export function flatten(value: unknown, path = '', out = new Map<string, number>
   return out;
 }
 
-const show = (x: unknown) => (x === undefined ? '–' : typeof x === 'string' ? x : JSON.stringify(x));
+const show = (x: unknown) => (x === undefined ? '–' : typeof x === 'string' ? x : JSON.stringify(x)).slice(0, 70);
 const num = (x?: number) => (x === undefined ? '–' : Math.abs(x) >= 100 ? Math.round(x).toLocaleString('en-US') : String(Math.round(x * 100) / 100));
 
 export function compare(a: BenchResults, b: BenchResults, names: [string, string]): string {
   const out: string[] = [];
-  const metaKeys = [...new Set([...Object.keys(a.meta), ...Object.keys(b.meta)])];
+  const metaKeys = [...new Set([...Object.keys(a.meta), ...Object.keys(b.meta)])].filter((k) => k !== 'drainDefinition');
   out.push('machine, versions and settings:');
   out.push(table([['', ...names], ...metaKeys.map((k) => [k, show(a.meta[k]), show(b.meta[k])])]));
   const { meta: _a, ...figuresA } = a;

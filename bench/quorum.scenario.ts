@@ -24,7 +24,7 @@ export const quorumConfig = {
    */
   permissiveUrl: process.env.BENCH_AMQP4_PERMISSIVE_URL ?? process.env.TEST_AMQP4_PERMISSIVE_URL ?? 'amqp://guest:guest@127.0.0.1:5683//',
   /** tasks per drain and per publish run */
-  n: int('BENCH_QUORUM_N', 10_000, 300),
+  n: int('BENCH_QUORUM_N', 10_000, 100),
   rounds: int('BENCH_QUORUM_ROUNDS', 1),
 };
 
