@@ -333,7 +333,7 @@ function nodeSection(r: BenchResults, out: string[]): void {
   if (versions.length < 2 && !Object.keys(r.meta.nodes ?? {}).length) return;
   out.push('');
   out.push('1b. Our worker (and, for the round trip, our client) per Node version: drain as in 1., round trip as in 3.');
-  const rows: string[][] = [['broker', 'Node', 'drain rate', 'µs/task', 'round trip p50', '']];
+  const rows: string[][] = [['broker', 'Node', 'drain rate', 'µs/task', 'round trip p50', '', 'rounds']];
   for (const b of config.brokerKinds) {
     const best = Math.max(...versions.map((v) => medianDrain(r.drain, b, 'ours', v)?.rate ?? 0));
     for (const v of versions) {
@@ -347,6 +347,7 @@ function nodeSection(r: BenchResults, out: string[]): void {
         f?.workerCpuUsPerTask === undefined ? '–' : int(f.workerCpuUsPerTask),
         rtt?.error ? shortError(rtt.error) : ms(rtt?.p50Ms),
         f?.rate !== undefined && f.rate === best && versions.length > 1 ? 'best drain' : '',
+        f && f.roundRates.length > 1 ? f.roundRates.map((x) => (Number.isNaN(x) ? 'failed' : int(x))).join(' / ') : '',
       ]);
     }
   }
@@ -371,11 +372,13 @@ function targetsSummary(r: BenchResults, out: string[]): void {
   const list = allTargets(r);
   const count = (v: string) => list.filter((t) => verdictText(t.ratio) === v).length;
   out.push('');
-  out.push(`Targets: ${count('met')} met, ${count('NOT met')} NOT met, ${count('not measured')} not measured (of ${list.length})`);
-  const missed = list.filter((t) => verdictText(t.ratio) !== 'met');
+  out.push(
+    `Targets: ${count('met')} met, ${count('NOT met')} NOT met, ${count('not measured')} not measured (of ${list.length}; a part not run or failed measures none)`,
+  );
+  const missed = list.filter((t) => verdictText(t.ratio) === 'NOT met');
   if (missed.length)
     out.push(
-      `   ${missed.map((t) => `${t.key} ${verdictText(t.ratio)}${t.ratio.value === undefined || t.key.endsWith('.flat') ? '' : ` (${inUnit(t.ratio.value, t.ratio.unit)})`}`).join('; ')}`,
+      `   NOT met: ${missed.map((t) => `${t.key}${t.ratio.value === undefined || t.key.endsWith('.flat') ? '' : ` (${inUnit(t.ratio.value, t.ratio.unit)})`}`).join('; ')}`,
     );
 }
 
