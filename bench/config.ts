@@ -5,10 +5,16 @@ import { fileURLToPath } from 'node:url';
 
 export type BrokerKind = 'amqp' | 'redis';
 
-/** A positive integer from the environment variable `name`, or `fallback` when unset. */
-export function int(name: string, fallback: number): number {
+/**
+ * BENCH_SHORT=1: every part with tiny sizes (CI's run, a couple of minutes on a loaded machine);
+ * it checks results, not timings (bench/verdict.ts).
+ */
+export const SHORT = process.env.BENCH_SHORT === '1' || process.env.BENCH_SHORT === 'true';
+
+/** A positive integer from the environment variable `name`, or the default when unset (`short` under BENCH_SHORT). */
+export function int(name: string, fallback: number, short = fallback): number {
   const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
+  if (raw === undefined || raw === '') return SHORT ? short : fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`${name}=${raw} is not a positive integer: unset it or give e.g. ${name}=${fallback}`);
   return n;
@@ -35,12 +41,12 @@ export const config = {
   /** which workers the drain part runs (BENCH_WORKERS=ours,python,celery-node) */
   workers: (process.env.BENCH_WORKERS ?? 'ours,python,celery-node').split(',').map((s) => s.trim()),
   /** tasks per drain and per publish-rate run */
-  n: int('BENCH_N', 20_000),
+  n: int('BENCH_N', 20_000, 500),
   /**
    * drain rounds: each round drains once with every worker, interleaved, and the report takes
    * each worker's median, so a slow spell of the machine does not land on one worker only
    */
-  rounds: int('BENCH_ROUNDS', 3),
+  rounds: int('BENCH_ROUNDS', 3, 1),
   /** who preloads the drain queues: our client (default) or Python's send_task */
   preloader: (process.env.BENCH_PRELOADER ?? 'ours') as 'ours' | 'python',
   /** sends in flight in our publish-rate and preload runs */
@@ -54,11 +60,20 @@ export const config = {
   /** our worker's ack mode: late (default: ack after the outcome is stored) or early (BENCH_ACK_MODE=early, for comparison only) */
   ackMode: process.env.BENCH_ACK_MODE === 'early' ? 'early' : 'late',
   /** measured round trips (after 20 warm-up ones) */
-  rttN: int('BENCH_RTT_N', 1_000),
+  rttN: int('BENCH_RTT_N', 1_000, 100),
   /** tasks of the RSS run, sampled every rssEvery */
-  rssTasks: int('BENCH_RSS_TASKS', 100_000),
-  rssEvery: int('BENCH_RSS_EVERY', 10_000),
+  rssTasks: int('BENCH_RSS_TASKS', 100_000, 3_000),
+  rssEvery: int('BENCH_RSS_EVERY', 10_000, 300),
   rssBroker: (process.env.BENCH_RSS_BROKER ?? 'redis') as BrokerKind,
+  /**
+   * the Node majors our worker and client children run on besides the bench's own (BENCH_NODES=22,24,26;
+   * binaries from scripts/ci/node.sh); a row per version in the report
+   */
+  nodes: (process.env.BENCH_NODES ?? '22,24,26')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number),
   /** a drain stalls when no result arrives for this long */
   stallMs: int('BENCH_STALL_MS', 30_000),
   /** BENCH_PROFILE=1: our worker and client children run with --cpu-prof into .bench/profiles */

@@ -15,13 +15,13 @@ import { timedDrain, type TimedDrainFigure } from './timed-drain.js';
 
 export const cpuConfig = {
   /** hashing tasks per drain */
-  n: int('BENCH_CPU_N', 60),
+  n: int('BENCH_CPU_N', 60, 6),
   /** MiB each bench.hash task hashes (60 MiB ≈ 50 ms of SHA-256 on one core of this machine, ~1.2 GB/s; 48 MiB took 39 ms) */
   mib: int('BENCH_CPU_MIB', 60),
   /** our processes pool's children and Python prefork's -c; also the event loop's concurrency for I/O */
   processes: int('BENCH_CPU_PROCESSES', 2),
   /** I/O tasks per drain and each one's timer, ms */
-  ioN: int('BENCH_IO_N', 200),
+  ioN: int('BENCH_IO_N', 200, 40),
   ioMs: int('BENCH_IO_MS', 20),
   broker: (process.env.BENCH_CPU_BROKER ?? 'redis') as BrokerKind,
 };

@@ -5,7 +5,7 @@
 import { config, benchQueue, type BrokerKind } from './config.js';
 import type { BenchContext } from './context.js';
 import { preload } from './preload.js';
-import { cpuTimeMs, machineTicks, NodeChild, PythonWorker, serverPids } from './processes.js';
+import { cpuTimeMs, machineTicks, NodeChild, PythonWorker, serverPids, type NodeBinary } from './processes.js';
 import { errorText } from './stats.js';
 
 const SETTLE_MS = 500;
@@ -14,14 +14,6 @@ export const STALL_MS = 250;
 
 /** the workers compared, and the ceilings measured beside them (ceiling.ts) */
 export type WorkerName = 'ours' | 'python' | 'celery-node' | 'ceiling:broker' | 'ceiling:backend' | 'ceiling:both';
-
-/** A Node binary to run our worker (and client) with, for the rows per Node major. */
-export interface NodeBinary {
-  major: number;
-  /** e.g. v24.1.0 */
-  version: string;
-  execPath: string;
-}
 
 export interface DrainFigure {
   broker: BrokerKind;

@@ -7,7 +7,7 @@ import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { config, outPath } from './config.js';
+import { config, outPath, ROOT } from './config.js';
 
 const CHILDREN_DIR = join(dirname(fileURLToPath(import.meta.url)), 'children');
 const CLOCK_TICKS = 100; // USER_HZ on Linux
@@ -70,6 +70,34 @@ export function machineTicks(): { busy: number; total: number } {
   const total = cpu.reduce((a, b) => a + b, 0);
   const idle = cpu[3] + (cpu[4] ?? 0);
   return { busy: total - idle, total };
+}
+
+/** A Node binary to run our worker (and client) with, for the rows per Node major. */
+export interface NodeBinary {
+  major: number;
+  /** e.g. v24.1.0 */
+  version: string;
+  execPath: string;
+}
+
+/**
+ * The Node majors of BENCH_NODES other than the bench's own, from scripts/ci/node.sh (which
+ * installs a missing one from the npm registry into its cache). A major that cannot be had is
+ * returned with its error: the run reports it as a missing result.
+ */
+export function otherNodeBinaries(majors: number[]): { nodes: NodeBinary[]; unavailable: Record<number, string> } {
+  const own = Number(process.versions.node.split('.')[0]);
+  const nodes: NodeBinary[] = [];
+  const unavailable: Record<number, string> = {};
+  for (const major of new Set(majors)) {
+    if (major === own) continue;
+    const bin = spawnSync(join(ROOT, 'scripts', 'ci', 'node.sh'), [String(major)], { encoding: 'utf8' });
+    const execPath = join(bin.stdout?.trim() ?? '', 'node');
+    const version = bin.status === 0 ? spawnSync(execPath, ['-v'], { encoding: 'utf8' }) : undefined;
+    if (version?.status === 0) nodes.push({ major, version: version.stdout.trim(), execPath });
+    else unavailable[major] = `scripts/ci/node.sh ${major} failed: ${(bin.stderr || version?.stderr || '').trim().split('\n').at(-1)}`;
+  }
+  return { nodes, unavailable };
 }
 
 export class NodeChild {

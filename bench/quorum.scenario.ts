@@ -24,7 +24,7 @@ export const quorumConfig = {
    */
   permissiveUrl: process.env.BENCH_AMQP4_PERMISSIVE_URL ?? process.env.TEST_AMQP4_PERMISSIVE_URL ?? 'amqp://guest:guest@127.0.0.1:5683//',
   /** tasks per drain and per publish run */
-  n: int('BENCH_QUORUM_N', 10_000),
+  n: int('BENCH_QUORUM_N', 10_000, 100),
   rounds: int('BENCH_QUORUM_ROUNDS', 1),
 };
 
@@ -61,7 +61,7 @@ const SIDES: [QuorumSide, QueueType][] = [
 ];
 
 /** Celery 5.5 and 5.6 from scripts/interop/celery-peers.sh --print ("5.5 <dir>" lines), checked by importing them. */
-function celeryPeers(): Record<string, { path?: string; version: string }> {
+export function celeryPeers(): Record<string, { path?: string; version: string }> {
   const out: Record<string, { path?: string; version: string }> = {};
   const listed = spawnSync(join(ROOT, 'scripts', 'interop', 'celery-peers.sh'), ['--print'], { encoding: 'utf8' });
   const paths = new Map((listed.stdout ?? '').split('\n').map((l) => l.trim().split(/\s+/) as [string, string]));

@@ -1,5 +1,5 @@
 /** The bench's output: one readable table on stdout and the same figures as JSON. */
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { config, outPath, type BrokerKind } from './config.js';
 import { BROKER_NAMES } from './context.js';
 import { STALL_MS, type DrainFigure, type WorkerName } from './drain.scenario.js';
@@ -16,7 +16,20 @@ import { median, ratio, round } from './stats.js';
 export interface BenchMeta {
   date: string;
   cpus: number;
+  cpuModel?: string;
+  ramGB?: number;
+  kernel?: string;
+  /** 1, 5 and 15-minute load averages when the run started and when it ended */
+  loadAvgStart?: number[];
+  loadAvgEnd?: number[];
+  /** the bench's own Node (the main rows) */
   node: string;
+  /** the other Node majors of BENCH_NODES: version, or why it is missing */
+  nodes?: Record<string, string>;
+  /** Celery 5.5 and 5.6 peers (quorum rows): version, or why not */
+  pythonCeleryPeers?: Record<string, string>;
+  /** BENCH_SHORT: tiny sizes, results checked, timings meaningless */
+  short?: boolean;
   pythonCelery: string;
   celeryNode: string;
   rabbitmq: string;
@@ -35,7 +48,19 @@ export interface BenchResults {
   quorum?: QuorumFigure;
   cpu?: CpuFigure;
   soak?: SoakFigure;
-  ratios: Record<string, { value?: number; target: number; met?: boolean }>;
+  ratios: Record<string, Ratio>;
+}
+
+/**
+ * A figure against its target: met when value ≥ target, or ≤ it with atMost (a CPU time or a
+ * latency); unit: × (a ratio, the default), µs or ms.
+ */
+export interface Ratio {
+  value?: number;
+  target: number;
+  met?: boolean;
+  atMost?: boolean;
+  unit?: '×' | 'µs' | 'ms';
 }
 
 /**
@@ -48,6 +73,11 @@ export const TARGETS = {
   oursOverCeleryNode: { amqp: 1.5, redis: 2.5 } as Record<BrokerKind, number>,
   oursOverCeiling: 0.8,
   publishOverPython: 3,
+  /** our worker's CPU time per task in the drain, at most (µs) */
+  oursCpuUsPerTask: 40,
+  /** round trip p50 of ours, at most (ms on loopback), and at most Python's (ours / Python ≤ 1) */
+  rttP50Ms: 1,
+  rttOverPython: 1,
 };
 
 /** Figures measured earlier on this kind of machine (2 cores), for orientation. */
@@ -90,31 +120,52 @@ export function table(rows: string[][], indent = '  '): string {
     .join('\n');
 }
 
-/** A worker's run with the median rate over the rounds (errors left out), and every round's rate. */
-export function medianDrain(drains: DrainFigure[], b: BrokerKind, w: WorkerName): (DrainFigure & { roundRates: number[] }) | undefined {
-  const runs = drains.filter((f) => f.broker === b && f.worker === w && !f.error && f.rate !== undefined);
+/** Our rows on another Node than `node` (the bench's own by default) are not that run's: the per-version rows. */
+const onNode = (f: { node?: string }, node: string) => f.node === undefined || f.node === node;
+
+/**
+ * A worker's run with the median rate over the rounds (errors left out), and every round's rate;
+ * ours on `node` (default: the bench's own Node).
+ */
+export function medianDrain(
+  drains: DrainFigure[],
+  b: BrokerKind,
+  w: WorkerName,
+  node: string = process.version,
+): (DrainFigure & { roundRates: number[] }) | undefined {
+  const mine = drains.filter((f) => f.broker === b && f.worker === w && onNode(f, node));
+  const runs = mine.filter((f) => !f.error && f.rate !== undefined);
   const mid = median(runs.map((f) => f.rate!));
   const pick = runs.find((f) => f.rate === mid);
-  return pick && { ...pick, roundRates: drains.filter((f) => f.broker === b && f.worker === w).map((f) => f.rate ?? NaN) };
+  return pick && { ...pick, roundRates: mine.map((f) => f.rate ?? NaN) };
+}
+
+/** our client + worker's round trip on `node` (default: the bench's own), or Python's */
+export function rttOf(r: Pick<BenchResults, 'rtt'>, b: BrokerKind, pair: 'ours' | 'python', node: string = process.version): RttFigure | undefined {
+  return r.rtt.find((f) => f.broker === b && f.pair === pair && onNode(f, node));
 }
 
 /**
  * ours / other, dividing our plain rate by the other's rate without its stalls: a pause of
  * the other worker never makes ours look better.
  */
-export function computeRatios(r: Pick<BenchResults, 'drain' | 'publish'>): BenchResults['ratios'] {
+export function computeRatios(r: Pick<BenchResults, 'drain' | 'publish' | 'rtt'>): BenchResults['ratios'] {
   const out: BenchResults['ratios'] = {};
   const drainOf = (b: BrokerKind, w: WorkerName) => medianDrain(r.drain, b, w);
   const pubRate = (b: BrokerKind, c: 'ours' | 'python', confirms: boolean) =>
     r.publish.find((f) => f.broker === b && f.client === c && f.confirms === confirms && !f.error)?.rate;
   for (const b of config.brokerKinds) {
-    const add = (key: string, value: number | undefined, target: number) =>
-      (out[`${key}.${b}`] = { value, target, met: value === undefined ? undefined : value >= target });
+    const add = (key: string, value: number | undefined, target: number, more: Pick<Ratio, 'atMost' | 'unit'> = {}) =>
+      (out[`${key}.${b}`] = { value, target, met: value === undefined ? undefined : more.atMost ? value <= target : value >= target, ...more });
     const ours = drainOf(b, 'ours')?.rate;
     const other = (w: WorkerName) => drainOf(b, w)?.rateWithoutStalls ?? drainOf(b, w)?.rate;
     add('drain.oursOverPython', ratio(ours, other('python')), TARGETS.oursOverPython[b]);
     add('drain.oursOverCeleryNode', ratio(ours, other('celery-node')), TARGETS.oursOverCeleryNode[b]);
     add('drain.oursOverCeiling', ratio(ours, drainOf(b, 'ceiling:both')?.rate), TARGETS.oursOverCeiling);
+    add('drain.oursCpuUsPerTask', drainOf(b, 'ours')?.workerCpuUsPerTask, TARGETS.oursCpuUsPerTask, { atMost: true, unit: 'µs' });
+    const p50 = (pair: 'ours' | 'python') => (rttOf(r, b, pair)?.error ? undefined : rttOf(r, b, pair)?.p50Ms);
+    add('rtt.oursP50', p50('ours'), TARGETS.rttP50Ms, { atMost: true, unit: 'ms' });
+    add('rtt.oursOverPythonP50', ratio(p50('ours'), p50('python')), TARGETS.rttOverPython, { atMost: true });
     // like for like: Celery's default (no confirms on RabbitMQ; Redis always has its reply), and
     // on RabbitMQ both with publisher confirms
     const celeryDefault = b !== 'amqp';
@@ -127,11 +178,24 @@ export function computeRatios(r: Pick<BenchResults, 'drain' | 'publish'>): Bench
   return out;
 }
 
+/** a figure in its unit (× by default) */
+export function inUnit(value: number | undefined, unit: Ratio['unit'] = '×'): string {
+  if (value === undefined) return '–';
+  return unit === '×' ? times(value) : unit === 'ms' ? ms(value) : `${int(value)} µs`;
+}
+
+/** "target ≥ 1.5×" or "target ≤ 40 µs" */
+export function targetText(x: Ratio | undefined): string {
+  if (!x) return 'target ?';
+  const unit = x.unit ?? '×';
+  return `target ${x.atMost ? '≤' : '≥'} ${x.target}${unit === '×' ? '×' : ` ${unit}`}`;
+}
+
+export const verdictText = (x?: Ratio) => (x?.value === undefined ? 'not measured' : x.met ? 'met' : 'NOT met');
+
 function ratioRow(r: BenchResults, b: BrokerKind, key: string, label: string): string[] {
   const x = r.ratios[`${key}.${b}`];
-  const value = x?.value === undefined ? '–' : times(x.value);
-  const verdict = x?.value === undefined ? '' : x.met ? 'met' : 'NOT met';
-  return [BROKER_NAMES[b], label, value, `target ≥ ${x?.target ?? '?'}×`, verdict];
+  return [BROKER_NAMES[b], label, inUnit(x?.value, x?.unit), targetText(x), verdictText(x)];
 }
 
 function drainSection(r: BenchResults, out: string[]): void {
@@ -183,6 +247,7 @@ function drainSection(r: BenchResults, out: string[]): void {
     ratios.push(ratioRow(r, b, 'drain.oursOverPython', 'ours / Python Celery'));
     ratios.push(ratioRow(r, b, 'drain.oursOverCeleryNode', 'ours / celery-node'));
     ratios.push(ratioRow(r, b, 'drain.oursOverCeiling', 'ours / CEILING both (share of what broker + backend allow)'));
+    ratios.push(ratioRow(r, b, 'drain.oursCpuUsPerTask', "our worker's CPU time per task"));
   }
   out.push(table(ratios));
   out.push('');
@@ -241,17 +306,93 @@ function rttSection(r: BenchResults, out: string[]): void {
   out.push('');
   out.push(`3. Round trip of one task at a time (send → result in hand), ${config.rttN} tasks after 20 warm-ups`);
   const rows: string[][] = [['broker', 'client + worker', 'p50', 'p99', 'mean']];
+  const ratios: string[][] = [];
   for (const b of brokers) {
     for (const [pair, label] of [
       ['ours', 'our client + our worker'],
       ['python', 'Python client + Python worker (-P solo)'],
     ] as const) {
-      const f = r.rtt.find((x) => x.broker === b && x.pair === pair);
+      const f = rttOf(r, b, pair);
       if (!f) continue;
       rows.push(f.error ? [BROKER_NAMES[b], label, shortError(f.error)] : [BROKER_NAMES[b], label, ms(f.p50Ms), ms(f.p99Ms), ms(f.meanMs)]);
     }
+    ratios.push(ratioRow(r, b, 'rtt.oursP50', 'our p50'));
+    ratios.push(ratioRow(r, b, 'rtt.oursOverPythonP50', 'our p50 / Python p50 (below Python)'));
   }
   out.push(table(rows));
+  out.push('');
+  out.push(table(ratios));
+}
+
+/**
+ * Our worker per Node major (BENCH_NODES): the bench's own Node and each other one, its drain
+ * rate (median of the rounds), CPU time per task and round trip p50 per broker.
+ */
+function nodeSection(r: BenchResults, out: string[]): void {
+  const versions = [...new Set([...r.drain, ...r.rtt].flatMap((f) => (f.node ? [f.node] : [])))];
+  if (versions.length < 2 && !Object.keys(r.meta.nodes ?? {}).length) return;
+  out.push('');
+  out.push('1b. Our worker (and, for the round trip, our client) per Node version: drain as in 1., round trip as in 3.');
+  const rows: string[][] = [['broker', 'Node', 'drain rate', 'µs/task', 'round trip p50', '', 'rounds']];
+  for (const b of config.brokerKinds) {
+    const best = Math.max(...versions.map((v) => medianDrain(r.drain, b, 'ours', v)?.rate ?? 0));
+    for (const v of versions) {
+      const f = medianDrain(r.drain, b, 'ours', v);
+      const failed = r.drain.find((x) => x.broker === b && x.worker === 'ours' && x.node === v && x.error);
+      const rtt = rttOf(r, b, 'ours', v);
+      rows.push([
+        BROKER_NAMES[b],
+        `${v}${v === r.meta.node ? " (the bench's own)" : ''}`,
+        f ? rate(f.rate) : failed ? shortError(failed.error!) : '–',
+        f?.workerCpuUsPerTask === undefined ? '–' : int(f.workerCpuUsPerTask),
+        rtt?.error ? shortError(rtt.error) : ms(rtt?.p50Ms),
+        f?.rate !== undefined && f.rate === best && versions.length > 1 ? 'best drain' : '',
+        f && f.roundRates.length > 1 ? f.roundRates.map((x) => (Number.isNaN(x) ? 'failed' : int(x))).join(' / ') : '',
+      ]);
+    }
+  }
+  out.push(table(rows));
+  for (const [major, why] of Object.entries(r.meta.nodes ?? {})) if (!why.startsWith('v')) out.push(`   Node ${major}: ${why}`);
+}
+
+/** Every target of the run in one list: met, NOT met, or not measured. */
+export function allTargets(r: BenchResults): { key: string; ratio: Ratio }[] {
+  const list = Object.entries(r.ratios).filter(([, x]) => x.target !== 0);
+  for (const [prefix, ratios] of [
+    ['quorum', r.quorum?.ratios],
+    ['cpu', r.cpu?.ratios],
+  ] as const)
+    for (const [k, x] of Object.entries(ratios ?? {})) list.push([`${prefix}.${k}`, x]);
+  if (r.rss) list.push(['rss.flat', { value: r.rss.flat === undefined ? undefined : 1, target: 1, met: r.rss.flat }]);
+  if (r.soak) list.push(['soak.flat', { value: r.soak.flat === undefined ? undefined : 1, target: 1, met: r.soak.flat }]);
+  return list.map(([key, ratio]) => ({ key, ratio }));
+}
+
+function targetsSummary(r: BenchResults, out: string[]): void {
+  const list = allTargets(r);
+  const count = (v: string) => list.filter((t) => verdictText(t.ratio) === v).length;
+  out.push('');
+  out.push(
+    `Targets: ${count('met')} met, ${count('NOT met')} NOT met, ${count('not measured')} not measured (of ${list.length}; a part not run or failed measures none)`,
+  );
+  const missed = list.filter((t) => verdictText(t.ratio) === 'NOT met');
+  if (missed.length)
+    out.push(
+      `   NOT met: ${missed.map((t) => `${t.key}${t.ratio.value === undefined || t.key.endsWith('.flat') ? '' : ` (${inUnit(t.ratio.value, t.ratio.unit)})`}`).join('; ')}`,
+    );
+}
+
+/** The machine and every version the figures depend on (two runs are comparable only when these match). */
+function machineLines(m: BenchMeta): string[] {
+  const load = (l?: number[]) => (l ? l.map((x) => x.toFixed(2)).join(' / ') : '?');
+  const others = Object.entries(m.nodes ?? {}).map(([major, v]) => `${major}: ${v.split('\n')[0].slice(0, 80)}`);
+  const peers = Object.entries(m.pythonCeleryPeers ?? {}).map(([k, v]) => `${k.replace('python-', '')}: ${v.slice(0, 60)}`);
+  return [
+    `machine: ${m.cpuModel ?? '?'}, ${m.cpus} cores, ${m.ramGB ?? '?'} GB RAM, Linux ${m.kernel ?? '?'}`,
+    `load average (1/5/15 min): ${load(m.loadAvgStart)} at the start, ${load(m.loadAvgEnd)} at the end; ${m.busyBeforePct}% busy in the second before`,
+    `Node ${m.node} (the bench and the main rows)${others.length ? `; our worker also on ${others.join(', ')}` : ''}`,
+    `Python Celery ${m.pythonCelery}${peers.length ? ` (quorum peers ${peers.join(', ')})` : ''}; celery-node ${m.celeryNode}; RabbitMQ ${m.rabbitmq}; Redis ${m.redis}`,
+  ];
 }
 
 function rssSection(f: RssFigure, out: string[]): void {
@@ -272,32 +413,35 @@ function rssSection(f: RssFigure, out: string[]): void {
     out.push(
       `  mean of the last ${WINDOW} samples vs the ${WINDOW} from ${int(2 * config.rssEvery)}: RSS ${sign}${f.growthPct.toFixed(1)} %, heap ${hsign}${(f.heapGrowthPct ?? 0).toFixed(1)} % → ${f.flat ? 'flat' : 'GROWING'} (target: flat; flat = neither grew more than ${FLAT_TOLERANCE_PCT} %)`,
     );
-    out.push(`  drain rate over the run: ${rate(f.rate)}`);
+    out.push(`  drain rate over the run: ${rate(f.rate)}; ${f.wrongResults ?? '?'} results wrong or missing`);
   }
 }
 
 export function render(r: BenchResults): string {
   const out: string[] = [];
   const m = r.meta;
-  out.push(
-    `nestjs-celery bench — ${m.date}, ${m.cpus} CPUs, Node ${m.node}, Python Celery ${m.pythonCelery}, celery-node ${m.celeryNode}, RabbitMQ ${m.rabbitmq}, Redis ${m.redis}`,
-  );
+  out.push(`nestjs-celery bench — ${m.date}${m.short ? ' — SHORT MODE (tiny sizes: results checked, the timings mean nothing)' : ''}`);
+  out.push(...machineLines(m));
   out.push(`task bench.add(x, y) = x + y; result backend: Redis; N = ${config.n.toLocaleString('en-US')} tasks per drain and per publish run`);
   if (m.busyBeforePct >= BUSY_WARNING_PCT) {
     out.push(`WARNING: the machine was ${m.busyBeforePct}% busy before the bench started (other processes): expect noisy figures`);
   }
   if (r.drain.length) drainSection(r, out);
+  nodeSection(r, out);
   if (r.publish.length) publishSection(r, out);
   if (r.rtt.length) rttSection(r, out);
   if (r.rss) rssSection(r.rss, out);
   if (r.quorum) quorumSection(r.quorum, out);
   if (r.cpu) cpuSection(r.cpu, out);
   if (r.soak) soakSection(r.soak, out);
+  targetsSummary(r, out);
   return out.join('\n');
 }
 
+/** .bench/results/<start time>.json (for bench/compare.ts), copied to .bench/results.json (the latest). */
 export function writeJson(r: BenchResults): string {
-  const path = outPath('results.json');
+  const path = outPath('results', `${r.meta.date.replace(/:/g, '-')}.json`);
   writeFileSync(path, JSON.stringify(r, null, 2) + '\n');
+  copyFileSync(path, outPath('results.json'));
   return path;
 }

@@ -28,6 +28,8 @@ export interface RssFigure {
   flat?: boolean;
   /** drain rate over the whole run, tasks/s */
   rate?: number;
+  /** results missing or not SUCCESS with i + 1 after the run */
+  wrongResults?: number;
   error?: string;
 }
 
@@ -72,6 +74,7 @@ export async function rssOverTime(ctx: BenchContext): Promise<RssFigure> {
     await new Promise((r) => setTimeout(r, 100));
     await worker.stop();
     worker = undefined;
+    figure.wrongResults = await ctx.admin.verifyResults(ids, (i) => i + 1);
     // single samples jump by tens of MB (young generation, buffers): compare means of 3
     const start = figure.samples.findIndex((x) => x.tasks >= 2 * config.rssEvery);
     const early = start >= 0 ? figure.samples.slice(start, start + WINDOW) : [];

@@ -1,7 +1,7 @@
 /** Round trip of one task at a time (send → result), client and worker of the same kind. */
 import { config, benchQueue, type BrokerKind } from './config.js';
 import type { BenchContext } from './context.js';
-import { NodeChild, PythonWorker, runPythonScript } from './processes.js';
+import { NodeChild, PythonWorker, runPythonScript, type NodeBinary } from './processes.js';
 import { errorText, percentile } from './stats.js';
 
 const WARMUP = 20;
@@ -9,6 +9,8 @@ const WARMUP = 20;
 export interface RttFigure {
   broker: BrokerKind;
   pair: 'ours' | 'python';
+  /** ours: the Node version of our worker and client (process.version of the children) */
+  node?: string;
   n: number;
   p50Ms?: number;
   p99Ms?: number;
@@ -16,15 +18,16 @@ export interface RttFigure {
   error?: string;
 }
 
-export async function roundTrip(ctx: BenchContext, kind: BrokerKind, pair: 'ours' | 'python'): Promise<RttFigure> {
+/** @param node for 'ours': the Node binary of our worker and client (default: the bench's own) */
+export async function roundTrip(ctx: BenchContext, kind: BrokerKind, pair: 'ours' | 'python', node?: NodeBinary): Promise<RttFigure> {
   const n = config.rttN;
-  const figure: RttFigure = { broker: kind, pair, n };
+  const figure: RttFigure = { broker: kind, pair, n, ...(pair === 'ours' ? { node: node?.version ?? process.version } : {}) };
   const queue = benchQueue(`rtt-${pair}-${kind}`);
   const broker = config.brokers[kind];
   let ids: string[] = [];
   let worker: NodeChild | PythonWorker | undefined;
   try {
-    ctx.progress(`round trip ${pair} on ${kind}: ${n} tasks one at a time on ${queue}`);
+    ctx.progress(`round trip ${pair}${node ? ` (Node ${node.version})` : ''} on ${kind}: ${n} tasks one at a time on ${queue}`);
     let latencies: number[];
     if (pair === 'python') {
       worker = new PythonWorker(`python worker (rtt, ${kind})`, { broker, backend: config.backend, queue });
@@ -38,7 +41,7 @@ export async function roundTrip(ctx: BenchContext, kind: BrokerKind, pair: 'ours
         `our worker (rtt, ${kind})`,
         'our-worker.js',
         { broker, backend: config.backend, queue, task: config.task, concurrency: config.concurrency, ackMode: config.ackMode },
-        { profileName: `worker-rtt-${kind}` },
+        { profileName: `worker-rtt-${kind}${node ? `-node${node.major}` : ''}`, execPath: node?.execPath },
       );
       worker = w;
       await w.next('ready');
@@ -46,7 +49,7 @@ export async function roundTrip(ctx: BenchContext, kind: BrokerKind, pair: 'ours
         `our client (rtt, ${kind})`,
         'our-client.js',
         { mode: 'rtt', broker, backend: config.backend, queue, task: config.task, n, inflight: 1, warmup: WARMUP },
-        { profileName: `client-rtt-${kind}` },
+        { profileName: `client-rtt-${kind}${node ? `-node${node.major}` : ''}`, execPath: node?.execPath },
       );
       try {
         const out = await Promise.race([client.next('result', 600_000), w.died]);

@@ -1,26 +1,27 @@
 /**
  * `npm run bench`: worker drain rates (ours, Python Celery, celery-node), client publish rates,
  * round-trip latency and our worker's memory, on RabbitMQ and Redis with the Redis result
- * backend. Prints a table and writes .bench/results.json. See bench/README.md.
+ * backend. Prints a table and writes .bench/results/<date>.json. See bench/README.md.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { BrokerAdmin } from './broker-admin.js';
 import { backendCeiling, brokerCeiling, publishCeiling } from './ceiling.js';
-import { config, ROOT } from './config.js';
+import { config, ROOT, SHORT } from './config.js';
 import type { BenchContext } from './context.js';
 import { drain, type WorkerName } from './drain.scenario.js';
 import { publish } from './publish.scenario.js';
 import { computeRatios, render, writeJson, type BenchResults } from './report.js';
 import { ResultObserver } from './result-observer.js';
-import { machineTicks } from './processes.js';
+import { machineTicks, otherNodeBinaries } from './processes.js';
 import { rssOverTime } from './rss.scenario.js';
 import { roundTrip } from './rtt.scenario.js';
 import { cpuBound } from './cpu-pool.scenario.js';
-import { quorumQueues } from './quorum.scenario.js';
+import { celeryPeers, quorumQueues } from './quorum.scenario.js';
 import { soak, soakConfig } from './soak.scenario.js';
+import { problems } from './verdict.js';
 
 function pythonCeleryVersion(): string {
   const r = spawnSync(config.python, ['-c', 'import celery; print(celery.__version__)'], { encoding: 'utf8' });
@@ -44,7 +45,9 @@ async function baselineBusyPct(): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  const loadAvgStart = loadavg();
   const busy = await baselineBusyPct();
+  const { nodes, unavailable } = otherNodeBinaries(config.nodes);
   const started = Date.now();
   const kinds = [...new Set([...config.brokerKinds, ...(config.parts.has('rss') ? [config.rssBroker] : [])])];
   const admin = new BrokerAdmin(config.brokers, config.backend);
@@ -58,8 +61,14 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model,
+      ramGB: Math.round(totalmem() / 2 ** 30),
+      kernel: release(),
+      loadAvgStart,
       node: process.version,
+      nodes: { ...Object.fromEntries(nodes.map((n): [number, string] => [n.major, n.version])), ...unavailable },
+      short: SHORT,
       pythonCelery: pythonCeleryVersion(),
+      pythonCeleryPeers: config.parts.has('quorum') ? Object.fromEntries(Object.entries(celeryPeers()).map(([k, v]) => [k, v.version])) : undefined,
       celeryNode: celeryNodeVersion(),
       rabbitmq: versions.rabbitmq ?? '?',
       redis: versions.redis ?? '?',
@@ -81,7 +90,11 @@ async function main(): Promise<void> {
     for (const kind of config.brokerKinds) {
       if (config.parts.has('drain')) {
         for (let round = 1; round <= config.rounds; round++) {
-          for (const w of config.workers) results.drain.push({ ...(await drain(ctx, kind, w as WorkerName)), round });
+          for (const w of config.workers) {
+            results.drain.push({ ...(await drain(ctx, kind, w as WorkerName)), round });
+            // ours again on each other Node major, in the same round
+            if (w === 'ours') for (const node of nodes) results.drain.push({ ...(await drain(ctx, kind, 'ours', node)), round });
+          }
           // the ceilings in the same round as the workers (bench/README.md: what each one means)
           results.drain.push({ ...(await brokerCeiling(ctx, kind)), round });
           results.drain.push({ ...(await backendCeiling(ctx, kind)), round });
@@ -95,7 +108,10 @@ async function main(): Promise<void> {
         }
         results.publish.push(await publishCeiling(ctx, kind));
       }
-      if (config.parts.has('rtt')) for (const p of ['ours', 'python'] as const) results.rtt.push(await roundTrip(ctx, kind, p));
+      if (config.parts.has('rtt')) {
+        for (const p of ['ours', 'python'] as const) results.rtt.push(await roundTrip(ctx, kind, p));
+        for (const node of nodes) results.rtt.push(await roundTrip(ctx, kind, 'ours', node));
+      }
     }
     if (config.parts.has('rss')) results.rss = await rssOverTime(ctx);
     if (config.parts.has('quorum')) results.quorum = await quorumQueues(ctx);
@@ -108,20 +124,17 @@ async function main(): Promise<void> {
   }
   results.ratios = computeRatios(results);
   results.meta.seconds = Math.round((Date.now() - started) / 1000);
+  results.meta.loadAvgEnd = loadavg();
   const path = writeJson(results);
   process.stdout.write(
     `\n${render(results)}\n\nwritten to ${path} (${results.meta.seconds ?? '?'} s)${config.profile ? `; CPU profiles in ${join(config.outDir, 'profiles')}` : ''}\n`,
   );
-  const failed = [
-    ...results.drain,
-    ...results.publish,
-    ...results.rtt,
-    ...(results.rss ? [results.rss] : []),
-    ...(results.quorum ? [results.quorum, ...results.quorum.rows] : []),
-    ...(results.cpu?.rows ?? []),
-    ...(results.soak ? [results.soak] : []),
-  ].filter((f) => f.error);
-  if (failed.length) process.exitCode = 1;
+  // a wrong or missing result fails the run (CI's short mode relies on it), a timing never does
+  const wrong = problems(results);
+  if (wrong.length) {
+    process.stdout.write(`\nFAILED: ${wrong.length} wrong or missing result(s):\n${wrong.map((p) => `  - ${p}`).join('\n')}\n`);
+    process.exitCode = 1;
+  }
 }
 
 main().catch((error) => {

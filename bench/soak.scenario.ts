@@ -11,17 +11,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
-import { benchQueue, config, int } from './config.js';
+import { benchQueue, config, int, SHORT } from './config.js';
 import type { BenchContext } from './context.js';
 import { preload, taskIds } from './preload.js';
 import { NodeChild } from './processes.js';
 import { errorText } from './stats.js';
 
 const MB = 1024 * 1024;
-const tasks = int('BENCH_SOAK', 1);
+const tasks = int('BENCH_SOAK', 1, 20_000);
 export const soakConfig = {
-  /** set BENCH_SOAK (tasks) to run the soak */
-  enabled: process.env.BENCH_SOAK !== undefined && process.env.BENCH_SOAK !== '',
+  /** set BENCH_SOAK (tasks) to run the soak; BENCH_SHORT runs a short one (20,000 tasks) */
+  enabled: SHORT || (process.env.BENCH_SOAK !== undefined && process.env.BENCH_SOAK !== ''),
   tasks,
   every: int('BENCH_SOAK_EVERY', Math.max(1, Math.min(100_000, Math.floor(tasks / 10)))),
   broker: config.rssBroker,

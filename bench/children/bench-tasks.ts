@@ -14,8 +14,14 @@ interface TaskRegistry {
 /** 1 MiB of fixed bytes: bench.hash feeds it to SHA-256 `mib` times (OpenSSL, as Python's hashlib) */
 const BLOCK = Buffer.alloc(1024 * 1024, 0x5a);
 
+/**
+ * BENCH_WRONG_RESULT=1, for checking the bench itself only: bench.add returns x + y + 1, which
+ * every drain's result check must catch (the run then exits 1; bench/README.md, "Short mode").
+ */
+const WRONG = process.env.BENCH_WRONG_RESULT === '1' ? 1 : 0;
+
 export default function registerBenchTasks(worker: TaskRegistry): void {
-  worker.register('bench.add', ([x, y]) => (x as number) + (y as number));
+  worker.register('bench.add', ([x, y]) => (x as number) + (y as number) + WRONG);
   // CPU-bound: a fixed amount of work (not a fixed time, so two tasks sharing one core take twice as long)
   worker.register('bench.hash', ([x, y, mib]) => {
     const hash = createHash('sha256');
