@@ -134,8 +134,9 @@ export class ProcessPool {
     });
   }
 
-  /** pool_grow: n more children. */
+  /** pool_grow / autoscale: n more children (none once the pool is stopping). */
   grow(n: number): void {
+    if (this.stopping) return;
     this.target += n;
     for (let i = 0; i < n; i++) this.spawn().catch(() => undefined);
   }
