@@ -7,6 +7,8 @@ import { register } from 'prom-client';
  *   CELERY_RESULT_BACKEND  redis://… | rpc:// | memory:// (default: memory:// with the memory broker)
  *   CELERY_QUEUES          queues the worker consumes, comma-separated (default: celery)
  *   CELERY_CONCURRENCY     tasks run at once = prefetch (default 16)
+ *   CELERY_AUTOSCALE       max,min: the pool follows the work between them (Celery's --autoscale; min defaults to 0);
+ *                          AUTOSCALE_KEEPALIVE (seconds before it shrinks, default 30) is read by the library
  *   CELERY_HOSTNAME        the worker's node name (default nestjs@<hostname>), as `celery worker -n`
  *   CELERY_WORKER_SEND_TASK_EVENTS  task events for monitors such as Flower (default true here; false to turn off)
  *   CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP, CELERY_BROKER_CONNECTION_MAX_RETRIES,
@@ -41,10 +43,17 @@ export function workerOptionsFromEnv(env: NodeJS.ProcessEnv = process.env) {
   return {
     ...(queues.length ? { queues } : {}),
     concurrency: Number(env.CELERY_CONCURRENCY ?? 16),
+    ...(env.CELERY_AUTOSCALE?.trim() ? { autoscale: autoscaleFromEnv(env.CELERY_AUTOSCALE) } : {}),
     ...(env.CELERY_HOSTNAME ? { hostname: env.CELERY_HOSTNAME } : {}),
     // an operated worker is watched: task events on unless turned off (Celery's -E)
     sendTaskEvents: !/^(false|0|no|off)$/i.test(env.CELERY_WORKER_SEND_TASK_EVENTS?.trim() ?? ''),
   };
+}
+
+/** `max,min` as Celery's --autoscale reads it (min left out: 0); the worker refuses a bad range when it is built. */
+function autoscaleFromEnv(value: string): [number, number] {
+  const [max, min] = value.split(',').map((part) => part.trim());
+  return [Number(max), min ? Number(min) : 0];
 }
 
 /** The example apps keep metrics on unless CELERY_METRICS is false. */

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 export default function register(worker) {
   worker.register('pool.pid', () => process.pid);
   worker.register('pool.add', ([x, y]) => x + y);
+  // holds its child for `ms` milliseconds (autoscale: a burst of these makes the pool grow)
+  worker.register('pool.sleep', ([ms]) => new Promise((resolve) => setTimeout(() => resolve(process.pid), ms)));
   // busy-loops on the child's only thread: only killing the child ends it
   worker.register('pool.spin', () => {
     for (;;);

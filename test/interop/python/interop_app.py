@@ -135,6 +135,15 @@ def add(x, y):
     return x + y
 
 
+@app.task(name="py.sleep")
+def sleep(seconds):
+    """Holds a pool process for `seconds` (autoscale suites: a burst of these makes a pool grow)."""
+    import time
+
+    time.sleep(seconds)
+    return seconds
+
+
 @app.task(name="py.echo")
 def echo(*args, **kwargs):
     return {"args": list(args), "kwargs": kwargs}

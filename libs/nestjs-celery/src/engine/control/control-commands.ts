@@ -60,6 +60,15 @@ export interface PoolControl {
   prefetchCount(): number;
   grow(n: number): void;
   shrink(n: number): void;
+  /** set when the worker autoscales (Celery's `--autoscale`) */
+  readonly autoscaler?: AutoscalerControl;
+}
+
+/** The autoscaler as remote control sees it: `stats.autoscaler` and the `autoscale` command. */
+export interface AutoscalerControl {
+  info(): { max: number; min: number; current: number; qty: number };
+  /** the new range (either left out: unchanged); throws when it is refused; returns [max, min] */
+  update(max?: number, min?: number): [number, number];
 }
 
 const ok = (value: unknown) => ({ ok: value });
@@ -267,6 +276,7 @@ export function controlCommands(ctx: CommandContext): Map<string, ControlHandler
       broker: ctx.brokerInfo(),
       prefetch_count: ctx.prefetchCount(),
       rusage: rusage(),
+      ...(ctx.pool.autoscaler && { autoscaler: ctx.pool.autoscaler.info() }),
     }),
     'dump_stats',
   );
@@ -363,17 +373,24 @@ export function controlCommands(ctx: CommandContext): Map<string, ControlHandler
     return ok(rate ? 'new rate limit set successfully' : 'rate limit disabled successfully');
   });
 
-  // celery/worker/control.py: the pool's size changes and so does the prefetch count; no autoscaler here
+  // celery/worker/control.py: the pool's size changes and so does the prefetch count; under autoscale, refused
+  const underAutoscale = (command: string) => ({ error: `${command} is not supported with autoscale. Adjust autoscale range instead.` });
   add('pool_grow', (args) => {
+    if (ctx.pool.autoscaler) return underAutoscale('pool_grow');
     ctx.pool.grow(count(args.n, 1));
     return ok('pool will grow');
   });
   add('pool_shrink', (args) => {
+    if (ctx.pool.autoscaler) return underAutoscale('pool_shrink');
     ctx.pool.shrink(count(args.n, 1));
     return ok('pool will shrink');
   });
-  add('autoscale', () => {
-    throw new ValueError('Autoscale not enabled');
+  // Celery's Autoscaler.update: max, min or both (None: unchanged), replying the range now
+  add('autoscale', (args) => {
+    if (!ctx.pool.autoscaler) throw new ValueError('Autoscale not enabled');
+    const bound = (value: unknown) => (value === undefined || value === null ? undefined : count(value, 0));
+    const [max, min] = ctx.pool.autoscaler.update(bound(args.max), bound(args.min));
+    return ok(`autoscale now max=${max} min=${min}`);
   });
 
   return commands;

@@ -14,6 +14,8 @@
  * window, so a queue full of ETA tasks cannot pull them all into memory; beyond it, held
  * messages take slots and the worker stops fetching until some run. 0 (worker_disable_prefetch)
  * never grows it: the worker fetches only what it can run.
+ * Under autoscale the window's base is the autoscaler's max while the slots are the pool's size
+ * now (possibly 0), as Celery's prefetch count is max × multiplier whatever the pool holds.
  */
 import type { Consumer } from '../../transport/broker.interface.js';
 
@@ -27,15 +29,18 @@ export class PrefetchWindow {
   constructor(
     private slots: number,
     private readonly etaTaskLimit = Number.POSITIVE_INFINITY,
+    /** the window's base: `slots` unless autoscale sets its max */
+    private prefetch = slots,
   ) {}
 
   get concurrency(): number {
     return this.slots;
   }
 
-  /** pool_grow / pool_shrink: a new number of slots (at least 1); tasks over a smaller one finish first. */
-  resize(slots: number): void {
-    this.slots = Math.max(1, slots);
+  /** pool_grow / pool_shrink / autoscale: a new number of slots and window base; tasks over fewer slots finish first. */
+  resize(slots: number, prefetch = slots): void {
+    this.slots = Math.max(0, slots);
+    this.prefetch = prefetch;
     while (this.running < this.slots && this.waiting.length) {
       this.running++;
       this.waiting.shift()!();
@@ -45,17 +50,22 @@ export class PrefetchWindow {
 
   /** The window the broker should apply now. */
   get size(): number {
-    return Math.max(1, this.concurrency + Math.min(this.aside, this.etaTaskLimit) - this.acked);
+    return Math.max(1, this.prefetch + Math.min(this.aside, this.etaTaskLimit) - this.acked);
   }
 
   get busy(): number {
     return this.running;
   }
 
+  /** Tasks holding a slot or waiting for one (the autoscaler's demand: Celery's reserved requests). */
+  get demand(): number {
+    return this.running + this.waiting.length;
+  }
+
   /** Follow this consumer (undefined: stop following); applies the current window. */
   attach(consumer: Consumer | undefined): void {
     this.consumer = consumer;
-    if (this.size !== this.concurrency) this.update();
+    if (this.size !== this.prefetch) this.update();
   }
 
   /** Wait for a free slot; resolves with its release (idempotent). */

@@ -13,7 +13,8 @@ export interface BannerFacts {
   hostname: string;
   brokerUrl: string;
   backendUrl: string;
-  concurrency: number;
+  /** the pool's size, or under autoscale Celery's `{min=1, max=3}` */
+  concurrency: number | string;
   taskEvents: boolean;
   /** the consumed queues as declared */
   queues: QueueDeclaration[];

@@ -21,6 +21,7 @@ import { TaskAck, ackSettings, type AckDefaults, type AckSettings } from './ack-
 import { ConsumerTimeoutGuard, DEFAULT_CONSUMER_TIMEOUT_MS } from './consumer-timeout.js';
 import { EtaScheduler } from './eta-scheduler.js';
 import { PrefetchWindow } from './prefetch-window.js';
+import { Autoscaler, autoscaleKeepalive, autoscaleRange } from './autoscale.js';
 import { RateLimits, parseRate, type RateLimitOptions } from './rate-limit.js';
 import { retryTask, withAutoretry } from './retry.js';
 import { failureOutcome, runOutcome, type RunOutcome } from './run-outcome.js';
@@ -58,6 +59,18 @@ export interface WorkerOptions extends AckDefaults, UnknownTaskOptions, WorkerNo
    * running the task and starts another.
    */
   pool?: 'event-loop' | 'processes';
+  /**
+   * Celery's `--autoscale=max,min` (worker_autoscaler): the pool starts at `min` and grows at once
+   * to the tasks the worker holds, up to `max`, then shrinks back toward `min` once
+   * `autoscaleKeepalive` seconds have passed since it last grew. With the processes pool it starts
+   * and retires child processes; with the event-loop pool it changes how many tasks run at once.
+   * The prefetch window is `max` (× the multiplier, 1), so the worker never holds more. Takes the
+   * place of `concurrency`; min defaults to 0 as in Celery. pool_grow / pool_shrink are refused
+   * under it; the `autoscale` control command changes the range.
+   */
+  autoscale?: readonly [max: number, min?: number];
+  /** seconds after the last scale-up before autoscale shrinks the pool (Celery's AUTOSCALE_KEEPALIVE; default that environment variable, else 30) */
+  autoscaleKeepalive?: number;
   /** processes pool: the module each child loads (a path or file URL); its default export registers the tasks (see ProcessPoolOptions.entry) */
   poolEntry?: string | URL;
   /** processes pool: a child is replaced after this many tasks (worker_max_tasks_per_child) */
@@ -272,6 +285,8 @@ export class Worker {
   /** each task's ack settings, worked out once (task options and worker defaults don't change) */
   private readonly ackSettingsOf = new WeakMap<RegisteredTask, AckSettings>();
   private readonly window: PrefetchWindow;
+  /** autoscale's pool sizing; undefined: the pool keeps its size unless pool_grow / pool_shrink change it */
+  private readonly autoscaler?: Autoscaler;
   private readonly eta: EtaScheduler;
   /** per task type rate limits (engine/worker/rate-limit.ts) */
   readonly rateLimits: RateLimits;
@@ -299,9 +314,11 @@ export class Worker {
     if (options.canvas !== false) this.continuation = installCanvas(this, this.logger);
     this.hostname = options.hostname ?? `nestjs@${osHostname()}`;
     this.accept = new AcceptContent(options.acceptContent ?? app.options.acceptContent ?? ['json']);
+    const autoscale = autoscaleRange(options.autoscale);
     if (options.pool === 'processes') {
       if (!options.poolEntry) throw new TypeError("pool 'processes' needs poolEntry: the module each child process loads to register the tasks");
-      this.concurrency = Math.max(1, options.concurrency ?? availableParallelism());
+      // as Celery's prefork, an autoscaled pool starts with min processes
+      this.concurrency = autoscale ? autoscale.min : Math.max(1, options.concurrency ?? availableParallelism());
       this.pool = new ProcessPool({
         entry: options.poolEntry,
         processes: this.concurrency,
@@ -311,11 +328,15 @@ export class Worker {
       });
     } else if (options.pool && options.pool !== 'event-loop') {
       throw new TypeError(`unknown pool ${JSON.stringify(options.pool)}: 'event-loop' or 'processes'`);
-    } else this.concurrency = Math.max(1, options.concurrency ?? 16);
+    } else this.concurrency = autoscale ? autoscale.min : Math.max(1, options.concurrency ?? 16);
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.storeAttempts = Math.max(1, options.storeAttempts ?? Number.POSITIVE_INFINITY);
     this.storeTimeoutMs = options.storeTimeoutMs ?? 5 * 60_000;
-    this.window = new PrefetchWindow(this.concurrency, this.etaTaskLimit(options));
+    this.window = new PrefetchWindow(this.concurrency, this.etaTaskLimit(options), autoscale?.max);
+    if (autoscale) {
+      const pool = { size: () => this.concurrency, demand: () => this.window.demand, resize: (size: number, max: number) => this.resizePool(size, max) };
+      this.autoscaler = new Autoscaler(pool, { ...autoscale, keepalive: autoscaleKeepalive(options.autoscaleKeepalive), logger: this.logger });
+    }
     const consumerTimeoutMs = options.consumerTimeoutMs ?? DEFAULT_CONSUMER_TIMEOUT_MS;
     if (app.broker.capabilities.consumerTimeout && consumerTimeoutMs > 0) this.consumerTimeout = new ConsumerTimeoutGuard(consumerTimeoutMs);
     this.eta = new EtaScheduler(
@@ -331,7 +352,7 @@ export class Worker {
       },
     );
     // at most `concurrency` tasks waiting for their rate limit's turn are set aside from the window
-    this.rateLimits = new RateLimits(options, (delivery, at, run, aside) => this.eta.hold(delivery, at, run, aside), this.concurrency);
+    this.rateLimits = new RateLimits(options, (delivery, at, run, aside) => this.eta.hold(delivery, at, run, aside), autoscale?.max ?? this.concurrency);
     this.node = new WorkerNode(
       this,
       {
@@ -469,18 +490,25 @@ export class Worker {
     return limit;
   }
 
-  /** What remote control reads and changes of the pool (stats, pool_grow, pool_shrink). */
+  /** The pool's size (children, or tasks at once on the event loop) and the prefetch window's base: pool_grow, pool_shrink and autoscale. */
+  private resizePool(size: number, prefetch = size): void {
+    if (size < this.concurrency) this.pool?.shrink(this.concurrency - size);
+    else if (size > this.concurrency) this.pool?.grow(size - this.concurrency);
+    this.concurrency = size;
+    this.window.resize(size, prefetch);
+  }
+
+  /** What remote control reads and changes of the pool (stats, pool_grow, pool_shrink, autoscale). */
   private poolControl(): PoolControl {
-    // a control message cannot make the pool unbounded: at most 4 × the configured size
+    // a control message cannot make the pool unbounded: at most 4 × the configured size (autoscale: its max)
     const configured = this.concurrency;
+    const bound = 4 * (this.autoscaler?.max ?? configured);
     const resize = (by: number) => {
       const size = Math.max(1, this.concurrency + by);
-      if (size > 4 * configured) throw new RangeError(`the pool cannot grow past ${4 * configured} (4 × its configured ${configured})`);
-      if (by < 0) this.pool?.shrink(this.concurrency - size);
-      else this.pool?.grow(by);
-      this.concurrency = size;
-      this.window.resize(size);
+      if (size > bound) throw new RangeError(`the pool cannot grow past ${bound} (4 × its configured ${configured})`);
+      this.resizePool(size);
     };
+    const autoscaler = this.autoscaler;
     return {
       info: () => ({
         ...(this.pool && { implementation: 'nestjs_celery:ProcessPool' }),
@@ -494,6 +522,15 @@ export class Worker {
       prefetchCount: () => this.concurrency,
       grow: (n) => resize(Math.max(0, n)),
       shrink: (n) => resize(-Math.max(0, n)),
+      autoscaler: autoscaler && {
+        info: () => autoscaler.info(),
+        update: (max, min) => {
+          const [newMax, newMin] = [max ?? autoscaler.max, min ?? autoscaler.min];
+          if (newMax < 1 || newMin < 0 || newMin > newMax) throw new RangeError(`autoscale needs max ≥ 1 and 0 ≤ min ≤ max, got max=${newMax} min=${newMin}`);
+          if (newMax > bound) throw new RangeError(`autoscale max cannot be past ${bound} (4 × the configured max ${bound / 4})`);
+          return autoscaler.update(max, min);
+        },
+      },
     };
   }
 
@@ -517,6 +554,7 @@ export class Worker {
     this.consumer = await this.consume(this.consuming);
     this.window.attach(this.consumer);
     this.started = true;
+    this.autoscaler?.start();
     await this.node.start();
     // startup banner: once, when the worker consumes
     this.logger.log(
@@ -524,7 +562,7 @@ export class Worker {
         hostname: this.hostname,
         brokerUrl: this.app.brokerUrl,
         backendUrl: this.app.backendUrl,
-        concurrency: this.concurrency,
+        concurrency: this.autoscaler ? `{min=${this.autoscaler.min}, max=${this.autoscaler.max}}` : this.concurrency,
         taskEvents: !!this.options.sendTaskEvents,
         queues: this.queues.map((q) => this.app.queueDeclaration(q)),
         tasks: this.registry.names(),
@@ -565,6 +603,7 @@ export class Worker {
       if (graceMs) this.logger.warn(`Initiating Soft Shutdown, terminating in ${soft} seconds`);
     }
     this.stopping = true;
+    this.autoscaler?.stop();
     // an add_consumer / cancel_consumer under way finishes first
     await this.consumerChange;
     this.started = false;
@@ -661,7 +700,7 @@ export class Worker {
   }
 
   private async run(delivery: Delivery, request: TaskRequest, task: RegisteredTask): Promise<void> {
-    const releaseSlot = this.window.tryAcquire() ?? (await this.window.acquire());
+    const releaseSlot = this.window.tryAcquire() ?? (await this.waitForSlot());
     try {
       // its channel closed while it waited: RabbitMQ delivers it again, that copy runs
       if (delivery.lost?.aborted) return;
@@ -679,6 +718,13 @@ export class Worker {
     } finally {
       releaseSlot();
     }
+  }
+
+  /** Wait for a free slot; with autoscale, a task waiting for one makes the pool grow now (Celery scales on each task message). */
+  private waitForSlot(): Promise<() => void> {
+    const slot = this.window.acquire();
+    this.autoscaler?.maybeScale();
+    return slot;
   }
 
   private async execute(delivery: Delivery, request: TaskRequest, task: RegisteredTask, controller: TaskAbort): Promise<void> {

@@ -25,7 +25,7 @@ export interface ProcessPoolOptions {
    * module (`celeryPoolEntry` of nestjs-celery does that).
    */
   entry: string | URL;
-  /** children at start (Celery's worker_concurrency) */
+  /** children at start (Celery's worker_concurrency; autoscale's min, which may be 0) */
   processes: number;
   /** a child is replaced after this many tasks (worker_max_tasks_per_child) */
   maxTasksPerChild?: number;
@@ -90,19 +90,23 @@ export class ProcessPool {
   private stopping = false;
 
   constructor(private readonly options: ProcessPoolOptions) {
-    this.target = Math.max(1, options.processes);
+    this.target = Math.max(0, options.processes);
     const { entry } = options;
     this.entryUrl = entry instanceof URL ? entry.href : /^[a-z]+:/i.test(entry) ? entry : pathToFileURL(entry).href;
   }
 
-  /** Start every child; resolves with the tasks the entry registered, rejects (and stops the pool) when it cannot be loaded. */
+  /**
+   * Start every child; resolves with the tasks the entry registered, rejects (and stops the pool) when it cannot be
+   * loaded. A pool of 0 (autoscale's min 0) starts one child to learn the tasks, then lets it go.
+   */
   async start(): Promise<PoolTask[]> {
-    const started = await Promise.allSettled(Array.from({ length: this.target }, () => this.spawn()));
+    const started = await Promise.allSettled(Array.from({ length: Math.max(1, this.target) }, () => this.spawn()));
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) {
       await this.stop();
       throw failed.reason;
     }
+    this.shrink(0);
     return (started[0] as PromiseFulfilledResult<PoolTask[]>).value;
   }
 
@@ -130,15 +134,16 @@ export class ProcessPool {
     });
   }
 
-  /** pool_grow: n more children. */
+  /** pool_grow / autoscale: n more children (none once the pool is stopping). */
   grow(n: number): void {
+    if (this.stopping) return;
     this.target += n;
     for (let i = 0; i < n; i++) this.spawn().catch(() => undefined);
   }
 
-  /** pool_shrink: n fewer children (at least one is kept); idle ones go now, busy ones when their task ends. */
+  /** pool_shrink / autoscale: n fewer children (down to 0); idle ones go now, busy ones when their task ends. */
   shrink(n: number): void {
-    this.target = Math.max(1, this.target - n);
+    this.target = Math.max(0, this.target - n);
     while (this.children.size > this.target && this.idle.length) this.retire(this.idle.shift()!);
   }
 
