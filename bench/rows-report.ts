@@ -99,6 +99,8 @@ export function cpuSection(f: CpuFigure, out: string[]): void {
   );
 }
 
+const overIdle = (pctOver: number) =>
+  pctOver >= 0.5 ? `${pctOver.toFixed(0)} % above idle` : pctOver <= -0.5 ? `${(-pctOver).toFixed(0)} % below idle` : 'at idle';
 const pct = (x?: number) => (x === undefined ? '–' : `${x.toFixed(1)} %`);
 
 const sampleRow = (label: string, s?: SoakSample) => [
@@ -141,9 +143,7 @@ export function soakSection(f: SoakFigure, out: string[]): void {
     const over = f.afterDrainOverIdlePct;
     out.push(
       `  RSS after the drain ${mb(f.afterDrain.rssMB)} vs peak ${mb(peak)} and idle ${mb(f.idle?.rssMB)}` +
-        (over === undefined
-          ? ''
-          : `: ${over.toFixed(0)} % above idle → ${f.returned ? 'returned' : 'NOT returned'} (target: within ${SOAK_FLAT_PCT} % of idle)`),
+        (over === undefined ? '' : `: ${overIdle(over)} → ${f.returned ? 'returned' : 'NOT returned'} (target: within ${SOAK_FLAT_PCT} % of idle)`),
     );
     const pooled = (f.afterDrain.v8PagesMB ?? 0) - f.afterDrain.heapTotalMB;
     if (f.afterDrain.v8PagesMB !== undefined && pooled > 0) {
@@ -152,9 +152,9 @@ export function soakSection(f: SoakFigure, out: string[]): void {
       );
     }
     if (f.afterRelease && f.idle) {
-      const overIdle = (f.afterRelease.rssMB / f.idle.rssMB - 1) * 100;
+      const released = (f.afterRelease.rssMB / f.idle.rssMB - 1) * 100;
       out.push(
-        `  after V8's last-resort GC (gc({ flavor: 'last-resort' }), --expose-gc): RSS ${mb(f.afterRelease.rssMB)}, ${overIdle.toFixed(0)} % above idle → ${overIdle <= SOAK_FLAT_PCT ? 'returned' : 'NOT returned'}`,
+        `  after V8's last-resort GC (gc({ flavor: 'last-resort' }), --expose-gc): RSS ${mb(f.afterRelease.rssMB)}, ${overIdle(released)} → ${released <= SOAK_FLAT_PCT ? 'returned' : 'NOT returned'}`,
       );
     }
   }
