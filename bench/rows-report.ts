@@ -99,34 +99,68 @@ export function cpuSection(f: CpuFigure, out: string[]): void {
   );
 }
 
-const sampleRow = (label: string, s?: SoakSample) => [label, s ? int(s.tasks) : '–', mb(s?.rssMB), mb(s?.heapTotalMB), mb(s?.heapUsedMB), load(s?.loadAverage)];
+const overIdle = (pctOver: number) =>
+  pctOver >= 0.5 ? `${pctOver.toFixed(0)} % above idle` : pctOver <= -0.5 ? `${(-pctOver).toFixed(0)} % below idle` : 'at idle';
+const pct = (x?: number) => (x === undefined ? '–' : `${x.toFixed(1)} %`);
+
+const sampleRow = (label: string, s?: SoakSample) => [
+  label,
+  s ? int(s.tasks) : '–',
+  mb(s?.rssMB),
+  mb(s?.v8PagesMB),
+  mb(s?.heapTotalMB),
+  mb(s?.heapUsedMB),
+  mb(s?.brkMB),
+  load(s?.loadAverage),
+];
 
 export function soakSection(f: SoakFigure, out: string[]): void {
   out.push('');
   out.push(
     `7. Memory soak: ${f.tasks.toLocaleString('en-US')} tasks through one worker of ours (${f.broker} broker), fed ${f.every.toLocaleString('en-US')} at a time`,
   );
-  out.push('   memory after a full GC; "heap reserved" is V8\'s heapTotal (what RSS follows), "heap used" what is live.');
+  out.push(
+    '   memory after a full GC; "V8 pages" = resident in V8\'s 256 KiB heap pages, "heap reserved" = the part V8 counts (heapTotal; the rest is its page pool), "heap used" = live, "C heap" = glibc\'s brk heap.',
+  );
+  if (f.nodeArgs?.length) out.push(`   worker started with ${f.nodeArgs.join(' ')}`);
   if (f.error) out.push(`  ${shortError(f.error)}`);
   out.push(
     table([
-      ['', 'tasks', 'RSS', 'heap reserved', 'heap used', 'load avg'],
+      ['', 'tasks', 'RSS', 'V8 pages', 'heap reserved', 'heap used', 'C heap', 'load avg'],
       sampleRow('idle, before the first task', f.idle),
       ...f.samples.map((s) => sampleRow('', s)),
-      sampleRow(`5 s after the last`, f.afterDrain),
+      sampleRow(`${((f.afterDrainMs ?? 5000) / 1000).toFixed(0)} s after the last`, f.afterDrain),
+      ...(f.afterRelease ? [sampleRow("then V8's last-resort GC", f.afterRelease)] : []),
     ]),
   );
   if (f.rssSpreadPct !== undefined) {
     out.push(
-      `  after ${f.warmupSamples} warm-up sample(s): RSS spread ${f.rssSpreadPct.toFixed(1)} %, heap reserved spread ${(f.heapTotalSpreadPct ?? 0).toFixed(1)} % → ${f.flat ? 'flat' : 'NOT flat'} (target: each within ${SOAK_FLAT_PCT} %, (max − min) / min)`,
+      `  after ${f.warmupSamples} warm-up sample(s): RSS spread ${f.rssSpreadPct.toFixed(1)} %, V8 pages ${pct(f.v8PagesSpreadPct)} → ${f.flat ? 'flat' : 'NOT flat'} (target: each within ${SOAK_FLAT_PCT} %, (max − min) / min); heap reserved (heapTotal) alone ${pct(f.heapTotalSpreadPct)}`,
     );
   }
   if (f.afterDrain && f.samples.length) {
     const peak = Math.max(...f.samples.map((s) => s.rssMB));
-    out.push(`  RSS after the drain ${mb(f.afterDrain.rssMB)} vs peak ${mb(peak)} and idle ${mb(f.idle?.rssMB)}`);
+    const over = f.afterDrainOverIdlePct;
+    out.push(
+      `  RSS after the drain ${mb(f.afterDrain.rssMB)} vs peak ${mb(peak)} and idle ${mb(f.idle?.rssMB)}` +
+        (over === undefined ? '' : `: ${overIdle(over)} → ${f.returned ? 'returned' : 'NOT returned'} (target: within ${SOAK_FLAT_PCT} % of idle)`),
+    );
+    const pooled = (f.afterDrain.v8PagesMB ?? 0) - f.afterDrain.heapTotalMB;
+    if (f.afterDrain.v8PagesMB !== undefined && pooled > 0) {
+      out.push(
+        `  of it ${mb(pooled)} in V8 heap pages outside heapTotal: V8's page pool, reused by the next burst, not given back to the OS (bench/README.md)`,
+      );
+    }
+    if (f.afterRelease && f.idle) {
+      const released = (f.afterRelease.rssMB / f.idle.rssMB - 1) * 100;
+      out.push(
+        `  after V8's last-resort GC (gc({ flavor: 'last-resort' }), --expose-gc): RSS ${mb(f.afterRelease.rssMB)}, ${overIdle(released)} → ${released <= SOAK_FLAT_PCT ? 'returned' : 'NOT returned'}`,
+      );
+    }
   }
   out.push(
     `  idle RSS: bare Nest microservice (no-op transport) ${mb(f.nestBareRssMB)}, Nest + our CeleryServer connected ${mb(f.nestCeleryRssMB)}, our plain worker ${mb(f.idle?.rssMB)}`,
   );
-  out.push(`  ${rate(f.rate)} over the soak (feeding included); ${f.wrongResults ?? '?'} results wrong or missing`);
+  const cpu = f.cpuUsPerTask === undefined ? '' : `, worker CPU ${f.cpuUsPerTask.toFixed(0)} µs per task`;
+  out.push(`  ${rate(f.rate)} over the soak (feeding included)${cpu}; ${f.wrongResults ?? '?'} results wrong or missing`);
 }

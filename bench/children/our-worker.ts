@@ -2,7 +2,8 @@
  * Our Worker (engine/worker/worker.ts) in its own process: consumes one queue with
  * `concurrency` (= prefetch), stores every result before acking. With `rssEvery` it samples
  * its memory (after a full GC when started with --expose-gc) each time that many more tasks
- * completed and reports the series; a "sample" message gets one sample at once. The tasks are
+ * completed and reports the series; a "sample" message gets one sample at once (after V8's
+ * last-resort GC with `lastResort: true`, the bench's "what could be given back"). The tasks are
  * bench-tasks.ts's, on the event loop or (pool: 'processes') in `concurrency` child processes.
  */
 import { fileURLToPath } from 'node:url';
@@ -10,6 +11,7 @@ import { Worker } from '../../libs/nestjs-celery/src/engine/worker/worker.js';
 import type { ChildMessage } from '../processes.js';
 import registerBenchTasks from './bench-tasks.js';
 import { childConfig, fail, onStop, reply } from './child-support.js';
+import { memory } from './memory.js';
 import { createApp } from './our-app.js';
 
 interface Config {
@@ -24,13 +26,6 @@ interface Config {
   queueType?: 'classic' | 'quorum';
   /** 'processes': the tasks run in `concurrency` child processes (default: the event loop) */
   pool?: 'event-loop' | 'processes';
-}
-
-/** Memory now, after a full GC when the process runs with --expose-gc (heapUsed is then what the worker really keeps). */
-function memory(): Record<string, number> {
-  (globalThis as { gc?: () => void }).gc?.();
-  const m = process.memoryUsage();
-  return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
 }
 
 const cfg = childConfig<Config>();
@@ -48,7 +43,7 @@ async function main(): Promise<void> {
   if (!processes) registerBenchTasks(worker);
   await worker.start();
   process.on('message', (m: ChildMessage) => {
-    if (m.type === 'sample') reply({ type: 'sample', tasks: worker.processedCount, ...memory() });
+    if (m.type === 'sample') reply({ type: 'sample', tasks: worker.processedCount, ...memory(m.lastResort === true) });
   });
   let sampler: NodeJS.Timeout | undefined;
   if (cfg.rssEvery) {
