@@ -1,6 +1,6 @@
 // The broker and result backend createBroker/createResultBackend return: they stand for a transport family's driver,
 // answer what the engine reads before connecting from the family's static data, and load the family on connect().
-import { BehaviorSubject, defer, distinctUntilChanged, from, switchMap, type Observable } from 'rxjs';
+import { BehaviorSubject, NEVER, defer, distinctUntilChanged, from, of, switchMap, type Observable } from 'rxjs';
 import type { ResultMeta } from '../protocol/result-meta.js';
 import type {
   Broker,
@@ -44,8 +44,11 @@ function checkCapabilities(family: TransportFamily, what: string, declared: obje
 class Loader<T extends { status$: Observable<ConnectionStatus> }> {
   driver?: T;
   private loading?: Promise<T>;
-  /** the driver's status once loaded; before, 'disconnected' (as a driver not yet connected) */
-  private readonly source = new BehaviorSubject<Observable<ConnectionStatus>>(new BehaviorSubject<ConnectionStatus>('disconnected'));
+  /**
+   * the driver's status once loaded; nothing before (every reader starts from 'connecting', and the driver's own
+   * first state — 'connecting' for memory, 'disconnected' for AMQP and Redis — comes when it loads, as it did)
+   */
+  private readonly source = new BehaviorSubject<Observable<ConnectionStatus>>(NEVER);
   readonly status$ = this.source.pipe(
     switchMap((status$) => status$),
     distinctUntilChanged(),
@@ -71,7 +74,7 @@ class Loader<T extends { status$: Observable<ConnectionStatus> }> {
 
   /** before any load: report closed and load nothing */
   markClosed(): void {
-    if (!this.loading) this.source.next(new BehaviorSubject<ConnectionStatus>('closed'));
+    if (!this.loading) this.source.next(of<ConnectionStatus>('closed'));
   }
 
   /** the driver if one is being loaded or was (undefined when none was asked for, or its load failed) */
