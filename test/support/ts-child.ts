@@ -17,6 +17,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
 const hidden = new Set(JSON.parse(process.env.TS_CHILD_HIDE ?? '[]'));
 const resolved = new Set();
+globalThis.tsChildResolved = resolved; // what the process resolved so far, for a main() that reports it per step
 registerHooks({
   resolve(specifier, context, next) {
     if (hidden.has(specifier)) throw Object.assign(new Error("Cannot find package '" + specifier + "'"), { code: 'ERR_MODULE_NOT_FOUND' });
@@ -53,6 +54,19 @@ export interface ChildRun<T> {
   packages: string[];
 }
 
+/** The repo's files and the npm packages among resolved module URLs. */
+export function loadedFrom(resolved: Iterable<string>): { files: string[]; packages: string[] } {
+  const paths = [...resolved].filter((u) => u.startsWith('file:')).map((u) => decodeURIComponent(new URL(u).pathname));
+  const files = [...new Set(paths.filter((p) => p.startsWith(`${repo}/`) && !p.includes('/node_modules/')).map((p) => p.slice(repo.length + 1)))].sort();
+  const packages = [...new Set(paths.map((p) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(p)?.[1]).filter((p): p is string => !!p))].sort();
+  return { files, packages };
+}
+
+/** In a child's main(): what the process has loaded so far. */
+export function loadedSoFar(): { files: string[]; packages: string[] } {
+  return loadedFrom((globalThis as { tsChildResolved?: Set<string> }).tsChildResolved ?? []);
+}
+
 /** Runs `main(args)` of the module `file` in a fresh process; `hide` lists packages that fail to resolve there. */
 export function runTsChild<T>(file: string, args: string[], options: { hide?: string[]; timeoutMs?: number } = {}): Promise<ChildRun<T>> {
   const env: NodeJS.ProcessEnv = { ...process.env, TS_CHILD_HIDE: JSON.stringify(options.hide ?? []) };
@@ -65,10 +79,7 @@ export function runTsChild<T>(file: string, args: string[], options: { hide?: st
       (error, stdout, stderr) => {
         if (error) return fail(new Error(`${file} failed (${error.code ?? error.signal}):\n${stderr}`));
         const { result, resolved } = JSON.parse(stdout.trim().split('\n').at(-1)!) as { result: T; resolved: string[] };
-        const paths = resolved.filter((u) => u.startsWith('file:')).map((u) => decodeURIComponent(new URL(u).pathname));
-        const files = [...new Set(paths.filter((p) => p.startsWith(`${repo}/`) && !p.includes('/node_modules/')).map((p) => p.slice(repo.length + 1)))].sort();
-        const packages = [...new Set(paths.map((p) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(p)?.[1]).filter((p): p is string => !!p))].sort();
-        done({ result, files, packages });
+        done({ result, ...loadedFrom(resolved) });
       },
     );
   });
