@@ -5,6 +5,7 @@
 import { Redis } from 'ioredis';
 import { Celery, Worker } from 'nestjs-celery';
 import { silentLogger } from '../../libs/nestjs-celery/src/common/logger.js';
+import type { LazyBroker } from '../../libs/nestjs-celery/src/transport/lazy-transport.js';
 import type { RedisBroker } from '../../libs/nestjs-celery/src/transport/redis/broker/redis.broker.js';
 import { celeryPeers, pythonClient, startPythonWorker, type PythonEnv } from '../support/python.js';
 import { describeIfAvailable, REDIS_URL, uniqueName } from '../support/services.js';
@@ -25,6 +26,12 @@ describeRedis('broker_transport_options / result_backend_transport_options (Redi
     apps.push(a);
     return a;
   };
+  /** the Redis driver of an app's broker, connected (createBroker loads the family on connect) */
+  const connectedBroker = async (options: ConstructorParameters<typeof Celery>[0]) => {
+    const broker = app(options).broker as LazyBroker;
+    await broker.connect();
+    return broker.driver as RedisBroker;
+  };
 
   afterAll(async () => {
     await Promise.allSettled(apps.map((a) => a.close()));
@@ -41,18 +48,15 @@ describeRedis('broker_transport_options / result_backend_transport_options (Redi
       const prefix = `${uniqueName('bto')}:`;
       prefixes.push(prefix);
       const queue = uniqueName('bto');
-      const holder = app({ broker: REDIS_URL, brokerTransportOptions: { global_keyprefix: prefix } }).broker as RedisBroker;
-      await holder.connect();
+      const holder = await connectedBroker({ broker: REDIS_URL, brokerTransportOptions: { global_keyprefix: prefix } });
       await holder.publish(taskMessage('held-1'), { exchange: '', routingKey: queue });
       const inbox = new Inbox();
       await holder.consume([queue], { prefetch: 1 }, inbox.handler);
       await inbox.next(1, 10_000); // delivered, never acked
       expect(await redis.hlen(`${prefix}unacked`)).toBe(1);
 
-      const byDefault = app({ broker: REDIS_URL, brokerTransportOptions: { global_keyprefix: prefix } }).broker as RedisBroker;
-      const short = app({ broker: REDIS_URL, brokerTransportOptions: { global_keyprefix: prefix, visibility_timeout: 1 } }).broker as RedisBroker;
-      await byDefault.connect();
-      await short.connect();
+      const byDefault = await connectedBroker({ broker: REDIS_URL, brokerTransportOptions: { global_keyprefix: prefix } });
+      const short = await connectedBroker({ broker: REDIS_URL, brokerTransportOptions: { global_keyprefix: prefix, visibility_timeout: 1 } });
       await sleep(1500); // the delivery is now older than the 1 s visibility timeout
       expect(await byDefault.restoreVisible()).toBe(0); // kombu's default, 3600 s
       expect(await short.restoreVisible()).toBe(1);
@@ -83,10 +87,12 @@ describeRedis('broker_transport_options / result_backend_transport_options (Redi
     TIMEOUT,
   );
 
-  test('an unknown key is refused when the app is made', () => {
-    expect(() => app({ broker: REDIS_URL, brokerTransportOptions: { polling_interval: 1 } as never })).toThrow(
-      /unknown broker_transport_options key "polling_interval"/,
-    );
+  test('an unknown key is refused when the app connects, at once (no retry)', async () => {
+    const lines: string[] = [];
+    const logger = { ...silentLogger, error: (m: string) => lines.push(m), warn: (m: string) => lines.push(m) };
+    const refused = app({ broker: REDIS_URL, brokerTransportOptions: { polling_interval: 1 } as never, logger });
+    await expect(refused.connect()).rejects.toThrow(/unknown broker_transport_options key "polling_interval"/);
+    expect(lines.filter((l) => /Trying again/.test(l))).toEqual([]);
   });
 });
 

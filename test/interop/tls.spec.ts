@@ -192,14 +192,17 @@ describeTls('TLS: amqps and rediss with options from the URL, options and env', 
       TIMEOUT,
     );
 
-    test('an unknown ssl_ key or an unreadable file is refused when the app is made', () => {
-      expect(() => app({ broker: `rediss://127.0.0.1:${REDIS_TLS_PORT}/0?ssl_ca_cert=${encodeURIComponent(certs.ca)}` })).toThrow(
+    // the transport's module loads, and its settings are read, when the app connects (createBroker is lazy)
+    test('an unknown ssl_ key or an unreadable file is refused when the app connects', async () => {
+      await expect(app({ broker: `rediss://127.0.0.1:${REDIS_TLS_PORT}/0?ssl_ca_cert=${encodeURIComponent(certs.ca)}` }).connect()).rejects.toThrow(
         /unknown TLS option "ssl_ca_cert"/,
       );
-      expect(() => app({ broker: `amqps://localhost:${AMQPS_PORT}//`, brokerUseSsl: { caCerts: '/nonexistent/ca.pem' } })).toThrow(
+      await expect(app({ broker: `amqps://localhost:${AMQPS_PORT}//`, brokerUseSsl: { caCerts: '/nonexistent/ca.pem' } }).connect()).rejects.toThrow(
         /cannot read the ssl_ca_certs file "\/nonexistent\/ca.pem"/,
       );
-      expect(() => app({ broker: 'memory://', backend: `rediss://127.0.0.1:${REDIS_TLS_PORT}/0?ssl_cert_reqs=sometimes` })).toThrow(/not a verify mode/);
+      await expect(app({ broker: 'memory://', backend: `rediss://127.0.0.1:${REDIS_TLS_PORT}/0?ssl_cert_reqs=sometimes` }).connect()).rejects.toThrow(
+        /not a verify mode/,
+      );
     });
   });
 

@@ -2,10 +2,10 @@
  * The package's entry points (package.json `exports`) as an app loads them: each resolves to a source file here, and
  * importing one loads no broker client library — a Redis-only app never loads amqplib, an AMQP-only one never ioredis.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runTsChild } from '../../../test/support/ts-child.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const pkgDir = resolve(here, '..');
@@ -16,58 +16,22 @@ const entries = Object.entries(pkg.exports).flatMap(([subpath, target]) =>
   typeof target === 'string' ? [] : [{ subpath, source: join(pkgDir, target.default.replace(/^\.\/dist\//, 'src/').replace(/\.js$/, '.ts')) }],
 );
 
-// A fresh Node process imports entries, their TypeScript transpiled on load (no type check, as a build would emit),
-// then lists the npm packages loaded through require (amqplib and ioredis are CommonJS, loaded by driver-loader.ts).
-const child = `
-import { registerHooks, createRequire } from 'node:module';
-import { readFileSync, existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
-registerHooks({
-  resolve(specifier, context, next) {
-    if (context.parentURL?.endsWith('.ts') && specifier.startsWith('.') && specifier.endsWith('.js')) {
-      const source = new URL(specifier.replace(/\\.js$/, '.ts'), context.parentURL);
-      if (existsSync(fileURLToPath(source))) return { url: source.href, shortCircuit: true };
-    }
-    return next(specifier, context);
-  },
-  load(url, context, next) {
-    if (!url.endsWith('.ts')) return next(url, context);
-    const { outputText } = ts.transpileModule(readFileSync(fileURLToPath(url), 'utf8'), {
-      fileName: fileURLToPath(url),
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, experimentalDecorators: true, emitDecoratorMetadata: true },
-    });
-    return { format: 'module', source: outputText, shortCircuit: true };
-  },
-});
-// argv: entry files, imported in turn; '--call', an export's name and its argument calls it (the control: loadDriver)
-const args = process.argv.slice(1);
-const call = args.includes('--call') ? args.splice(args.indexOf('--call')).slice(1) : [];
-const loaded = () => [...new Set(Object.keys(createRequire(import.meta.url).cache).map((f) => /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(f)?.[1]).filter(Boolean))].sort();
-for (const file of args) {
-  const entry = await import(file);
-  if (call.length) entry[call[0]](call[1]);
-  console.log(JSON.stringify({ file, exports: Object.keys(entry).length, packages: loaded() }));
-}
-`;
-
 interface Loaded {
   file: string;
   exports: number;
+  /** the repo's source files loaded so far */
+  files: string[];
+  /** the npm packages loaded so far */
   packages: string[];
 }
 
-/** Imports the files in one fresh process, in order: what each import left loaded. */
-function load(files: string[], ...call: string[]): Loaded[] {
-  const env = { ...process.env };
-  delete env.NODE_OPTIONS; // Jest's --experimental-vm-modules is not for the child
-  const args = ['--input-type=module', '-e', child, ...files, ...(call.length ? ['--call', ...call] : [])];
-  const run = spawnSync(process.execPath, args, { cwd: repo, env, encoding: 'utf8', timeout: 90_000 });
-  if (run.status !== 0) throw new Error(`importing ${files.join(', ')} failed (${run.status ?? run.signal}):\n${run.stderr}`);
-  return run.stdout
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as Loaded);
+/**
+ * Imports the files in one fresh Node process, in order, their TypeScript transpiled on load (no type check, as a
+ * build would emit): what each import left loaded, through import() and require() alike (test/support/ts-child.ts).
+ */
+async function load(files: string[], ...call: string[]): Promise<Loaded[]> {
+  const child = join(repo, 'test/support/import-entries.child.ts');
+  return (await runTsChild<Loaded[]>(child, [...files, ...(call.length ? ['--call', ...call] : [])])).result;
 }
 
 describe('package entry points', () => {
@@ -79,8 +43,8 @@ describe('package entry points', () => {
 
   // one process for all entries (each is a fresh process's cost on a loaded machine): the packages loaded after
   // each import include the earlier ones', and none may be a driver
-  it('importing any entry loads neither amqplib nor ioredis', () => {
-    const results = load(entries.map((e) => e.source));
+  it('importing any entry loads neither amqplib nor ioredis', async () => {
+    const results = await load(entries.map((e) => e.source));
     expect(results.map((r) => r.file)).toEqual(entries.map((e) => e.source));
     for (const { file, exports, packages } of results) {
       expect({ file, exports: exports > 0 }).toEqual({ file, exports: true });
@@ -88,7 +52,16 @@ describe('package entry points', () => {
     }
   }, 90_000);
 
-  it('the check sees a driver that is loaded', () => {
-    expect(load([join(here, 'transport/driver-loader.ts')], 'loadDriver', 'ioredis')[0].packages).toContain('ioredis');
+  // the root and the engine come first: no transport family's code is loaded before a URL connects (factory.ts)
+  it('importing the root or the engine loads no transport family', async () => {
+    const [root, engine] = await load(entries.slice(0, 2).map((e) => e.source));
+    for (const { file, files } of [root, engine]) {
+      expect({ file, families: files.filter((f) => /\/src\/transport\/(amqp|redis|memory|rpc)\//.test(f)) }).toEqual({ file, families: [] });
+    }
+    expect(engine.files).toContain('libs/nestjs-celery/src/transport/factory.ts'); // the check sees the transport layer
+  }, 90_000);
+
+  it('the check sees a driver that is loaded', async () => {
+    expect((await load([join(here, 'transport/driver-loader.ts')], 'loadDriver', 'ioredis'))[0].packages).toContain('ioredis');
   }, 90_000);
 });

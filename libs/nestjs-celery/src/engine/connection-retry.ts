@@ -4,6 +4,8 @@
  * and one log line per failed attempt in the consumer's wording.
  */
 import type { CeleryLogger } from '../common/logger.js';
+import { MissingDriverError } from '../transport/driver.errors.js';
+import { isTransportSetupError } from '../transport/lazy-transport.js';
 import { tlsErrorHint } from '../transport/tls-options.js';
 import { BrokerConnectionError } from './errors.js';
 
@@ -34,9 +36,11 @@ export interface ConnectionRetryOptions {
 
 /**
  * Errors waiting cannot fix, thrown at once as py-amqp's irrecoverable ones are: a refused
- * login (RabbitMQ ACCESS_REFUSED, Redis WRONGPASS/NOAUTH) or a TLS verification failure.
+ * login (RabbitMQ ACCESS_REFUSED, Redis WRONGPASS/NOAUTH) or a TLS verification failure; and
+ * a transport that could not be built (a refused setting, a driver package not installed).
  */
 export function isUnrecoverableConnectionError(error: unknown): boolean {
+  if (error instanceof MissingDriverError || isTransportSetupError(error)) return true;
   const text = `${String((error as { code?: string | number })?.code ?? '')} ${(error as Error)?.message ?? ''}`;
   return /ACCESS[-_]REFUSED|WRONGPASS|NOAUTH|invalid username-password/i.test(text) || tlsErrorHint(error) !== '';
 }

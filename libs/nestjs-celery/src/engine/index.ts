@@ -62,7 +62,15 @@ export type {
 } from '../transport/broker.interface.js';
 export type { ResultBackend, ResultBackendCapabilities, NativeChordSupport, ChordPart, StoreTarget } from '../transport/result-backend.interface.js';
 export type { ConnectionStatus } from '../transport/connection-status.js';
-export { createBroker, createResultBackend, UnsupportedUrlError, type TransportFactoryOptions } from '../transport/factory.js';
+export {
+  createBroker,
+  createResultBackend,
+  registerTransport,
+  UnsupportedUrlError,
+  type TransportFactoryOptions,
+  type TransportFamily,
+  type TransportModule,
+} from '../transport/factory.js';
 export { MissingDriverError, type DriverName } from '../transport/driver.errors.js';
 export { QueueInUseError } from '../transport/broker.errors.js';
 export { TlsConfigError, type SslOptions, type CertReqs } from '../transport/tls-options.js';

@@ -13,7 +13,6 @@ import type { Redis } from 'ioredis';
 import type { CeleryLogger } from '../../common/logger.js';
 import { configureLogger } from '../../common/log-settings.js';
 import { loadDriver } from '../../transport/driver-loader.js';
-import { parseRedisUrl } from '../../transport/redis/redis-url.js';
 import type { Celery, SendTaskOptions } from '../celery.js';
 import { BeatStore, type EntryState } from './beat-store.js';
 import { nextRunOf, ScheduleError, type BeatEntry, type NextRun } from './schedules.js';
@@ -85,6 +84,7 @@ export class Beat {
 
   /** Connect to Redis and the broker, then contend for the lock and send what is due while leader. */
   async start(): Promise<void> {
+    const { parseRedisUrl } = await import('../../transport/redis/redis-url.js'); // the Redis family's code, only for a beat
     const endpoint = parseRedisUrl(this.redisUrl());
     this.redis = new (loadDriver('ioredis').Redis)({ ...endpoint.options, connectionName: 'nestjs-celery beat', lazyConnect: true });
     this.redis.on('error', (error: Error) => this.logger.warn(`beat Redis connection: ${error.message}`));

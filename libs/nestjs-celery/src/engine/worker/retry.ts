@@ -20,7 +20,7 @@ import type { AutoretryMatcher, RetryOptions, TaskContext, TaskOptions } from '.
 
 // declared beside TaskContext, which takes them, so task-context.ts need not import this module
 export type { AutoretryMatcher, RetryOptions } from './task-context.js';
-import { isDelayedDeliveryExchange, stripDelayPrefix } from '../../transport/amqp/amqp-delayed-delivery.js';
+import { isDelayedDeliveryExchange, stripDelayPrefix } from '../../transport/delayed-delivery-names.js';
 
 /** Celery's Task.default_retry_delay: 3 minutes. */
 export const DEFAULT_RETRY_DELAY_SECONDS = 180;

@@ -3,10 +3,10 @@
  * native_delayed_delivery.py): names, the topology plan and the binary routing key. Pure.
  */
 import type { ExchangeDeclaration, PublishRoute, QueueDeclaration, QueueType } from '../broker.interface.js';
+import { DELAYED_DELIVERY_BITS, DELAYED_DELIVERY_EXCHANGE, stripDelayPrefix } from '../delayed-delivery-names.js';
 
-/** 28 levels: delays up to 2^28 - 1 seconds (about 8.5 years). */
-export const DELAYED_DELIVERY_BITS = 28;
-export const DELAYED_DELIVERY_EXCHANGE = 'celery_delayed_delivery';
+export { DELAYED_DELIVERY_BITS, DELAYED_DELIVERY_EXCHANGE, stripDelayPrefix } from '../delayed-delivery-names.js';
+
 export const MAX_DELAY_SECONDS = 2 ** DELAYED_DELIVERY_BITS - 1;
 
 export const delayedLevelName = (level: number): string => `celery_delayed_${level}`;
@@ -69,13 +69,6 @@ export function delayedBindingKey(routingKey: string): string {
   return routingKey.startsWith('#') ? routingKey : `#.${routingKey}`;
 }
 
-const DELAY_PREFIX = new RegExp(`^(?:[01]\\.){${DELAYED_DELIVERY_BITS}}`);
-
-/** A routing key without the delay's digits (a message that came through delayed delivery). */
-export function stripDelayPrefix(routingKey: string): string {
-  return routingKey.replace(DELAY_PREFIX, '');
-}
-
 /** kombu's calculate_routing_key: the delay's 28 binary digits joined by dots, then the key. */
 export function delayedRoutingKey(delaySeconds: number, routingKey: string): string {
   const delay = Math.trunc(delaySeconds);
@@ -91,6 +84,3 @@ export function delayedRoutingKey(delaySeconds: number, routingKey: string): str
 export function delayedRoute(delaySeconds: number, routingKey: string): PublishRoute {
   return { exchange: delayedLevelName(DELAYED_DELIVERY_BITS - 1), routingKey: delayedRoutingKey(delaySeconds, routingKey) };
 }
-
-/** True for the exchanges of the delayed-delivery topology (where a delayed message was last routed). */
-export const isDelayedDeliveryExchange = (exchange: string): boolean => exchange === DELAYED_DELIVERY_EXCHANGE || /^celery_delayed_\d+$/.test(exchange);

@@ -1,5 +1,5 @@
 // MemoryBackend: an in-process result backend for `memory://` (tests and single-process apps).
-import { randomUUID } from 'node:crypto';
+import { getProcessOid } from '../result-backend.oid.js';
 import { BehaviorSubject, Observable } from 'rxjs';
 import type { ResultMeta } from '../../protocol/result-meta.js';
 import { States, isReady } from '../../protocol/states.js';
@@ -39,7 +39,7 @@ export class MemoryBackend implements ResultBackend {
   readonly kind: string = 'memory';
   readonly capabilities: ResultBackendCapabilities = { chords: true };
   readonly watchCatchesUp = true;
-  readonly oid = randomUUID();
+  readonly oid = getProcessOid();
   private readonly store$: MemoryResultStore;
   private readonly status = new BehaviorSubject<ConnectionStatus>('connecting');
   readonly status$ = this.status.asObservable();

@@ -23,6 +23,8 @@ export interface RpcBackendOptions {
   maxCachedResults?: number;
   /** how replies are published; default the broker's publish (a Celery app passes its bounded one: maxPendingPublishes) */
   publish?: (message: TransportMessage, route: PublishRoute) => Promise<void>;
+  /** the reply queue's name (its `oid`); default a fresh one, so two backends never share a queue */
+  oid?: string;
 }
 
 /**
@@ -35,7 +37,7 @@ export class RpcBackend implements ResultBackend {
   readonly kind: string = 'rpc';
   readonly capabilities: ResultBackendCapabilities = { chords: false };
   /** the reply queue; one per backend instance (two in a process would split each other's replies) */
-  readonly oid = newOid();
+  readonly oid: string;
   readonly status$: Observable<ConnectionStatus>;
   private readonly logger: CeleryLogger;
   private readonly expiresMs: number | null;
@@ -55,6 +57,7 @@ export class RpcBackend implements ResultBackend {
     private readonly broker: Broker,
     options: RpcBackendOptions = {},
   ) {
+    this.oid = options.oid ?? newOid();
     this.logger = options.logger ?? consoleLogger('RpcBackend');
     const expires = options.resultExpiresSeconds === undefined ? 86_400 : options.resultExpiresSeconds;
     // kombu's maybe_s_to_ms: int(seconds * 1000), only when set
