@@ -169,7 +169,12 @@ class TableReader {
       if (known !== undefined && holdsKey(buf, keyStart, keyLength, known)) key = known;
       else {
         key = this.strings.get(keyStart, keyEnd);
-        if (topLevel && index < KEY_CACHE_SIZE) topLevelKeys[index] = ASCII.test(key) ? key : undefined;
+        if (topLevel && index < KEY_CACHE_SIZE) {
+          const ascii = ASCII.test(key);
+          // remembered as a string of its own: a slice would keep this whole frame's text alive
+          if (ascii) key = buf.toString('latin1', keyStart, keyEnd);
+          topLevelKeys[index] = ascii ? key : undefined;
+        }
       }
       this.offset = keyEnd;
       const value = this.value(end);
