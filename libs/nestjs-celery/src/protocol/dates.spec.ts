@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { jest } from '@jest/globals';
 import { nowNaiveUtcIso, parseIsoDate, toIsoString, toJsonIsoString } from './dates.js';
 
 describe('toIsoString (Python aware isoformat in UTC)', () => {
@@ -22,6 +23,20 @@ describe('toIsoString (Python aware isoformat in UTC)', () => {
   test('nowNaiveUtcIso is datetime.utcnow().isoformat(): no offset', () => {
     expect(nowNaiveUtcIso(new Date('2024-05-01T10:00:05.5Z'))).toBe('2024-05-01T10:00:05.500000');
     expect(nowNaiveUtcIso()).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?$/);
+  });
+
+  test('nowNaiveUtcIso() follows the clock: the time formatted for one millisecond is never handed out for the next', () => {
+    jest.useFakeTimers({ now: new Date('2024-05-01T10:00:05.123Z') });
+    try {
+      expect(nowNaiveUtcIso()).toBe('2024-05-01T10:00:05.123000');
+      expect(nowNaiveUtcIso()).toBe('2024-05-01T10:00:05.123000');
+      jest.setSystemTime(new Date('2024-05-01T10:00:05.124Z'));
+      expect(nowNaiveUtcIso()).toBe('2024-05-01T10:00:05.124000');
+      jest.setSystemTime(new Date('2031-12-31T23:59:59Z'));
+      expect(nowNaiveUtcIso()).toBe('2031-12-31T23:59:59');
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   test('toJsonIsoString is kombu 5.2 JSON: Z instead of +00:00', () => {

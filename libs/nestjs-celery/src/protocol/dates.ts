@@ -36,9 +36,19 @@ export function toJsonIsoString(date: Date): string {
   return naiveUtc(date) + 'Z';
 }
 
+/** the last "now" formatted by nowNaiveUtcIso: a worker stores many results within one millisecond */
+let lastNowMs = Number.NaN;
+let lastNowIso = '';
+
 /** `datetime.utcnow().isoformat()`: naive UTC, used for date_done in 5.2. */
-export function nowNaiveUtcIso(now: Date = new Date()): string {
-  return naiveUtc(now);
+export function nowNaiveUtcIso(now?: Date): string {
+  if (now) return naiveUtc(now);
+  const ms = Date.now();
+  if (ms !== lastNowMs) {
+    lastNowIso = naiveUtc(new Date(ms));
+    lastNowMs = ms;
+  }
+  return lastNowIso;
 }
 
 // date, then optional time with optional seconds/fraction, then optional offset

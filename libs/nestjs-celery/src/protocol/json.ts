@@ -81,15 +81,21 @@ function holdsUnsafeInteger(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return false;
   const pending: object[] = [value];
   while (pending.length) {
-    const container = pending.pop() as Record<string, unknown>;
-    const items = Array.isArray(container) ? (container as unknown[]) : Object.values(container);
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i];
-      if (typeof item === 'number') {
-        if (Number.isInteger(item) && !Number.isSafeInteger(item)) return true;
-      } else if (typeof item === 'object' && item !== null) pending.push(item);
+    const container = pending.pop()!;
+    // JSON.parse makes plain arrays and objects: read in place, no array of values per object
+    if (Array.isArray(container)) {
+      for (let i = 0; i < container.length; i++) if (isUnsafeOrPending(container[i], pending)) return true;
+    } else {
+      for (const key in container) if (isUnsafeOrPending((container as Record<string, unknown>)[key], pending)) return true;
     }
   }
+  return false;
+}
+
+/** true for an integral number beyond 2^53; a container is queued on `pending` to be walked. */
+function isUnsafeOrPending(item: unknown, pending: object[]): boolean {
+  if (typeof item === 'number') return Number.isInteger(item) && !Number.isSafeInteger(item);
+  if (typeof item === 'object' && item !== null) pending.push(item);
   return false;
 }
 

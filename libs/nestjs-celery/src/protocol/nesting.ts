@@ -20,13 +20,30 @@ export const headerCountProblem = (maxValues: number) => `the headers hold more 
 /** What is over the bounds in a decoded headers object, or undefined when it is within them. */
 export function headerBoundsProblem(headers: Record<string, unknown>, limits: HeaderLimits = DEFAULT_HEADER_LIMITS): string | undefined {
   let values = 0;
-  const stack: [unknown, number][] = Object.values(headers).map((v) => [v, 0]);
+  // a stack of values and one of their depths (no pair allocated per value: this runs on every message)
+  const stack: unknown[] = [];
+  const depths: number[] = [];
+  for (const key in headers) {
+    stack.push(headers[key]);
+    depths.push(0);
+  }
   while (stack.length) {
-    const [value, depth] = stack.pop()!;
+    const value = stack.pop();
+    const depth = depths.pop()!;
     if (++values > limits.maxValues) return headerCountProblem(limits.maxValues);
     if (typeof value !== 'object' || value === null || Buffer.isBuffer(value) || value instanceof Date) continue;
     if (depth + 1 > limits.maxDepth) return headerDepthProblem(limits.maxDepth);
-    for (const child of Array.isArray(value) ? value : Object.values(value)) stack.push([child, depth + 1]);
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        stack.push(value[i]);
+        depths.push(depth + 1);
+      }
+    } else {
+      for (const key in value) {
+        stack.push((value as Record<string, unknown>)[key]);
+        depths.push(depth + 1);
+      }
+    }
   }
   return undefined;
 }

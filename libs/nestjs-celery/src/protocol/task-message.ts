@@ -220,33 +220,23 @@ export function decodeTaskMessage(headers: Record<string, unknown>, properties: 
 function checkBounds(request: TaskRequest, limits: TaskMessageLimits): void {
   const maxName = limits.maxTaskNameLength ?? DEFAULT_TASK_MESSAGE_LIMITS.maxTaskNameLength;
   const maxId = limits.maxTaskIdLength ?? DEFAULT_TASK_MESSAGE_LIMITS.maxTaskIdLength;
-  const clipped = (text: string) => JSON.stringify(text.slice(0, 64)) + '…';
   if (request.id.length > maxId) {
     throw new InvalidTaskError(`task id ${clipped(request.id)} of ${request.id.length} characters is over the ${maxId}-character limit (maxTaskIdLength)`);
   }
-  const id = request.id;
-  for (const [what, value] of [
-    ['task name', request.task],
-    ['shadow name', request.name],
-  ] as const) {
-    if (value.length > maxName) {
-      throw new InvalidTaskError(
-        `task ${id}: ${what} ${clipped(value)} of ${value.length} characters is over the ${maxName}-character limit (maxTaskNameLength)`,
-        id,
-      );
-    }
-  }
-  for (const [what, value] of [
-    ['root_id', request.rootId],
-    ['parent_id', request.parentId],
-    ['group', request.groupId],
-  ] as const) {
-    if (value && value.length > maxId) {
-      throw new InvalidTaskError(
-        `task ${id}: ${what} ${clipped(value)} of ${value.length} characters is over the ${maxId}-character limit (maxTaskIdLength)`,
-        id,
-      );
-    }
+  // one call per field, not a loop over a list of pairs built for every message
+  checkLength(request.id, 'task name', request.task, maxName, 'maxTaskNameLength');
+  checkLength(request.id, 'shadow name', request.name, maxName, 'maxTaskNameLength');
+  checkLength(request.id, 'root_id', request.rootId, maxId, 'maxTaskIdLength');
+  checkLength(request.id, 'parent_id', request.parentId, maxId, 'maxTaskIdLength');
+  checkLength(request.id, 'group', request.groupId, maxId, 'maxTaskIdLength');
+}
+
+const clipped = (text: string) => JSON.stringify(text.slice(0, 64)) + '…';
+
+/** InvalidTaskError when the header `what` of task `id` is longer than `max` characters. */
+function checkLength(id: string, what: string, value: string | null | undefined, max: number, option: string): void {
+  if (value && value.length > max) {
+    throw new InvalidTaskError(`task ${id}: ${what} ${clipped(value)} of ${value.length} characters is over the ${max}-character limit (${option})`, id);
   }
 }
 

@@ -11,8 +11,19 @@ export interface BatchWeight<K> {
   /** a batch stops before the key that would take it over this (a key alone may exceed it) */
   max: number;
 }
+/** A caller waiting for its key's result. */
+interface Waiter<R> {
+  resolve(result: R): void;
+  reject(error: unknown): void;
+}
+
 export class TickBatcher<K, R> {
-  private pending = new Map<K, { resolve: (r: R) => void; reject: (e: unknown) => void }[]>();
+  /** the keys queued this turn, each once, in the order first added */
+  private keys: K[] = [];
+  /** the waiters of keys[i]: one, or an array once the same key was added again */
+  private waiters: (Waiter<R> | Waiter<R>[])[] = [];
+  /** where each queued key sits in `keys` (duplicate keys share one slot) */
+  private slots = new Map<K, number>();
   private scheduled = false;
 
   /**
@@ -29,18 +40,34 @@ export class TickBatcher<K, R> {
   /** Queue `key`; resolves with its result once its batch ran. Duplicate keys share one slot. */
   add(key: K): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      const waiters = this.pending.get(key);
-      if (waiters) waiters.push({ resolve, reject });
-      else this.pending.set(key, [{ resolve, reject }]);
+      const waiter: Waiter<R> = { resolve, reject };
+      const slot = this.slots.get(key);
+      if (slot === undefined) {
+        this.slots.set(key, this.keys.length);
+        this.keys.push(key);
+        this.waiters.push(waiter);
+      } else {
+        const queued = this.waiters[slot];
+        if (Array.isArray(queued)) queued.push(waiter);
+        else this.waiters[slot] = [queued, waiter];
+      }
       this.schedule();
     });
   }
 
   /** Reject everything still queued. */
   rejectAll(error: unknown): void {
-    const pending = this.pending;
-    this.pending = new Map();
-    for (const waiters of pending.values()) for (const w of waiters) w.reject(error);
+    const waiters = this.take().waiters;
+    for (let i = 0; i < waiters.length; i++) rejectSlot(waiters[i], error);
+  }
+
+  /** What is queued now, leaving the batcher empty. */
+  private take(): { keys: K[]; waiters: (Waiter<R> | Waiter<R>[])[] } {
+    const taken = { keys: this.keys, waiters: this.waiters };
+    this.keys = [];
+    this.waiters = [];
+    this.slots = new Map();
+    return taken;
   }
 
   private schedule(): void {
@@ -53,32 +80,45 @@ export class TickBatcher<K, R> {
   /** Run what is queued now rather than at the end of the turn (e.g. before a connection closes). */
   flush(): void {
     this.scheduled = false;
-    const batch = this.pending;
-    this.pending = new Map();
-    for (const chunk of this.split([...batch.keys()])) {
-      this.run(chunk).then(
-        (results) => chunk.forEach((k, j) => batch.get(k)!.forEach((w) => w.resolve(results[j]))),
-        (error: unknown) => chunk.forEach((k) => batch.get(k)!.forEach((w) => w.reject(error))),
-      );
+    const { keys, waiters } = this.take();
+    const weight = this.weight;
+    let start = 0;
+    let load = 0;
+    // consecutive chunks of at most maxBatch keys, each within the weight bound if there is one
+    for (let i = 0; i < keys.length; i++) {
+      const w = weight ? weight.of(keys[i]) : 0;
+      if (i > start && (i - start >= this.maxBatch || (weight && load + w > weight.max))) {
+        this.runChunk(keys, waiters, start, i);
+        start = i;
+        load = 0;
+      }
+      load += w;
     }
+    if (keys.length > start) this.runChunk(keys, waiters, start, keys.length);
   }
 
-  /** Consecutive chunks of at most maxBatch keys, each within the weight bound if there is one. */
-  private split(keys: K[]): K[][] {
-    const chunks: K[][] = [];
-    let chunk: K[] = [];
-    let weight = 0;
-    for (const key of keys) {
-      const w = this.weight ? this.weight.of(key) : 0;
-      if (chunk.length > 0 && (chunk.length >= this.maxBatch || (this.weight && weight + w > this.weight.max))) {
-        chunks.push(chunk);
-        chunk = [];
-        weight = 0;
-      }
-      chunk.push(key);
-      weight += w;
-    }
-    if (chunk.length > 0) chunks.push(chunk);
-    return chunks;
+  /** Run keys[start, end) as one batch and settle their waiters. */
+  private runChunk(keys: K[], waiters: (Waiter<R> | Waiter<R>[])[], start: number, end: number): void {
+    const chunk = start === 0 && end === keys.length ? keys : keys.slice(start, end);
+    this.run(chunk).then(
+      (results) => {
+        for (let j = 0; j < chunk.length; j++) resolveSlot(waiters[start + j], results[j]);
+      },
+      (error: unknown) => {
+        for (let j = start; j < end; j++) rejectSlot(waiters[j], error);
+      },
+    );
   }
+}
+
+/** Resolve the waiter, or each of the waiters, of one slot. */
+function resolveSlot<R>(waiters: Waiter<R> | Waiter<R>[], result: R): void {
+  if (!Array.isArray(waiters)) return waiters.resolve(result);
+  for (const w of waiters) w.resolve(result);
+}
+
+/** Reject the waiter, or each of the waiters, of one slot. */
+function rejectSlot<R>(waiters: Waiter<R> | Waiter<R>[], error: unknown): void {
+  if (!Array.isArray(waiters)) return waiters.reject(error);
+  for (const w of waiters) w.reject(error);
 }

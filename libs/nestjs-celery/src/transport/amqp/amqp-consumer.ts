@@ -40,7 +40,7 @@ interface Lease {
   readonly perTag: Map<string, number>;
   /** the per-consumer window the current subscriptions were started with (0: paused) */
   activePrefetch: number;
-  /** delivery tags handed out and not settled by their owner yet */
+  /** delivery tags handed out and not settled by their owner yet, oldest first */
   readonly held: Set<number>;
   /** tags acked by their owner, not yet sent: one basic.ack per event-loop turn covers them */
   pendingAcks: number[];
@@ -273,8 +273,8 @@ export class AmqpConsumer implements Consumer {
     if (tags.length === 0) return;
     lease.pendingAcks = [];
     if (!lease.open) return; // the channel is gone: RabbitMQ has requeued these already
-    let oldestHeld = Number.POSITIVE_INFINITY;
-    for (const t of lease.held) if (t < oldestHeld) oldestHeld = t;
+    // a channel's delivery tags only grow and `held` keeps insertion order: its first is its oldest
+    const oldestHeld = lease.held.size > 0 ? (lease.held.values().next().value as number) : Number.POSITIVE_INFINITY;
     let upTo = -1;
     try {
       for (const t of tags) {

@@ -167,6 +167,28 @@ describe('readContentHeader', () => {
     expect(fields.replyTo).toBe('réponse');
   });
 
+  it('reads each table its own keys when tables in a row differ at the same positions (keys are remembered by position)', () => {
+    // same lengths with other bytes, a key that is a prefix of the one before, non-ASCII where ASCII was and back, a nested table
+    const tables: Record<string, unknown>[] = [
+      { lang: 'py', task: 'add', id: '1' },
+      { lang: 'py', task: 'add', id: '2' },
+      { lanh: 'py', tasj: 'add', ie: '3' },
+      { lan: 'py', task: 'add', id: '4', extra: 5 },
+      { é: 'py', ÿ: 'add', id: '5' },
+      { 'Ã©': 'py', task: 'add' },
+      { lang: 'py', task: { lang: 'nested', é: 1 }, id: '6' },
+      { lang: 'py' },
+      {},
+      { lang: 'py', task: 'add', id: '7' },
+    ];
+    for (const headers of tables) {
+      const buf = encode({ contentType: 'application/json', headers: encodeAmqpTable(headers) });
+      const read = readContentHeader(buf, MAX_FRAME)!.frame.fields.headers as Record<string, unknown>;
+      expect(read).toEqual(viaAmqplib(buf).frame.fields.headers);
+      expect(Object.keys(read)).toEqual(Object.keys(headers));
+    }
+  });
+
   it('keeps a header named __proto__ as a key', () => {
     const entries = Buffer.concat([Buffer.from([9]), Buffer.from('__proto__'), Buffer.from('I'), int32(5)]);
     const headers = readContentHeader(rawHeaderFrame(entries), MAX_FRAME)!.frame.fields.headers as Record<string, unknown>;

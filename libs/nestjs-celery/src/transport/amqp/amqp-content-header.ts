@@ -86,6 +86,27 @@ class FrameStrings {
   }
 }
 
+/** How many leading keys of a top-level headers table are remembered (Celery's have about twenty). */
+const KEY_CACHE_SIZE = 64;
+
+/**
+ * The keys of the last top-level headers tables read, by position. Celery's task messages carry
+ * the same keys in the same order, so each key's bytes are compared with the string remembered
+ * for its position and, when equal, that string is used again: no slice per key and message, and
+ * a string V8 has already made a property name. Only ASCII keys are remembered, so equal bytes
+ * mean an equal key.
+ */
+const topLevelKeys: (string | undefined)[] = [];
+
+/** `buf[start, start + length)` holds exactly the ASCII string `key`. */
+function holdsKey(buf: Buffer, start: number, length: number, key: string): boolean {
+  if (key.length !== length) return false;
+  for (let i = 0; i < length; i++) if (buf[start + i] !== key.charCodeAt(i)) return false;
+  return true;
+}
+
+const ASCII = /^[\x00-\x7f]*$/;
+
 class TableReader {
   offset = 0;
   private depth = 0;
@@ -103,7 +124,7 @@ class TableReader {
   headers(end: number): { table: Record<string, unknown>; problem?: string } {
     const out: Record<string, unknown> = {};
     try {
-      this.entries(out, end);
+      this.entries(out, end, true);
       return { table: out };
     } catch (err) {
       if (err instanceof OverBound) return { table: out, problem: err.reason };
@@ -130,19 +151,31 @@ class TableReader {
   table(end: number): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     this.enter();
-    this.entries(out, end);
+    this.entries(out, end, false);
     this.depth--;
     return out;
   }
 
-  private entries(out: Record<string, unknown>, end: number): void {
+  /** `topLevel`: the keys are looked up in (and remembered into) topLevelKeys. */
+  private entries(out: Record<string, unknown>, end: number, topLevel: boolean): void {
     const buf = this.buf;
-    while (this.offset < end) {
+    for (let index = 0; this.offset < end; index++) {
       const keyLength = buf[this.offset];
       const keyStart = this.offset + 1;
       const keyEnd = keyStart + keyLength;
       if (keyEnd > end) throw UNREADABLE;
-      const key = this.strings.get(keyStart, keyEnd);
+      let key: string;
+      const known = topLevel && index < KEY_CACHE_SIZE ? topLevelKeys[index] : undefined;
+      if (known !== undefined && holdsKey(buf, keyStart, keyLength, known)) key = known;
+      else {
+        key = this.strings.get(keyStart, keyEnd);
+        if (topLevel && index < KEY_CACHE_SIZE) {
+          const ascii = ASCII.test(key);
+          // remembered as a string of its own: a slice would keep this whole frame's text alive
+          if (ascii) key = buf.toString('latin1', keyStart, keyEnd);
+          topLevelKeys[index] = ascii ? key : undefined;
+        }
+      }
       this.offset = keyEnd;
       const value = this.value(end);
       // a key literally named __proto__ stays a key

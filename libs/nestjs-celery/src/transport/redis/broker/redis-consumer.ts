@@ -7,7 +7,7 @@ import type { HeaderLimits } from '../../../protocol/nesting.js';
 import type { Redis } from 'ioredis';
 import type { CeleryLogger } from '../../../common/logger.js';
 import { decodeEnvelope, type DecodedEnvelope } from '../../../protocol/kombu-envelope.js';
-import type { ConsumeOptions, Consumer, Delivery, DeliveryHandler } from '../../broker.interface.js';
+import type { ConsumeOptions, Consumer, Delivery, DeliveryHandler, DeliveryInfo } from '../../broker.interface.js';
 import { PRIORITY_STEPS, type KombuKeys } from './redis-keys.js';
 import type { KombuAckEmulation } from './redis-unacked.js';
 import { kombuScripts, type KombuScripts } from './redis-scripts.js';
@@ -39,17 +39,102 @@ interface FanoutQueue {
   bindingKey: string;
 }
 
-/** A delivery this consumer handed out and that is still waiting for ack/reject. */
-interface Held {
-  tag: string;
-  settle(): boolean;
+const DONE: Promise<void> = Promise.resolve();
+
+/** A broadcast's ack and reject: it was settled on arrival. */
+const settledAlready = (): Promise<void> => DONE;
+
+function deliveryInfoOf(queue: string, decoded: DecodedEnvelope): DeliveryInfo {
+  return {
+    exchange: decoded.deliveryInfo.exchange,
+    routingKey: decoded.deliveryInfo.routingKey,
+    queue,
+    redelivered: decoded.deliveryInfo.redelivered,
+    deliveryTag: decoded.deliveryTag,
+  };
+}
+
+/**
+ * A delivery from a list queue. Its state lives on the object (no closures per message); `tag`
+ * is its entry in kombu's unacked hash (undefined: none, e.g. without acks), `recording` the
+ * write of that entry when the atomic pop could not make it.
+ */
+class RedisDelivery implements Delivery {
+  readonly message: DecodedEnvelope['message'];
+  readonly deliveryInfo: DeliveryInfo;
+  transportError?: Error;
+  private done: boolean;
+
+  constructor(
+    private readonly consumer: RedisConsumer,
+    private readonly queue: string,
+    private readonly raw: string,
+    decoded: DecodedEnvelope,
+    readonly tag: string | undefined,
+    /** resolves false when the unacked entry could not be written (then only `raw` can requeue it) */
+    private readonly recording: Promise<boolean> | undefined,
+  ) {
+    this.message = decoded.message;
+    this.deliveryInfo = deliveryInfoOf(queue, decoded);
+    if (decoded.error) this.transportError = decoded.error;
+    this.done = consumer.noAck;
+  }
+
+  /** Mark settled; false when it was already (or never needed settling: no ack). */
+  settle(): boolean {
+    if (this.done) return false;
+    this.done = true;
+    this.consumer.settled(this);
+    return true;
+  }
+
+  ack(): Promise<void> {
+    if (!this.settle() || this.tag === undefined) return DONE;
+    const tag = this.tag;
+    const acked = this.recording ? this.recording.then(() => this.ackTag(tag)) : this.ackTag(tag);
+    return this.consumer.settling(acked);
+  }
+
+  private ackTag(tag: string): Promise<void> {
+    return this.consumer.ctx.ackEmulation.ack(tag).catch((err: Error) => {
+      // not silent: the entry stays in the unacked hash and is restored (run again) after the visibility timeout
+      this.consumer.ctx.logger.error(
+        `ack of delivery ${tag} failed (${err.message}): it stays in kombu's unacked hash and is redelivered after the visibility timeout`,
+      );
+      throw err;
+    });
+  }
+
+  reject(requeue: boolean): Promise<void> {
+    if (!this.settle()) return DONE;
+    return this.consumer.settling(this.rejectNow(requeue));
+  }
+
+  private async rejectNow(requeue: boolean): Promise<void> {
+    const { tag, consumer } = this;
+    const emulation = consumer.ctx.ackEmulation;
+    // a delivery whose unacked entry was never written cannot be restored by tag: push it back as it came
+    const recorded = (await this.recording) !== false;
+    if (tag !== undefined && recorded) {
+      // kombu QoS.reject: restore to the far end (LPUSH), then ack. The restore already drops
+      // the unacked entry atomically; acking after it could delete the entry of the same tag
+      // recorded again by whoever popped the restored message meanwhile (it would be lost).
+      if (requeue) await emulation.restoreByTag(tag, true);
+      else await emulation.ack(tag);
+    } else if (requeue) {
+      await consumer.ctx.main.lpush(consumer.ctx.keys.queue(this.queue), this.raw);
+    } else if (tag !== undefined) {
+      await emulation.ack(tag);
+    }
+  }
 }
 
 export class RedisConsumer implements Consumer {
   /** kombu's round_robin_cycle: the queue just served moves to the end */
   private readonly cycle: string[];
-  private readonly noAck: boolean;
-  private readonly held = new Set<Held>();
+  /** @internal */
+  readonly noAck: boolean;
+  private readonly held = new Set<RedisDelivery>();
   private readonly inFlight = new Set<Promise<void>>();
   private unsettled = 0;
   private prefetch: number;
@@ -64,7 +149,8 @@ export class RedisConsumer implements Consumer {
   private wake?: () => void;
 
   constructor(
-    private readonly ctx: ConsumerContext,
+    /** @internal */
+    readonly ctx: ConsumerContext,
     listQueues: string[],
     private readonly fanoutQueues: FanoutQueue[],
     private readonly options: ConsumeOptions,
@@ -108,7 +194,7 @@ export class RedisConsumer implements Consumer {
   private async refreshHeld(): Promise<void> {
     if (this.held.size === 0) return;
     try {
-      await this.ctx.ackEmulation.touch([...this.held].map((h) => h.tag));
+      await this.ctx.ackEmulation.touch([...this.held].map((h) => h.tag as string));
     } catch (err) {
       this.ctx.logger.warn(`could not refresh the unacked_index of held deliveries: ${(err as Error).message}`);
     }
@@ -152,7 +238,7 @@ export class RedisConsumer implements Consumer {
     for (const held of [...this.held]) {
       if (!held.settle()) continue;
       try {
-        if (await this.ctx.ackEmulation.restoreByTag(held.tag)) restored++;
+        if (await this.ctx.ackEmulation.restoreByTag(held.tag as string)) restored++;
       } catch (err) {
         this.ctx.logger.error(`could not restore unacknowledged message ${held.tag} at close: ${(err as Error).message}`);
       }
@@ -268,56 +354,24 @@ export class RedisConsumer implements Consumer {
   }
 
   private deliver(queue: string, raw: string, decoded: DecodedEnvelope, tag: string | undefined, recording?: Promise<boolean>): void {
-    let settled = this.noAck;
-    const settle = () => {
-      if (settled) return false;
-      settled = true;
-      this.unsettled--;
-      if (held) this.held.delete(held);
-      if (this.cancelled && !this.holding) this.stopRefresh();
-      this.wake?.();
-      return true;
-    };
-    const held: Held | undefined = !this.noAck && tag !== undefined ? { tag, settle } : undefined;
-    if (!this.noAck) this.unsettled++;
-    if (held) this.held.add(held);
-    const emulation = this.ctx.ackEmulation;
-    this.dispatch(queue, decoded, {
-      ack: () =>
-        this.settling(async () => {
-          if (!settle() || tag === undefined) return;
-          await recording;
-          await emulation.ack(tag).catch((err: Error) => {
-            // not silent: the entry stays in the unacked hash and is restored (run again) after the visibility timeout
-            this.ctx.logger.error(
-              `ack of delivery ${tag} failed (${err.message}): it stays in kombu's unacked hash and is redelivered after the visibility timeout`,
-            );
-            throw err;
-          });
-        }),
-      reject: (requeue: boolean) =>
-        this.settling(async () => {
-          if (!settle()) return;
-          // a delivery whose unacked entry was never written cannot be restored by tag: push it back as it came
-          const recorded = (await recording) !== false;
-          if (tag !== undefined && recorded) {
-            // kombu QoS.reject: restore to the far end (LPUSH), then ack. The restore already drops
-            // the unacked entry atomically; acking after it could delete the entry of the same tag
-            // recorded again by whoever popped the restored message meanwhile (it would be lost).
-            if (requeue) await emulation.restoreByTag(tag, true);
-            else await emulation.ack(tag);
-          } else if (requeue) {
-            await this.ctx.main.lpush(this.ctx.keys.queue(queue), raw);
-          } else if (tag !== undefined) {
-            await emulation.ack(tag);
-          }
-        }),
-    });
+    const delivery = new RedisDelivery(this, queue, raw, decoded, tag, recording);
+    if (!this.noAck) {
+      this.unsettled++;
+      if (tag !== undefined) this.held.add(delivery);
+    }
+    this.dispatch(queue, delivery);
   }
 
-  /** Track an ack/reject in flight so close() lets it reach Redis before quitting. */
-  private settling(op: () => Promise<void>): Promise<void> {
-    const done = op();
+  /** @internal RedisDelivery: the delivery was just settled (called once per delivery). */
+  settled(delivery: RedisDelivery): void {
+    this.unsettled--;
+    this.held.delete(delivery);
+    if (this.cancelled && !this.holding) this.stopRefresh();
+    this.wake?.();
+  }
+
+  /** @internal RedisDelivery: track an ack/reject in flight so close() lets it reach Redis before quitting. */
+  settling(done: Promise<void>): Promise<void> {
     this.inFlight.add(done);
     const forget = () => this.inFlight.delete(done);
     done.then(forget, forget);
@@ -329,19 +383,7 @@ export class RedisConsumer implements Consumer {
     await Promise.allSettled([...this.inFlight]);
   }
 
-  private dispatch(queue: string, decoded: DecodedEnvelope, settlement: Pick<Delivery, 'ack' | 'reject'>): void {
-    const delivery: Delivery = {
-      message: decoded.message,
-      deliveryInfo: {
-        exchange: decoded.deliveryInfo.exchange,
-        routingKey: decoded.deliveryInfo.routingKey,
-        queue,
-        redelivered: decoded.deliveryInfo.redelivered,
-        deliveryTag: decoded.deliveryTag,
-      },
-      ...settlement,
-    };
-    if (decoded.error) delivery.transportError = decoded.error;
+  private dispatch(queue: string, delivery: Delivery): void {
     try {
       this.onDelivery(delivery);
     } catch (err) {
@@ -365,7 +407,9 @@ export class RedisConsumer implements Consumer {
         return;
       }
       // broadcasts are never stored, so they are settled on arrival (kombu consumes them no_ack)
-      this.dispatch(queue, decoded, { ack: async () => undefined, reject: async () => undefined });
+      const delivery: Delivery = { message: decoded.message, deliveryInfo: deliveryInfoOf(queue, decoded), ack: settledAlready, reject: settledAlready };
+      if (decoded.error) delivery.transportError = decoded.error;
+      this.dispatch(queue, delivery);
     });
     await sub.psubscribe(...this.fanoutQueues.map((f) => this.ctx.keys.fanoutPattern(f.exchange, f.bindingKey)));
   }
