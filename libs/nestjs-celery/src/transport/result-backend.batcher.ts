@@ -3,6 +3,11 @@
  * SUBSCRIBE with many channels, one MGET with many keys, one script call storing many results,
  * one ZREM/HDEL acking many deliveries): a client publishing or a worker finishing thousands of
  * tasks per second would otherwise pay one command per task.
+ *
+ * The batch goes out as soon as the batcher is idle, like Nagle's algorithm: with no batch of its
+ * own awaiting a reply, what was queued goes at the end of the current job (a microtask: the calls
+ * made by the same code path still share it), so a lone call does not wait for the turn to end;
+ * while a batch is in flight, calls gather until the end of the turn (setImmediate) as before.
  */
 
 /** A bound on what one batch carries besides its count (e.g. bytes). */
@@ -14,6 +19,8 @@ export interface BatchWeight<K> {
 export class TickBatcher<K, R> {
   private pending = new Map<K, { resolve: (r: R) => void; reject: (e: unknown) => void }[]>();
   private scheduled = false;
+  /** batches handed to `run` whose promise has not settled yet */
+  private inFlight = 0;
 
   /**
    * @param run executes one batch; resolves with one result per key, in order
@@ -46,8 +53,10 @@ export class TickBatcher<K, R> {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    // setImmediate rather than a microtask: lets a burst of async callers all queue first
-    setImmediate(() => this.flush());
+    // idle: nothing to gather behind, so do not charge a lone call the rest of the turn; busy:
+    // setImmediate lets a burst of async callers all queue behind the batch in flight
+    if (this.inFlight === 0) queueMicrotask(() => this.flush());
+    else setImmediate(() => this.flush());
   }
 
   /** Run what is queued now rather than at the end of the turn (e.g. before a connection closes). */
@@ -56,9 +65,16 @@ export class TickBatcher<K, R> {
     const batch = this.pending;
     this.pending = new Map();
     for (const chunk of this.split([...batch.keys()])) {
+      this.inFlight++;
       this.run(chunk).then(
-        (results) => chunk.forEach((k, j) => batch.get(k)!.forEach((w) => w.resolve(results[j]))),
-        (error: unknown) => chunk.forEach((k) => batch.get(k)!.forEach((w) => w.reject(error))),
+        (results) => {
+          this.inFlight--;
+          chunk.forEach((k, j) => batch.get(k)!.forEach((w) => w.resolve(results[j])));
+        },
+        (error: unknown) => {
+          this.inFlight--;
+          chunk.forEach((k) => batch.get(k)!.forEach((w) => w.reject(error)));
+        },
       );
     }
   }
