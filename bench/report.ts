@@ -140,9 +140,22 @@ export function medianDrain(
   return pick && { ...pick, roundRates: mine.map((f) => f.rate ?? NaN) };
 }
 
-/** our client + worker's round trip on `node` (default: the bench's own), or Python's */
-export function rttOf(r: Pick<BenchResults, 'rtt'>, b: BrokerKind, pair: 'ours' | 'python', node: string = process.version): RttFigure | undefined {
-  return r.rtt.find((f) => f.broker === b && f.pair === pair && onNode(f, node));
+/** Publisher confirms at Celery's default: off on RabbitMQ (confirm_publish), the LPUSH reply on Redis. */
+export const celeryDefaultConfirms = (b: BrokerKind): boolean => b !== 'amqp';
+
+/**
+ * our client + worker's round trip on `node` (default: the bench's own), or Python's, with or
+ * without publisher confirms (default: Celery's default, where the target is read)
+ */
+export function rttOf(
+  r: Pick<BenchResults, 'rtt'>,
+  b: BrokerKind,
+  pair: 'ours' | 'python',
+  node: string = process.version,
+  confirms = celeryDefaultConfirms(b),
+): RttFigure | undefined {
+  // figures from before the confirms column (older JSON) were all confirmed
+  return r.rtt.find((f) => f.broker === b && f.pair === pair && onNode(f, node) && (f.confirms ?? true) === confirms);
 }
 
 /**
@@ -304,17 +317,26 @@ function publishSection(r: BenchResults, out: string[]): void {
 function rttSection(r: BenchResults, out: string[]): void {
   const brokers = config.brokerKinds;
   out.push('');
-  out.push(`3. Round trip of one task at a time (send → result in hand), ${config.rttN} tasks after 20 warm-ups`);
-  const rows: string[][] = [['broker', 'client + worker', 'p50', 'p99', 'mean']];
+  out.push(`3. Round trip of one task at a time (send → result in hand), ${config.rttN} tasks after 20 warm-ups. On RabbitMQ without publisher`);
+  out.push("   confirms (Celery's default, where the targets are read) and with them (our default; Python with confirm_publish=True):");
+  out.push("   a confirmed send of a persistent message waits for RabbitMQ's fsync.");
+  const rows: string[][] = [['broker', 'publisher confirms', 'client + worker', 'p50', 'p99', 'mean']];
   const ratios: string[][] = [];
   for (const b of brokers) {
-    for (const [pair, label] of [
-      ['ours', 'our client + our worker'],
-      ['python', 'Python client + Python worker (-P solo)'],
-    ] as const) {
-      const f = rttOf(r, b, pair);
-      if (!f) continue;
-      rows.push(f.error ? [BROKER_NAMES[b], label, shortError(f.error)] : [BROKER_NAMES[b], label, ms(f.p50Ms), ms(f.p99Ms), ms(f.meanMs)]);
+    for (const confirms of b === 'amqp' ? [false, true] : [true]) {
+      const confirmLabel = b !== 'amqp' ? '(LPUSH reply)' : confirms ? 'on (our default)' : "off (Celery's default)";
+      for (const [pair, label] of [
+        ['ours', 'our client + our worker'],
+        ['python', 'Python client + Python worker (-P solo)'],
+      ] as const) {
+        const f = rttOf(r, b, pair, process.version, confirms);
+        if (!f) continue;
+        rows.push(
+          f.error
+            ? [BROKER_NAMES[b], confirmLabel, label, shortError(f.error)]
+            : [BROKER_NAMES[b], confirmLabel, label, ms(f.p50Ms), ms(f.p99Ms), ms(f.meanMs)],
+        );
+      }
     }
     ratios.push(ratioRow(r, b, 'rtt.oursP50', 'our p50'));
     ratios.push(ratioRow(r, b, 'rtt.oursOverPythonP50', 'our p50 / Python p50 (below Python)'));

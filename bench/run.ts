@@ -13,7 +13,7 @@ import { config, ROOT, SHORT } from './config.js';
 import type { BenchContext } from './context.js';
 import { drain, type WorkerName } from './drain.scenario.js';
 import { publish } from './publish.scenario.js';
-import { computeRatios, render, writeJson, type BenchResults } from './report.js';
+import { celeryDefaultConfirms, computeRatios, render, writeJson, type BenchResults } from './report.js';
 import { ResultObserver } from './result-observer.js';
 import { machineTicks, otherNodeBinaries } from './processes.js';
 import { rssOverTime } from './rss.scenario.js';
@@ -109,8 +109,11 @@ async function main(): Promise<void> {
         results.publish.push(await publishCeiling(ctx, kind));
       }
       if (config.parts.has('rtt')) {
-        for (const p of ['ours', 'python'] as const) results.rtt.push(await roundTrip(ctx, kind, p));
-        for (const node of nodes) results.rtt.push(await roundTrip(ctx, kind, 'ours', node));
+        // RabbitMQ: like for like, as the publish part; the per-Node rows at Celery's default
+        for (const confirms of kind === 'amqp' ? [false, true] : [true]) {
+          for (const p of ['ours', 'python'] as const) results.rtt.push(await roundTrip(ctx, kind, p, confirms));
+        }
+        for (const node of nodes) results.rtt.push(await roundTrip(ctx, kind, 'ours', celeryDefaultConfirms(kind), node));
       }
     }
     if (config.parts.has('rss')) results.rss = await rssOverTime(ctx);

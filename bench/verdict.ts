@@ -24,7 +24,11 @@ export function problems(r: BenchResults): string[] {
     if (!f.error && f.rate === undefined) out.push(`${label}: no rate`);
   }
   for (const f of r.publish) check(`publish ${f.client}, ${f.broker}${f.confirms ? ', confirms' : ''}`, f);
-  for (const f of r.rtt) check(`round trip ${f.pair}${f.node && f.node !== r.meta.node ? ` on Node ${f.node}` : ''}, ${f.broker}`, f);
+  for (const f of r.rtt)
+    check(
+      `round trip ${f.pair}${f.node && f.node !== r.meta.node ? ` on Node ${f.node}` : ''}, ${f.broker}${f.broker === 'amqp' && f.confirms ? ', confirms' : ''}`,
+      f,
+    );
   check('rss', r.rss);
   if (r.quorum) {
     check('quorum', r.quorum);

@@ -205,6 +205,31 @@ describeRedis('RedisBackend', () => {
     await until(async () => (await clients(redis, `${name}:results-subscriber`))[0].sub === '0');
   });
 
+  it("a ready state that arrives on the on_task_call subscription before anyone watches is kept for the next watch (Celery's pending messages)", async () => {
+    const id = newId();
+    await backend.onTaskCall(id);
+    const writer = own(new RedisBackend(REDIS_URL, { logger: silentLogger }));
+    await writer.store(resultMeta(id, 'SUCCESS', 'kept'), { taskId: id });
+    await until(() => backend.subscriptionCount === 0); // the ready state arrived: subscription released
+    await redis.del(KEY(id)); // a new SUBSCRIBE + GET would now find nothing
+    const seen = await collect(backend, id);
+    expect(statuses(seen)).toEqual(['SUCCESS']);
+    expect(seen[0].result).toBe('kept');
+    expect(backend.subscriptionCount).toBe(0);
+  });
+
+  it('forget() drops a kept ready state: the next watch reads Redis again', async () => {
+    const id = newId();
+    await backend.onTaskCall(id);
+    await backend.store(resultMeta(id, 'SUCCESS', 'old'), { taskId: id });
+    await until(() => backend.subscriptionCount === 0);
+    await backend.forget(id);
+    const next = collect(backend, id);
+    await until(() => backend.subscriptionCount === 1); // waiting on Redis, not answered from memory
+    await backend.store(resultMeta(id, 'SUCCESS', 'new'), { taskId: id });
+    expect((await next).map((m) => m.result)).toEqual(['new']);
+  });
+
   it('unsubscribing the last watcher releases the channel', async () => {
     const id = newId();
     const subscription = backend.watch(id).subscribe();

@@ -1,5 +1,8 @@
 import { TickBatcher } from './result-backend.batcher.js';
 
+/** yield to the next job (microtask): whatever an earlier job queued has run */
+const nextJob = () => Promise.resolve();
+
 describe('TickBatcher', () => {
   it('runs calls made in the same tick as one batch, duplicates sharing a slot', async () => {
     const runs: string[][] = [];
@@ -44,5 +47,40 @@ describe('TickBatcher', () => {
     const queued = b.add('z');
     b.rejectAll(new Error('closed'));
     await expect(queued).rejects.toThrow('closed');
+  });
+
+  it('an idle batcher runs a lone call at the end of the current job, before the turn ends', async () => {
+    const runs: string[][] = [];
+    const b = new TickBatcher<string, string>(async (keys) => (runs.push(keys), keys));
+    let turnEnded = false;
+    setImmediate(() => (turnEnded = true));
+    const lone = b.add('a');
+    await nextJob(); // the next job: a flush left for the end of the turn would not have run yet
+    expect(runs).toEqual([['a']]);
+    expect(turnEnded).toBe(false);
+    expect(await lone).toBe('a');
+  });
+
+  it('while a batch is in flight, calls from separate jobs gather into one batch at the end of the turn', async () => {
+    const runs: string[][] = [];
+    const replies: (() => void)[] = [];
+    const b = new TickBatcher<string, string>((keys) => {
+      runs.push(keys);
+      return new Promise((resolve) => replies.push(() => resolve(keys)));
+    });
+    const first = b.add('a');
+    await nextJob();
+    expect(runs).toEqual([['a']]); // idle: went at once
+    const burst: Promise<string>[] = [];
+    for (const key of ['b', 'c', 'd']) {
+      burst.push(b.add(key));
+      await nextJob(); // each call in its own job, as async callers finishing one after another
+    }
+    expect(runs).toEqual([['a']]); // busy: nothing more sent yet
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(runs).toEqual([['a'], ['b', 'c', 'd']]);
+    replies.forEach((reply) => reply());
+    expect(await first).toBe('a');
+    expect(await Promise.all(burst)).toEqual(['b', 'c', 'd']);
   });
 });

@@ -3,6 +3,11 @@
  * SUBSCRIBE with many channels, one MGET with many keys, one script call storing many results,
  * one ZREM/HDEL acking many deliveries): a client publishing or a worker finishing thousands of
  * tasks per second would otherwise pay one command per task.
+ *
+ * The batch goes out as soon as the batcher is idle, like Nagle's algorithm: with no batch of its
+ * own awaiting a reply, what was queued goes at the end of the current job (a microtask: the calls
+ * made by the same code path still share it), so a lone call does not wait for the turn to end;
+ * while a batch is in flight, calls gather until the end of the turn (setImmediate) as before.
  */
 
 /** A bound on what one batch carries besides its count (e.g. bytes). */
@@ -25,6 +30,8 @@ export class TickBatcher<K, R> {
   /** where each queued key sits in `keys` (duplicate keys share one slot) */
   private slots = new Map<K, number>();
   private scheduled = false;
+  /** batches handed to `run` whose promise has not settled yet */
+  private inFlight = 0;
 
   /**
    * @param run executes one batch; resolves with one result per key, in order
@@ -73,8 +80,10 @@ export class TickBatcher<K, R> {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    // setImmediate rather than a microtask: lets a burst of async callers all queue first
-    setImmediate(() => this.flush());
+    // idle: nothing to gather behind, so do not charge a lone call the rest of the turn; busy:
+    // setImmediate lets a burst of async callers all queue behind the batch in flight
+    if (this.inFlight === 0) queueMicrotask(() => this.flush());
+    else setImmediate(() => this.flush());
   }
 
   /** Run what is queued now rather than at the end of the turn (e.g. before a connection closes). */
@@ -100,11 +109,14 @@ export class TickBatcher<K, R> {
   /** Run keys[start, end) as one batch and settle their waiters. */
   private runChunk(keys: K[], waiters: (Waiter<R> | Waiter<R>[])[], start: number, end: number): void {
     const chunk = start === 0 && end === keys.length ? keys : keys.slice(start, end);
+    this.inFlight++;
     this.run(chunk).then(
       (results) => {
+        this.inFlight--;
         for (let j = 0; j < chunk.length; j++) resolveSlot(waiters[start + j], results[j]);
       },
       (error: unknown) => {
+        this.inFlight--;
         for (let j = start; j < end; j++) rejectSlot(waiters[j], error);
       },
     );

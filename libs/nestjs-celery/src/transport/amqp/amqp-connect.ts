@@ -47,6 +47,8 @@ export async function connectFirst(
     const { url, tls } = endpoints[index];
     try {
       const model = await connect(url, {
+        // TCP_NODELAY, as py-amqp sets it: a lone publish, ack or confirm must not wait on Nagle's algorithm
+        noDelay: true,
         ...options.socketOptions,
         ...tls,
         timeout: options.connectTimeoutMs,

@@ -60,8 +60,8 @@ export interface AmqpBrokerOptions {
   /**
    * Resolve a publish only on RabbitMQ's publisher confirm (default true). false is Celery's
    * default (`broker_transport_options={'confirm_publish': False}`): a publish resolves once
-   * written to the connection, and a message lost after that (a nack, the connection dropping)
-   * is logged, not reported to the sender.
+   * written to the connection, on a plain channel (no confirm mode) as kombu's; a channel
+   * RabbitMQ closes under such publishes is logged, not reported to the sender.
    */
   confirmPublish?: boolean;
   /**
@@ -335,7 +335,7 @@ export class AmqpBroker implements Broker {
     for (const queue of this.queues.values()) {
       await declarer.queue(queue).catch((err: Error) => this.logger.error(`redeclaring: ${err.message}`));
     }
-    const publisher = new AmqpPublisher(await model.createConfirmChannel(), this.logger, this.confirmPublish);
+    const publisher = await this.openPublisher(model);
     this.assertStillAttaching(model);
     const live: Live = { model, declarer, publisher };
     this.live = live;
@@ -465,12 +465,17 @@ export class AmqpBroker implements Broker {
   /** A server-closed publish channel (e.g. publishing to a missing exchange) is replaced. */
   private renewPublisher(live: Live): Promise<AmqpPublisher> {
     if (!this.renewing) {
-      this.renewing = live.model
-        .createConfirmChannel()
-        .then((channel) => (live.publisher = new AmqpPublisher(channel, this.logger, this.confirmPublish)))
+      this.renewing = this.openPublisher(live.model)
+        .then((publisher) => (live.publisher = publisher))
         .finally(() => (this.renewing = undefined));
     }
     return this.renewing;
+  }
+
+  /** The confirm channel, and with confirmPublish false the plain one the unconfirmed publishes go on. */
+  private async openPublisher(model: ChannelModel): Promise<AmqpPublisher> {
+    const confirms = await model.createConfirmChannel();
+    return new AmqpPublisher(confirms, this.logger, this.confirmPublish ? undefined : await model.createChannel());
   }
 
   private sleep(ms: number): Promise<void> {

@@ -52,12 +52,22 @@ export interface RedisResultSubscriberOptions {
 const UNWATCHED_SUBSCRIPTION_MS = 10 * 60_000;
 
 /**
+ * Ready documents kept for a watch() that comes after them (Celery's `ResultConsumer._pending_messages`,
+ * a BufferMap of MESSAGE_BUFFER_MAX = 8192): a result often arrives on the on_task_call subscription
+ * while its sender still waits for the publish confirm, and get() then takes it from here instead of
+ * subscribing and GETting again. Oldest dropped first; a dropped one costs only that round trip.
+ */
+const PENDING_MESSAGES_MAX = 8192;
+
+/**
  * The Redis backend's pub/sub side (Celery's ResultConsumer in celery/backends/redis.py): ONE
  * subscriber connection for every awaited task, SUBSCRIBE per result key (batched per tick),
  * GET after subscribing to catch results stored earlier, MGET after a reconnect.
  */
 export class RedisResultSubscriber {
   private readonly entries = new Map<string, Entry>();
+  /** ready documents that arrived before anyone watched their task, by key, oldest first */
+  private readonly pendingMessages = new Map<string, ResultMeta>();
   private connection?: RedisConnection;
   private readonly subscribes = new TickBatcher<string, void>((keys) => this.sub.subscribe(...keys).then(() => keys.map(() => undefined)));
   private readonly unsubscribes = new TickBatcher<string, void>((keys) => this.unsubscribe(keys));
@@ -87,7 +97,15 @@ export class RedisResultSubscriber {
         subscriber.error(new BackendClosedError(`redis result backend is closed; cannot watch task ${taskId}`, taskId));
         return;
       }
-      const entry = this.acquire(taskId);
+      const key = this.options.keyFor(taskId);
+      const early = this.pendingMessages.get(key);
+      if (early) {
+        this.pendingMessages.delete(key);
+        subscriber.next(early);
+        subscriber.complete();
+        return;
+      }
+      const entry = this.acquire(taskId, key);
       const watcher: Watcher = { subscriber };
       entry.watchers.add(watcher);
       if (entry.synced && !entry.buffer) {
@@ -104,7 +122,9 @@ export class RedisResultSubscriber {
 
   /** Drop an unwatched subscription (AsyncResult.forget cancels it in Celery too). */
   forget(taskId: string): void {
-    const entry = this.entries.get(this.options.keyFor(taskId));
+    const key = this.options.keyFor(taskId);
+    this.pendingMessages.delete(key);
+    const entry = this.entries.get(key);
     if (entry && entry.watchers.size === 0) this.release(entry);
   }
 
@@ -112,6 +132,7 @@ export class RedisResultSubscriber {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.sweeper);
+    this.pendingMessages.clear();
     const error = (taskId: string) => new BackendClosedError(`redis result backend closed while waiting for task ${taskId}`, taskId);
     for (const entry of [...this.entries.values()]) {
       this.entries.delete(entry.key);
@@ -139,10 +160,10 @@ export class RedisResultSubscriber {
     return this.connection.client;
   }
 
-  private acquire(taskId: string): Entry {
-    const key = this.options.keyFor(taskId);
+  private acquire(taskId: string, key = this.options.keyFor(taskId)): Entry {
     let entry = this.entries.get(key);
     if (!entry) {
+      this.pendingMessages.delete(key); // the task id is sent again: its earlier outcome is not this one's
       entry = { key, taskId, watchers: new Set(), subscribed: Promise.resolve(), synced: false, syncGeneration: 0, createdAt: Date.now() };
       this.entries.set(key, entry);
       this.subscribeEntry(entry);
@@ -217,9 +238,16 @@ export class RedisResultSubscriber {
     const watchers = [...entry.watchers];
     for (const w of watchers) this.deliver(w, raw, meta);
     if (isReady(meta.status)) {
+      if (watchers.length === 0) this.keepPending(entry.key, meta);
       this.release(entry); // Celery cancels the subscription on a ready state too
       for (const w of watchers) w.subscriber.complete();
     }
+  }
+
+  private keepPending(key: string, meta: ResultMeta): void {
+    this.pendingMessages.delete(key);
+    this.pendingMessages.set(key, meta);
+    if (this.pendingMessages.size > PENDING_MESSAGES_MAX) this.pendingMessages.delete(this.pendingMessages.keys().next().value!);
   }
 
   private deliver(watcher: Watcher, raw: string, meta: ResultMeta): void {
