@@ -9,6 +9,7 @@ import { describeIfAvailable, REDIS_URL, uniqueName } from '../support/services.
 import { runPeer, type PeerOutcome } from './backend-peer.js';
 import { resultMeta, valueError } from './result-metas.js';
 import { eventually } from '../support/eventually.js';
+import { redisMonitor } from '../support/redis-monitor.js';
 
 const describeRedis = await describeIfAvailable('redis result backend', 'redis');
 const describeInterop = await describeIfAvailable('redis result backend ↔ python celery', 'redis', 'python-celery');
@@ -114,11 +115,11 @@ describeRedis('RedisBackend', () => {
     const same = newId();
     const ours = new Set([...batch, same].map(KEY));
     // MONITOR shows every command with its arguments; ours are the EVALSHA of the store script
-    const monitor = own(await redis.monitor());
+    const monitor = await redisMonitor(REDIS_URL);
     const calls: string[][] = [];
     const marker = uniqueName('end-of-batch');
     const seen = new Promise<void>((resolve) => {
-      monitor.on('monitor', (_time: string, args: string[]) => {
+      monitor.onCommand((args) => {
         // only this test's keys: other suites may store results on the same Redis meanwhile
         if (args[0].toLowerCase().startsWith('eval') && ours.has(args[3])) calls.push(args);
         if (args[0].toLowerCase() === 'ping' && args[1] === marker) resolve();
@@ -134,6 +135,7 @@ describeRedis('RedisBackend', () => {
     await Promise.all(stores);
     await redis.ping(marker);
     await seen;
+    monitor.close();
     // 303 stores: 128 + 128 + 47, each call carrying numkeys, the keys, the values and the TTL
     expect(calls.map((args) => Number(args[2]))).toEqual([128, 128, 47]);
     for (const args of calls) expect(args).toHaveLength(3 + 2 * Number(args[2]) + 1);

@@ -10,6 +10,7 @@ import type { ConnectionStatus } from '../../libs/nestjs-celery/src/transport/co
 import { RedisBroker } from '../../libs/nestjs-celery/src/transport/redis/broker/redis.broker.js';
 import { describeIfAvailable, REDIS_URL, uniqueName } from '../support/services.js';
 import { eventually, Inbox, RedisSandbox, recordingLogger, sleep, taskMessage } from './redis-support.js';
+import { redisMonitor } from '../support/redis-monitor.js';
 
 const describeRedis = await describeIfAvailable('redis broker', 'redis');
 const SEP = '\x06\x16';
@@ -159,12 +160,12 @@ describeRedis('RedisBroker (kombu 5.2 wire format)', () => {
     await broker.publish(taskMessage('fence'), { exchange: '', routingKey: uniqueName('ack-batch-fence') });
     await new Promise<void>((resolve) => setImmediate(resolve));
 
-    const monitor = await sandbox.redis.monitor();
+    const monitor = await redisMonitor(REDIS_URL);
     try {
       const commands: string[][] = [];
       const marker = uniqueName('end-of-acks');
       const seen = new Promise<void>((resolve) =>
-        monitor.on('monitor', (_time: string, args: string[]) => {
+        monitor.onCommand((args) => {
           const name = args[0].toLowerCase();
           if ((name === 'zrem' || name === 'hdel') && args[1].startsWith(sandbox.key('unacked'))) commands.push(args);
           if (name === 'ping' && args[1] === marker) resolve();
@@ -182,7 +183,7 @@ describeRedis('RedisBroker (kombu 5.2 wire format)', () => {
         ['hdel', sandbox.key('unacked'), n],
       ]);
     } finally {
-      monitor.disconnect();
+      monitor.close();
     }
     expect(await sandbox.redis.hlen(sandbox.key('unacked'))).toBe(0);
     expect(await sandbox.redis.zcard(sandbox.key('unacked_index'))).toBe(0);
