@@ -76,7 +76,7 @@ for (const { version, peer, describe: describeInterop } of PEERS)
         () => {
           throw new ConnectionError('still down');
         },
-        { autoretryFor: [ConnectionError], defaultRetryDelay: 0.1, maxRetries: 2 },
+        { autoretryFor: [ConnectionError], defaultRetryDelay: 0.5, maxRetries: 2 },
       );
       worker.register('node.cooperative', (_args, _kwargs, ctx) => aborted(ctx.signal));
       worker.register('node.stubborn', () => sleep(30_000, 'too late', { ref: false }));
