@@ -62,7 +62,7 @@ for (const { version, peer, describe: describeInterop } of PEERS)
         if (ctx.retries < 2) return ctx.retry({ countdown: 0.4, exc: new ValueError(`flaky ${ctx.retries}`) });
         return { attempts: ctx.retries + 1 };
       });
-      worker.register('node.always_retry', (_args, _kwargs, ctx) => ctx.retry({ countdown: 0.2 }), { maxRetries: 1 });
+      worker.register('node.always_retry', (_args, _kwargs, ctx) => ctx.retry({ countdown: 0.5 }), { maxRetries: 1 });
       worker.register(
         'node.auto',
         (_args, _kwargs, ctx) => {
