@@ -49,6 +49,20 @@ describe('dumps (Python json.dumps defaults)', () => {
     expect(dumps({ z: 1, a: 2, é: 3 })).toBe('{"z": 1, "a": 2, "\\u00e9": 3}');
   });
 
+  test('keys are written the same every time, whether remembered (short, the first 1024 seen) or not', () => {
+    const long = 'k'.repeat(40);
+    const escaped = { 'é"\n': 1, [long]: 2, a: { a: 3 } };
+    const expected = '{"\\u00e9\\"\\n": 1, "' + long + '": 2, "a": {"a": 3}}';
+    expect(dumps(escaped)).toBe(expected);
+    expect(dumps(escaped)).toBe(expected);
+    // more distinct keys than are remembered: the ones past the bound are still written right
+    const many = Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`key-${i}`, i]));
+    const text = dumps(many);
+    expect(dumps(many)).toBe(text);
+    expect(text).toBe('{' + Array.from({ length: 3000 }, (_, i) => `"key-${i}": ${i}`).join(', ') + '}');
+    expect(dumps(escaped)).toBe(expected);
+  });
+
   test('undefined/functions are dropped from objects and null in arrays (JSON.stringify semantics)', () => {
     expect(dumps({ a: undefined, b: () => 1, c: 1 })).toBe('{"c": 1}');
     expect(dumps([undefined, () => 1, Symbol('x')])).toBe('[null, null, null]');

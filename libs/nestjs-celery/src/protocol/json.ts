@@ -194,6 +194,24 @@ function encodeArray(items: readonly unknown[], depth: number, ancestors: Set<ob
   return out + ']';
 }
 
+/**
+ * Object keys as written (`"key": `), for the short keys every message repeats (headers, result
+ * meta): a lookup instead of an escape check and two new strings per key. Bounded, since keys
+ * also come from user data: once full, further keys are quoted each time.
+ */
+const keyPrefixes = new Map<string, string>();
+const MAX_CACHED_KEYS = 1024;
+const MAX_CACHED_KEY_LENGTH = 32;
+
+function keyPrefix(key: string): string {
+  let written = keyPrefixes.get(key);
+  if (written === undefined) {
+    written = quoteString(key) + ': ';
+    if (key.length <= MAX_CACHED_KEY_LENGTH && keyPrefixes.size < MAX_CACHED_KEYS) keyPrefixes.set(key, written);
+  }
+  return written;
+}
+
 function encodePlainObject(obj: Record<string, unknown>, depth: number, ancestors: Set<object> | null): string {
   const keys = Object.keys(obj);
   let out = '{';
@@ -201,7 +219,7 @@ function encodePlainObject(obj: Record<string, unknown>, depth: number, ancestor
   for (let i = 0; i < keys.length; i++) {
     const encoded = encode(obj[keys[i]], depth, ancestors);
     if (encoded === undefined) continue;
-    out += (first ? '' : ', ') + quoteString(keys[i]) + ': ' + encoded;
+    out += (first ? keyPrefix(keys[i]) : ', ' + keyPrefix(keys[i])) + encoded;
     first = false;
   }
   return out + '}';

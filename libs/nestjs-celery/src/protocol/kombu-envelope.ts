@@ -293,9 +293,15 @@ function readBody(body: unknown, encoding: unknown, problems: string[]): Buffer 
 
 function readProperties(props: Record<string, unknown>): MessageProperties {
   const out: MessageProperties = {};
-  for (const [key, value] of Object.entries(props)) {
-    if (TRANSPORT_PROPERTIES.has(key)) continue;
+  // for-in over JSON.parse's plain object: its own keys in order, without an array of pairs per message
+  for (const key in props) {
+    const value = props[key];
     switch (key) {
+      case 'delivery_info':
+      case 'body_encoding':
+      case 'delivery_tag':
+        // TRANSPORT_PROPERTIES
+        break;
       case 'correlation_id':
         if (typeof value === 'string' || typeof value === 'number') out.correlationId = String(value);
         break;

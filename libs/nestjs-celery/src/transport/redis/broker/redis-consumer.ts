@@ -313,7 +313,8 @@ export class RedisConsumer implements Consumer {
 
   private rotate(queue: string): void {
     const at = this.cycle.indexOf(queue);
-    if (at >= 0) this.cycle.push(...this.cycle.splice(at, 1));
+    // already last (always, with one queue): nothing moves, and no array is spliced per message
+    if (at >= 0 && at < this.cycle.length - 1) this.cycle.push(...this.cycle.splice(at, 1));
   }
 
   private handle(queue: string, raw: string, recordedTag: string): void {
