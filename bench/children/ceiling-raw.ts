@@ -2,7 +2,7 @@
  * The bench's ceilings: what RabbitMQ, Redis and the result backend can do on this machine with
  * no Celery logic, driven the way our worker drives them. Modes:
  *  - broker: consume N preloaded messages (RabbitMQ: prefetch = concurrency, one `multiple` ack
- *    per turn; Redis: the same pop-and-record script and batched ZREM/HDEL acks as our Redis
+ *    per batch of settles; Redis: the same pop-and-record script and batched ZREM/HDEL acks as our Redis
  *    broker), nothing decoded, nothing stored; timed here, first delivery → last
  *  - backend: N pipelined result stores (SETEX + PUBLISH of celery-task-meta-<id>, up to 128 per
  *    pipeline as our backend batches them, `concurrency` stores in flight); timed by the bench's
@@ -113,12 +113,12 @@ async function consumeAmqp(store?: RawStore): Promise<() => Promise<void>> {
   const tally = new Tally(cfg.n);
   let pending: ConsumeMessage | undefined;
   let flushScheduled = false;
-  // one `basic.ack multiple=true` per turn for everything acked in it, as our consumer sends
+  // one `basic.ack multiple=true` for everything acked in the same job (a store batch's results), as our consumer sends
   const ack = (m: ConsumeMessage) => {
     if (!pending || m.fields.deliveryTag > pending.fields.deliveryTag) pending = m;
     if (flushScheduled) return;
     flushScheduled = true;
-    setImmediate(() => {
+    queueMicrotask(() => {
       flushScheduled = false;
       if (pending) ch.ack(pending, true);
       pending = undefined;

@@ -3,7 +3,8 @@
  * priorities, confirms, close, and recovery after the server closes the connection.
  * Interop with Python Celery/kombu lives in amqp-interop.spec.ts.
  */
-import { expect } from '@jest/globals';
+import { expect, jest } from '@jest/globals';
+import { connect as amqpConnect, type Channel } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { filter, firstValueFrom } from 'rxjs';
 import { AmqpBroker } from '../../libs/nestjs-celery/src/transport/amqp/amqp.broker.js';
@@ -212,6 +213,44 @@ describeAmqp('AmqpBroker (RabbitMQ)', () => {
     expect(back.message.headers.i).toBe(10);
     expect(back.deliveryInfo.redelivered).toBe(true);
     await back.ack();
+  });
+
+  it('hands the acks settled together to RabbitMQ as one frame in the same turn, not at its end', async () => {
+    const name = q();
+    const own = newBroker();
+    await own.connect();
+    await own.declareQueue({ name });
+    for (let i = 0; i < 6; i++) await own.publish(message({ headers: { i } }), { exchange: '', routingKey: name });
+    const inbox = new Inbox();
+    await own.consume([name], { prefetch: 6 }, inbox.push);
+    const delivered = await inbox.count(6);
+    // every channel amqplib makes shares this prototype: watch what the consumer's channel is asked to send
+    const probe = await amqpConnect(AMQP_URL);
+    const channelProto = Object.getPrototypeOf(await probe.createChannel()) as Channel;
+    await probe.close();
+    const sent = jest.spyOn(channelProto, 'ack');
+    try {
+      let turnEnded = false;
+      setImmediate(() => (turnEnded = true));
+      for (const d of delivered.slice(0, 4)) void d.ack();
+      await new Promise<void>((resolve) => queueMicrotask(resolve));
+      expect(turnEnded).toBe(false);
+      // #0-#3 in one `multiple` ack up to #3's tag; #4 and #5 are still held, so not covered
+      expect(sent.mock.calls.map(([m, multiple]) => [m.fields.deliveryTag, multiple])).toEqual([[delivered[3].deliveryInfo.deliveryTag, true]]);
+      // a tag above one still held goes alone, so the held one (#4) is not acked with it
+      void delivered[5].ack();
+      await new Promise<void>((resolve) => queueMicrotask(resolve));
+      expect(sent.mock.calls.slice(1).map(([m, multiple]) => [m.fields.deliveryTag, multiple ?? false])).toEqual([
+        [delivered[5].deliveryInfo.deliveryTag, false],
+      ]);
+    } finally {
+      sent.mockRestore();
+    }
+    await delivered[4].ack();
+    await sleep(100);
+    await own.close();
+    // every ack reached RabbitMQ: nothing comes back when the channel closes
+    expect(await admin.messageCount(name)).toBe(0);
   });
 
   it('returns unsettled deliveries to the queue on close()', async () => {

@@ -42,7 +42,7 @@ interface Lease {
   activePrefetch: number;
   /** delivery tags handed out and not settled by their owner yet, oldest first */
   readonly held: Set<number>;
-  /** tags acked by their owner, not yet sent: one basic.ack per event-loop turn covers them */
+  /** tags acked by their owner, not yet sent: one basic.ack covers those settled in the same job */
   pendingAcks: number[];
   flushScheduled: boolean;
   /** aborted once the channel is gone: RabbitMQ has taken back every delivery still unsettled on it */
@@ -249,7 +249,10 @@ export class AmqpConsumer implements Consumer {
       lease.pendingAcks.push(tag);
       if (!lease.flushScheduled) {
         lease.flushScheduled = true;
-        setImmediate(() => this.flushAcks(lease));
+        // at the end of the current job, not of the turn: acks settled together (one store batch's
+        // tasks, a loop over deliveries) still share one frame, and RabbitMQ refills the window
+        // without waiting for the rest of a busy turn (amqplib writes it out one setImmediate later)
+        queueMicrotask(() => this.flushAcks(lease));
       }
     } else {
       try {
@@ -262,10 +265,11 @@ export class AmqpConsumer implements Consumer {
   }
 
   /**
-   * Send the acks of one turn: one `basic.ack multiple=true` for every acked tag below the
-   * oldest delivery still held (nothing held is covered by it; rejected tags are no longer
-   * outstanding at the broker), single acks for the acked tags above it. One frame per turn
-   * instead of one per message takes work off both RabbitMQ and the event loop.
+   * Send the acks settled in one job (a microtask after the first): one `basic.ack multiple=true`
+   * for every acked tag below the oldest delivery still held (nothing held is covered by it;
+   * rejected tags are no longer outstanding at the broker), single acks for the acked tags above
+   * it. One frame per batch of settles instead of one per message takes work off both RabbitMQ
+   * and the event loop.
    */
   private flushAcks(lease: Lease): void {
     lease.flushScheduled = false;
