@@ -83,30 +83,48 @@ class Loader<T extends { status$: Observable<ConnectionStatus> }> {
   }
 }
 
-/** A broker of a transport family whose module loads on the first `connect()` (or first use). */
-export class LazyBroker implements Broker {
-  private readonly loader: Loader<Broker>;
+/** What a lazy broker and a lazy result backend share: the family, its loader, status, kind, connect and close. */
+abstract class LazyDriver<T extends Broker | ResultBackend> {
+  protected readonly loader: Loader<T>;
   readonly status$: Observable<ConnectionStatus>;
 
   constructor(
-    private readonly family: TransportFamily,
-    build: () => Promise<Broker>,
+    protected readonly family: TransportFamily,
+    build: () => Promise<T>,
   ) {
-    this.loader = new Loader(async () => {
-      const driver = await build();
-      checkCapabilities(family, 'broker', this.capabilities, driver.capabilities);
-      return driver;
-    });
+    this.loader = new Loader(build);
     this.status$ = this.loader.status$;
   }
 
-  /** The family's broker, once loaded (tests and tools reaching a driver's own methods). */
-  get driver(): Broker | undefined {
+  /** The family's driver, once loaded (tests and tools reaching a driver's own methods). */
+  get driver(): T | undefined {
     return this.loader.driver;
   }
 
   get kind(): string {
     return this.loader.driver?.kind ?? this.family.name;
+  }
+
+  /** Load the family, then connect its driver. */
+  async connect(): Promise<void> {
+    await (await this.loader.load()).connect();
+  }
+
+  async close(): Promise<void> {
+    const driver = await this.loader.loaded();
+    if (driver) await driver.close();
+    else this.loader.markClosed();
+  }
+}
+
+/** A broker of a transport family whose module loads on the first `connect()` (or first use). */
+export class LazyBroker extends LazyDriver<Broker> implements Broker {
+  constructor(family: TransportFamily, build: () => Promise<Broker>) {
+    super(family, async () => {
+      const driver = await build();
+      checkCapabilities(family, 'broker', family.brokerCapabilities!, driver.capabilities);
+      return driver;
+    });
   }
 
   get capabilities(): BrokerCapabilities {
@@ -119,17 +137,6 @@ export class LazyBroker implements Broker {
 
   get blocked(): string | undefined {
     return this.loader.driver?.blocked;
-  }
-
-  /** Load the family, then connect its broker. */
-  async connect(): Promise<void> {
-    await (await this.loader.load()).connect();
-  }
-
-  async close(): Promise<void> {
-    const driver = await this.loader.loaded();
-    if (driver) await driver.close();
-    else this.loader.markClosed();
   }
 
   async declareExchange(exchange: ExchangeDeclaration): Promise<void> {
@@ -151,25 +158,22 @@ export class LazyBroker implements Broker {
 }
 
 /** A result backend of a transport family whose module loads on the first `connect()` (or first use). */
-export class LazyResultBackend implements ResultBackend {
-  private readonly loader: Loader<ResultBackend>;
-  readonly status$: Observable<ConnectionStatus>;
+export class LazyResultBackend extends LazyDriver<ResultBackend> implements ResultBackend {
   readonly chord?: NativeChordSupport;
 
   constructor(
-    private readonly family: TransportFamily,
+    family: TransportFamily,
     readonly oid: string,
     build: () => Promise<ResultBackend>,
   ) {
-    this.loader = new Loader(async () => {
+    super(family, async () => {
       const driver = await build();
-      checkCapabilities(family, 'result backend', this.capabilities, driver.capabilities);
+      checkCapabilities(family, 'result backend', family.backendCapabilities!, driver.capabilities);
       if (driver.oid !== oid) throw new TypeError(`transport family "${family.name}": its result backend's oid is not the one it was given`);
       if (!!driver.chord !== !!family.nativeChords)
         throw new TypeError(`transport family "${family.name}": nativeChords does not match its result backend's chord`);
       return driver;
     });
-    this.status$ = this.loader.status$;
     if (family.nativeChords) {
       const chord = async () => (await this.loader.load()).chord!;
       this.chord = {
@@ -180,15 +184,6 @@ export class LazyResultBackend implements ResultBackend {
     }
   }
 
-  /** The family's result backend, once loaded. */
-  get driver(): ResultBackend | undefined {
-    return this.loader.driver;
-  }
-
-  get kind(): string {
-    return this.loader.driver?.kind ?? this.family.name;
-  }
-
   get capabilities(): ResultBackendCapabilities {
     return this.family.backendCapabilities!;
   }
@@ -196,16 +191,6 @@ export class LazyResultBackend implements ResultBackend {
   /** the driver's; before it loads, false (the order that is safe for every backend) */
   get watchCatchesUp(): boolean | undefined {
     return this.loader.driver?.watchCatchesUp ?? false;
-  }
-
-  async connect(): Promise<void> {
-    await (await this.loader.load()).connect();
-  }
-
-  async close(): Promise<void> {
-    const driver = await this.loader.loaded();
-    if (driver) await driver.close();
-    else this.loader.markClosed();
   }
 
   async store(meta: ResultMeta, target: StoreTarget): Promise<void> {
