@@ -8,8 +8,9 @@
  *    holds (its resident heap pages: heapTotal plus its page pool) each stay within 10 % of the
  *    lowest of them (max ≤ 1.1 × min). heapTotal alone is printed beside it: V8 moves new-space
  *    pages between heapTotal and its pool at each GC, so it swings while the memory does not;
- *  - returned: RSS BENCH_SOAK_AFTER_MS (5 s) after the last task within 10 % of the idle RSS
- *    before the first, beside the peak and the V8 pages V8 pools rather than gives back;
+ *  - returned: RSS BENCH_SOAK_AFTER_MS after the last task (default: 5 s past the worker's idle
+ *    memory release, option idleMemoryRelease) within 10 % of the idle RSS before the first,
+ *    beside the peak and the V8 pages V8 pools rather than gives back;
  *  - the worker's CPU per task over the soak, so a V8 option (BENCH_SOAK_NODE_ARGS) that saves
  *    memory shows what it costs;
  *  - idle RSS of a bare Nest microservice (no-op transport) and of the same with our CeleryServer
@@ -22,6 +23,7 @@ import type { BenchContext } from './context.js';
 import { preload, taskIds } from './preload.js';
 import { cpuTimeMs, NodeChild } from './processes.js';
 import { errorText } from './stats.js';
+import { DEFAULT_IDLE_MEMORY_RELEASE } from '../libs/nestjs-celery/src/engine/worker/idle-memory-release.js';
 
 const MB = 1024 * 1024;
 const tasks = int('BENCH_SOAK', 1, 20_000);
@@ -33,8 +35,8 @@ export const soakConfig = {
   broker: config.rssBroker,
   /** Node/V8 options of the soak's worker (BENCH_SOAK_NODE_ARGS, space-separated), e.g. --max-semi-space-size=16 */
   nodeArgs: (process.env.BENCH_SOAK_NODE_ARGS ?? '').split(' ').filter(Boolean),
-  /** how long after the last task the "after the drain" sample is taken */
-  afterDrainMs: int('BENCH_SOAK_AFTER_MS', 5_000),
+  /** how long after the last task the "after the drain" sample is taken: past the worker's idle memory release */
+  afterDrainMs: int('BENCH_SOAK_AFTER_MS', DEFAULT_IDLE_MEMORY_RELEASE * 1000 + 5_000),
 };
 export const SOAK_FLAT_PCT = 10;
 const IDLE_SETTLE_MS = 2_000;

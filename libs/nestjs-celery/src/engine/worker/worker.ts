@@ -22,6 +22,7 @@ import { ConsumerTimeoutGuard, DEFAULT_CONSUMER_TIMEOUT_MS } from './consumer-ti
 import { EtaScheduler } from './eta-scheduler.js';
 import { PrefetchWindow } from './prefetch-window.js';
 import { Autoscaler, autoscaleKeepalive, autoscaleRange } from './autoscale.js';
+import { IdleMemoryRelease, idleMemoryReleaseSeconds } from './idle-memory-release.js';
 import { RateLimits, parseRate, type RateLimitOptions } from './rate-limit.js';
 import { retryTask, withAutoretry } from './retry.js';
 import { failureOutcome, runOutcome, type RunOutcome } from './run-outcome.js';
@@ -77,6 +78,13 @@ export interface WorkerOptions extends AckDefaults, UnknownTaskOptions, WorkerNo
   maxTasksPerChild?: number;
   /** processes pool: a child whose resident memory exceeds this many KiB after a task is replaced (worker_max_memory_per_child) */
   maxMemoryPerChild?: number;
+  /**
+   * Seconds without a task after which this process gives back the memory a burst left resident
+   * (V8's last-resort GC, once per busy period and only when resident memory grew by 32 MiB since
+   * the last time); false: never. Default 10. A burst of tasks leaves V8's freed pages resident in
+   * its page pool, which a plain GC keeps; without --expose-gc the GC is exposed at run time.
+   */
+  idleMemoryRelease?: number | false;
   /**
    * worker_eta_task_limit: at most this many held ETA/countdown tasks widen the prefetch window
    * (default: no limit); past it they take the slots of runnable tasks and the worker stops
@@ -282,6 +290,8 @@ export class Worker {
   private inFlight = 0;
   /** stop() waiting for inFlight to reach 0 */
   private idleWaiters: (() => void)[] = [];
+  /** gives memory back once the worker has been idle for a while after a burst (option idleMemoryRelease) */
+  private readonly memoryRelease?: IdleMemoryRelease;
   /** each task's ack settings, worked out once (task options and worker defaults don't change) */
   private readonly ackSettingsOf = new WeakMap<RegisteredTask, AckSettings>();
   private readonly window: PrefetchWindow;
@@ -337,6 +347,8 @@ export class Worker {
       const pool = { size: () => this.concurrency, demand: () => this.window.demand, resize: (size: number, max: number) => this.resizePool(size, max) };
       this.autoscaler = new Autoscaler(pool, { ...autoscale, keepalive: autoscaleKeepalive(options.autoscaleKeepalive), logger: this.logger });
     }
+    const idleSeconds = idleMemoryReleaseSeconds(options.idleMemoryRelease);
+    if (idleSeconds) this.memoryRelease = new IdleMemoryRelease({ idleSeconds, logger: this.logger });
     const consumerTimeoutMs = options.consumerTimeoutMs ?? DEFAULT_CONSUMER_TIMEOUT_MS;
     if (app.broker.capabilities.consumerTimeout && consumerTimeoutMs > 0) this.consumerTimeout = new ConsumerTimeoutGuard(consumerTimeoutMs);
     this.eta = new EtaScheduler(
@@ -604,6 +616,7 @@ export class Worker {
     }
     this.stopping = true;
     this.autoscaler?.stop();
+    this.memoryRelease?.stop();
     // an add_consumer / cancel_consumer under way finishes first
     await this.consumerChange;
     this.started = false;
@@ -628,7 +641,7 @@ export class Worker {
   }
 
   private async onDelivery(delivery: Delivery): Promise<void> {
-    this.inFlight++;
+    if (this.inFlight++ === 0) this.memoryRelease?.busy();
     try {
       const handled = this.process(delivery);
       if (handled) await handled;
@@ -637,10 +650,13 @@ export class Worker {
       this.logger.error(`unexpected error handling a message from "${delivery.deliveryInfo.queue}", requeued: ${(error as Error)?.stack ?? String(error)}`);
       await delivery.reject(true).catch(() => undefined);
     } finally {
-      if (--this.inFlight === 0 && this.idleWaiters.length) {
-        const waiters = this.idleWaiters;
-        this.idleWaiters = [];
-        for (const wake of waiters) wake();
+      if (--this.inFlight === 0) {
+        if (!this.stopping) this.memoryRelease?.idle();
+        if (this.idleWaiters.length) {
+          const waiters = this.idleWaiters;
+          this.idleWaiters = [];
+          for (const wake of waiters) wake();
+        }
       }
     }
   }
