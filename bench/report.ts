@@ -263,6 +263,13 @@ function drainSection(r: BenchResults, out: string[]): void {
     ratios.push(ratioRow(r, b, 'drain.oursCpuUsPerTask', "our worker's CPU time per task"));
   }
   out.push(table(ratios));
+  for (const b of brokers) {
+    const needed = ceilingShareNeeded(r, b, 'celery-node', TARGETS.oursOverCeleryNode[b]);
+    if (needed !== undefined && needed > 1)
+      out.push(
+        `   ${BROKER_NAMES[b]}: ≥ ${TARGETS.oursOverCeleryNode[b]}× celery-node needs ${times(needed)} the CEILING both: faster than broker + backend with no Celery logic at all (celery-node acks on receipt)`,
+      );
+  }
   out.push('');
   out.push(
     `   for orientation, figures measured earlier on this kind of machine: ${brokers.map((b) => `${BROKER_NAMES[b]} Python ${rate(REFERENCE[b].python)}, celery-node ${rate(REFERENCE[b]['celery-node'])}`).join('; ')}`,
@@ -375,6 +382,18 @@ function nodeSection(r: BenchResults, out: string[]): void {
   }
   out.push(table(rows));
   for (const [major, why] of Object.entries(r.meta.nodes ?? {})) if (!why.startsWith('v')) out.push(`   Node ${major}: ${why}`);
+}
+
+/**
+ * What a target over another worker asks of the machine: `target` × the other's rate as a share of
+ * the combined ceiling (consume → store → ack with no Celery logic). Above 1, meeting it means
+ * running faster than broker + backend allow here without any Celery work, whatever our worker does.
+ */
+export function ceilingShareNeeded(r: Pick<BenchResults, 'drain'>, b: BrokerKind, other: WorkerName, target: number): number | undefined {
+  const theirs = medianDrain(r.drain, b, other);
+  const ceiling = medianDrain(r.drain, b, 'ceiling:both')?.rate;
+  const rate = theirs?.rateWithoutStalls ?? theirs?.rate;
+  return rate === undefined || !ceiling ? undefined : (target * rate) / ceiling;
 }
 
 /** Every target of the run in one list: met, NOT met, or not measured. */
