@@ -142,6 +142,17 @@ describe('loads (Python json.loads)', () => {
     ]);
   });
 
+  test('the shared walk for unsafe integers starts clean after one that stopped inside a container', () => {
+    // found at the first item of an object holding more containers: those were queued and are left unwalked
+    expect(loads('{"a": [9007199254740993, {"b": 1}], "c": {"d": [2]}}')).toEqual({ a: [9007199254740993n, { b: 1 }], c: { d: [2] } });
+    expect(loads('[[1, 2], {"x": [3]}, 4]')).toEqual([[1, 2], { x: [3] }, 4]);
+    expect(loads('[[1, 2], {"x": [18446744073709551617]}]')).toEqual([[1, 2], { x: [18446744073709551617n] }]);
+    // deeper than the slots kept between walks: still right, and the next walk too
+    const wide = `[${Array.from({ length: 5000 }, (_, i) => `[${i}]`).join(', ')}]`;
+    expect((loads(wide) as number[][])[4999]).toEqual([4999]);
+    expect(loads('[{"n": 9007199254740993}]')).toEqual([{ n: 9007199254740993n }]);
+  });
+
   test('a long digit run inside a string only takes the slow path, the value is right', () => {
     expect(loads('{"phone": "12345678901234567890", "n": 1, "s": "a\\"b\\u00e9"}')).toEqual({
       phone: '12345678901234567890',

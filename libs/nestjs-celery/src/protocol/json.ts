@@ -75,28 +75,52 @@ export function loads(text: string): unknown {
   return holdsUnsafeInteger(value) ? parseJsonLosslessly(text) : value;
 }
 
+/**
+ * The containers holdsUnsafeInteger has still to walk, shared by every call (the walk calls out
+ * to nothing, so no two overlap): slots are written by index and kept between calls, so a walk
+ * allocates nothing (a new array per call cost every message one). Cleared after each walk;
+ * dropped instead once grown past KEPT_SLOTS.
+ */
+let pendingContainers: object[] = [];
+const KEPT_SLOTS = 4096;
+
 /** An integral number beyond 2^53 anywhere in a parsed value (walked without recursion). */
 function holdsUnsafeInteger(value: unknown): boolean {
   if (typeof value === 'number') return Number.isInteger(value) && !Number.isSafeInteger(value);
   if (typeof value !== 'object' || value === null) return false;
-  const pending: object[] = [value];
-  while (pending.length) {
-    const container = pending.pop()!;
-    // JSON.parse makes plain arrays and objects: read in place, no array of values per object
-    if (Array.isArray(container)) {
-      for (let i = 0; i < container.length; i++) if (isUnsafeOrPending(container[i], pending)) return true;
-    } else {
-      for (const key in container) if (isUnsafeOrPending((container as Record<string, unknown>)[key], pending)) return true;
+  const pending = pendingContainers;
+  pending[0] = value;
+  let top = 1;
+  let used = 1;
+  try {
+    while (top > 0) {
+      const container = pending[--top];
+      // JSON.parse makes plain arrays and objects: read in place, no array of values per object
+      if (Array.isArray(container)) {
+        for (let i = 0; i < container.length; i++) {
+          const item: unknown = container[i];
+          if (typeof item === 'number') {
+            if (Number.isInteger(item) && !Number.isSafeInteger(item)) return true;
+          } else if (typeof item === 'object' && item !== null) pending[top++] = item;
+        }
+      } else {
+        for (const key in container) {
+          const item = (container as Record<string, unknown>)[key];
+          if (typeof item === 'number') {
+            if (Number.isInteger(item) && !Number.isSafeInteger(item)) return true;
+          } else if (typeof item === 'object' && item !== null) pending[top++] = item;
+        }
+      }
+      if (top > used) used = top;
     }
+    return false;
+  } finally {
+    // a return from inside a container leaves its pushes above `used`
+    if (top > used) used = top;
+    if (used > KEPT_SLOTS) pendingContainers = [];
+    // no parsed value stays reachable from here after the walk
+    else for (let i = 0; i < used; i++) pending[i] = undefined as unknown as object;
   }
-  return false;
-}
-
-/** true for an integral number beyond 2^53; a container is queued on `pending` to be walked. */
-function isUnsafeOrPending(item: unknown, pending: object[]): boolean {
-  if (typeof item === 'number') return Number.isInteger(item) && !Number.isSafeInteger(item);
-  if (typeof item === 'object' && item !== null) pending.push(item);
-  return false;
 }
 
 /** anything JSON.stringify or ensure_ascii would escape */

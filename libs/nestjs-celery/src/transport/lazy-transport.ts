@@ -193,8 +193,16 @@ export class LazyResultBackend extends LazyDriver<ResultBackend> implements Resu
     return this.loader.driver?.watchCatchesUp ?? false;
   }
 
-  async store(meta: ResultMeta, target: StoreTarget): Promise<void> {
-    await (await this.loader.load()).store(meta, target);
+  store(meta: ResultMeta, target: StoreTarget): Promise<void> {
+    // once loaded, the driver's own promise: no async frame and no await of the settled load per result
+    const driver = this.loader.driver;
+    if (!driver) return this.loader.load().then((d) => d.store(meta, target));
+    try {
+      return driver.store(meta, target);
+    } catch (error) {
+      // a family's store that throws instead of rejecting fails the same way as through an async method
+      return Promise.reject(error);
+    }
   }
 
   async onTaskCall(taskId: string): Promise<void> {

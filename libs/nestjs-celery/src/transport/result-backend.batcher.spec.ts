@@ -14,6 +14,14 @@ describe('TickBatcher', () => {
     expect(runs).toEqual([['a', 'b'], ['c']]);
   });
 
+  it('with distinct keys, every add has a slot of its own (no lookup), results and order as added', async () => {
+    const runs: string[][] = [];
+    let n = 0;
+    const b = new TickBatcher<string, string>(async (keys) => (runs.push(keys), keys.map((k) => `${k}${n++}`)), 1000, undefined, true);
+    expect(await Promise.all([b.add('a'), b.add('b'), b.add('a')])).toEqual(['a0', 'b1', 'a2']);
+    expect(runs).toEqual([['a', 'b', 'a']]);
+  });
+
   it('splits a burst into batches of at most maxBatch', async () => {
     const sizes: number[] = [];
     const b = new TickBatcher<number, number>(async (keys) => (sizes.push(keys.length), keys.map((k) => k * 2)), 4);

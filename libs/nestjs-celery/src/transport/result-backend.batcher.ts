@@ -37,17 +37,24 @@ export class TickBatcher<K, R> {
    * @param run executes one batch; resolves with one result per key, in order
    * @param maxBatch largest batch handed to `run` (bigger bursts are split)
    * @param weight optional second bound on a batch, such as its bytes
+   * @param distinct every key is added once (e.g. a fresh object per call): no slot lookup per key
    */
   constructor(
     private readonly run: (keys: K[]) => Promise<R[]>,
     private readonly maxBatch = 1000,
     private readonly weight?: BatchWeight<K>,
+    private readonly distinct = false,
   ) {}
 
-  /** Queue `key`; resolves with its result once its batch ran. Duplicate keys share one slot. */
+  /** Queue `key`; resolves with its result once its batch ran. Duplicate keys share one slot (unless `distinct`). */
   add(key: K): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       const waiter: Waiter<R> = { resolve, reject };
+      if (this.distinct) {
+        this.keys.push(key);
+        this.waiters.push(waiter);
+        return this.schedule();
+      }
       const slot = this.slots.get(key);
       if (slot === undefined) {
         this.slots.set(key, this.keys.length);
@@ -73,7 +80,7 @@ export class TickBatcher<K, R> {
     const taken = { keys: this.keys, waiters: this.waiters };
     this.keys = [];
     this.waiters = [];
-    this.slots = new Map();
+    if (this.slots.size) this.slots = new Map();
     return taken;
   }
 

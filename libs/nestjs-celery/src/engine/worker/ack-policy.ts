@@ -41,6 +41,8 @@ export function ackSettings(task: TaskOptions, worker: AckDefaults): AckSettings
   };
 }
 
+const SETTLED: Promise<void> = Promise.resolve();
+
 /** What ended a run, as far as the message is concerned. */
 export type RunEnd = 'success' | 'retry' | 'ignored' | 'failure' | 'timeout';
 
@@ -76,12 +78,20 @@ export class TaskAck {
     return this.delivery.ack();
   }
 
-  /** The outcome is stored (or there is none to store). */
-  async ended(end: RunEnd): Promise<void> {
+  /**
+   * The outcome is stored (or there is none to store). Not async: the delivery's own promise is
+   * handed back, so a task's settle costs no extra promise and no extra turn of the microtask queue.
+   */
+  ended(end: RunEnd): Promise<void> {
     this.countAgain?.();
-    if (!this.settings.acksLate) return;
-    if ((end === 'failure' || end === 'timeout') && !this.settings.acksOnFailureOrTimeout) return this.delivery.reject(false);
-    await this.delivery.ack();
+    if (!this.settings.acksLate) return SETTLED;
+    try {
+      if ((end === 'failure' || end === 'timeout') && !this.settings.acksOnFailureOrTimeout) return this.delivery.reject(false);
+      return this.delivery.ack();
+    } catch (error) {
+      // a delivery that throws instead of rejecting fails the same way as through an async method
+      return Promise.reject(error);
+    }
   }
 
   /** Reject the message (Reject raised by the task; the outcome could not be stored). */

@@ -21,11 +21,22 @@ export interface TimeLimits {
 /** No limit from the header, the task or the worker: the common case, without allocating. */
 const NO_LIMITS: TimeLimits = Object.freeze({ hard: null, soft: null });
 
-/** Celery: `time_limit or task.time_limit` — the message's header wins, 0/null fall through. */
-export function effectiveTimeLimits(header: TimeLimit, ...defaults: { timeLimit?: number; softTimeLimit?: number }[]): TimeLimits {
-  if (!header[0] && !header[1] && defaults.every((d) => !d.timeLimit && !d.softTimeLimit)) return NO_LIMITS;
-  const pick = (first: number | null, key: 'timeLimit' | 'softTimeLimit') => first || defaults.map((d) => d[key]).find((v) => !!v) || null;
-  return { hard: pick(header[0], 'timeLimit'), soft: pick(header[1], 'softTimeLimit') };
+/** Limits a task's options or the worker's may set. */
+export interface DefaultTimeLimits {
+  timeLimit?: number;
+  softTimeLimit?: number;
+}
+
+const NO_DEFAULTS: DefaultTimeLimits = Object.freeze({});
+
+/**
+ * Celery: `time_limit or task.time_limit` — the message's header wins, then the task's, then the
+ * worker's; 0/null fall through. Two named defaults (not a rest array and closures): it runs for every task.
+ */
+export function effectiveTimeLimits(header: TimeLimit, task: DefaultTimeLimits = NO_DEFAULTS, worker: DefaultTimeLimits = NO_DEFAULTS): TimeLimits {
+  const hard = header[0] || task.timeLimit || worker.timeLimit || null;
+  const soft = header[1] || task.softTimeLimit || worker.softTimeLimit || null;
+  return hard === null && soft === null ? NO_LIMITS : { hard, soft };
 }
 
 export type LimitedOutcome =
@@ -44,10 +55,11 @@ export async function settleHandlerValue(value: unknown): Promise<unknown> {
  * Run a handler with no time limits: a plain (synchronous) value or throw is the outcome at
  * once, without a promise; a Promise or Observable is settled first.
  */
-export function runHandler<A extends unknown[]>(handler: (...args: A) => unknown, ...args: A): LimitedOutcome | Promise<LimitedOutcome> {
+export function runHandler<X, Y, Z>(handler: (x: X, y: Y, z: Z) => unknown, x: X, y: Y, z: Z): LimitedOutcome | Promise<LimitedOutcome> {
   let value: unknown;
   try {
-    value = handler(...args);
+    // the handler's three arguments by name: no rest array and spread call per task
+    value = handler(x, y, z);
   } catch (error) {
     return { kind: 'raised', error };
   }

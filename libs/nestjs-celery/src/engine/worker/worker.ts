@@ -12,6 +12,7 @@ import { AcceptContent, decodeBody, type DecodeLimits } from '../../protocol/ser
 import { States, type TaskState } from '../../protocol/states.js';
 import { boundedTaskId, decodeTaskMessage, type TaskMessageLimits, type TaskRequest } from '../../protocol/task-message.js';
 import type { Consumer, Delivery, QueueDeclaration } from '../../transport/broker.interface.js';
+import type { StoreTarget } from '../../transport/result-backend.interface.js';
 import type { Celery } from '../celery.js';
 import type { TaskContext, TaskHandler, TaskOptions } from './task-context.js';
 import { noContinuation, type TaskContinuation } from './task-continuation.js';
@@ -188,6 +189,9 @@ const runsInPool: TaskHandler = () => {
 };
 
 /** The abort reason of tasks still running when the shutdown grace period ends. */
+/** A first store attempt that succeeded. */
+const storedNow = (): boolean => true;
+
 export class WorkerShutdownAbort extends Error {
   constructor() {
     super('worker shutdown: the task was aborted and its message goes back to the queue');
@@ -917,26 +921,38 @@ export class Worker {
    * Store with backoff while the backend is unreachable; false when it stays so. A meta that
    * cannot be serialized (JsonEncodeError) is thrown at once: retrying cannot help.
    */
-  private async store(meta: ResultMeta, target: { taskId: string; replyTo?: string | null; correlationId?: string | null }): Promise<boolean> {
+  private store(meta: ResultMeta, target: StoreTarget): Promise<boolean> {
     const deadline = Date.now() + this.storeTimeoutMs;
-    // the loop is inline (not withBackoff) so the common first-attempt success costs no extra promise
+    // the first attempt is not an async frame: the common success costs one promise, the backend's result mapped to true
+    let first: Promise<void>;
+    try {
+      first = this.app.backend!.store(meta, target);
+    } catch (error) {
+      first = Promise.reject(error);
+    }
+    return first.then(storedNow, (error: unknown) => this.storeAgain(meta, target, deadline, error));
+  }
+
+  /** The store's attempts after the first one failed with `error`: backoff until `deadline` or storeAttempts. */
+  private async storeAgain(meta: ResultMeta, target: StoreTarget, deadline: number, error: unknown): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
+      if (error instanceof JsonEncodeError) throw error;
+      const delay = backoffDelay(attempt);
+      const giveUp = attempt >= this.storeAttempts || Date.now() + delay > deadline;
+      // one line per doubling, not one per attempt, while the backend is down
+      if (giveUp || isLoggedAttempt(attempt)) {
+        this.logger.warn(
+          `storing ${meta.status} of task ${meta.task_id} failed (attempt ${attempt}): ${(error as Error)?.message ?? error}${giveUp ? '; giving up' : '; retrying'}`,
+        );
+      }
+      if (giveUp) return false;
+      await new Promise((r) => setTimeout(r, delay));
       try {
         await this.app.backend!.store(meta, target);
-        if (attempt > 1) this.logger.log(`stored ${meta.status} of task ${meta.task_id} after ${attempt} attempts`);
+        this.logger.log(`stored ${meta.status} of task ${meta.task_id} after ${attempt + 1} attempts`);
         return true;
-      } catch (error) {
-        if (error instanceof JsonEncodeError) throw error;
-        const delay = backoffDelay(attempt);
-        const giveUp = attempt >= this.storeAttempts || Date.now() + delay > deadline;
-        // one line per doubling, not one per attempt, while the backend is down
-        if (giveUp || isLoggedAttempt(attempt)) {
-          this.logger.warn(
-            `storing ${meta.status} of task ${meta.task_id} failed (attempt ${attempt}): ${(error as Error)?.message ?? error}${giveUp ? '; giving up' : '; retrying'}`,
-          );
-        }
-        if (giveUp) return false;
-        await new Promise((r) => setTimeout(r, delay));
+      } catch (failure) {
+        error = failure;
       }
     }
   }

@@ -113,10 +113,12 @@ export class RedisBackend implements ResultBackend {
   readonly chord: RedisChordSupport;
   private closed = false;
   /** results stored in this turn, written together at its end (1 written, 0 SUCCESS kept, -1 unreadable key) */
-  private readonly stores = new TickBatcher<PendingStore, number>((batch) => this.storeBatch(batch), MAX_STORES_PER_CALL, {
-    of: (entry) => entry.value.length,
-    max: MAX_BYTES_PER_CALL,
-  });
+  private readonly stores = new TickBatcher<PendingStore, number>(
+    (batch) => this.storeBatch(batch),
+    MAX_STORES_PER_CALL,
+    { of: (entry) => entry.value.length, max: MAX_BYTES_PER_CALL },
+    true,
+  );
 
   /** @param url redis://[user:password@]host[:port][/db] or rediss:// (throws RedisUrlError when malformed) */
   constructor(url: string, options: RedisBackendOptions = {}) {
