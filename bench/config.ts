@@ -43,6 +43,12 @@ export const config = {
   /** tasks per drain and per publish-rate run */
   n: int('BENCH_N', 20_000, 500),
   /**
+   * tasks each drain's worker runs first, untimed, ahead of the N timed ones on the same queue: a
+   * worker runs for hours, and a fresh Node process spends its first thousands of tasks in code
+   * V8 has not optimised yet (BENCH_WARMUP=1 to time a cold worker)
+   */
+  warmup: int('BENCH_WARMUP', 5_000, 100),
+  /**
    * drain rounds: each round drains once with every worker, interleaved, and the report takes
    * each worker's median, so a slow spell of the machine does not land on one worker only
    */

@@ -1,6 +1,7 @@
 /**
- * Worker throughput: N tasks preloaded on a fresh queue, then one worker started on it; the
- * drain rate is (N − 1) / (last − first result stored), timed by the result observer.
+ * Worker throughput: BENCH_WARMUP + N tasks preloaded on a fresh queue, then one worker started
+ * on it; it runs the warm-up tasks untimed, and the drain rate is (N − 1) / (last − first result
+ * stored) of the N after them, timed by the result observer.
  */
 import { config, benchQueue, type BrokerKind } from './config.js';
 import type { BenchContext } from './context.js';
@@ -23,6 +24,8 @@ export interface DrainFigure {
   /** which drain round (1-based; see config.rounds) */
   round?: number;
   n: number;
+  /** untimed tasks the worker ran first (BENCH_WARMUP) */
+  warmup?: number;
   /** tasks per second, first → last result */
   rate?: number;
   seconds?: number;
@@ -79,7 +82,7 @@ function startWorker(name: WorkerName, kind: BrokerKind, queue: string, node?: N
     return new NodeChild(
       label,
       'ceiling-raw.js',
-      { mode: 'both', broker, backend: config.backend, queue, n: config.n, concurrency: config.concurrency, inflight: config.inflight },
+      { mode: 'both', broker, backend: config.backend, queue, n: config.warmup + config.n, concurrency: config.concurrency, inflight: config.inflight },
       { profileName: `ceiling-both-${kind}` },
     );
   if (name !== 'ours') throw new Error(`${name} is not a worker the drain starts (see ceiling.ts)`);
@@ -96,12 +99,16 @@ export async function drain(ctx: BenchContext, kind: BrokerKind, name: WorkerNam
   const n = config.n;
   const figure: DrainFigure = { broker: kind, worker: name, n, ...(name === 'ours' ? { node: node?.version ?? process.version } : {}) };
   const queue = benchQueue(`drain-${name}-${kind}`);
+  /** every task preloaded (the warm-up ones first), and the N timed ones after them */
+  let all: string[] = [];
   let ids: string[] = [];
   let worker: RunningWorker | undefined;
   try {
-    ctx.progress(`drain ${name}${node ? ` (Node ${node.version})` : ''} on ${kind}: preloading ${n} tasks on ${queue}`);
-    const loaded = await preload(ctx, kind, queue, n);
-    ids = loaded.ids;
+    ctx.progress(`drain ${name}${node ? ` (Node ${node.version})` : ''} on ${kind}: preloading ${config.warmup} + ${n} tasks on ${queue}`);
+    const loaded = await preload(ctx, kind, queue, config.warmup + n);
+    all = loaded.ids;
+    ids = all.slice(config.warmup);
+    figure.warmup = config.warmup;
     figure.preloadRate = loaded.rate;
     if ((await ctx.admin.consumers(kind, queue)) ?? 0) throw new Error(`queue ${queue} already has a consumer before the worker started`);
     ctx.progress(`drain ${name} on ${kind}: worker started`);
@@ -140,10 +147,11 @@ export async function drain(ctx: BenchContext, kind: BrokerKind, name: WorkerNam
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     await worker.stop();
     worker = undefined;
-    figure.wrongResults = await ctx.admin.verifyResults(ids, (i) => i + 1);
+    // the warm-up tasks' results too: add(i, 1) for the i-th preloaded
+    figure.wrongResults = await ctx.admin.verifyResults(all, (i) => i + 1);
     const left = await ctx.admin.depth(kind, queue);
     if (left !== 0) {
-      const again = (await ctx.admin.queuedTaskIds(kind, queue))?.filter((id) => ids.includes(id)).length;
+      const again = (await ctx.admin.queuedTaskIds(kind, queue))?.filter((id) => all.includes(id)).length;
       throw new Error(
         `${left} messages left in ${queue} after all ${n} results were stored${again === undefined ? '' : ` (${again} of them copies of tasks already done)`}`,
       );
@@ -154,7 +162,7 @@ export async function drain(ctx: BenchContext, kind: BrokerKind, name: WorkerNam
   } finally {
     await worker?.stop().catch(() => undefined);
     await ctx.admin.deleteQueue(kind, queue).catch(() => undefined);
-    await ctx.admin.deleteResults(ids).catch(() => undefined);
+    await ctx.admin.deleteResults(all).catch(() => undefined);
   }
   return figure;
 }
