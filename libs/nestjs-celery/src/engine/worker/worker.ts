@@ -188,10 +188,10 @@ const runsInPool: TaskHandler = () => {
   throw new Error('this task runs in the process pool');
 };
 
-/** The abort reason of tasks still running when the shutdown grace period ends. */
 /** A first store attempt that succeeded. */
 const storedNow = (): boolean => true;
 
+/** The abort reason of tasks still running when the shutdown grace period ends. */
 export class WorkerShutdownAbort extends Error {
   constructor() {
     super('worker shutdown: the task was aborted and its message goes back to the queue');
