@@ -116,12 +116,19 @@ export async function drain(ctx: BenchContext, kind: BrokerKind, name: WorkerNam
     const at = { cpu: null as number | null, machine: machineTicks(), servers: servers.map((s) => cpuTimeMs(s.pid)), self: cpuTimeMs(process.pid) };
     const started = startWorker(name, kind, queue, node);
     worker = started;
-    const completion = await ctx.observer.waitFor(`${name} worker on ${kind}`, ids, config.stallMs, started.died, () => {
-      at.cpu = cpuTimeMs(started.pid);
-      at.machine = machineTicks();
-      at.servers = servers.map((s) => cpuTimeMs(s.pid));
-      at.self = cpuTimeMs(process.pid);
-    });
+    const completion = await ctx.observer.waitFor(
+      `${name} worker on ${kind}`,
+      ids,
+      config.stallMs,
+      started.died,
+      () => {
+        at.cpu = cpuTimeMs(started.pid);
+        at.machine = machineTicks();
+        at.servers = servers.map((s) => cpuTimeMs(s.pid));
+        at.self = cpuTimeMs(process.pid);
+      },
+      all.slice(0, config.warmup),
+    );
     const endSelf = cpuTimeMs(process.pid);
     const endCpu = cpuTimeMs(started.pid);
     const endServers = servers.map((s) => cpuTimeMs(s.pid));

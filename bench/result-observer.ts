@@ -28,6 +28,8 @@ export class ResultObserver {
   private readonly redis: Redis;
   private watch?: {
     pending: Set<string>;
+    /** warm-up tasks: their results count as progress, not as completions */
+    untimed: Set<string>;
     times: Float64Array;
     done: number;
     lastProgress: number;
@@ -53,13 +55,21 @@ export class ResultObserver {
 
   /**
    * Resolves when every id in `ids` has a SUCCESS stored. Rejects with StallError when no
-   * new result arrives for `stallMs`, or when `aborted` rejects (the worker died).
+   * new result arrives for `stallMs`, or when `aborted` rejects (the worker died). Results of
+   * `untimed` ids (a warm-up run ahead of `ids`) count as progress only.
    */
-  waitFor(label: string, ids: Iterable<string>, stallMs: number, aborted?: Promise<never>, onFirst?: () => void): Promise<Completion> {
+  waitFor(
+    label: string,
+    ids: Iterable<string>,
+    stallMs: number,
+    aborted?: Promise<never>,
+    onFirst?: () => void,
+    untimed: Iterable<string> = [],
+  ): Promise<Completion> {
     const pending = new Set(ids);
     const total = pending.size;
     return new Promise<Completion>((resolve, reject) => {
-      const watch = { pending, times: new Float64Array(total), done: 0, lastProgress: performance.now(), onFirst, resolve };
+      const watch = { pending, untimed: new Set(untimed), times: new Float64Array(total), done: 0, lastProgress: performance.now(), onFirst, resolve };
       this.watch = watch;
       const timer = setInterval(() => {
         if (performance.now() - watch.lastProgress > stallMs) finish(new StallError(label, watch.done, total, stallMs));
@@ -83,7 +93,11 @@ export class ResultObserver {
     if (!w) return;
     const id = channel.slice(PREFIX.length);
     // only ready states end a task; every worker here stores nothing before SUCCESS
-    if (!w.pending.has(id) || !message.includes('"SUCCESS"')) return;
+    if (!message.includes('"SUCCESS"')) return;
+    if (!w.pending.has(id)) {
+      if (w.untimed.delete(id)) w.lastProgress = performance.now();
+      return;
+    }
     const now = performance.now();
     w.pending.delete(id);
     w.times[w.done++] = now;
