@@ -6,13 +6,26 @@ import { DEFAULT_IDLE_MEMORY_RELEASE, IdleMemoryRelease, idleMemoryReleaseSecond
 
 const MB = 1024 * 1024;
 
+/** The worker's side: it holds tasks (busy) or none (idle, which it tells the release). */
+function workerOf(release: IdleMemoryRelease, state: { holding: boolean }) {
+  return {
+    busy: () => void (state.holding = true),
+    idle: () => {
+      state.holding = false;
+      release.idle();
+    },
+  };
+}
+
 function setup(idleSeconds = 10) {
   let rss = 100 * MB;
+  const state = { holding: false };
   const collected: number[] = [];
   const logs: string[] = [];
   const warnings: string[] = [];
   const release = new IdleMemoryRelease({
     idleSeconds,
+    holding: () => state.holding,
     logger: { ...silentLogger, log: (line: string) => logs.push(line), warn: (line: string) => warnings.push(line) },
     rss: () => rss,
     collect: () => {
@@ -20,7 +33,7 @@ function setup(idleSeconds = 10) {
       rss = 110 * MB; // what the GC gave back
     },
   });
-  return { release, collected, logs, warnings, grow: (mb: number) => (rss += mb * MB), rss: () => rss };
+  return { release, worker: workerOf(release, state), collected, logs, warnings, grow: (mb: number) => (rss += mb * MB), rss: () => rss };
 }
 
 beforeEach(() => jest.useFakeTimers());
@@ -28,10 +41,10 @@ afterEach(() => jest.useRealTimers());
 
 describe('IdleMemoryRelease', () => {
   test('idle for idleSeconds after a burst that grew memory: one release, logged with what it gave back', () => {
-    const { release, collected, logs, grow } = setup(10);
-    release.busy();
+    const { worker, collected, logs, grow } = setup(10);
+    worker.busy();
     grow(200);
-    release.idle();
+    worker.idle();
     jest.advanceTimersByTime(9_999);
     expect(collected).toEqual([]);
     jest.advanceTimersByTime(1);
@@ -44,39 +57,39 @@ describe('IdleMemoryRelease', () => {
   });
 
   test('each idle moment pushes the release back; a worker busy when it falls due is left alone', () => {
-    const { release, collected, grow } = setup(10);
-    release.busy();
+    const { worker, collected, grow } = setup(10);
+    worker.busy();
     grow(200);
-    release.idle();
+    worker.idle();
     jest.advanceTimersByTime(8_000);
-    release.busy();
-    release.idle(); // a lone task 8 s in: the idle time starts again
+    worker.busy();
+    worker.idle(); // a lone task 8 s in: the idle time starts again
     jest.advanceTimersByTime(8_000);
     expect(collected).toEqual([]);
-    release.busy(); // still running when the 10 s fall due
+    worker.busy(); // still running when the 10 s fall due
     jest.advanceTimersByTime(5_000);
     expect(collected).toEqual([]);
-    release.idle();
+    worker.idle();
     jest.advanceTimersByTime(10_000);
     expect(collected).toHaveLength(1);
   });
 
   test('no release unless resident memory grew by RELEASE_MIN_GROWTH_BYTES since the start or the last release', () => {
-    const { release, collected, grow } = setup(1);
-    release.busy();
+    const { worker, collected, grow } = setup(1);
+    worker.busy();
     grow(RELEASE_MIN_GROWTH_BYTES / MB - 1);
-    release.idle();
+    worker.idle();
     jest.advanceTimersByTime(5_000);
     expect(collected).toEqual([]);
-    release.busy();
+    worker.busy();
     grow(1);
-    release.idle();
+    worker.idle();
     jest.advanceTimersByTime(1_000);
     expect(collected).toHaveLength(1);
     // the new baseline is what the release left (110 MB): a small burst after it does not release again
-    release.busy();
+    worker.busy();
     grow(10);
-    release.idle();
+    worker.idle();
     jest.advanceTimersByTime(5_000);
     expect(collected).toHaveLength(1);
   });
@@ -85,8 +98,10 @@ describe('IdleMemoryRelease', () => {
     const warnings: string[] = [];
     let rss = 100 * MB;
     let calls = 0;
+    const state = { holding: false };
     const release = new IdleMemoryRelease({
       idleSeconds: 1,
+      holding: () => state.holding,
       logger: { ...silentLogger, warn: (line: string) => warnings.push(line) },
       rss: () => rss,
       collect: () => {
@@ -94,10 +109,11 @@ describe('IdleMemoryRelease', () => {
         throw new Error('no gc here');
       },
     });
+    const worker = workerOf(release, state);
     for (let i = 0; i < 3; i++) {
-      release.busy();
+      worker.busy();
       rss += 100 * MB;
-      release.idle();
+      worker.idle();
       jest.advanceTimersByTime(2_000);
     }
     expect(calls).toBe(1);
@@ -105,10 +121,10 @@ describe('IdleMemoryRelease', () => {
   });
 
   test('stop() cancels a pending release', () => {
-    const { release, collected, grow } = setup(1);
-    release.busy();
+    const { release, worker, collected, grow } = setup(1);
+    worker.busy();
     grow(100);
-    release.idle();
+    worker.idle();
     release.stop();
     jest.advanceTimersByTime(10_000);
     expect(collected).toEqual([]);

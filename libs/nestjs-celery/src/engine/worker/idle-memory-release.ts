@@ -16,6 +16,8 @@ export const RELEASE_MIN_GROWTH_BYTES = 32 * 1024 * 1024;
 export interface IdleMemoryReleaseOptions {
   /** seconds without a task before the release */
   idleSeconds: number;
+  /** whether the worker holds a task now (its in-flight count above 0) */
+  holding: () => boolean;
   logger: CeleryLogger;
   /** V8's last-resort GC (tests pass their own) */
   collect?: () => void;
@@ -47,13 +49,12 @@ function lastResortGc(): () => void {
 }
 
 /**
- * Told when the worker starts holding tasks and when it holds none; `idleSeconds` after the worker
- * last became idle, if it is still idle and its resident memory grew by RELEASE_MIN_GROWTH_BYTES
- * since the last release, runs V8's last-resort GC once and logs what it gave back.
+ * Told when the worker comes to hold no task; `idleSeconds` after the last such moment, if the
+ * worker still holds none and its resident memory grew by RELEASE_MIN_GROWTH_BYTES since the last
+ * release, runs V8's last-resort GC once and logs what it gave back.
  */
 export class IdleMemoryRelease {
   private timer?: NodeJS.Timeout;
-  private holding = false;
   /** the GC could not be had or threw: no more tries */
   private failed = false;
   /** resident bytes after the last release, or at the start */
@@ -67,14 +68,8 @@ export class IdleMemoryRelease {
     this.baseline = this.rss();
   }
 
-  /** The worker holds a task again. */
-  busy(): void {
-    this.holding = true;
-  }
-
   /** The worker holds no task: the release is due `idleSeconds` from now unless a task comes. */
   idle(): void {
-    this.holding = false;
     if (this.failed) return;
     // one timer, pushed back at each idle moment (no new timer per task); refresh re-arms a fired one
     if (this.timer) this.timer.refresh();
@@ -88,7 +83,7 @@ export class IdleMemoryRelease {
   }
 
   private release(): void {
-    if (this.holding) return; // the next idle() sets it again
+    if (this.options.holding()) return; // the next idle() sets it again
     const before = this.rss();
     if (before - this.baseline < RELEASE_MIN_GROWTH_BYTES) return;
     const started = performance.now();

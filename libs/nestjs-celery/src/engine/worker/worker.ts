@@ -352,7 +352,7 @@ export class Worker {
       this.autoscaler = new Autoscaler(pool, { ...autoscale, keepalive: autoscaleKeepalive(options.autoscaleKeepalive), logger: this.logger });
     }
     const idleSeconds = idleMemoryReleaseSeconds(options.idleMemoryRelease);
-    if (idleSeconds) this.memoryRelease = new IdleMemoryRelease({ idleSeconds, logger: this.logger });
+    if (idleSeconds) this.memoryRelease = new IdleMemoryRelease({ idleSeconds, holding: () => this.inFlight > 0, logger: this.logger });
     const consumerTimeoutMs = options.consumerTimeoutMs ?? DEFAULT_CONSUMER_TIMEOUT_MS;
     if (app.broker.capabilities.consumerTimeout && consumerTimeoutMs > 0) this.consumerTimeout = new ConsumerTimeoutGuard(consumerTimeoutMs);
     this.eta = new EtaScheduler(
@@ -645,7 +645,7 @@ export class Worker {
   }
 
   private async onDelivery(delivery: Delivery): Promise<void> {
-    if (this.inFlight++ === 0) this.memoryRelease?.busy();
+    this.inFlight++;
     try {
       const handled = this.process(delivery);
       if (handled) await handled;
