@@ -42,6 +42,17 @@ describeAmqp('AmqpBroker (RabbitMQ)', () => {
     brokers.push(b);
     return b;
   };
+  /** `count` messages published to a new queue and all delivered to a new broker's consumer (prefetch = count), none settled */
+  const heldDeliveries = async (count: number) => {
+    const name = q();
+    const own = newBroker();
+    await own.connect();
+    await own.declareQueue({ name });
+    for (let i = 0; i < count; i++) await own.publish(message({ headers: { i } }), { exchange: '', routingKey: name });
+    const inbox = new Inbox();
+    await own.consume([name], { prefetch: count }, inbox.push);
+    return { name, own, delivered: await inbox.count(count) };
+  };
 
   beforeAll(async () => {
     admin = await Admin.open();
@@ -189,14 +200,7 @@ describeAmqp('AmqpBroker (RabbitMQ)', () => {
   });
 
   it('coalesces acks (one multiple-ack below the oldest held delivery) without acking what is still held', async () => {
-    const name = q();
-    const own = newBroker();
-    await own.connect();
-    await own.declareQueue({ name });
-    for (let i = 0; i < 30; i++) await own.publish(message({ headers: { i } }), { exchange: '', routingKey: name });
-    const inbox = new Inbox();
-    await own.consume([name], { prefetch: 30 }, inbox.push);
-    const delivered = await inbox.count(30);
+    const { name, own, delivered } = await heldDeliveries(30);
     // ack all but #10 and #20 in one turn; acks queued before close() still reach RabbitMQ
     delivered.forEach((d, i) => i !== 10 && i !== 20 && void d.ack());
     await sleep(100);
@@ -216,14 +220,7 @@ describeAmqp('AmqpBroker (RabbitMQ)', () => {
   });
 
   it('hands the acks settled together to RabbitMQ as one frame in the same turn, not at its end', async () => {
-    const name = q();
-    const own = newBroker();
-    await own.connect();
-    await own.declareQueue({ name });
-    for (let i = 0; i < 6; i++) await own.publish(message({ headers: { i } }), { exchange: '', routingKey: name });
-    const inbox = new Inbox();
-    await own.consume([name], { prefetch: 6 }, inbox.push);
-    const delivered = await inbox.count(6);
+    const { name, own, delivered } = await heldDeliveries(6);
     // every channel amqplib makes shares this prototype: watch what the consumer's channel is asked to send
     const probe = await amqpConnect(AMQP_URL);
     const channelProto = Object.getPrototypeOf(await probe.createChannel()) as Channel;
@@ -246,8 +243,8 @@ describeAmqp('AmqpBroker (RabbitMQ)', () => {
     } finally {
       sent.mockRestore();
     }
+    // settled before close(): its ack is sent ahead of the channel close, no wait needed
     await delivered[4].ack();
-    await sleep(100);
     await own.close();
     // every ack reached RabbitMQ: nothing comes back when the channel closes
     expect(await admin.messageCount(name)).toBe(0);
