@@ -55,13 +55,29 @@ export function cpuTimeMs(pid: number | undefined): number | null {
   }
 }
 
-/** The local RabbitMQ and Redis server processes, to report their CPU use (empty when not local). */
+/**
+ * The local RabbitMQ and Redis server processes the bench talks to, to report their CPU use:
+ * the process listening on the broker URL's port (the machine may run other RabbitMQ nodes and
+ * Redis instances beside them); empty when not local or not found.
+ */
 export function serverPids(): { name: string; pid: number }[] {
-  const find = (exe: string) => {
-    const r = spawnSync('pgrep', ['-x', exe], { encoding: 'utf8' });
-    return r.status === 0 ? r.stdout.split('\n').filter(Boolean).map(Number) : [];
+  const listening = (url: string) => {
+    const { hostname, port, protocol } = new URL(url);
+    if (!['127.0.0.1', 'localhost', '[::1]'].includes(hostname)) return undefined;
+    const r = spawnSync('ss', ['-Hltnp', `sport = :${port || (protocol.startsWith('amqp') ? 5672 : 6379)}`], { encoding: 'utf8' });
+    const pid = /pid=(\d+)/.exec(r.stdout ?? '')?.[1];
+    return pid === undefined ? undefined : Number(pid);
   };
-  return [...find('beam.smp').map((pid) => ({ name: 'rabbitmq', pid })), ...find('redis-server').map((pid) => ({ name: 'redis', pid }))];
+  const found: { name: string; pid: number }[] = [];
+  for (const [name, url] of [
+    ['rabbitmq', config.brokers.amqp],
+    ['redis', config.brokers.redis],
+    ['redis', config.backend],
+  ] as const) {
+    const pid = listening(url);
+    if (pid !== undefined && !found.some((f) => f.pid === pid)) found.push({ name: found.some((f) => f.name === name) ? `${name} (backend)` : name, pid });
+  }
+  return found;
 }
 
 /** Busy and total jiffies of the whole machine (for "was the machine saturated"). */
