@@ -65,8 +65,14 @@ export const config = {
   concurrency: int('BENCH_CONCURRENCY', 500),
   /** our worker's ack mode: late (default: ack after the outcome is stored) or early (BENCH_ACK_MODE=early, for comparison only) */
   ackMode: process.env.BENCH_ACK_MODE === 'early' ? 'early' : 'late',
-  /** measured round trips (after 20 warm-up ones) */
+  /** measured round trips, after rttWarmup untimed ones */
   rttN: int('BENCH_RTT_N', 1_000, 100),
+  /**
+   * untimed round trips before the measured ones, for every pair alike: as in a drain, a fresh
+   * Node client and worker spend their first thousands of tasks in code V8 has not optimised yet
+   * (here p50 went 1.3 → 0.6 ms on Redis between 20 and 1,000 warm-ups; BENCH_RTT_WARMUP=20 times cold processes)
+   */
+  rttWarmup: int('BENCH_RTT_WARMUP', 5_000, 20),
   /** tasks of the RSS run, sampled every rssEvery */
   rssTasks: int('BENCH_RSS_TASKS', 100_000, 3_000),
   rssEvery: int('BENCH_RSS_EVERY', 10_000, 300),

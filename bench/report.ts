@@ -150,7 +150,7 @@ export const celeryDefaultConfirms = (b: BrokerKind): boolean => b !== 'amqp';
 export function rttOf(
   r: Pick<BenchResults, 'rtt'>,
   b: BrokerKind,
-  pair: 'ours' | 'python',
+  pair: RttFigure['pair'],
   node: string = process.version,
   confirms = celeryDefaultConfirms(b),
 ): RttFigure | undefined {
@@ -176,9 +176,11 @@ export function computeRatios(r: Pick<BenchResults, 'drain' | 'publish' | 'rtt'>
     add('drain.oursOverCeleryNode', ratio(ours, other('celery-node')), TARGETS.oursOverCeleryNode[b]);
     add('drain.oursOverCeiling', ratio(ours, drainOf(b, 'ceiling:both')?.rate), TARGETS.oursOverCeiling);
     add('drain.oursCpuUsPerTask', drainOf(b, 'ours')?.workerCpuUsPerTask, TARGETS.oursCpuUsPerTask, { atMost: true, unit: 'µs' });
-    const p50 = (pair: 'ours' | 'python') => (rttOf(r, b, pair)?.error ? undefined : rttOf(r, b, pair)?.p50Ms);
+    const p50 = (pair: RttFigure['pair']) => (rttOf(r, b, pair)?.error ? undefined : rttOf(r, b, pair)?.p50Ms);
     add('rtt.oursP50', p50('ours'), TARGETS.rttP50Ms, { atMost: true, unit: 'ms' });
     add('rtt.oursOverPythonP50', ratio(p50('ours'), p50('python')), TARGETS.rttOverPython, { atMost: true });
+    // no target: how far above the floor (the same hops with no Celery logic) our round trip is
+    out[`rtt.oursOverCeilingP50.${b}`] = { value: ratio(p50('ours'), p50('ceiling')), target: 0 };
     // like for like: Celery's default (no confirms on RabbitMQ; Redis always has its reply), and
     // on RabbitMQ both with publisher confirms
     const celeryDefault = b !== 'amqp';
@@ -327,7 +329,8 @@ function publishSection(r: BenchResults, out: string[]): void {
 function rttSection(r: BenchResults, out: string[]): void {
   const brokers = config.brokerKinds;
   out.push('');
-  out.push(`3. Round trip of one task at a time (send → result in hand), ${config.rttN} tasks after 20 warm-ups. On RabbitMQ without publisher`);
+  out.push(`3. Round trip of one task at a time (send → result in hand), ${config.rttN} tasks after ${config.rttWarmup.toLocaleString('en-US')} untimed ones`);
+  out.push('   (BENCH_RTT_WARMUP: client and worker run warm, as in a service; each pair gets the same). On RabbitMQ without publisher');
   out.push("   confirms (Celery's default, where the targets are read) and with them (our default; Python with confirm_publish=True):");
   out.push("   a confirmed send of a persistent message waits for RabbitMQ's fsync.");
   const rows: string[][] = [['broker', 'publisher confirms', 'client + worker', 'p50', 'p99', 'mean']];
@@ -338,6 +341,7 @@ function rttSection(r: BenchResults, out: string[]): void {
       for (const [pair, label] of [
         ['ours', 'our client + our worker'],
         ['python', 'Python client + Python worker (-P solo)'],
+        ['ceiling', 'FLOOR: raw client + raw consumer, no Celery logic'],
       ] as const) {
         const f = rttOf(r, b, pair, process.version, confirms);
         if (!f) continue;
@@ -354,6 +358,19 @@ function rttSection(r: BenchResults, out: string[]): void {
   out.push(table(rows));
   out.push('');
   out.push(table(ratios));
+  for (const b of brokers) {
+    const floor = rttOf(r, b, 'ceiling');
+    const over = r.ratios[`rtt.oursOverCeilingP50.${b}`]?.value;
+    if (floor?.p50Ms === undefined || over === undefined) continue;
+    const above = (rttOf(r, b, 'ours')?.p50Ms ?? NaN) - floor.p50Ms;
+    const left = TARGETS.rttP50Ms - floor.p50Ms;
+    out.push(
+      `   FLOOR ${BROKER_NAMES[b]}: ${ms(floor.p50Ms)} p50 with no Celery logic; ours is ${times(over)} of it (${above < 0 ? '−' : '+'}${ms(Math.abs(above))}); ` +
+        (left > 0
+          ? `≤ ${ms(TARGETS.rttP50Ms)} leaves our code ${ms(left)} on this machine`
+          : `the floor alone is above ${ms(TARGETS.rttP50Ms)} on this machine`),
+    );
+  }
 }
 
 /**

@@ -3,17 +3,18 @@
  * RabbitMQ each pair runs without publisher confirms (Celery's default; ours with
  * confirmPublish: false) and with them (our default; Python with confirm_publish=True): a
  * confirmed send of a persistent message waits for RabbitMQ's fsync, which no client can beat.
+ * The floor ('ceiling') is the same hops with no Celery logic (children/ceiling-raw.ts), at
+ * Celery's default only.
  */
 import { config, benchQueue, type BrokerKind } from './config.js';
 import type { BenchContext } from './context.js';
 import { NodeChild, PythonWorker, runPythonScript, type NodeBinary } from './processes.js';
 import { errorText, percentile } from './stats.js';
 
-const WARMUP = 20;
-
 export interface RttFigure {
   broker: BrokerKind;
-  pair: 'ours' | 'python';
+  /** ceiling: the round trip floor, a raw client and consumer (children/ceiling-raw.ts) */
+  pair: 'ours' | 'python' | 'ceiling';
   /**
    * RabbitMQ publisher confirms awaited by the send (always true on Redis, whose LPUSH reply is
    * one); absent in figures from before this field, which were all confirmed
@@ -22,6 +23,8 @@ export interface RttFigure {
   /** ours: the Node version of our worker and client (process.version of the children) */
   node?: string;
   n: number;
+  /** untimed round trips before the n (absent in figures from before this field: 20) */
+  warmup?: number;
   p50Ms?: number;
   p99Ms?: number;
   meanMs?: number;
@@ -32,9 +35,16 @@ export interface RttFigure {
  * @param confirms RabbitMQ: the client awaits publisher confirms (ignored on Redis)
  * @param node for 'ours': the Node binary of our worker and client (default: the bench's own)
  */
-export async function roundTrip(ctx: BenchContext, kind: BrokerKind, pair: 'ours' | 'python', confirms: boolean, node?: NodeBinary): Promise<RttFigure> {
+export async function roundTrip(ctx: BenchContext, kind: BrokerKind, pair: RttFigure['pair'], confirms: boolean, node?: NodeBinary): Promise<RttFigure> {
   const n = config.rttN;
-  const figure: RttFigure = { broker: kind, pair, confirms, n, ...(pair === 'ours' ? { node: node?.version ?? process.version } : {}) };
+  const figure: RttFigure = {
+    broker: kind,
+    pair,
+    confirms,
+    n,
+    warmup: config.rttWarmup,
+    ...(pair === 'ours' ? { node: node?.version ?? process.version } : {}),
+  };
   const queue = benchQueue(`rtt-${pair}-${kind}`);
   const confirmNote = kind === 'amqp' ? (confirms ? ' with confirms' : ' without confirms') : '';
   const broker = config.brokers[kind];
@@ -48,11 +58,24 @@ export async function roundTrip(ctx: BenchContext, kind: BrokerKind, pair: 'ours
       const out = await Promise.race([
         runPythonScript<{ latenciesMs: number[]; ids: string[] }>('bench_rtt.py', { broker, backend: config.backend, queue, confirmPublish: confirms }, [
           String(n),
-          String(WARMUP),
+          String(config.rttWarmup),
         ]),
         worker.died,
       ]);
       ({ latenciesMs: latencies, ids } = out);
+    } else if (pair === 'ceiling') {
+      const raw = { broker, backend: config.backend, queue, concurrency: config.concurrency, inflight: 1 };
+      const w = new NodeChild(`round trip floor consumer (${kind})`, 'ceiling-raw.js', { ...raw, mode: 'both', declare: true, n: config.rttWarmup + n }, {});
+      worker = w;
+      await w.next('ready');
+      const client = new NodeChild(`round trip floor client (${kind})`, 'ceiling-raw.js', { ...raw, mode: 'rtt', n, warmup: config.rttWarmup }, {});
+      try {
+        const out = await Promise.race([client.next('result', 600_000), w.died]);
+        latencies = out.latenciesMs as number[];
+        ids = out.ids as string[];
+      } finally {
+        await client.stop();
+      }
     } else {
       const w = new NodeChild(
         `our worker (rtt, ${kind})`,
@@ -65,7 +88,7 @@ export async function roundTrip(ctx: BenchContext, kind: BrokerKind, pair: 'ours
       const client = new NodeChild(
         `our client (rtt, ${kind})`,
         'our-client.js',
-        { mode: 'rtt', broker, backend: config.backend, queue, task: config.task, n, inflight: 1, warmup: WARMUP, confirmPublish: confirms },
+        { mode: 'rtt', broker, backend: config.backend, queue, task: config.task, n, inflight: 1, warmup: config.rttWarmup, confirmPublish: confirms },
         { profileName: `client-rtt-${kind}${confirms ? '' : '-noconfirm'}${node ? `-node${node.major}` : ''}`, execPath: node?.execPath },
       );
       try {

@@ -113,6 +113,8 @@ async function main(): Promise<void> {
         for (const confirms of kind === 'amqp' ? [false, true] : [true]) {
           for (const p of ['ours', 'python'] as const) results.rtt.push(await roundTrip(ctx, kind, p, confirms));
         }
+        // the floor beside them: the same hops with no Celery logic, at Celery's default
+        results.rtt.push(await roundTrip(ctx, kind, 'ceiling', celeryDefaultConfirms(kind)));
         for (const node of nodes) results.rtt.push(await roundTrip(ctx, kind, 'ours', celeryDefaultConfirms(kind), node));
       }
     }

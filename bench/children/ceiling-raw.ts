@@ -10,6 +10,10 @@
  *  - both: consume → read the arguments → store x + y → ack once stored, same batching
  *  - publish: N messages of a Celery task's size, RabbitMQ with publisher confirms (`inflight`
  *    unconfirmed at most), Redis with pipelined LPUSH; timed here
+ *  - rtt: the round trip floor's client, one task at a time against a `both` consumer started with
+ *    `declare` (it declares the queue; on Redis it blocks in BRPOP when the queue is empty, as our
+ *    consumer does): SUBSCRIBE to the result key and publish in the same turn (RabbitMQ without
+ *    confirms, Celery's default; Redis LPUSH), a GET once subscribed, timed until the result is read
  */
 import { performance } from 'node:perf_hooks';
 import { connect, type ConsumeMessage } from 'amqplib';
@@ -20,7 +24,7 @@ import { createTaskMessage, type TaskHeaders } from '../../libs/nestjs-celery/sr
 import { childConfig, fail, onStop, reply } from './child-support.js';
 
 interface Config {
-  mode: 'broker' | 'backend' | 'both' | 'publish';
+  mode: 'broker' | 'backend' | 'both' | 'publish' | 'rtt';
   broker: string;
   backend: string;
   queue: string;
@@ -29,6 +33,10 @@ interface Config {
   inflight: number;
   /** backend mode: task ids are `${idPrefix}${i}` for i in 0..n-1 (the bench waits for the same) */
   idPrefix?: string;
+  /** both mode, RabbitMQ: declare the queue first (the round trip floor's consumer starts on no queue) */
+  declare?: boolean;
+  /** rtt mode: untimed round trips before the n timed ones */
+  warmup?: number;
 }
 
 const cfg = childConfig<Config>();
@@ -109,6 +117,7 @@ function addArgs(body: string): number {
 async function consumeAmqp(store?: RawStore): Promise<() => Promise<void>> {
   const model = await connect(cfg.broker);
   const ch = await model.createChannel();
+  if (cfg.declare) await ch.assertQueue(cfg.queue, { durable: true });
   await ch.prefetch(cfg.concurrency, false);
   const tally = new Tally(cfg.n);
   let pending: ConsumeMessage | undefined;
@@ -182,8 +191,17 @@ async function consumeRedis(store?: RawStore): Promise<() => Promise<void>> {
       }
       const out = await scripts.popAndRecord(popKeys, Math.min(free, POP_BATCH), true, 1, 4);
       if (out.length === 0) {
-        await new Promise((r) => setTimeout(r, 1));
-        continue;
+        // nothing waiting: block as our consumer does, and record what wakes it as kombu does
+        const popped = await pop.brpop(...keys.brpopKeys([cfg.queue]), 1).catch(() => null);
+        if (!popped) continue;
+        const { properties } = JSON.parse(popped[1]) as { properties: { delivery_tag: string } };
+        const tag = properties.delivery_tag;
+        void main
+          .pipeline()
+          .zadd(keys.unackedIndex, Date.now() / 1000, tag)
+          .hset(keys.unacked, tag, JSON.stringify([popped[1], '', cfg.queue]))
+          .exec();
+        out.push('1', popped[1], tag);
       }
       for (let i = 0; i < out.length; i += 3) {
         const raw = out[i + 1];
@@ -259,6 +277,25 @@ async function publishAmqp(): Promise<number> {
   return seconds;
 }
 
+/** A task message in kombu's Redis envelope, as Python's client LPUSHes it. */
+function kombuEnvelope({ body, headers }: { body: string; headers: TaskHeaders }, deliveryTag: string): string {
+  return JSON.stringify({
+    body: Buffer.from(body).toString('base64'),
+    'content-encoding': 'utf-8',
+    'content-type': 'application/json',
+    headers,
+    properties: {
+      correlation_id: headers.id,
+      reply_to: '',
+      delivery_mode: 2,
+      delivery_info: { exchange: '', routing_key: cfg.queue },
+      priority: 0,
+      body_encoding: 'base64',
+      delivery_tag: deliveryTag,
+    },
+  });
+}
+
 async function publishRedis(): Promise<number> {
   const redis = new Redis(cfg.broker, { connectionName: 'nestjs-celery-bench:ceiling-publish' });
   const messages = taskMessages();
@@ -268,23 +305,7 @@ async function publishRedis(): Promise<number> {
     while (next < cfg.n) {
       const p = redis.pipeline();
       for (const end = Math.min(cfg.n, next + 100); next < end; next++) {
-        const { body, headers } = messages[next];
-        const envelope = {
-          body: Buffer.from(body).toString('base64'),
-          'content-encoding': 'utf-8',
-          'content-type': 'application/json',
-          headers,
-          properties: {
-            correlation_id: headers.id,
-            reply_to: '',
-            delivery_mode: 2,
-            delivery_info: { exchange: '', routing_key: cfg.queue },
-            priority: 0,
-            body_encoding: 'base64',
-            delivery_tag: `tag-${process.pid}-${next}`,
-          },
-        };
-        p.lpush(cfg.queue, JSON.stringify(envelope));
+        p.lpush(cfg.queue, kombuEnvelope(messages[next], `tag-${process.pid}-${next}`));
       }
       await p.exec();
     }
@@ -296,8 +317,60 @@ async function publishRedis(): Promise<number> {
   return seconds;
 }
 
+/**
+ * The round trip floor's client: `warmup` + n tasks one at a time; per task the result key is
+ * subscribed and the message published in the same turn, and a GET once subscribed catches a
+ * result stored before the SUBSCRIBE landed. Latency: before the publish → the result parsed.
+ */
+async function roundTrips(amqp: boolean): Promise<{ latenciesMs: number[]; ids: string[] }> {
+  const sub = new Redis(cfg.backend, { connectionName: 'nestjs-celery-bench:ceiling-rtt-sub' });
+  const get = new Redis(cfg.backend, { connectionName: 'nestjs-celery-bench:ceiling-rtt' });
+  const waiting = new Map<string, (doc: string) => void>();
+  sub.on('message', (channel: string, doc: string) => waiting.get(channel)?.(doc));
+  let send: (i: number, message: { body: string; headers: TaskHeaders }) => void;
+  let close: () => Promise<void>;
+  if (amqp) {
+    const model = await connect(cfg.broker);
+    const ch = await model.createChannel();
+    send = (_i, { body, headers }) =>
+      void ch.publish('', cfg.queue, Buffer.from(body), { headers, contentType: 'application/json', contentEncoding: 'utf-8', deliveryMode: 2 });
+    close = () => model.close();
+  } else {
+    const lpush = new Redis(cfg.broker, { connectionName: 'nestjs-celery-bench:ceiling-rtt-publish' });
+    send = (i, message) => void lpush.lpush(cfg.queue, kombuEnvelope(message, `tag-${process.pid}-${i}`)).catch(fail);
+    close = async () => void (await lpush.quit());
+  }
+  const warmup = cfg.warmup ?? 0;
+  const messages = Array.from({ length: warmup + cfg.n }, (_, i) => taskMessage(i));
+  const latenciesMs: number[] = [];
+  for (let i = 0; i < messages.length; i++) {
+    const key = RESULT_PREFIX + messages[i].headers.id;
+    const started = performance.now();
+    const doc = await new Promise<string>((resolve) => {
+      waiting.set(key, resolve);
+      sub.subscribe(key).then(() => get.get(key).then((stored) => stored !== null && resolve(stored)), fail);
+      send(i, messages[i]);
+    });
+    const elapsed = performance.now() - started;
+    waiting.delete(key);
+    void sub.unsubscribe(key);
+    const { result } = JSON.parse(doc) as { result: number };
+    if (result !== i + 1) throw new Error(`round trip ${i}: the result is ${JSON.stringify(result)}, not ${i + 1}`);
+    if (i >= warmup) latenciesMs.push(elapsed);
+  }
+  await close();
+  sub.disconnect();
+  await get.quit();
+  return { latenciesMs, ids: messages.map((m) => m.headers.id) };
+}
+
 async function main(): Promise<void> {
   const amqp = cfg.broker.startsWith('amqp');
+  if (cfg.mode === 'rtt') {
+    reply({ type: 'result', ...(await roundTrips(amqp)) });
+    onStop(async () => undefined);
+    return;
+  }
   if (cfg.mode === 'publish') {
     const seconds = await (amqp ? publishAmqp() : publishRedis());
     reply({ type: 'result', seconds });
