@@ -1,6 +1,7 @@
 /** The bench's output: one readable table on stdout and the same figures as JSON. */
-import { copyFileSync, writeFileSync } from 'node:fs';
-import { config, outPath, type BrokerKind } from './config.js';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { config, outPath, ROOT, type BrokerKind } from './config.js';
 import { BROKER_NAMES } from './context.js';
 import { STALL_MS, type DrainFigure, type WorkerName } from './drain.scenario.js';
 import type { PublishFigure } from './publish.scenario.js';
@@ -445,6 +446,22 @@ function targetsSummary(r: BenchResults, out: string[]): void {
     );
 }
 
+/**
+ * The lowest Node the package supports (package.json `engines.node`, ">=x.y.z"), when `version`
+ * is below it: figures of an unsupported runtime say so in their header.
+ */
+export function belowEngines(version: string, engines: string): string | undefined {
+  const need = />=\s*(\d+)\.(\d+)\.(\d+)/.exec(engines);
+  const have = /^v?(\d+)\.(\d+)\.(\d+)/.exec(version);
+  if (!need || !have) return undefined;
+  for (let i = 1; i <= 3; i++) {
+    if (Number(have[i]) !== Number(need[i])) return Number(have[i]) < Number(need[i]) ? engines : undefined;
+  }
+  return undefined;
+}
+
+export const ENGINES: string = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { engines?: { node?: string } }).engines?.node ?? '';
+
 /** The machine and every version the figures depend on (two runs are comparable only when these match). */
 function machineLines(m: BenchMeta): string[] {
   const load = (l?: number[]) => (l ? l.map((x) => x.toFixed(2)).join(' / ') : '?');
@@ -453,7 +470,7 @@ function machineLines(m: BenchMeta): string[] {
   return [
     `machine: ${m.cpuModel ?? '?'}, ${m.cpus} cores, ${m.ramGB ?? '?'} GB RAM, Linux ${m.kernel ?? '?'}`,
     `load average (1/5/15 min): ${load(m.loadAvgStart)} at the start, ${load(m.loadAvgEnd)} at the end; ${m.busyBeforePct}% busy in the second before`,
-    `Node ${m.node} (the bench and the main rows)${others.length ? `; our worker also on ${others.join(', ')}` : ''}`,
+    `Node ${m.node} (the bench and the main rows${belowEngines(m.node, ENGINES) ? `; BELOW package.json's engines ${ENGINES}: not a supported runtime` : ''})${others.length ? `; our worker also on ${others.join(', ')}` : ''}`,
     `Python Celery ${m.pythonCelery}${peers.length ? ` (quorum peers ${peers.join(', ')})` : ''}; celery-node ${m.celeryNode}; RabbitMQ ${m.rabbitmq}; Redis ${m.redis}`,
   ];
 }

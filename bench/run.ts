@@ -13,7 +13,7 @@ import { config, ROOT, SHORT } from './config.js';
 import type { BenchContext } from './context.js';
 import { drain, type WorkerName } from './drain.scenario.js';
 import { publish } from './publish.scenario.js';
-import { celeryDefaultConfirms, computeRatios, render, writeJson, type BenchResults } from './report.js';
+import { belowEngines, celeryDefaultConfirms, computeRatios, ENGINES, render, writeJson, type BenchResults } from './report.js';
 import { ResultObserver } from './result-observer.js';
 import { machineTicks, otherNodeBinaries } from './processes.js';
 import { rssOverTime } from './rss.scenario.js';
@@ -55,6 +55,8 @@ async function main(): Promise<void> {
   await admin.connect(kinds);
   await observer.connect();
   const ctx: BenchContext = { admin, observer, progress: (line) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${line}\n`) };
+  if (belowEngines(process.version, ENGINES))
+    ctx.progress(`Node ${process.version} is below package.json's engines ${ENGINES}: these figures are not a supported runtime's`);
   const versions = await admin.versions();
   const results: BenchResults = {
     meta: {
