@@ -70,7 +70,7 @@ export const config = {
   /**
    * untimed round trips before the measured ones, for every pair alike: as in a drain, a fresh
    * Node client and worker spend their first thousands of tasks in code V8 has not optimised yet
-   * (here p50 went 1.3 → 0.6 ms on Redis between 20 and 1,000 warm-ups; BENCH_RTT_WARMUP=20 times cold processes)
+   * (bench/README.md, "Round trip, cold and warm"; BENCH_RTT_WARMUP=20 times cold processes)
    */
   rttWarmup: int('BENCH_RTT_WARMUP', 5_000, 20),
   /** tasks of the RSS run, sampled every rssEvery */
