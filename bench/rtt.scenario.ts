@@ -67,15 +67,10 @@ export async function roundTrip(ctx: BenchContext, kind: BrokerKind, pair: RttFi
       const raw = { broker, backend: config.backend, queue, concurrency: config.concurrency, inflight: 1 };
       const w = new NodeChild(`round trip floor consumer (${kind})`, 'ceiling-raw.js', { ...raw, mode: 'both', declare: true, n: config.rttWarmup + n }, {});
       worker = w;
-      await w.next('ready');
-      const client = new NodeChild(`round trip floor client (${kind})`, 'ceiling-raw.js', { ...raw, mode: 'rtt', n, warmup: config.rttWarmup }, {});
-      try {
-        const out = await Promise.race([client.next('result', 600_000), w.died]);
-        latencies = out.latenciesMs as number[];
-        ids = out.ids as string[];
-      } finally {
-        await client.stop();
-      }
+      ({ latenciesMs: latencies, ids } = await nodeRoundTrips(
+        w,
+        () => new NodeChild(`round trip floor client (${kind})`, 'ceiling-raw.js', { ...raw, mode: 'rtt', n, warmup: config.rttWarmup }, {}),
+      ));
     } else {
       const w = new NodeChild(
         `our worker (rtt, ${kind})`,
@@ -84,20 +79,16 @@ export async function roundTrip(ctx: BenchContext, kind: BrokerKind, pair: RttFi
         { profileName: `worker-rtt-${kind}${node ? `-node${node.major}` : ''}`, execPath: node?.execPath },
       );
       worker = w;
-      await w.next('ready');
-      const client = new NodeChild(
-        `our client (rtt, ${kind})`,
-        'our-client.js',
-        { mode: 'rtt', broker, backend: config.backend, queue, task: config.task, n, inflight: 1, warmup: config.rttWarmup, confirmPublish: confirms },
-        { profileName: `client-rtt-${kind}${confirms ? '' : '-noconfirm'}${node ? `-node${node.major}` : ''}`, execPath: node?.execPath },
-      );
-      try {
-        const out = await Promise.race([client.next('result', 600_000), w.died]);
-        latencies = out.latenciesMs as number[];
-        ids = out.ids as string[];
-      } finally {
-        await client.stop();
-      }
+      ({ latenciesMs: latencies, ids } = await nodeRoundTrips(
+        w,
+        () =>
+          new NodeChild(
+            `our client (rtt, ${kind})`,
+            'our-client.js',
+            { mode: 'rtt', broker, backend: config.backend, queue, task: config.task, n, inflight: 1, warmup: config.rttWarmup, confirmPublish: confirms },
+            { profileName: `client-rtt-${kind}${confirms ? '' : '-noconfirm'}${node ? `-node${node.major}` : ''}`, execPath: node?.execPath },
+          ),
+      ));
     }
     figure.p50Ms = percentile(latencies, 50);
     figure.p99Ms = percentile(latencies, 99);
@@ -111,4 +102,16 @@ export async function roundTrip(ctx: BenchContext, kind: BrokerKind, pair: RttFi
     await ctx.admin.deleteResults(ids).catch(() => undefined);
   }
   return figure;
+}
+
+/** Once the worker child is ready, a client child times the round trips; it is stopped whatever happens. */
+async function nodeRoundTrips(worker: NodeChild, startClient: () => NodeChild): Promise<{ latenciesMs: number[]; ids: string[] }> {
+  await worker.next('ready');
+  const client = startClient();
+  try {
+    const out = await Promise.race([client.next('result', 600_000), worker.died]);
+    return { latenciesMs: out.latenciesMs as number[], ids: out.ids as string[] };
+  } finally {
+    await client.stop();
+  }
 }
