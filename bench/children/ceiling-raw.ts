@@ -200,7 +200,8 @@ async function consumeRedis(store?: RawStore): Promise<() => Promise<void>> {
           .pipeline()
           .zadd(keys.unackedIndex, Date.now() / 1000, tag)
           .hset(keys.unacked, tag, JSON.stringify([popped[1], '', cfg.queue]))
-          .exec();
+          .exec()
+          .catch(fail);
         out.push('1', popped[1], tag);
       }
       for (let i = 0; i < out.length; i += 3) {
