@@ -199,12 +199,16 @@ describe('docker-compose.yml: the example fleet', () => {
     const outDir = posix.join('apps', apps.compilerOptions.outDir); // apps/../dist/apps → dist/apps
     for (const name of ['worker', 'api']) {
       const { stages, stage } = imageOf(services[name]);
-      const [node, main] = execForm(effective(stages, stage, 'CMD')!);
+      // node, its own options (the worker's --max-semi-space-size), then the compiled entry
+      const [node, ...rest] = execForm(effective(stages, stage, 'CMD')!);
+      const main = rest.pop();
       expect(node).toBe('node');
+      expect(rest.every((option) => option.startsWith('--'))).toBe(true);
       expect(main).toBe(`${outDir}/${name}/src/main.js`);
       expect(existsSync(join(ROOT, 'apps', name, 'src', 'main.ts'))).toBe(true);
+      // `npm run start:<app>` runs what the image runs
       expect((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts[`start:${name}`]).toBe(
-        `node ${main}`,
+        ['node', ...rest, main].join(' '),
       );
     }
   });
