@@ -20,6 +20,7 @@ import { connect, type ConsumeMessage } from 'amqplib';
 import { Redis } from 'ioredis';
 import { KombuKeys } from '../../libs/nestjs-celery/src/transport/redis/broker/redis-keys.js';
 import { kombuScripts } from '../../libs/nestjs-celery/src/transport/redis/broker/redis-scripts.js';
+import { encodeUnackedEntry } from '../../libs/nestjs-celery/src/protocol/kombu-envelope.js';
 import { createTaskMessage, type TaskHeaders } from '../../libs/nestjs-celery/src/protocol/task-message.js';
 import { childConfig, fail, onStop, reply } from './child-support.js';
 
@@ -199,7 +200,7 @@ async function consumeRedis(store?: RawStore): Promise<() => Promise<void>> {
         void main
           .pipeline()
           .zadd(keys.unackedIndex, Date.now() / 1000, tag)
-          .hset(keys.unacked, tag, JSON.stringify([popped[1], '', cfg.queue]))
+          .hset(keys.unacked, tag, encodeUnackedEntry(popped[1], '', cfg.queue))
           .exec()
           .catch(fail);
         out.push('1', popped[1], tag);
