@@ -20,9 +20,28 @@ export function int(name: string, fallback: number, short = fallback): number {
   return n;
 }
 
+/**
+ * A comma-separated list from the environment variable `name`, or `fallback` when unset; an entry
+ * outside `allowed` throws, naming them, so a typo fails at the start, not in the report.
+ */
+export function list<T extends string>(name: string, fallback: readonly T[], allowed: readonly T[]): T[] {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return [...fallback];
+  const items = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = items.filter((x) => !(allowed as readonly string[]).includes(x));
+  if (unknown.length) throw new Error(`${name}=${raw}: ${unknown.join(', ')} not one of ${allowed.join(', ')}`);
+  return items as T[];
+}
+
 /** the repository root, whether we run from bench/ (source) or dist/bench/ (compiled) */
 const here = dirname(fileURLToPath(import.meta.url));
 export const ROOT = resolve(here, here.includes(`${join('dist', 'bench')}`) ? '../..' : '..');
+
+const PARTS = ['drain', 'publish', 'rtt', 'rss', 'quorum', 'cpu'] as const;
+const WORKERS = ['ours', 'python', 'celery-node'] as const;
 
 export const config = {
   brokers: {
@@ -32,14 +51,11 @@ export const config = {
   /** the result backend of every scenario */
   backend: process.env.BENCH_BACKEND_URL ?? process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0',
   /** which brokers to run (BENCH_BROKERS=amqp,redis) */
-  brokerKinds: (process.env.BENCH_BROKERS ?? 'amqp,redis')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean) as BrokerKind[],
+  brokerKinds: list<BrokerKind>('BENCH_BROKERS', ['amqp', 'redis'], ['amqp', 'redis']),
   /** which parts to run (BENCH_ONLY=drain,publish,rtt,rss,quorum,cpu; the soak runs when BENCH_SOAK is set) */
-  parts: new Set((process.env.BENCH_ONLY ?? 'drain,publish,rtt,rss,quorum,cpu').split(',').map((s) => s.trim())),
-  /** which workers the drain part runs (BENCH_WORKERS=ours,python,celery-node) */
-  workers: (process.env.BENCH_WORKERS ?? 'ours,python,celery-node').split(',').map((s) => s.trim()),
+  parts: new Set(list('BENCH_ONLY', PARTS, PARTS)),
+  /** which workers the drain part runs (BENCH_WORKERS=ours,python,celery-node; the ceilings always run) */
+  workers: list('BENCH_WORKERS', WORKERS, WORKERS),
   /** tasks per drain and per publish-rate run */
   n: int('BENCH_N', 20_000, 500),
   /**

@@ -11,7 +11,7 @@ import { BrokerAdmin } from './broker-admin.js';
 import { backendCeiling, brokerCeiling, publishCeiling } from './ceiling.js';
 import { config, ROOT, SHORT } from './config.js';
 import type { BenchContext } from './context.js';
-import { drain, type WorkerName } from './drain.scenario.js';
+import { drain } from './drain.scenario.js';
 import { publish } from './publish.scenario.js';
 import { belowEngines, celeryDefaultConfirms, computeRatios, ENGINES, render, writeJson, type BenchResults } from './report.js';
 import { ResultObserver } from './result-observer.js';
@@ -93,7 +93,7 @@ async function main(): Promise<void> {
       if (config.parts.has('drain')) {
         for (let round = 1; round <= config.rounds; round++) {
           for (const w of config.workers) {
-            results.drain.push({ ...(await drain(ctx, kind, w as WorkerName)), round });
+            results.drain.push({ ...(await drain(ctx, kind, w)), round });
             // ours again on each other Node major, in the same round
             if (w === 'ours') for (const node of nodes) results.drain.push({ ...(await drain(ctx, kind, 'ours', node)), round });
           }
