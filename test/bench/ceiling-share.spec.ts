@@ -27,6 +27,12 @@ describe('bench ceiling share needed', () => {
     expect(ceilingShareNeeded(r, 'amqp', 'celery-node', 1)).toBeCloseTo(0.8, 10);
   });
 
+  it('measures against the broker-alone ceiling when asked', () => {
+    const r = { drain: [drain('celery-node', 24000), drain('ceiling:both', 30000), drain('ceiling:broker', 36000)] };
+    expect(ceilingShareNeeded(r, 'amqp', 'celery-node', 1.5, 'ceiling:broker')).toBeCloseTo(1, 10);
+    expect(ceilingShareNeeded(r, 'amqp', 'celery-node', 1.5)).toBeCloseTo(1.2, 10);
+  });
+
   it('takes the rate without stalls when the median round stalled', () => {
     const r = { drain: [drain('python', 2000, { rateWithoutStalls: 3000 }), drain('ceiling:both', 30000)] };
     expect(ceilingShareNeeded(r, 'amqp', 'python', 10)).toBeCloseTo(1, 10);
