@@ -61,9 +61,11 @@ export const config = {
   /**
    * tasks each drain's worker runs first, untimed, ahead of the N timed ones on the same queue: a
    * worker runs for hours, and a fresh Node process spends its first thousands of tasks in code
-   * V8 has not optimised yet (BENCH_WARMUP=1 to time a cold worker)
+   * V8 has not optimised yet, and its first seconds growing its young generation (at 5,000 the
+   * timed tasks of a fast worker began ~0.2 s into its life, mid-growth: bench/README.md,
+   * "Warm-up"). BENCH_WARMUP=1 times a cold worker.
    */
-  warmup: int('BENCH_WARMUP', 5_000, 100),
+  warmup: int('BENCH_WARMUP', 40_000, 100),
   /**
    * drain rounds: each round drains once with every worker, interleaved, and the report takes
    * each worker's median, so a slow spell of the machine does not land on one worker only

@@ -219,7 +219,7 @@ function drainSection(r: BenchResults, out: string[]): void {
   out.push('');
   out.push('1. Worker throughput: drain rate of N tasks preloaded (publisher confirms) on a fresh queue, one worker on it');
   out.push(
-    `   each worker first runs ${config.warmup.toLocaleString('en-US')} untimed warm-up tasks queued ahead of the N (BENCH_WARMUP; a fresh Node process runs its first thousands of tasks in unoptimised code)`,
+    `   each worker first runs ${config.warmup.toLocaleString('en-US')} untimed warm-up tasks queued ahead of the N (BENCH_WARMUP; a fresh Node process runs its first thousands of tasks in unoptimised code, and its first second or so growing its heap)`,
   );
   out.push(`   ${config.rounds} round(s), the workers interleaved in each; each row is the worker's median round, the ratios divide medians.`);
   out.push('   rate = (N − 1) / (last − first result stored); a result is "stored" when the backend\'s PUBLISH on');
