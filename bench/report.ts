@@ -159,6 +159,12 @@ export function rttOf(
   return r.rtt.find((f) => f.broker === b && f.pair === pair && onNode(f, node) && (f.confirms ?? true) === confirms);
 }
 
+/** The drain targets over other workers: the ratio's key, the other worker and its name in the report. */
+const OVER_OTHERS = [
+  { key: 'drain.oursOverPython', other: 'python', name: 'Python', targets: TARGETS.oursOverPython },
+  { key: 'drain.oursOverCeleryNode', other: 'celery-node', name: 'celery-node', targets: TARGETS.oursOverCeleryNode },
+] as const;
+
 /**
  * ours / other, dividing our plain rate by the other's rate without its stalls: a pause of
  * the other worker never makes ours look better.
@@ -173,8 +179,7 @@ export function computeRatios(r: Pick<BenchResults, 'drain' | 'publish' | 'rtt'>
       (out[`${key}.${b}`] = { value, target, met: value === undefined ? undefined : more.atMost ? value <= target : value >= target, ...more });
     const ours = drainOf(b, 'ours')?.rate;
     const other = (w: WorkerName) => drainOf(b, w)?.rateWithoutStalls ?? drainOf(b, w)?.rate;
-    add('drain.oursOverPython', ratio(ours, other('python')), TARGETS.oursOverPython[b]);
-    add('drain.oursOverCeleryNode', ratio(ours, other('celery-node')), TARGETS.oursOverCeleryNode[b]);
+    for (const o of OVER_OTHERS) add(o.key, ratio(ours, other(o.other)), o.targets[b]);
     add('drain.oursOverCeiling', ratio(ours, drainOf(b, 'ceiling:both')?.rate), TARGETS.oursOverCeiling);
     add('drain.oursCpuUsPerTask', drainOf(b, 'ours')?.workerCpuUsPerTask, TARGETS.oursCpuUsPerTask, { atMost: true, unit: 'µs' });
     const p50 = (pair: RttFigure['pair']) => (rttOf(r, b, pair)?.error ? undefined : rttOf(r, b, pair)?.p50Ms);
@@ -419,12 +424,6 @@ export function ceilingShareNeeded(
   return rate === undefined || !ceiling ? undefined : (target * rate) / ceiling;
 }
 
-/** The drain targets over other workers: the ratio's key, the other worker and its name in the report. */
-const OVER_OTHERS = [
-  { key: 'drain.oursOverPython', other: 'python', name: 'Python', targets: TARGETS.oursOverPython },
-  { key: 'drain.oursOverCeleryNode', other: 'celery-node', name: 'celery-node', targets: TARGETS.oursOverCeleryNode },
-] as const;
-
 /**
  * For each drain target over another worker that the run did not meet: what it asks as a share of
  * the combined ceiling, beside the share ours ran at, so a reader sees whether the miss is our
@@ -432,9 +431,10 @@ const OVER_OTHERS = [
  */
 export function targetAsks(r: Pick<BenchResults, 'drain' | 'ratios'>, b: BrokerKind): string[] {
   const lines: string[] = [];
-  for (const { key, other, name, targets } of OVER_OTHERS) {
-    if (r.ratios[`${key}.${b}`]?.met !== false) continue;
-    const target = targets[b];
+  for (const { key, other, name } of OVER_OTHERS) {
+    const judged = r.ratios[`${key}.${b}`];
+    if (judged?.met !== false) continue;
+    const target = judged.target;
     const needed = ceilingShareNeeded(r, b, other, target);
     if (needed === undefined) continue;
     const ours = r.ratios[`drain.oursOverCeiling.${b}`]?.value;
