@@ -159,10 +159,10 @@ export function rttOf(
   return r.rtt.find((f) => f.broker === b && f.pair === pair && onNode(f, node) && (f.confirms ?? true) === confirms);
 }
 
-/** The drain targets over other workers: the ratio's key, the other worker and its name in the report. */
+/** The drain targets over other workers: the ratio's key, the other worker, its name in the report and what the report says of it beside a target out of reach. */
 const OVER_OTHERS = [
-  { key: 'drain.oursOverPython', other: 'python', name: 'Python', targets: TARGETS.oursOverPython },
-  { key: 'drain.oursOverCeleryNode', other: 'celery-node', name: 'celery-node', targets: TARGETS.oursOverCeleryNode },
+  { key: 'drain.oursOverPython', other: 'python', name: 'Python', targets: TARGETS.oursOverPython, aside: '' },
+  { key: 'drain.oursOverCeleryNode', other: 'celery-node', name: 'celery-node', targets: TARGETS.oursOverCeleryNode, aside: ' (celery-node acks on receipt)' },
 ] as const;
 
 /**
@@ -431,7 +431,7 @@ export function ceilingShareNeeded(
  */
 export function targetAsks(r: Pick<BenchResults, 'drain' | 'ratios'>, b: BrokerKind): string[] {
   const lines: string[] = [];
-  for (const { key, other, name } of OVER_OTHERS) {
+  for (const { key, other, name, aside } of OVER_OTHERS) {
     const judged = r.ratios[`${key}.${b}`];
     if (judged?.met !== false) continue;
     const target = judged.target;
@@ -442,7 +442,7 @@ export function targetAsks(r: Pick<BenchResults, 'drain' | 'ratios'>, b: BrokerK
     if (needed > 1) {
       const ofBroker = ceilingShareNeeded(r, b, other, target, 'ceiling:broker');
       line +=
-        `: faster than broker + backend with no Celery logic at all${other === 'celery-node' ? ' (celery-node acks on receipt)' : ''}` +
+        `: faster than broker + backend with no Celery logic at all${aside}` +
         (ofBroker === undefined ? '' : `; it is ${times(ofBroker)} the CEILING broker alone, where nothing is decoded or stored`);
     }
     lines.push(line);
